@@ -1,0 +1,112 @@
+"""The command line: parses flags and calls the stages. Heavy imports happen inside the commands."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from generator import __version__
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Plato(click.Group):
+    """Maps errors to exit codes in one place: 2 bad input, 3 repository, 1 a bug."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from generator.errors import EXIT_BUG, PlatoError, mask_secrets
+
+        debug = "--debug" in sys.argv or os.environ.get("PLATO_DEBUG") == "1"
+        try:
+            return super().invoke(ctx)
+        except PlatoError as exc:
+            if debug:
+                import traceback
+
+                traceback.print_exc()
+            click.echo(exc.render(), err=True)
+            ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted: nothing was published", err=True)
+            ctx.exit(130)
+        except Exception as exc:  # a bug: say so, and how to report it
+            if debug:
+                import traceback
+
+                traceback.print_exc()
+            click.echo(
+                mask_secrets(f"internal error: {type(exc).__name__}: {exc}\n"
+                             "This is a bug in plato. Run again with --debug for the traceback and report it."),
+                err=True,
+            )
+            ctx.exit(EXIT_BUG)
+
+
+@click.group(cls=Plato, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, prog_name="plato")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+def main(debug: bool) -> None:
+    """plato: one Score workload spec in, a GitOps deployment repository out.
+
+    Read -> Match -> Create -> Deploy: reads Score specs and the CI context, matches the platform's
+    rules, creates Kubernetes, Terraform and CD files, and commits them to a deployment repository.
+    """
+
+
+def workload_args(f: F) -> F:
+    f = click.option("--allow-outside-workspace", is_flag=True,
+                     help="Allow file sources outside the spec's workspace (its git work tree).")(f)
+    f = click.option("--rules", "rules_dir", type=click.Path(path_type=Path), default=None,
+                     help="Rules folder (default: the bundled rules).")(f)
+    f = click.option("--image", default=None, help="The image CI built: what `image: .` means.")(f)
+    f = click.option("-c", "--context", "context", multiple=True, metavar="KEY=VALUE",
+                     help="A context key (repeatable): env, app, org, region, ...")(f)
+    f = click.argument("workloads", nargs=-1, type=click.Path(path_type=Path))(f)
+    return f
+
+
+def _inputs(workloads: tuple[Path, ...], context: tuple[str, ...], image: str | None, rules_dir: Path | None,
+            allow_outside_workspace: bool, require_sources: bool = True) -> Any:
+    from generator.pipeline import Inputs
+
+    if not workloads:
+        raise click.UsageError("give at least one workload file (or folder of them)")
+    return Inputs.load(list(workloads), context=context, image=image, rules_dir=rules_dir,
+                       allow_outside_workspace=allow_outside_workspace, environ=dict(os.environ),
+                       require_sources=require_sources)
+
+
+@main.command()
+@click.argument("workloads", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--rules", "rules_dir", type=click.Path(path_type=Path), default=None,
+              help="Also check this rules folder (default: the bundled rules when no workload is given).")
+@click.option("--allow-outside-workspace", is_flag=True, help="Allow file sources outside the workspace.")
+def validate(workloads: tuple[Path, ...], rules_dir: Path | None, allow_outside_workspace: bool) -> None:
+    """Check workload specs and rules. Changes nothing.
+
+    A file `source` that does not exist is a warning here (rendering fails on it).
+    """
+    from generator.commands.validate import run
+
+    run(list(workloads), rules_dir, allow_outside_workspace)
+
+
+@main.command()
+@click.argument("what", type=click.Choice(["workload", "rules"]))
+def schema(what: str) -> None:
+    """Print plato's JSON schema for workload specs or rule files (for editors)."""
+    from generator.resources import bundled_dir
+
+    name = "workload" if what == "workload" else "rules"
+    click.echo((bundled_dir("schemas") / f"{name}.schema.json").read_text(encoding="utf-8"), nl=False)
+
+
+def run() -> None:  # pragma: no cover - console entry for `python -m generator`
+    main()

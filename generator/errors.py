@@ -1,0 +1,97 @@
+"""One error hierarchy, one place that turns errors into exit codes.
+
+`UserError` is everything a user can cause and fix: it carries the file, line, column and a hint, and exits 2.
+`RepoError` is the deployment repository or git failing after retries: exit 3. Anything else is a bug: exit 1.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from difflib import get_close_matches
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_BUG = 1
+EXIT_USER = 2
+EXIT_REPO = 3
+
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<cred>[^/@\s]+)@")
+
+
+def mask_secrets(text: str) -> str:
+    """Hide credentials embedded in URLs (https://x-access-token:TOKEN@host/...) wherever text is printed."""
+    return _URL_CREDENTIALS.sub(lambda m: f"{m.group('scheme')}***@", text)
+
+
+class PlatoError(Exception):
+    """Base of every error plato reports to a user rather than as a bug."""
+
+    exit_code = EXIT_USER
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | Path | None = None,
+        line: int | None = None,
+        col: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = str(file) if file is not None else None
+        self.line = line
+        self.col = col
+        self.hint = hint
+
+    def location(self) -> str:
+        if not self.file:
+            return ""
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.col is not None:
+                where += f":{self.col}"
+        return where
+
+    def render(self) -> str:
+        where = self.location()
+        text = f"{where}: error: {self.message}" if where else f"error: {self.message}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return mask_secrets(text)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+class UserError(PlatoError):
+    """Bad input: a spec, a rule, the context, a flag. Exit 2."""
+
+
+class RepoError(PlatoError):
+    """The deployment repository or git failed (after retries). Exit 3."""
+
+    exit_code = EXIT_REPO
+
+
+class Errors(UserError):
+    """Several user errors found in one pass (validate reports them all)."""
+
+    def __init__(self, errors: list[PlatoError]) -> None:
+        self.errors = errors
+        super().__init__(f"{len(errors)} errors")
+
+    def render(self) -> str:
+        return "\n".join(e.render() for e in self.errors)
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """A hint naming the closest choice, or listing all when none is close."""
+    options = sorted(set(choices))
+    close = get_close_matches(name, options, n=1, cutoff=0.6)
+    listed = ", ".join(options) if options else "(none)"
+    if close:
+        return f"did you mean '{close[0]}'? allowed: {listed}"
+    return f"allowed: {listed}"

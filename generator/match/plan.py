@@ -1,0 +1,342 @@
+"""The match stage: context rules, the Environment, profiles, one rule per resource, and the resource graph."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from graphlib import CycleError, TopologicalSorter
+from typing import Any
+
+from generator.errors import UserError, did_you_mean
+from generator.match.engine import Decision, choose
+from generator.match.rules import Rule, RuleSet
+from generator.match.templates import Tpl, dns_label, render_tree
+from generator.read import context as ctxmod
+from generator.read.models import ResourceRequest, Workload
+from generator.read.placeholders import Ref, Template
+
+DEFAULT_PATHS = {
+    "manifests": "{env}/{app}",
+    "terraform": "terraform/{env}/{app}",
+    "cd": "cd/{cluster}/{env}-{app}.yaml",
+}
+
+
+@dataclass
+class ResourceNode:
+    """One resource to provision: declared by workloads (private or shared by id) or required by a rule."""
+
+    key: str
+    name: str  # a unique DNS-1123 name for the objects it creates
+    type: str
+    class_: str
+    id: str | None
+    rule: Rule
+    params: dict[str, Any]  # may hold Template values that refer to other resources
+    declared_by: list[tuple[str, str]]  # (workload, resource name); empty when required by a rule
+    requires: dict[str, str] = field(default_factory=dict)  # rule's requires name -> node key
+    refs: dict[str, str] = field(default_factory=dict)  # resource name in the declaring workload -> node key
+    where: str = ""
+
+    @property
+    def label(self) -> str:
+        if self.declared_by:
+            w, r = self.declared_by[0]
+            return f"resource '{r}' ({self.type}) of workload '{w}'"
+        return f"resource '{self.key}' ({self.type}, required by a rule)"
+
+
+@dataclass
+class Plan:
+    context: dict[str, str]
+    environment: Rule
+    env: dict[str, Any]  # the rendered Environment spec, with defaults filled in
+    workloads: list[Workload]
+    profiles: dict[str, Rule | None]
+    resources: dict[str, ResourceNode]  # in dependency order
+    bindings: dict[tuple[str, str], str]  # (workload, resource name) -> node key
+    decisions: list[Decision]
+    rules: RuleSet
+
+
+def derive_context(ctx: Mapping[str, str], rules: RuleSet) -> tuple[dict[str, str], list[str]]:
+    """Apply Context rules: keys they set fill gaps only, never override what CI passed."""
+    out = dict(ctx)
+    notes: list[str] = []
+    setters: dict[str, tuple[str, Rule]] = {}
+    for rule in rules.contexts:
+        if rule.failed_criterion(ctx) is not None:
+            continue
+        values = render_tree(rule.spec["set"], dict(ctx), f"Context rule '{rule.name}'")
+        for key, value in values.items():
+            if key in ctx:
+                continue
+            prev = setters.get(key)
+            if prev and prev[0] != value:
+                raise UserError(
+                    f"Context rules '{prev[1].name}' ({prev[1].where}) and '{rule.name}' ({rule.where}) both set "
+                    f"{key}, to {prev[0]!r} and {value!r}", file=rule.file, line=rule.line,
+                    hint="narrow their match so only one applies, or pass the key with -c")
+            setters[key] = (value, rule)
+            out[key] = value
+            notes.append(f"{key}={value} from Context rule '{rule.name}' ({rule.where})")
+    ctxmod.validate({k: v for k, v in out.items() if k not in ctx}, origin="Context rules")
+    return dict(sorted(out.items())), notes
+
+
+def resolve_environment(ctx: dict[str, str], rules: RuleSet) -> tuple[Rule, dict[str, Any], Decision, dict[str, str]]:
+    ctxmod.require(ctx, ("env", "app"))
+    decision = choose(f"environment for env={ctx['env']} app={ctx['app']}", "Environment", rules.environments,
+                      ctx, rules.dimensions)
+    rule = decision.winner
+    assert rule is not None
+    env = render_tree(rule.spec, dict(ctx), f"Environment rule '{rule.name}'")
+    env_type = env.get("env_type")
+    if env_type:
+        if ctx.get("env_type") and ctx["env_type"] != env_type:
+            raise UserError(f"context env_type={ctx['env_type']} but Environment rule '{rule.name}' says {env_type}",
+                            file=rule.file, line=rule.line, hint="drop -c env_type, or fix the rule")
+        ctx = {**ctx, "env_type": env_type}
+    ctxmod.require(ctx, env.get("require", []))
+    env.setdefault("cluster", "default")
+    ctxmod.validate({"namespace": env["namespace"], "cluster": env["cluster"]}, origin=f"{rule.where} (Environment '{rule.name}')")
+    paths = {**DEFAULT_PATHS, **env.get("paths", {})}
+    fill = {**ctx, "cluster": env["cluster"], "namespace": env["namespace"]}
+    env["paths"] = {k: _format_path(v, fill, rule) for k, v in paths.items()}
+    return rule, env, decision, dict(sorted(ctx.items()))
+
+
+def _format_path(pattern: str, values: Mapping[str, str], rule: Rule) -> str:
+    try:
+        path = pattern.format(**values)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise UserError(f"path '{pattern}' uses an unknown key {exc}", file=rule.file, line=rule.line,
+                        hint="paths may use {env}, {app}, {cluster}, {namespace} and other context keys") from None
+    parts = path.split("/")
+    if path.startswith("/") or any(p in ("", ".", "..") for p in parts) or "\\" in path:
+        raise UserError(f"path '{path}' must be relative, without '..' or empty parts", file=rule.file, line=rule.line)
+    return path
+
+
+def make_plan(workloads: list[Workload], ctx: dict[str, str], rules: RuleSet) -> Plan:
+    ctx, _ = derive_context(ctx, rules)
+    env_rule, env, env_decision, ctx = resolve_environment(ctx, rules)
+    decisions: list[Decision] = [env_decision]
+    profiles: dict[str, Rule | None] = {}
+    for w in workloads:
+        d = choose(f"profile for workload '{w.name}'", "Profile", rules.profiles, ctx, rules.dimensions, required=False)
+        decisions.append(d)
+        profiles[w.name] = d.winner
+    nodes, bindings, res_decisions = _resource_nodes(workloads, ctx, rules)
+    decisions += res_decisions
+    _check_params(nodes, workloads)
+    _check_outputs(workloads, nodes, bindings)
+    ordered = _order(nodes)
+    return Plan(ctx, env_rule, env, workloads, profiles, ordered, bindings, decisions, rules)
+
+
+def _attrs(ctx: Mapping[str, str], type_: str, class_: str, id_: str | None) -> dict[str, str | None]:
+    return {**ctx, "type": type_, "class": class_, "id": id_}
+
+
+def _resource_nodes(workloads: list[Workload], ctx: dict[str, str], rules: RuleSet
+                    ) -> tuple[dict[str, ResourceNode], dict[tuple[str, str], str], list[Decision]]:
+    nodes: dict[str, ResourceNode] = {}
+    bindings: dict[tuple[str, str], str] = {}
+    decisions: list[Decision] = []
+    names: dict[str, str] = {}
+
+    def node_for(key: str, type_: str, class_: str, id_: str | None, params: dict[str, Any], need: str,
+                 where: str, base_name: str) -> ResourceNode:
+        d = choose(need, "Resource", rules.for_type(type_), _attrs(ctx, type_, class_, id_), rules.dimensions)
+        decisions.append(d)
+        assert d.winner is not None
+        name = dns_label(base_name)
+        if name in names and names[name] != key:
+            name = dns_label(f"{base_name}-{abs(hash(key)) % 10_000}")
+        names[name] = key
+        return ResourceNode(key=key, name=name, type=type_, class_=class_, id=id_, rule=d.winner,
+                            params=dict(params), declared_by=[], where=where)
+
+    pending: list[ResourceNode] = []
+    for w in workloads:
+        for r in w.resources:
+            key = _key(w, r)
+            bindings[(w.name, r.name)] = key
+            node = nodes.get(key)
+            if node is None:
+                base = f"{r.type}-{r.id}" if r.id else f"{w.name}-{r.name}"
+                node = node_for(key, r.type, r.class_, r.id, r.params,
+                                f"resource '{r.name}' ({r.type}) of workload '{w.name}'", _fmt_where(r), base)
+                nodes[key] = node
+                pending.append(node)
+            elif _plain(node.params) != _plain(r.params):
+                first_w, first_r = node.declared_by[0]
+                raise UserError(
+                    f"shared resource '{r.id}' ({r.type}) is declared with different params by workload "
+                    f"'{first_w}' (resource '{first_r}', {node.where}) and workload '{w.name}' (resource '{r.name}')",
+                    file=r.where.file, line=r.where.line,
+                    hint="a shared resource is provisioned once per app: give it the same params everywhere")
+            node.declared_by.append((w.name, r.name))
+    for w in workloads:
+        for r in w.resources:
+            node = nodes[bindings[(w.name, r.name)]]
+            for ref in _refs_in(r.params):
+                target = w.resource(ref.path[1])
+                assert target is not None  # checked at read
+                node.refs.setdefault(target.name, bindings[(w.name, target.name)])
+    while pending:
+        node = pending.pop(0)
+        for req_name, req in sorted((node.rule.spec.get("requires") or {}).items()):
+            req = render_tree(req, {**ctx, "resource": {"name": node.name, "type": node.type}}, f"rule '{node.rule.name}' requires")
+            type_, class_ = req["type"], req.get("class", "default")
+            id_ = req.get("id") or req_name
+            key = f"{type_}.{class_}.{id_}"
+            node.requires[req_name] = key
+            if key not in nodes:
+                child = node_for(key, type_, class_, id_, req.get("params", {}),
+                                 f"resource '{req_name}' ({type_}) required by rule '{node.rule.name}'",
+                                 node.rule.where, f"{type_}-{id_}")
+                nodes[key] = child
+                pending.append(child)
+    return nodes, bindings, decisions
+
+
+def _fmt_where(r: ResourceRequest) -> str:
+    return f"{r.where.file}:{r.where.line}" if r.where.line else r.where.file
+
+
+def _key(w: Workload, r: ResourceRequest) -> str:
+    # Same type, class and id across the workloads of an app are one resource (Score's rule for `id`).
+    return f"{r.type}.{r.class_}.{r.id}" if r.id else f"{w.name}.{r.name}"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Template):
+        return value.source()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _refs_in(value: Any) -> Iterable[Ref]:
+    if isinstance(value, Template):
+        yield from value.refs
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _refs_in(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _refs_in(v)
+
+
+def _check_params(nodes: Mapping[str, ResourceNode], workloads: list[Workload]) -> None:
+    by_name = {w.name: w for w in workloads}
+    for node in nodes.values():
+        accepted = node.rule.spec.get("params") or {}
+        origin = by_name[node.declared_by[0][0]].resource(node.declared_by[0][1]) if node.declared_by else None
+        for p in node.params:
+            if p not in accepted:
+                raise UserError(
+                    f"{node.label}: param '{p}' is not accepted by rule '{node.rule.name}' ({node.rule.where})",
+                    file=origin.where.file if origin else node.rule.file,
+                    line=origin.where.line if origin else node.rule.line,
+                    hint=did_you_mean(p, accepted))
+        for p, decl in accepted.items():
+            if decl.get("required") and p not in node.params:
+                raise UserError(
+                    f"{node.label}: rule '{node.rule.name}' ({node.rule.where}) requires param '{p}'",
+                    file=origin.where.file if origin else node.rule.file,
+                    line=origin.where.line if origin else node.rule.line,
+                    hint=str(decl.get("description") or f"add params: {{{p}: ...}}"))
+
+
+def outputs_of(rule: Rule) -> dict[str, Any]:
+    outs: dict[str, Any] = rule.spec.get("outputs") or {}
+    return outs
+
+
+def _check_outputs(workloads: list[Workload], nodes: Mapping[str, ResourceNode],
+                   bindings: Mapping[tuple[str, str], str]) -> None:
+    for w in workloads:
+        for where, ref, whole_ok in _workload_refs(w):
+            if ref.path[0] != "resources":
+                continue
+            node = nodes[bindings[(w.name, ref.path[1])]]
+            if len(ref.path) == 2:
+                if whole_ok:
+                    continue
+                raise UserError(f"workload '{w.name}': {ref.text} refers to a whole resource; name one of its outputs",
+                                file=where[0], line=where[1],
+                                hint="outputs of rule " + f"'{node.rule.name}': " + ", ".join(sorted(outputs_of(node.rule))))
+            out = ref.path[2]
+            offered = outputs_of(node.rule)
+            if out not in offered:
+                raise UserError(
+                    f"workload '{w.name}': {ref.text}: resource '{ref.path[1]}' ({node.type}) has no output '{out}' "
+                    f"in rule '{node.rule.name}' ({node.rule.where})",
+                    file=where[0], line=where[1], hint=did_you_mean(out, offered))
+    for node in nodes.values():
+        if not node.declared_by:
+            continue
+        w = next(x for x in workloads if x.name == node.declared_by[0][0])
+        for ref in _refs_in(node.params):
+            dep = nodes[node.refs[ref.path[1]]]
+            if len(ref.path) < 3 or ref.path[2] not in outputs_of(dep.rule):
+                r = w.resource(node.declared_by[0][1])
+                raise UserError(
+                    f"{node.label}: param placeholder {ref.text}: rule '{dep.rule.name}' ({dep.rule.where}) offers "
+                    + (", ".join(sorted(outputs_of(dep.rule))) or "no outputs"),
+                    file=r.where.file if r else None, line=r.where.line if r else None)
+            spec = outputs_of(dep.rule)[ref.path[2]]
+            if isinstance(spec, dict) and "secret" in spec:
+                r = w.resource(node.declared_by[0][1])
+                raise UserError(
+                    f"{node.label}: param placeholder {ref.text} is a secret output; params take plain values only",
+                    file=r.where.file if r else None, line=r.where.line if r else None,
+                    hint="secrets reach containers by reference; pass them to the workload's variables instead")
+
+
+def _workload_refs(w: Workload) -> Iterable[tuple[tuple[str, int | None], Ref, bool]]:
+    for c in w.containers:
+        at = (c.where.file, c.where.line)
+        for _, t in c.variables:
+            for r in t.refs:
+                yield at, r, False
+        for t in (*(c.command or ()), *(c.args or ())):
+            for r in t.refs:
+                yield at, r, False
+        for f in c.files:
+            if f.content is not None:
+                for r in f.content.refs:
+                    yield (f.where.file, f.where.line), r, False
+        for v in c.volumes:
+            for r in v.source.refs:
+                yield (v.where.file, v.where.line), r, True
+
+
+def _order(nodes: dict[str, ResourceNode]) -> dict[str, ResourceNode]:
+    graph = {k: set(n.refs.values()) | set(n.requires.values()) for k, n in nodes.items()}
+    sorter = TopologicalSorter({k: sorted(v) for k, v in sorted(graph.items())})
+    try:
+        order = list(sorter.static_order())
+    except CycleError as exc:
+        cycle = list(reversed(exc.args[1]))
+        path = " -> ".join(f"{nodes[k].label}" for k in cycle)
+        first = nodes[cycle[0]]
+        raise UserError(f"resources depend on each other in a cycle: {path}", file=first.where.split(":")[0] or None,
+                        hint="break the cycle: one of these params or requires must not refer back") from None
+    return {k: nodes[k] for k in order}
+
+
+def rendered(value: Any) -> Any:
+    """For explain: a rule spec with templates shown as their source."""
+    if isinstance(value, Tpl):
+        return value.source
+    if isinstance(value, dict):
+        return {k: rendered(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rendered(v) for v in value]
+    return value

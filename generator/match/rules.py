@@ -1,0 +1,241 @@
+"""Rule files: loaded, validated against schemas/rules.schema.json, compiled once, indexed by kind and type."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from generator.errors import Errors, PlatoError, UserError
+from generator.match.templates import Tpl, compile_template, is_template
+from generator.read.schema import check
+from generator.read.yamlfile import Document, Loc, iter_yaml_files, load_documents
+from generator.resources import bundled_dir
+
+# Most specific first. `id` is the resource id; the others are context keys. Lexicographic over presence:
+# a rule that names the resource id beats one that names env, app and env_type together.
+DEFAULT_DIMENSIONS: tuple[str, ...] = ("id", "env", "app", "region", "org", "env_type")
+RESOURCE_FILTERS = ("type", "class")  # exact filters, not dimensions: they never make a rule more specific
+KINDS = ("Environment", "Resource", "Profile", "Context", "Dimensions")
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str
+    name: str
+    match: Mapping[str, tuple[str, ...]]
+    spec: Any  # dicts/lists with Tpl where a string was a template
+    file: str
+    line: int | None
+    description: str = ""
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self.match.get("class", ("default",))
+
+    def failed_criterion(self, attrs: Mapping[str, str | None]) -> tuple[str, tuple[str, ...], str | None] | None:
+        """None when every criterion holds, else the first that fails: (key, wanted, actual)."""
+        for key, wanted in self.match.items():
+            actual = attrs.get(key)
+            if key == "class":
+                actual = actual or "default"
+            if actual is None or not any(_value_matches(w, actual) for w in wanted):
+                return key, wanted, actual
+        if self.kind == "Resource" and "class" not in self.match and (attrs.get("class") or "default") != "default":
+            return "class", ("default",), attrs.get("class")
+        return None
+
+    def vector(self, dims: tuple[str, ...]) -> tuple[int, ...]:
+        return tuple(1 if d in self.match else 0 for d in dims)
+
+
+def _value_matches(wanted: str, actual: str) -> bool:
+    if "*" in wanted or "?" in wanted or "[" in wanted:
+        return fnmatch.fnmatchcase(actual, wanted)
+    return wanted == actual
+
+
+@dataclass
+class RuleSet:
+    dimensions: tuple[str, ...] = DEFAULT_DIMENSIONS
+    environments: list[Rule] = field(default_factory=list)
+    profiles: list[Rule] = field(default_factory=list)
+    contexts: list[Rule] = field(default_factory=list)
+    resources: dict[str, list[Rule]] = field(default_factory=dict)  # by type
+    origin: str = ""
+    digest: str = ""  # a hash of every rule file's bytes: identifies the rule set in provenance
+
+    def all_rules(self) -> list[Rule]:
+        return [*self.environments, *self.profiles, *self.contexts, *(r for rs in self.resources.values() for r in rs)]
+
+    def for_type(self, type_: str) -> list[Rule]:
+        return self.resources.get(type_, [])
+
+
+_CACHE: dict[tuple[str, tuple[tuple[str, float, int], ...]], RuleSet] = {}
+
+
+def load_rules(directory: Path | None = None) -> RuleSet:
+    """The rule set of a folder (default: the bundled rules). Cached per process by files and mtimes."""
+    directory = directory or bundled_dir("rules")
+    if not directory.exists():
+        raise UserError("rules folder not found", file=directory, hint="pass --rules DIR, or omit it for the bundled rules")
+    if not directory.is_dir():
+        raise UserError("--rules must be a folder of YAML files", file=directory)
+    files = list(iter_yaml_files([directory]))
+    key = (str(directory.resolve()), tuple((str(f), f.stat().st_mtime, f.stat().st_size) for f in files))
+    cached = _CACHE.get(key)
+    if cached is not None:
+        return cached
+    ruleset = _build(directory, files)
+    _CACHE[key] = ruleset
+    return ruleset
+
+
+def _build(directory: Path, files: list[Path]) -> RuleSet:
+    if not files:
+        raise UserError("rules folder has no .yaml files", file=directory)
+    errors: list[PlatoError] = []
+    rules: list[Rule] = []
+    dims: list[tuple[Rule, tuple[str, ...]]] = []
+    digest = hashlib.sha256()
+    for path in files:
+        shown = _shown(path, directory)
+        try:
+            text = path.read_bytes()
+            digest.update(str(path.relative_to(directory)).encode() + b"\0" + text + b"\0")
+            for doc in load_documents(path):
+                doc.path = Path(shown)
+                rule = _rule(doc)
+                if rule.kind == "Dimensions":
+                    dims.append((rule, tuple(rule.spec["order"])))
+                else:
+                    rules.append(rule)
+        except UserError as exc:
+            errors.extend(exc.errors if isinstance(exc, Errors) else [exc])
+    seen: dict[tuple[str, str], Rule] = {}
+    for rule in rules:
+        other = seen.get((rule.kind, rule.name))
+        if other:
+            errors.append(UserError(f"{rule.kind} rule name '{rule.name}' is used twice (also at {other.where})",
+                                    file=rule.file, line=rule.line, hint="rule names must be unique per kind"))
+        seen[(rule.kind, rule.name)] = rule
+    if len(dims) > 1:
+        errors.append(UserError(f"more than one Dimensions document (also at {dims[0][0].where})",
+                                file=dims[1][0].file, line=dims[1][0].line))
+    if errors:
+        raise errors[0] if len(errors) == 1 else Errors(errors)
+    rs = RuleSet(origin=str(directory), digest=digest.hexdigest()[:12])
+    if dims:
+        rs.dimensions = dims[0][1]
+    for rule in sorted(rules, key=lambda r: (r.kind, r.name)):
+        if rule.kind == "Environment":
+            rs.environments.append(rule)
+        elif rule.kind == "Profile":
+            rs.profiles.append(rule)
+        elif rule.kind == "Context":
+            rs.contexts.append(rule)
+        else:
+            for t in rule.match["type"]:
+                rs.resources.setdefault(t, []).append(rule)
+    _check_dimensions(rs)
+    return rs
+
+
+def _shown(path: Path, directory: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _rule(doc: Document) -> Rule:
+    data = doc.data
+    if not isinstance(data, dict):
+        raise doc.error("a rule must be a mapping with apiVersion, kind, name, match and spec")
+    if data.get("kind") not in KINDS and "kind" in data:
+        from generator.errors import did_you_mean
+
+        raise doc.error(f"unknown rule kind {data['kind']!r}", ("kind",), hint=did_you_mean(str(data["kind"]), KINDS))
+    check(doc, "rules")
+    match = {k: tuple(str(x) for x in (v if isinstance(v, list) else [v])) for k, v in (data.get("match") or {}).items()}
+    line, _ = doc.where(())
+    kind = data["kind"]
+    if kind == "Resource":
+        manifest_loc: Loc = ("spec", "manifests")
+        spec = _compile(doc, data.get("spec", {}), ("spec",), whole={manifest_loc})
+    elif kind == "Profile":
+        spec = _compile(doc, data.get("spec", {}), ("spec",), whole={("spec", "manifests")})
+    else:
+        spec = _compile(doc, data.get("spec", {}), ("spec",), whole=set())
+    return Rule(kind=kind, name=data["name"], match=match, spec=spec, file=str(doc.path), line=line,
+                description=data.get("description", ""))
+
+
+def _compile(doc: Document, value: Any, loc: Loc, whole: set[Loc]) -> Any:
+    if isinstance(value, str):
+        if loc in whole or is_template(value):
+            line, _ = doc.where(loc)
+            return compile_template(value, str(doc.path), line)
+        return value
+    if isinstance(value, dict):
+        return {k: _compile(doc, v, (*loc, k), whole) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_compile(doc, v, (*loc, i), whole) for i, v in enumerate(value)]
+    return value
+
+
+def _check_dimensions(rs: RuleSet) -> None:
+    allowed = set(rs.dimensions)
+    for rule in rs.all_rules():
+        if rule.kind == "Context":
+            continue
+        extra = [k for k in rule.match if k not in allowed and not (rule.kind == "Resource" and k in RESOURCE_FILTERS)]
+        if rule.kind != "Resource" and "id" in rule.match:
+            extra.append("id")
+        if extra:
+            raise UserError(
+                f"{rule.kind} rule '{rule.name}' matches on {', '.join(extra)}, which is not a dimension",
+                file=rule.file, line=rule.line,
+                hint="dimensions are " + ", ".join(rs.dimensions) + (" (plus type and class for Resource rules)"
+                                                                      if rule.kind == "Resource" else "")
+                + "; add a Dimensions document to declare more",
+            )
+
+
+def indistinguishable(rs: RuleSet) -> list[tuple[Rule, Rule]]:
+    """Pairs of rules that some deployment would match equally: same kind (and type), same presence vector,
+    criteria that overlap. Matching would refuse to choose between them, so validate reports them up front."""
+    pairs: list[tuple[Rule, Rule]] = []
+    groups: list[list[Rule]] = [rs.environments, rs.profiles, *rs.resources.values()]
+    for group in groups:
+        for i, a in enumerate(group):
+            for b in group[i + 1:]:
+                if a.vector(rs.dimensions) != b.vector(rs.dimensions):
+                    continue
+                keys = set(a.match) | set(b.match)
+                if a.kind == "Resource":
+                    keys |= {"class"}
+                if all(_overlap(a, b, k) for k in keys):
+                    pairs.append((a, b))
+    return pairs
+
+
+def _overlap(a: Rule, b: Rule, key: str) -> bool:
+    wa = a.classes if key == "class" else a.match.get(key)
+    wb = b.classes if key == "class" else b.match.get(key)
+    if wa is None or wb is None:
+        return True
+    return any(_value_matches(x, y) or _value_matches(y, x) for x in wa for y in wb)
+
+
+def iter_rules(rs: RuleSet, kinds: Iterable[str]) -> Iterable[Rule]:
+    wanted = set(kinds)
+    return (r for r in rs.all_rules() if r.kind in wanted)

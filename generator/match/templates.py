@@ -1,0 +1,115 @@
+"""Rule templates: compiled once in a sandboxed jinja2 environment, rendered with errors that name the rule.
+
+Rules are written by platform teams, but plato runs them in CI with a token that can write every
+environment: templates get no file system, no environment variables, no Python internals, and an undefined
+name is an error rather than an empty string.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from generator.errors import UserError
+
+
+@dataclass(frozen=True, slots=True)
+class Tpl:
+    """A compiled template string and where it was written."""
+
+    template: Any
+    source: str
+    file: str
+    line: int | None
+
+    def render(self, variables: dict[str, Any], what: str) -> str:
+        from jinja2 import TemplateError
+        from jinja2.exceptions import UndefinedError
+        from jinja2.sandbox import SecurityError
+
+        try:
+            return str(self.template.render(variables))
+        except UndefinedError as exc:
+            raise UserError(f"{what}: {exc.message}", file=self.file, line=self._line(exc),
+                            hint="available names: " + ", ".join(sorted(k for k in variables if not k.startswith("_")))) from None
+        except SecurityError as exc:
+            raise UserError(f"{what}: refused by the template sandbox: {exc}", file=self.file, line=self.line) from None
+        except TemplateError as exc:
+            raise UserError(f"{what}: template error: {exc}", file=self.file, line=self._line(exc),
+                            hint="rule templates cannot include or import other files") from None
+        except (TypeError, ValueError, KeyError, AttributeError, ZeroDivisionError, OverflowError) as exc:
+            raise UserError(f"{what}: template failed: {type(exc).__name__}: {exc}", file=self.file, line=self.line) from None
+
+    def _line(self, exc: Exception) -> int | None:
+        lineno = getattr(exc, "lineno", None)
+        if self.line is not None and isinstance(lineno, int) and "\n" in self.source:
+            return self.line + lineno
+        return self.line
+
+
+_DNS_BAD = re.compile(r"[^a-z0-9-]+")
+
+
+def dns_label(value: Any, limit: int = 63) -> str:
+    """A DNS-1123 label from any text; long names keep a short hash so they stay unique."""
+    text = _DNS_BAD.sub("-", str(value).lower()).strip("-") or "x"
+    if len(text) <= limit:
+        return text
+    digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+    return text[: limit - 9].rstrip("-") + "-" + digest
+
+
+def short_hash(value: Any, n: int = 8) -> str:
+    return hashlib.sha256(str(value).encode()).hexdigest()[:n]
+
+
+@cache
+def environment() -> Any:
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    env = ImmutableSandboxedEnvironment(
+        undefined=StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["dns_label"] = dns_label
+    env.filters["hash"] = short_hash
+    env.filters["tojson"] = lambda v: json.dumps(v, sort_keys=True)
+    env.filters["quote"] = lambda v: json.dumps(str(v))
+    env.globals.clear()
+    env.globals["range"] = range
+    return env
+
+
+def is_template(text: str) -> bool:
+    return "{{" in text or "{%" in text
+
+
+def compile_template(source: str, file: str, line: int | None) -> Tpl:
+    from jinja2 import TemplateSyntaxError
+
+    try:
+        template = environment().from_string(source)
+    except TemplateSyntaxError as exc:
+        at = (line + exc.lineno) if (line is not None and "\n" in source) else line
+        raise UserError(f"template does not compile: {exc.message}", file=file, line=at,
+                        hint="jinja2 syntax: {{ name }}, {% if %}...{% endif %}; write {{ '{{' }} for a literal") from None
+    return Tpl(template, source, file, line)
+
+
+def render_tree(value: Any, variables: dict[str, Any], what: str) -> Any:
+    """Render every compiled template inside a structure of dicts and lists."""
+    if isinstance(value, Tpl):
+        return value.render(variables, what)
+    if isinstance(value, dict):
+        return {k: render_tree(v, variables, what) for k, v in value.items()}
+    if isinstance(value, list):
+        return [render_tree(v, variables, what) for v in value]
+    return value

@@ -1,0 +1,105 @@
+"""The deployment context: an open map of keys from CI, validated.
+
+Layers, lowest first (a later layer wins):
+1. the GitHub Actions environment: git_ref, git_ref_name, source_sha, source_repo, run_url, org, app;
+2. `PLATO_CONTEXT_<KEY>` environment variables (KEY lower-cased);
+3. `-c/--context key=value` flags, then `--image`.
+Context rules (match stage) may then derive keys that none of these set.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+from generator.errors import UserError
+
+KEY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+# Keys whose values become names or paths (namespaces, folders, Kubernetes names): DNS-1123 labels only.
+NAME_KEYS = frozenset({"env", "app", "org", "env_type", "region", "cluster", "namespace"})
+# Keys that change on every CI run: they go into commit trailers, never into rendered files.
+RUN_KEYS = frozenset({"run_url", "run_id", "source_time"})
+MAX_VALUE = 1024
+
+Context = dict[str, str]
+
+
+def from_github(environ: Mapping[str, str]) -> Context:
+    ctx: Context = {}
+    if environ.get("GITHUB_ACTIONS") != "true" and "GITHUB_REPOSITORY" not in environ:
+        return ctx
+    server = environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+    repo = environ.get("GITHUB_REPOSITORY", "")
+    if environ.get("GITHUB_REF"):
+        ctx["git_ref"] = environ["GITHUB_REF"]
+    if environ.get("GITHUB_REF_NAME"):
+        ctx["git_ref_name"] = environ["GITHUB_REF_NAME"]
+    if environ.get("GITHUB_SHA"):
+        ctx["source_sha"] = environ["GITHUB_SHA"]
+    if repo:
+        ctx["source_repo"] = f"{server}/{repo}"
+        owner, _, name = repo.partition("/")
+        if DNS_LABEL.match(owner.lower()):
+            ctx["org"] = owner.lower()
+        if DNS_LABEL.match(name.lower()):
+            ctx["app"] = name.lower()
+        if environ.get("GITHUB_RUN_ID"):
+            ctx["run_url"] = f"{server}/{repo}/actions/runs/{environ['GITHUB_RUN_ID']}"
+    return ctx
+
+
+def from_env(environ: Mapping[str, str]) -> Context:
+    prefix = "PLATO_CONTEXT_"
+    return {k[len(prefix):].lower(): v for k, v in environ.items() if k.startswith(prefix) and len(k) > len(prefix)}
+
+
+def parse_pairs(pairs: Iterable[str]) -> Context:
+    ctx: Context = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise UserError(f"context '{pair}' is not key=value", file="--context", hint="write -c env=development")
+        ctx[key.strip()] = value
+    return ctx
+
+
+def build(pairs: Iterable[str] = (), environ: Mapping[str, str] | None = None, image: str | None = None) -> Context:
+    environ = environ if environ is not None else {}
+    ctx: Context = {}
+    ctx.update(from_github(environ))
+    ctx.update(from_env(environ))
+    ctx.update(parse_pairs(pairs))
+    if image:
+        ctx["image"] = image
+    validate(ctx)
+    return dict(sorted(ctx.items()))
+
+
+def validate(ctx: Mapping[str, str], origin: str = "--context") -> None:
+    for key, value in ctx.items():
+        if not KEY.match(key):
+            raise UserError(
+                f"context key {key!r} is not valid",
+                file=origin,
+                hint="keys are lower case letters, digits and _, starting with a letter (e.g. env_type)",
+            )
+        if len(value) > MAX_VALUE or "\n" in value or "\x00" in value:
+            raise UserError(f"context value of '{key}' is too long or has a line break", file=origin)
+        if key in NAME_KEYS and not DNS_LABEL.match(value):
+            raise UserError(
+                f"context {key}={value!r} is not a valid name",
+                file=origin,
+                hint=f"'{key}' becomes a Kubernetes name and a folder: use lower case letters, digits and '-', "
+                "at most 63 characters, starting and ending with a letter or digit",
+            )
+
+
+def require(ctx: Mapping[str, str], keys: Iterable[str]) -> None:
+    missing = [k for k in keys if not ctx.get(k)]
+    if missing:
+        raise UserError(
+            f"missing context key{'s' if len(missing) > 1 else ''}: {', '.join(missing)}",
+            file="--context",
+            hint="pass them as " + " ".join(f"-c {k}=..." for k in missing) + " or PLATO_CONTEXT_<KEY>",
+        )

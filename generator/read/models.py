@@ -1,0 +1,90 @@
+"""The domain types of the read stage: small, frozen, named after Score."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from generator.read.placeholders import Template
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, extra="forbid")
+
+
+class Where(Frozen):
+    """Where a value was written, for messages in later stages."""
+
+    file: str
+    line: int | None = None
+    col: int | None = None
+
+
+class File(Frozen):
+    target: str
+    mode: str | None = None
+    content: Template | None = None  # text, parsed unless no_expand
+    text: str | None = None  # text kept verbatim (noExpand)
+    binary: str | None = None  # base64
+    no_expand: bool = False
+    source: str | None = None  # as written, for messages
+    missing_source: str | None = None  # set when `source` could not be read (error at render time)
+    where: Where
+
+
+class Volume(Frozen):
+    target: str
+    source: Template
+    path: str | None = None
+    read_only: bool = False
+    where: Where
+
+
+class Container(Frozen):
+    name: str
+    image: str
+    command: tuple[Template, ...] | None = None
+    args: tuple[Template, ...] | None = None
+    variables: tuple[tuple[str, Template], ...] = ()
+    files: tuple[File, ...] = ()
+    volumes: tuple[Volume, ...] = ()
+    requests: dict[str, str] = {}
+    limits: dict[str, str] = {}
+    liveness_probe: dict[str, Any] | None = None
+    readiness_probe: dict[str, Any] | None = None
+    before: dict[str, Literal["started", "complete"]] = {}
+    where: Where
+
+
+class ServicePort(Frozen):
+    name: str
+    port: int
+    target_port: int
+    protocol: Literal["TCP", "UDP"] = "TCP"
+
+
+class ResourceRequest(Frozen):
+    """A dependency a workload declares: type, class, id, params (with placeholders parsed)."""
+
+    name: str
+    type: str
+    class_: str = "default"
+    id: str | None = None
+    params: dict[str, Any] = {}  # values may be Template where a string held a placeholder
+    metadata: dict[str, Any] = {}
+    where: Where
+
+
+class Workload(Frozen):
+    name: str
+    metadata: dict[str, Any]
+    annotations: dict[str, str] = {}
+    containers: tuple[Container, ...]
+    ports: tuple[ServicePort, ...] = ()
+    resources: tuple[ResourceRequest, ...] = ()
+    where: Where
+    raw: dict[str, Any]  # the spec as written (sources inlined): recorded so a later rule change can re-render
+
+    def resource(self, name: str) -> ResourceRequest | None:
+        return next((r for r in self.resources if r.name == name), None)

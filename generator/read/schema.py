@@ -1,0 +1,110 @@
+"""JSON schema validation with errors that name file, line, column and the allowed fields."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from generator.errors import UserError, did_you_mean
+from generator.read.yamlfile import Document, Loc
+from generator.resources import bundled_dir
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    path = bundled_dir("schemas") / f"{name}.schema.json"
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+@cache
+def validator(name: str) -> Any:
+    # Built once per process: jsonschema.validate() would re-check the meta-schema on every call.
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(load_schema(name))
+
+
+def dotted(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def check(doc: Document, schema: str, data: Any = None, base: Loc = ()) -> None:
+    """Raise the most relevant schema error of `data` (default: the whole document) as a UserError."""
+    from jsonschema.exceptions import best_match
+
+    instance = doc.data if data is None else data
+    error = best_match(validator(schema).iter_errors(instance))
+    if error is None:
+        return
+    raise _to_user_error(doc, error, base)
+
+
+def _to_user_error(doc: Document, error: Any, base: Loc) -> UserError:
+    loc: Loc = (*base, *error.absolute_path)
+    where = dotted(loc)
+    v = error.validator
+    schema = error.schema
+    inst = error.instance
+    if v == "additionalProperties" and isinstance(inst, dict):
+        allowed = list(schema.get("properties", {}))
+        unknown = sorted(k for k in inst if k not in allowed)
+        key = unknown[0] if unknown else "?"
+        return doc.error(f"unknown field '{key}' in {where}", (*loc, key), hint=did_you_mean(key, allowed))
+    if v == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return doc.error(f"missing required field '{missing}' in {where}", loc, hint=_describe(schema, missing))
+    if v == "type":
+        want = schema.get("type")
+        return doc.error(
+            f"{where} must be {_a(want)}, not {_kind(inst)}",
+            loc,
+            hint="quote the value to make it a string" if want == "string" else None,
+        )
+    if v == "enum":
+        return doc.error(f"{where}: {inst!r} is not allowed", loc, hint=f"use one of: {', '.join(map(str, schema['enum']))}")
+    if v == "pattern":
+        hint = schema.get("description") or f"it must match {schema['pattern']}"
+        return doc.error(f"{where}: {inst!r} is not valid", loc, hint=hint)
+    if v in ("minLength", "maxLength", "minimum", "maximum", "minProperties", "minItems"):
+        return doc.error(f"{where}: {error.message}", loc, hint=schema.get("description"))
+    if v == "propertyNames":
+        return doc.error(f"{where}: invalid name {error.message}", loc)
+    if v == "oneOf" and isinstance(inst, dict):
+        keys = [k for k in ("content", "source", "binaryContent") if k in inst]
+        if "properties" in str(schema) and keys != [] and len(keys) > 1:
+            return doc.error(f"{where}: give only one of content, source, binaryContent (found {', '.join(keys)})", loc)
+        if not keys and any("content" in str(s) for s in schema.get("oneOf", [])):
+            return doc.error(f"{where}: a file needs one of content, source or binaryContent", loc)
+    return doc.error(f"{where}: {error.message}", loc)
+
+
+def _describe(schema: dict[str, Any], key: str) -> str | None:
+    prop = schema.get("properties", {}).get(key, {})
+    desc = prop.get("description") if isinstance(prop, dict) else None
+    return desc if isinstance(desc, str) else None
+
+
+def _a(kind: Any) -> str:
+    if isinstance(kind, list):
+        return " or ".join(_a(k) for k in kind)
+    return {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
+            "boolean": "true or false", "number": "a number"}.get(str(kind), str(kind))
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if value is None:
+        return "empty (null)"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, int | float):
+        return f"a number ({value})"
+    return f"a string ({value!r})"

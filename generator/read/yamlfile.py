@@ -1,0 +1,214 @@
+"""Loading user YAML with positions, within documented limits.
+
+User files (workloads, rules) are small and need line numbers for every error, so they are parsed once with
+ruamel.yaml's round-trip loader and converted to plain dicts and lists at once; positions are kept in a side
+table keyed by the path of each node. Nothing downstream ever sees a ruamel type.
+
+Limits (documented in the README): a file is at most MAX_FILE_BYTES, nesting at most MAX_DEPTH levels, and the
+converted document at most MAX_NODES nodes, which also stops alias bombs ("billion laughs") because aliases are
+counted each time they are expanded. Custom tags (`!!python/...`, `!foo`) are refused.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from generator.errors import UserError
+
+MAX_FILE_BYTES = 1024 * 1024
+MAX_DEPTH = 64
+MAX_NODES = 200_000
+MAX_STRING = 256 * 1024
+
+Loc = tuple[str | int, ...]
+
+_STANDARD_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+}
+
+
+@dataclass
+class Document:
+    """One YAML document as plain data, with the position of every key and item."""
+
+    path: Path
+    data: Any
+    positions: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+    index: int = 0  # the document's position in a multi-document file
+
+    def where(self, loc: Loc) -> tuple[int | None, int | None]:
+        """1-based line and column of the deepest known node on `loc`."""
+        for end in range(len(loc), -1, -1):
+            pos = self.positions.get(tuple(loc[:end]))
+            if pos is not None:
+                return pos[0] + 1, pos[1] + 1
+        return None, None
+
+    def error(self, message: str, loc: Loc = (), hint: str | None = None) -> UserError:
+        line, col = self.where(loc)
+        return UserError(message, file=self.path, line=line, col=col, hint=hint)
+
+
+def _yaml() -> Any:
+    from ruamel.yaml import YAML
+
+    y = YAML(typ="rt")
+    y.allow_duplicate_keys = False
+    return y
+
+
+def read_text(path: Path) -> str:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise UserError("file not found", file=path, hint="check the path you passed") from None
+    except OSError as exc:
+        raise UserError(f"cannot read file: {exc.strerror}", file=path) from None
+    if path.is_dir():
+        raise UserError("is a directory, expected a YAML file", file=path)
+    if size > MAX_FILE_BYTES:
+        raise UserError(
+            f"file is {size} bytes, over the limit of {MAX_FILE_BYTES}",
+            file=path,
+            hint="split it into several files",
+        )
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise UserError(
+            f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
+            file=path,
+            line=line,
+            col=col,
+            hint="save the file as UTF-8",
+        ) from None
+
+
+def load_documents(path: Path, text: str | None = None) -> list[Document]:
+    """Every document of a YAML file, as plain data with positions. Empty documents are dropped."""
+    if text is None:
+        text = read_text(path)
+    if "\t" in text:
+        _reject_tabs(path, text)
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    docs: list[Document] = []
+    try:
+        for i, node in enumerate(_yaml().load_all(io.StringIO(text))):
+            if node is None:
+                continue
+            doc = Document(path=path, data=None, index=i)
+            budget = [MAX_NODES]
+            doc.data = _plain(node, (), doc, budget, 0)
+            docs.append(doc)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = (exc.problem or exc.context or "invalid YAML").strip()
+        if "duplicate key" in str(exc).lower() or type(exc).__name__ == "DuplicateKeyError":
+            problem = f"duplicate key: {exc.problem}".replace("found duplicate key ", "")
+        raise UserError(
+            f"invalid YAML: {problem}",
+            file=path,
+            line=mark.line + 1 if mark else None,
+            col=mark.column + 1 if mark else None,
+            hint="check indentation, quoting and that every key appears once",
+        ) from None
+    except YAMLError as exc:
+        raise UserError(f"invalid YAML: {exc}", file=path) from None
+    except RecursionError:
+        raise UserError(f"document nested too deeply (limit {MAX_DEPTH} levels)", file=path) from None
+    return docs
+
+
+def _reject_tabs(path: Path, text: str) -> None:
+    # YAML forbids tabs in indentation; ruamel's message for it is cryptic, so say it plainly.
+    for n, line in enumerate(text.splitlines(), 1):
+        stripped = line.lstrip(" ")
+        if stripped.startswith("\t"):
+            raise UserError(
+                "tab character used for indentation",
+                file=path,
+                line=n,
+                col=len(line) - len(stripped) + 1,
+                hint="YAML indentation must use spaces",
+            )
+
+
+def _plain(node: Any, loc: Loc, doc: Document, budget: list[int], depth: int) -> Any:
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
+
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise doc.error(
+            f"document expands to more than {MAX_NODES} nodes (YAML alias bomb?)",
+            loc,
+            hint="remove anchors/aliases that repeat large structures",
+        )
+    if depth > MAX_DEPTH:
+        raise doc.error(f"document nested deeper than {MAX_DEPTH} levels", loc)
+    tag = getattr(node, "tag", None)
+    tag_value = getattr(tag, "value", None) if tag is not None else None
+    if isinstance(node, TaggedScalar) or (tag_value and tag_value not in _STANDARD_TAGS):
+        raise doc.error(
+            f"custom YAML tag '{tag_value or getattr(node, 'tag', '?')}' is not allowed",
+            loc,
+            hint="remove the tag; plato reads plain YAML only",
+        )
+    if isinstance(node, CommentedMap):
+        out: dict[str, Any] = {}
+        for key in node:
+            kpos = node.lc.key(key)
+            if not isinstance(key, str):
+                raise UserError(
+                    f"keys must be strings, found {type(key).__name__} {key!r}",
+                    file=doc.path,
+                    line=kpos[0] + 1,
+                    col=kpos[1] + 1,
+                    hint="quote the key",
+                )
+            sub = (*loc, key)
+            doc.positions[sub] = kpos
+            out[key] = _plain(node[key], sub, doc, budget, depth + 1)
+        if loc not in doc.positions and node.lc.line is not None:
+            doc.positions[loc] = (node.lc.line, node.lc.col)
+        return out
+    if isinstance(node, CommentedSeq):
+        items = []
+        for i, item in enumerate(node):
+            sub = (*loc, i)
+            doc.positions[sub] = node.lc.item(i)
+            items.append(_plain(item, sub, doc, budget, depth + 1))
+        return items
+    if isinstance(node, str):
+        if len(node) > MAX_STRING:
+            raise doc.error(f"string of {len(node)} characters, over the limit of {MAX_STRING}", loc)
+        return str(node)
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    # Timestamps and other implicit types: keep their text, the schema decides.
+    return str(node)
+
+
+def iter_yaml_files(paths: list[Path]) -> Iterator[Path]:
+    for p in paths:
+        if p.is_dir():
+            yield from sorted(q for q in p.rglob("*") if q.suffix in (".yaml", ".yml") and q.is_file())
+        else:
+            yield p
