@@ -110,3 +110,40 @@ def schema(what: str) -> None:
 
 def run() -> None:  # pragma: no cover - console entry for `python -m generator`
     main()
+
+
+@main.command()
+@workload_args
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def explain(workloads: tuple[Path, ...], context: tuple[str, ...], image: str | None, rules_dir: Path | None,
+            allow_outside_workspace: bool, fmt: str) -> None:
+    """Which rules matched for the target and each resource, and why each candidate won or lost."""
+    import json
+
+    from generator.match.explain import explanation, text
+    from generator.match.plan import derive_context
+
+    inputs = _inputs(workloads, context, image, rules_dir, allow_outside_workspace, require_sources=False)
+    plan = inputs.plan()
+    from generator.match.rules import load_rules
+
+    _, notes = derive_context(inputs.context, load_rules(rules_dir))
+    data = explanation(plan, notes)
+    click.echo(json.dumps(data, indent=2, sort_keys=True) if fmt == "json" else text(data), nl=fmt == "json")
+
+
+@main.command()
+@workload_args
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path), default=Path("out"), show_default=True,
+              help="Folder to write the rendered tree into (its owned paths are replaced).")
+def render(workloads: tuple[Path, ...], context: tuple[str, ...], image: str | None, rules_dir: Path | None,
+           allow_outside_workspace: bool, out: Path) -> None:
+    """Render the files the deployment repository would hold for this (env, app) into a folder."""
+    from generator.deploy.tree import write_tree
+
+    inputs = _inputs(workloads, context, image, rules_dir, allow_outside_workspace)
+    tree = inputs.render()
+    write_tree(out, tree)
+    click.echo(f"rendered {len(tree.files)} files for {tree.app} in {tree.env} into {out}/", err=True)
+    for path in tree.files:
+        click.echo(f"  {path}", err=True)

@@ -38,7 +38,8 @@ class Decision:
 
 
 def choose(need: str, kind: str, rules: Sequence[Rule], attrs: Mapping[str, str | None],
-           dims: tuple[str, ...], required: bool = True) -> Decision:
+           dims: tuple[str, ...], required: bool = True, file: str | None = None,
+           line: int | None = None) -> Decision:
     matched: list[tuple[Rule, tuple[int, ...]]] = []
     failed: dict[str, tuple[Rule, tuple[int, ...], tuple[str, tuple[str, ...], str | None]]] = {}
     for rule in rules:
@@ -65,7 +66,9 @@ def choose(need: str, kind: str, rules: Sequence[Rule], attrs: Mapping[str, str 
             "`plato explain` shows both",
         )
     if winner is None and required:
-        raise no_match_error(need, kind, attrs, cands)
+        err = no_match_error(need, kind, attrs, cands)
+        err.file, err.line = file or err.file, line if file else err.line
+        raise err
     return decision
 
 

@@ -148,7 +148,9 @@ def _resource_nodes(workloads: list[Workload], ctx: dict[str, str], rules: RuleS
 
     def node_for(key: str, type_: str, class_: str, id_: str | None, params: dict[str, Any], need: str,
                  where: str, base_name: str) -> ResourceNode:
-        d = choose(need, "Resource", rules.for_type(type_), _attrs(ctx, type_, class_, id_), rules.dimensions)
+        file, _, line = where.rpartition(":")
+        d = choose(need, "Resource", rules.for_type(type_), _attrs(ctx, type_, class_, id_), rules.dimensions,
+                   file=file or where, line=int(line) if line.isdigit() else None)
         decisions.append(d)
         assert d.winner is not None
         name = dns_label(base_name)
@@ -273,7 +275,7 @@ def _check_outputs(workloads: list[Workload], nodes: Mapping[str, ResourceNode],
                                 hint="outputs of rule " + f"'{node.rule.name}': " + ", ".join(sorted(outputs_of(node.rule))))
             out = ref.path[2]
             offered = outputs_of(node.rule)
-            if out not in offered:
+            if out not in offered and "*" not in offered:
                 raise UserError(
                     f"workload '{w.name}': {ref.text}: resource '{ref.path[1]}' ({node.type}) has no output '{out}' "
                     f"in rule '{node.rule.name}' ({node.rule.where})",
@@ -284,13 +286,13 @@ def _check_outputs(workloads: list[Workload], nodes: Mapping[str, ResourceNode],
         w = next(x for x in workloads if x.name == node.declared_by[0][0])
         for ref in _refs_in(node.params):
             dep = nodes[node.refs[ref.path[1]]]
-            if len(ref.path) < 3 or ref.path[2] not in outputs_of(dep.rule):
+            if len(ref.path) < 3 or (ref.path[2] not in outputs_of(dep.rule) and "*" not in outputs_of(dep.rule)):
                 r = w.resource(node.declared_by[0][1])
                 raise UserError(
                     f"{node.label}: param placeholder {ref.text}: rule '{dep.rule.name}' ({dep.rule.where}) offers "
                     + (", ".join(sorted(outputs_of(dep.rule))) or "no outputs"),
                     file=r.where.file if r else None, line=r.where.line if r else None)
-            spec = outputs_of(dep.rule)[ref.path[2]]
+            spec = outputs_of(dep.rule).get(ref.path[2], outputs_of(dep.rule).get("*"))
             if isinstance(spec, dict) and "secret" in spec:
                 r = w.resource(node.declared_by[0][1])
                 raise UserError(

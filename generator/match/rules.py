@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import Errors, PlatoError, UserError
-from generator.match.templates import Tpl, compile_template, is_template
+from generator.match.templates import compile_template, is_template
 from generator.read.schema import check
 from generator.read.yamlfile import Document, Loc, iter_yaml_files, load_documents
 from generator.resources import bundled_dir

@@ -1,0 +1,125 @@
+"""The create stage: plan -> rendered tree (relative path -> bytes). Pure: no clock, no network, no env vars."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from generator.create import guard
+from generator.create.cd import app_readme, cd_objects, hydrator_metadata
+from generator.create.emit import dump_documents, object_key
+from generator.create.resources import Provisioned, provision
+from generator.create.terraform import terraform_files
+from generator.create.values import SecretRef
+from generator.create.workloads import common_labels, workload_objects
+from generator.match.plan import Plan
+
+# Kinds that live outside namespaces: never given one.
+CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "ClusterSecretStore", "StorageClass",
+                  "PersistentVolume", "CustomResourceDefinition", "PriorityClass", "ClusterIssuer"}
+
+
+@dataclass
+class RenderedTree:
+    """What the deployment repository will hold for one (env, app)."""
+
+    files: dict[str, bytes]
+    owned: list[str]  # paths (folders end with /) this (env, app) owns: replaced wholly on publish
+    plan: Plan
+    objects: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def env(self) -> str:
+        return self.plan.context["env"]
+
+    @property
+    def app(self) -> str:
+        return self.plan.context["app"]
+
+
+def render(plan: Plan, workload_files: list[str] | None = None) -> RenderedTree:
+    provisioned = provision(plan)
+    ns = plan.env["namespace"]
+    labels = common_labels(plan)
+    objects: list[dict[str, Any]] = []
+    if plan.env.get("createNamespace", False):
+        objects.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": labels}})
+    for prov in provisioned.values():
+        objects += [_own(o, ns, labels) for o in prov.manifests]
+    objects += _store_external_secrets(plan, provisioned, ns, labels)
+    for w in plan.workloads:
+        objects += [_own(o, ns, {}) for o in workload_objects(plan, w, provisioned)]
+    _check_unique(objects)
+    paths = plan.env["paths"]
+    mdir = paths["manifests"]
+    files: dict[str, str] = {}
+    files[f"{mdir}/manifest.yaml"] = dump_documents(objects)
+    tf = terraform_files(plan, provisioned)
+    for name, text in tf.items():
+        files[f"{paths['terraform']}/{name}"] = text
+    files[f"{mdir}/hydrator.metadata"] = hydrator_metadata(plan)
+    files[f"{mdir}/README.md"] = app_readme(plan, workload_files or [], bool(tf))
+    cd = cd_objects(plan)
+    files[paths["cd"]] = dump_documents(cd)
+    guard.check_objects([(f"{mdir}/manifest.yaml", o) for o in objects] + [(paths["cd"], o) for o in cd])
+    for path, text in files.items():
+        if path.endswith(".tf"):
+            guard.check_text(path, text)
+    owned = [f"{mdir}/", f"{paths['terraform']}/", paths["cd"]]
+    return RenderedTree(files={k: v.encode("utf-8") for k, v in sorted(files.items())}, owned=owned, plan=plan,
+                        objects=sorted(objects, key=object_key))
+
+
+def _own(obj: dict[str, Any], ns: str, labels: dict[str, str]) -> dict[str, Any]:
+    meta = obj.setdefault("metadata", {})
+    if obj.get("kind") not in CLUSTER_SCOPED:
+        meta.setdefault("namespace", ns)
+    if labels:
+        meta["labels"] = {**labels, **(meta.get("labels") or {})}
+    return obj
+
+
+def _store_external_secrets(plan: Plan, provisioned: dict[str, Provisioned], ns: str,
+                            labels: dict[str, str]) -> list[dict[str, Any]]:
+    """Secret outputs that live in the secret store become one ExternalSecret per Kubernetes Secret name."""
+    by_secret: dict[str, dict[str, SecretRef]] = {}
+    for prov in provisioned.values():
+        for out in prov.outputs.values():
+            if isinstance(out, SecretRef) and out.store_key:
+                by_secret.setdefault(out.name, {})[out.key] = out
+    if not by_secret:
+        return []
+    store = plan.env.get("secretStore")
+    if not store:
+        from generator.errors import UserError
+
+        raise UserError(f"secret outputs live in a secret store but Environment '{plan.environment.name}' names none",
+                        file=plan.environment.file, line=plan.environment.line, hint="add spec.secretStore")
+    out = []
+    for name, refs in sorted(by_secret.items()):
+        out.append({
+            "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+            "metadata": {"name": name, "namespace": ns, "labels": labels,
+                         "annotations": {"argocd.argoproj.io/sync-wave": "-1"}},
+            "spec": {
+                "refreshInterval": "1h",
+                "secretStoreRef": {"kind": store.get("kind", "ClusterSecretStore"), "name": store["name"]},
+                "target": {"name": name, "creationPolicy": "Owner"},
+                "data": [{"secretKey": k, "remoteRef": {"key": r.store_key, "property": r.store_property or k}}
+                         for k, r in sorted(refs.items())],
+            },
+        })
+    return out
+
+
+def _check_unique(objects: list[dict[str, Any]]) -> None:
+    seen: set[tuple[str, str, str, str]] = set()
+    for o in objects:
+        key = (o["apiVersion"].split("/")[0], o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"])
+        if key in seen:
+            from generator.errors import UserError
+
+            raise UserError(f"two objects are both {o['kind']} '{o['metadata']['name']}'",
+                            hint="a resource rule's manifests and a workload (or two rules) produce the same name; "
+                            "name rule objects after {{ resource.name }}")
+        seen.add(key)

@@ -1,0 +1,160 @@
+"""Provisioning each resource node of the plan with its rule: outputs, manifests, volume, Terraform."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from generator.create.values import SecretRef, resolve_params
+from generator.errors import UserError
+from generator.match.plan import Plan, ResourceNode
+from generator.match.templates import Tpl, render_tree
+
+SECRET_LIKE = ("password", "passwd", "secret", "token", "private_key", "api_key", "apikey", "secret_key",
+               "access_key", "credentials", "connection_string", "connection")
+
+
+@dataclass
+class Provisioned:
+    node: ResourceNode
+    outputs: dict[str, Any]
+    manifests: list[dict[str, Any]] = field(default_factory=list)
+    volume: dict[str, Any] | None = None
+    claim_template: dict[str, Any] | None = None
+    modules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    store: dict[str, Any] = field(default_factory=dict)
+    store_path: str = ""
+    tf_resources: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def base_variables(plan: Plan) -> dict[str, Any]:
+    ctx = plan.context
+    workloads = {
+        w.name: {
+            "name": w.name,
+            "ports": {p.name: {"port": p.port, "targetPort": p.target_port, "protocol": p.protocol} for p in w.ports},
+            "annotations": dict(w.annotations),
+        }
+        for w in plan.workloads
+    }
+    return {**ctx, "ctx": dict(ctx), "environment": plan.env, "namespace": plan.env["namespace"],
+            "cluster": plan.env["cluster"], "workloads": workloads}
+
+
+def provision(plan: Plan) -> dict[str, Provisioned]:
+    done: dict[str, Provisioned] = {}
+    base = base_variables(plan)
+    prefix = (plan.env.get("secretStore") or {}).get("pathPrefix") or f"{plan.context['env']}/{plan.context['app']}"
+    by_workload = {w.name: w for w in plan.workloads}
+    wanted = requested_outputs(plan)
+    for key, node in plan.resources.items():
+        rule = node.rule
+        what = f"rule '{rule.name}' for {node.label}"
+        deps_by_name = {name: done[k].outputs for name, k in node.refs.items()}
+        metadata = by_workload[node.declared_by[0][0]].metadata if node.declared_by else {}
+        params = resolve_params(node.params, deps_by_name, metadata, node.label)
+        for pname, decl in (rule.spec.get("params") or {}).items():
+            if pname not in params and "default" in decl:
+                params[pname] = decl["default"]
+        workload = base["workloads"].get(node.declared_by[0][0]) if node.declared_by else None
+        store_path = f"{prefix}/{node.name}"
+        variables = {
+            **base,
+            "resource": {"name": node.name, "type": node.type, "class": node.class_, "id": node.id, "key": key},
+            "params": params,
+            "deps": {name: done[k].outputs for name, k in node.requires.items()},
+            "workload": workload,
+            "store_path": store_path,
+        }
+        variables["tf"] = re.sub(r"[^A-Za-z0-9_]", "_", node.name)
+        outputs = _outputs(rule.spec.get("outputs") or {}, variables, what, wanted.get(key, set()))
+        prov = Provisioned(node=node, outputs=outputs, store_path=store_path)
+        variables["outputs"] = {k: v for k, v in outputs.items() if not isinstance(v, SecretRef)}
+        if "manifests" in rule.spec:
+            prov.manifests = parse_manifests(rule.spec["manifests"], variables, what)
+        if "volume" in rule.spec:
+            vol = render_tree(rule.spec["volume"], variables, what)
+            prov.claim_template = vol.pop("claimTemplate", None)
+            prov.volume = vol
+        tf = rule.spec.get("terraform")
+        if tf:
+            prov.modules = {name: render_tree(m, variables, what) for name, m in (tf.get("modules") or {}).items()}
+            prov.tf_resources = {name: render_tree(r, variables, what) for name, r in (tf.get("resources") or {}).items()}
+            prov.store = render_tree(tf.get("store") or {}, variables, what)
+        done[key] = prov
+    return done
+
+
+def requested_outputs(plan: Plan) -> dict[str, set[str]]:
+    """Output names each node is asked for (what a wildcard `*` output must produce)."""
+    from generator.match.plan import _refs_in, _workload_refs
+
+    wanted: dict[str, set[str]] = {}
+    for w in plan.workloads:
+        for _, ref, _ok in _workload_refs(w):
+            if ref.path[0] == "resources" and len(ref.path) > 2:
+                wanted.setdefault(plan.bindings[(w.name, ref.path[1])], set()).add(ref.path[2])
+    for node in plan.resources.values():
+        for ref in _refs_in(node.params):
+            if len(ref.path) > 2:
+                wanted.setdefault(node.refs[ref.path[1]], set()).add(ref.path[2])
+    return wanted
+
+
+def _outputs(spec: dict[str, Any], variables: dict[str, Any], what: str, wanted: set[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    items = [(n, d, variables) for n, d in spec.items() if n != "*"]
+    if "*" in spec:
+        items += [(n, spec["*"], {**variables, "output": n}) for n in sorted(wanted) if n not in spec]
+    for name, decl, variables in items:
+        if isinstance(decl, dict) and "secret" in decl:
+            s = render_tree(decl["secret"], variables, f"{what}, output '{name}'")
+            store = render_tree(decl.get("store") or {}, variables, f"{what}, output '{name}'")
+            out[name] = SecretRef(name=s["name"], key=s["key"], store_key=store.get("key"),
+                                  store_property=store.get("property", name) if store else None)
+            continue
+        value = decl["value"] if isinstance(decl, dict) and "value" in decl else decl
+        rendered = render_tree(value, variables, f"{what}, output '{name}'")
+        if _looks_secret(name) and rendered not in ("", None):
+            rule_where = value.file + (f":{value.line}" if value.line else "") if isinstance(value, Tpl) else ""
+            raise UserError(
+                f"{what}: output '{name}' is named like a credential but is a plain value; plain outputs are "
+                "written into the deployment repository",
+                file=rule_where or None,
+                hint=f"declare it secret: {name}: {{secret: {{name: <Secret name>, key: <key>}}}}")
+        out[name] = rendered
+    return out
+
+
+def _looks_secret(name: str) -> bool:
+    n = name.lower()
+    return any(s in n for s in SECRET_LIKE)
+
+
+def parse_manifests(template: Any, variables: dict[str, Any], what: str) -> list[dict[str, Any]]:
+    import yaml
+
+    text = template.render(variables, what) if isinstance(template, Tpl) else str(template)
+    try:
+        docs = [d for d in yaml.load_all(text, Loader=_loader()) if d is not None]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise UserError(f"{what}: manifests template does not render to valid YAML: "
+                        f"{getattr(exc, 'problem', exc)}"
+                        + (f" (rendered line {mark.line + 1})" if mark else ""),
+                        file=template.file if isinstance(template, Tpl) else None,
+                        line=template.line if isinstance(template, Tpl) else None) from None
+    for d in docs:
+        if not isinstance(d, dict) or not d.get("apiVersion") or not d.get("kind") or \
+                not isinstance(d.get("metadata"), dict) or not d["metadata"].get("name"):
+            raise UserError(f"{what}: every manifest needs apiVersion, kind and metadata.name",
+                            file=template.file if isinstance(template, Tpl) else None,
+                            line=template.line if isinstance(template, Tpl) else None)
+    return docs
+
+
+def _loader() -> Any:
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -1,0 +1,124 @@
+"""Placeholders to values: plain outputs inline, secret outputs stay references, secrecy propagates."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from generator.errors import UserError
+from generator.read.placeholders import Ref, Template
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class SecretRef:
+    """A value that lives in a Kubernetes Secret on the cluster; plato only ever writes its name and key."""
+
+    name: str
+    key: str
+    store_key: str | None = None  # where it lives in the secret store, when it does
+    store_property: str | None = None
+
+    @property
+    def env_name(self) -> str:
+        return "PLATO_SECRET_" + re.sub(r"[^A-Z0-9]+", "_", f"{self.name}_{self.key}".upper()).strip("_")
+
+
+Piece = str | SecretRef
+
+
+class Resolver:
+    """Resolves a workload's placeholders against metadata and the outputs of its resources."""
+
+    def __init__(self, workload_name: str, metadata: dict[str, Any], outputs: dict[str, dict[str, Any]],
+                 where: str) -> None:
+        self.workload = workload_name
+        self.metadata = metadata
+        self.outputs = outputs  # resource name (in this workload) -> output name -> value or SecretRef
+        self.where = where
+
+    def ref(self, ref: Ref) -> Any:
+        if ref.path[0] == "metadata":
+            node: Any = self.metadata
+            for seg in ref.path[1:]:
+                node = node[seg]
+            return node
+        outs = self.outputs[ref.path[1]]
+        if len(ref.path) == 2:
+            return outs
+        value: Any = outs[ref.path[2]]
+        for seg in ref.path[3:]:
+            if not isinstance(value, dict) or seg not in value:
+                raise UserError(f"workload '{self.workload}': {ref.text}: output '{ref.path[2]}' has no '{seg}'",
+                                file=self.where)
+            value = value[seg]
+        return value
+
+    def pieces(self, template: Template) -> list[Piece]:
+        """Literal text and secret references, adjacent text merged."""
+        out: list[Piece] = []
+        for part in template.parts:
+            value: Any = part if isinstance(part, str) else self.ref(part)
+            if isinstance(value, SecretRef):
+                out.append(value)
+                continue
+            text = _text(value)
+            if out and isinstance(out[-1], str):
+                out[-1] += text
+            else:
+                out.append(text)
+        return out
+
+    def plain(self, template: Template, what: str) -> str:
+        pieces = self.pieces(template)
+        secret = next((p for p in pieces if isinstance(p, SecretRef)), None)
+        if secret is not None:
+            raise UserError(f"workload '{self.workload}': {what} would contain the secret {secret.name}/{secret.key}",
+                            file=self.where, hint="secrets can only go into variables, args, command and files")
+        return "".join(p for p in pieces if isinstance(p, str))
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        import json
+
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def escape_k8s(text: str) -> str:
+    """Keep literal text literal under Kubernetes $(VAR) expansion: `$` before `$` or `(` doubles."""
+    return re.sub(r"\$(?=[$(])", "$$", text)
+
+
+def expanded(pieces: list[Piece]) -> str:
+    """Text with each secret written as a $(HELPER) reference to its helper variable."""
+    return "".join(escape_k8s(p) if isinstance(p, str) else f"$({p.env_name})" for p in pieces)
+
+
+def resolve_params(value: Any, outputs_by_name: dict[str, dict[str, Any]], metadata: dict[str, Any],
+                   label: str) -> Any:
+    """A resource's params with placeholders to other resources' (plain) outputs filled in."""
+    if isinstance(value, Template):
+        parts = []
+        for part in value.parts:
+            if isinstance(part, str):
+                parts.append(part)
+                continue
+            if part.path[0] == "metadata":
+                v: Any = metadata
+                for seg in part.path[1:]:
+                    v = v[seg]
+            else:
+                v = outputs_by_name[part.path[1]][part.path[2]]
+            parts.append(_text(v))
+        return "".join(parts)
+    if isinstance(value, dict):
+        return {k: resolve_params(v, outputs_by_name, metadata, label) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_params(v, outputs_by_name, metadata, label) for v in value]
+    return value
