@@ -42,8 +42,10 @@ class Plato(click.Group):
 
                 traceback.print_exc()
             click.echo(
-                mask_secrets(f"internal error: {type(exc).__name__}: {exc}\n"
-                             "This is a bug in plato. Run again with --debug for the traceback and report it."),
+                mask_secrets(
+                    f"internal error: {type(exc).__name__}: {exc}\n"
+                    "This is a bug in plato. Run again with --debug for the traceback and report it."
+                ),
                 err=True,
             )
             ctx.exit(EXIT_BUG)
@@ -61,32 +63,63 @@ def main(debug: bool) -> None:
 
 
 def workload_args(f: F) -> F:
-    f = click.option("--allow-outside-workspace", is_flag=True,
-                     help="Allow file sources outside the spec's workspace (its git work tree).")(f)
-    f = click.option("--rules", "rules_dir", type=click.Path(path_type=Path), default=None,
-                     help="Rules folder (default: the bundled rules).")(f)
+    f = click.option(
+        "--allow-outside-workspace",
+        is_flag=True,
+        help="Allow file sources outside the spec's workspace (its git work tree).",
+    )(f)
+    f = click.option(
+        "--rules",
+        "rules_dir",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Rules folder (default: the bundled rules).",
+    )(f)
     f = click.option("--image", default=None, help="The image CI built: what `image: .` means.")(f)
-    f = click.option("-c", "--context", "context", multiple=True, metavar="KEY=VALUE",
-                     help="A context key (repeatable): env, app, org, region, ...")(f)
+    f = click.option(
+        "-c",
+        "--context",
+        "context",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="A context key (repeatable): env, app, org, region, ...",
+    )(f)
     f = click.argument("workloads", nargs=-1, type=click.Path(path_type=Path))(f)
     return f
 
 
-def _inputs(workloads: tuple[Path, ...], context: tuple[str, ...], image: str | None, rules_dir: Path | None,
-            allow_outside_workspace: bool, require_sources: bool = True) -> Any:
+def _inputs(
+    workloads: tuple[Path, ...],
+    context: tuple[str, ...],
+    image: str | None,
+    rules_dir: Path | None,
+    allow_outside_workspace: bool,
+    require_sources: bool = True,
+) -> Any:
     from generator.pipeline import Inputs
 
     if not workloads:
         raise click.UsageError("give at least one workload file (or folder of them)")
-    return Inputs.load(list(workloads), context=context, image=image, rules_dir=rules_dir,
-                       allow_outside_workspace=allow_outside_workspace, environ=dict(os.environ),
-                       require_sources=require_sources)
+    return Inputs.load(
+        list(workloads),
+        context=context,
+        image=image,
+        rules_dir=rules_dir,
+        allow_outside_workspace=allow_outside_workspace,
+        environ=dict(os.environ),
+        require_sources=require_sources,
+    )
 
 
 @main.command()
 @click.argument("workloads", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--rules", "rules_dir", type=click.Path(path_type=Path), default=None,
-              help="Also check this rules folder (default: the bundled rules when no workload is given).")
+@click.option(
+    "--rules",
+    "rules_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also check this rules folder (default: the bundled rules when no workload is given).",
+)
 @click.option("--allow-outside-workspace", is_flag=True, help="Allow file sources outside the workspace.")
 def validate(workloads: tuple[Path, ...], rules_dir: Path | None, allow_outside_workspace: bool) -> None:
     """Check workload specs and rules. Changes nothing.
@@ -115,8 +148,14 @@ def run() -> None:  # pragma: no cover - console entry for `python -m generator`
 @main.command()
 @workload_args
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def explain(workloads: tuple[Path, ...], context: tuple[str, ...], image: str | None, rules_dir: Path | None,
-            allow_outside_workspace: bool, fmt: str) -> None:
+def explain(
+    workloads: tuple[Path, ...],
+    context: tuple[str, ...],
+    image: str | None,
+    rules_dir: Path | None,
+    allow_outside_workspace: bool,
+    fmt: str,
+) -> None:
     """Which rules matched for the target and each resource, and why each candidate won or lost."""
     import json
 
@@ -134,10 +173,23 @@ def explain(workloads: tuple[Path, ...], context: tuple[str, ...], image: str | 
 
 @main.command()
 @workload_args
-@click.option("-o", "--output", "out", type=click.Path(path_type=Path), default=Path("out"), show_default=True,
-              help="Folder to write the rendered tree into (its owned paths are replaced).")
-def render(workloads: tuple[Path, ...], context: tuple[str, ...], image: str | None, rules_dir: Path | None,
-           allow_outside_workspace: bool, out: Path) -> None:
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(path_type=Path),
+    default=Path("out"),
+    show_default=True,
+    help="Folder to write the rendered tree into (its owned paths are replaced).",
+)
+def render(
+    workloads: tuple[Path, ...],
+    context: tuple[str, ...],
+    image: str | None,
+    rules_dir: Path | None,
+    allow_outside_workspace: bool,
+    out: Path,
+) -> None:
     """Render the files the deployment repository would hold for this (env, app) into a folder."""
     from generator.deploy.tree import write_tree
 

@@ -20,9 +20,17 @@ class Inputs:
     rules_dir: Path | None
 
     @classmethod
-    def load(cls, paths: list[Path], *, context: tuple[str, ...] | list[str] = (), image: str | None = None,
-             rules_dir: Path | None = None, allow_outside_workspace: bool = False,
-             environ: Mapping[str, str] | None = None, require_sources: bool = True) -> Inputs:
+    def load(
+        cls,
+        paths: list[Path],
+        *,
+        context: tuple[str, ...] | list[str] = (),
+        image: str | None = None,
+        rules_dir: Path | None = None,
+        allow_outside_workspace: bool = False,
+        environ: Mapping[str, str] | None = None,
+        require_sources: bool = True,
+    ) -> Inputs:
         ctx = ctxmod.build(context, environ or {}, image)
         files = list(iter_yaml_files(paths))
         opts = Options(allow_outside_workspace=allow_outside_workspace, require_sources=require_sources)

@@ -27,8 +27,11 @@ def run(paths: list[Path], rules_dir: Path | None, allow_outside: bool) -> None:
                 for c in w.containers:
                     for f in c.files:
                         if f.missing_source:
-                            click.echo(f"{f.where.file}:{f.where.line}: warning: file source '{f.source}' does not "
-                                       f"exist ({f.missing_source}); rendering will fail until it does", err=True)
+                            click.echo(
+                                f"{f.where.file}:{f.where.line}: warning: file source '{f.source}' does not "
+                                f"exist ({f.missing_source}); rendering will fail until it does",
+                                err=True,
+                            )
         except Errors as exc:
             errors.extend(exc.errors)
         except UserError as exc:
@@ -37,12 +40,19 @@ def run(paths: list[Path], rules_dir: Path | None, allow_outside: bool) -> None:
         try:
             rs = load_rules(rules_dir)
             for a, b in indistinguishable(rs):
-                errors.append(UserError(
-                    f"{a.kind} rules '{a.name}' and '{b.name}' ({b.where}) can never be told apart: same "
-                    "dimensions, overlapping criteria", file=a.file, line=a.line,
-                    hint="add a criterion to one of them, or make their values disjoint"))
-            click.echo(f"rules: {len(rs.all_rules())} rules in {rs.origin} are valid"
-                       if not errors else "rules: checked", err=True)
+                errors.append(
+                    UserError(
+                        f"{a.kind} rules '{a.name}' and '{b.name}' ({b.where}) can never be told apart: same "
+                        "dimensions, overlapping criteria",
+                        file=a.file,
+                        line=a.line,
+                        hint="add a criterion to one of them, or make their values disjoint",
+                    )
+                )
+            click.echo(
+                f"rules: {len(rs.all_rules())} rules in {rs.origin} are valid" if not errors else "rules: checked",
+                err=True,
+            )
         except Errors as exc:
             errors.extend(exc.errors)
         except UserError as exc:

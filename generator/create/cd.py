@@ -15,43 +15,74 @@ def cd_objects(plan: Plan) -> list[dict[str, Any]]:
     path = plan.env["paths"]["manifests"]
     repo = cd.get("repoURL") or ctx.get("deploy_repo") or "https://git.example.com/platform/deployments.git"
     revision = cd.get("revision", "main")
-    labels = {"app.kubernetes.io/part-of": ctx["app"], "app.kubernetes.io/managed-by": "plato",
-              "plato.dev/env": ctx["env"]}
+    labels = {
+        "app.kubernetes.io/part-of": ctx["app"],
+        "app.kubernetes.io/managed-by": "plato",
+        "plato.dev/env": ctx["env"],
+    }
     if cd["tool"] == "argocd":
         sync: dict[str, Any] = {"syncOptions": ["CreateNamespace=true"]}
         if cd.get("automated", True):
             sync["automated"] = {"prune": True, "selfHeal": True}
-        return [{
-            "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
-            "metadata": {"name": name, "namespace": cd.get("namespace", "argocd"), "labels": labels,
-                         "annotations": {"argocd.argoproj.io/manifest-generate-paths": "."},
-                         "finalizers": ["resources-finalizer.argocd.argoproj.io"]},
-            "spec": {
-                "project": cd.get("project", "default"),
-                "source": {"repoURL": repo, "targetRevision": revision, "path": path},
-                "destination": {"server": cd.get("server", "https://kubernetes.default.svc"),
-                                "namespace": plan.env["namespace"]},
-                "syncPolicy": sync,
-            },
-        }]
+        return [
+            {
+                "apiVersion": "argoproj.io/v1alpha1",
+                "kind": "Application",
+                "metadata": {
+                    "name": name,
+                    "namespace": cd.get("namespace", "argocd"),
+                    "labels": labels,
+                    "annotations": {"argocd.argoproj.io/manifest-generate-paths": "."},
+                    "finalizers": ["resources-finalizer.argocd.argoproj.io"],
+                },
+                "spec": {
+                    "project": cd.get("project", "default"),
+                    "source": {"repoURL": repo, "targetRevision": revision, "path": path},
+                    "destination": {
+                        "server": cd.get("server", "https://kubernetes.default.svc"),
+                        "namespace": plan.env["namespace"],
+                    },
+                    "syncPolicy": sync,
+                },
+            }
+        ]
     ns = cd.get("namespace", "flux-system")
     source = cd.get("sourceRef")
     objects: list[dict[str, Any]] = []
     if source is None:
         source = {"name": "deployments", "namespace": ns}
-        objects.append({
-            "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
-            "metadata": {"name": "deployments", "namespace": ns, "labels": {"app.kubernetes.io/managed-by": "plato"}},
-            "spec": {"interval": cd.get("interval", "5m"), "url": repo, "ref": {"branch": revision}},
-        })
-    objects.append({
-        "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
-        "metadata": {"name": name, "namespace": ns, "labels": labels},
-        "spec": {"interval": cd.get("interval", "5m"), "path": f"./{path}", "prune": True, "wait": True,
-                 "sourceRef": {"kind": "GitRepository", "name": source["name"],
-                               **({"namespace": source["namespace"]} if source.get("namespace") else {})},
-                 "targetNamespace": plan.env["namespace"], "timeout": "5m"},
-    })
+        objects.append(
+            {
+                "apiVersion": "source.toolkit.fluxcd.io/v1",
+                "kind": "GitRepository",
+                "metadata": {
+                    "name": "deployments",
+                    "namespace": ns,
+                    "labels": {"app.kubernetes.io/managed-by": "plato"},
+                },
+                "spec": {"interval": cd.get("interval", "5m"), "url": repo, "ref": {"branch": revision}},
+            }
+        )
+    objects.append(
+        {
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+            "kind": "Kustomization",
+            "metadata": {"name": name, "namespace": ns, "labels": labels},
+            "spec": {
+                "interval": cd.get("interval", "5m"),
+                "path": f"./{path}",
+                "prune": True,
+                "wait": True,
+                "sourceRef": {
+                    "kind": "GitRepository",
+                    "name": source["name"],
+                    **({"namespace": source["namespace"]} if source.get("namespace") else {}),
+                },
+                "targetNamespace": plan.env["namespace"],
+                "timeout": "5m",
+            },
+        }
+    )
     return objects
 
 
@@ -70,9 +101,13 @@ def app_readme(plan: Plan, workload_files: list[str], has_terraform: bool) -> st
     ctx = plan.context
     from generator import __version__
 
-    keys = " ".join(f"-c {k}={v}" for k, v in ctx.items() if k not in ("source_sha", "source_repo", "git_ref",
-                                                                       "git_ref_name", "run_url", "image"))
+    keys = " ".join(
+        f"-c {k}={v}"
+        for k, v in ctx.items()
+        if k not in ("source_sha", "source_repo", "git_ref", "git_ref_name", "run_url", "image")
+    )
     image = f" --image {ctx['image']}" if ctx.get("image") else ""
+    resources = ", ".join(f"{n.name} ({n.type} via `{n.rule.name}`)" for n in plan.resources.values())
     lines = [
         f"# {ctx['app']} in {ctx['env']}",
         "",
@@ -82,10 +117,12 @@ def app_readme(plan: Plan, workload_files: list[str], has_terraform: bool) -> st
         f"`{plan.env['namespace']}`)",
         f"- Source: {ctx.get('source_repo', '(not recorded)')} at `{ctx.get('source_sha', '(not recorded)')}`",
         f"- Workloads: {', '.join(w.name for w in plan.workloads)}",
-        f"- Resources: {', '.join(f'{n.name} ({n.type} via `{n.rule.name}`)' for n in plan.resources.values()) or 'none'}",
+        f"- Resources: {resources or 'none'}",
     ]
     if has_terraform:
-        lines.append(f"- Infrastructure: `{plan.env['paths']['terraform']}/` (applied by the platform's Terraform pipeline)")
+        lines.append(
+            f"- Infrastructure: `{plan.env['paths']['terraform']}/` (applied by the platform's Terraform pipeline)"
+        )
     lines += [
         f"- Rendered by plato {__version__} with rules `{plan.rules.digest}`",
         "",

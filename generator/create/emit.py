@@ -13,11 +13,39 @@ from typing import Any
 
 # Apply order, as Helm and Argo CD sort: what others depend on comes first.
 KIND_ORDER = [
-    "Namespace", "NetworkPolicy", "ResourceQuota", "LimitRange", "ServiceAccount", "Secret", "SecretStore",
-    "ClusterSecretStore", "Password", "ExternalSecret", "ConfigMap", "StorageClass", "PersistentVolume",
-    "PersistentVolumeClaim", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding", "Role",
-    "RoleBinding", "Service", "Cluster", "DaemonSet", "Pod", "ReplicaSet", "Deployment", "StatefulSet", "Job",
-    "CronJob", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Gateway", "HTTPRoute", "Ingress",
+    "Namespace",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "ServiceAccount",
+    "Secret",
+    "SecretStore",
+    "ClusterSecretStore",
+    "Password",
+    "ExternalSecret",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Role",
+    "RoleBinding",
+    "Service",
+    "Cluster",
+    "DaemonSet",
+    "Pod",
+    "ReplicaSet",
+    "Deployment",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "HorizontalPodAutoscaler",
+    "PodDisruptionBudget",
+    "Gateway",
+    "HTTPRoute",
+    "Ingress",
     "APIService",
 ]
 _RANK = {k: i for i, k in enumerate(KIND_ORDER)}
@@ -51,8 +79,17 @@ def _dumper() -> Any:
 def dump_yaml(obj: Any) -> str:
     import yaml
 
-    return str(yaml.dump(obj, Dumper=_dumper(), sort_keys=True, default_flow_style=False, allow_unicode=True,
-                         width=1_000_000, explicit_start=False))
+    return str(
+        yaml.dump(
+            obj,
+            Dumper=_dumper(),
+            sort_keys=True,
+            default_flow_style=False,
+            allow_unicode=True,
+            width=1_000_000,
+            explicit_start=False,
+        )
+    )
 
 
 def dump_documents(objects: list[dict[str, Any]]) -> str:

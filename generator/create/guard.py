@@ -52,9 +52,12 @@ def check_objects(objects: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
         kind = obj.get("kind")
         name = (obj.get("metadata") or {}).get("name")
         if kind == "Secret" and (obj.get("data") or obj.get("stringData")):
-            raise UserError(f"refusing to write Secret '{name}' with data into the deployment repository",
-                            file=path, hint="secrets reach the cluster by reference: ExternalSecret, an operator's "
-                            "Secret, or a password generator")
+            raise UserError(
+                f"refusing to write Secret '{name}' with data into the deployment repository",
+                file=path,
+                hint="secrets reach the cluster by reference: ExternalSecret, an operator's "
+                "Secret, or a password generator",
+            )
         if kind == "ExternalSecret":
             continue  # templates and remote keys only; its values are references by construction
         _scan(obj, path, f"{kind} '{name}'", (), kind == "ConfigMap")
@@ -66,20 +69,29 @@ def _scan(value: Any, path: str, what: str, loc: tuple[str, ...], configmap: boo
         for k, v in value.items():
             _scan(v, path, what, (*loc, str(k)), configmap)
         if is_env and isinstance(value["value"], str) and high_entropy(value["value"]):
-            raise UserError(f"{what}: variable {value['name']} holds a high-entropy value that looks like a "
-                            "credential", file=path, hint="declare it as a secret output of a resource instead")
+            raise UserError(
+                f"{what}: variable {value['name']} holds a high-entropy value that looks like a credential",
+                file=path,
+                hint="declare it as a secret output of a resource instead",
+            )
     elif isinstance(value, list):
         for item in value:
             _scan(item, path, what, (*loc, "env") if loc and loc[-1] == "env" else loc, configmap)
     elif isinstance(value, str):
         found = looks_like_credential(value)
         if found:
-            raise UserError(f"{what} at {'.'.join(loc)} contains {found}; refusing to write it", file=path,
-                            hint="no secret value may reach the deployment repository: use a secret output")
+            raise UserError(
+                f"{what} at {'.'.join(loc)} contains {found}; refusing to write it",
+                file=path,
+                hint="no secret value may reach the deployment repository: use a secret output",
+            )
 
 
 def check_text(path: str, text: str) -> None:
     found = looks_like_credential(text)
     if found:
-        raise UserError(f"contains {found}; refusing to write it", file=path,
-                        hint="no secret value may reach the deployment repository: use a secret output")
+        raise UserError(
+            f"contains {found}; refusing to write it",
+            file=path,
+            hint="no secret value may reach the deployment repository: use a secret output",
+        )

@@ -15,8 +15,17 @@ from generator.create.workloads import common_labels, workload_objects
 from generator.match.plan import Plan
 
 # Kinds that live outside namespaces: never given one.
-CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "ClusterSecretStore", "StorageClass",
-                  "PersistentVolume", "CustomResourceDefinition", "PriorityClass", "ClusterIssuer"}
+CLUSTER_SCOPED = {
+    "Namespace",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "ClusterSecretStore",
+    "StorageClass",
+    "PersistentVolume",
+    "CustomResourceDefinition",
+    "PriorityClass",
+    "ClusterIssuer",
+}
 
 
 @dataclass
@@ -66,8 +75,12 @@ def render(plan: Plan, workload_files: list[str] | None = None) -> RenderedTree:
         if path.endswith(".tf"):
             guard.check_text(path, text)
     owned = [f"{mdir}/", f"{paths['terraform']}/", paths["cd"]]
-    return RenderedTree(files={k: v.encode("utf-8") for k, v in sorted(files.items())}, owned=owned, plan=plan,
-                        objects=sorted(objects, key=object_key))
+    return RenderedTree(
+        files={k: v.encode("utf-8") for k, v in sorted(files.items())},
+        owned=owned,
+        plan=plan,
+        objects=sorted(objects, key=object_key),
+    )
 
 
 def _own(obj: dict[str, Any], ns: str, labels: dict[str, str]) -> dict[str, Any]:
@@ -79,8 +92,9 @@ def _own(obj: dict[str, Any], ns: str, labels: dict[str, str]) -> dict[str, Any]
     return obj
 
 
-def _store_external_secrets(plan: Plan, provisioned: dict[str, Provisioned], ns: str,
-                            labels: dict[str, str]) -> list[dict[str, Any]]:
+def _store_external_secrets(
+    plan: Plan, provisioned: dict[str, Provisioned], ns: str, labels: dict[str, str]
+) -> list[dict[str, Any]]:
     """Secret outputs that live in the secret store become one ExternalSecret per Kubernetes Secret name."""
     by_secret: dict[str, dict[str, SecretRef]] = {}
     for prov in provisioned.values():
@@ -93,22 +107,35 @@ def _store_external_secrets(plan: Plan, provisioned: dict[str, Provisioned], ns:
     if not store:
         from generator.errors import UserError
 
-        raise UserError(f"secret outputs live in a secret store but Environment '{plan.environment.name}' names none",
-                        file=plan.environment.file, line=plan.environment.line, hint="add spec.secretStore")
+        raise UserError(
+            f"secret outputs live in a secret store but Environment '{plan.environment.name}' names none",
+            file=plan.environment.file,
+            line=plan.environment.line,
+            hint="add spec.secretStore",
+        )
     out = []
     for name, refs in sorted(by_secret.items()):
-        out.append({
-            "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
-            "metadata": {"name": name, "namespace": ns, "labels": labels,
-                         "annotations": {"argocd.argoproj.io/sync-wave": "-1"}},
-            "spec": {
-                "refreshInterval": "1h",
-                "secretStoreRef": {"kind": store.get("kind", "ClusterSecretStore"), "name": store["name"]},
-                "target": {"name": name, "creationPolicy": "Owner"},
-                "data": [{"secretKey": k, "remoteRef": {"key": r.store_key, "property": r.store_property or k}}
-                         for k, r in sorted(refs.items())],
-            },
-        })
+        out.append(
+            {
+                "apiVersion": "external-secrets.io/v1",
+                "kind": "ExternalSecret",
+                "metadata": {
+                    "name": name,
+                    "namespace": ns,
+                    "labels": labels,
+                    "annotations": {"argocd.argoproj.io/sync-wave": "-1"},
+                },
+                "spec": {
+                    "refreshInterval": "1h",
+                    "secretStoreRef": {"kind": store.get("kind", "ClusterSecretStore"), "name": store["name"]},
+                    "target": {"name": name, "creationPolicy": "Owner"},
+                    "data": [
+                        {"secretKey": k, "remoteRef": {"key": r.store_key, "property": r.store_property or k}}
+                        for k, r in sorted(refs.items())
+                    ],
+                },
+            }
+        )
     return out
 
 
@@ -119,7 +146,9 @@ def _check_unique(objects: list[dict[str, Any]]) -> None:
         if key in seen:
             from generator.errors import UserError
 
-            raise UserError(f"two objects are both {o['kind']} '{o['metadata']['name']}'",
-                            hint="a resource rule's manifests and a workload (or two rules) produce the same name; "
-                            "name rule objects after {{ resource.name }}")
+            raise UserError(
+                f"two objects are both {o['kind']} '{o['metadata']['name']}'",
+                hint="a resource rule's manifests and a workload (or two rules) produce the same name; "
+                "name rule objects after {{ resource.name }}",
+            )
         seen.add(key)

@@ -11,8 +11,20 @@ from generator.errors import UserError
 from generator.match.plan import Plan, ResourceNode
 from generator.match.templates import Tpl, render_tree
 
-SECRET_LIKE = ("password", "passwd", "secret", "token", "private_key", "api_key", "apikey", "secret_key",
-               "access_key", "credentials", "connection_string", "connection")
+SECRET_LIKE = (
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "private_key",
+    "api_key",
+    "apikey",
+    "secret_key",
+    "access_key",
+    "credentials",
+    "connection_string",
+    "connection",
+)
 
 
 @dataclass
@@ -38,8 +50,14 @@ def base_variables(plan: Plan) -> dict[str, Any]:
         }
         for w in plan.workloads
     }
-    return {**ctx, "ctx": dict(ctx), "environment": plan.env, "namespace": plan.env["namespace"],
-            "cluster": plan.env["cluster"], "workloads": workloads}
+    return {
+        **ctx,
+        "ctx": dict(ctx),
+        "environment": plan.env,
+        "namespace": plan.env["namespace"],
+        "cluster": plan.env["cluster"],
+        "workloads": workloads,
+    }
 
 
 def provision(plan: Plan) -> dict[str, Provisioned]:
@@ -80,7 +98,9 @@ def provision(plan: Plan) -> dict[str, Provisioned]:
         tf = rule.spec.get("terraform")
         if tf:
             prov.modules = {name: render_tree(m, variables, what) for name, m in (tf.get("modules") or {}).items()}
-            prov.tf_resources = {name: render_tree(r, variables, what) for name, r in (tf.get("resources") or {}).items()}
+            prov.tf_resources = {
+                name: render_tree(r, variables, what) for name, r in (tf.get("resources") or {}).items()
+            }
             prov.store = render_tree(tf.get("store") or {}, variables, what)
         done[key] = prov
     return done
@@ -111,8 +131,12 @@ def _outputs(spec: dict[str, Any], variables: dict[str, Any], what: str, wanted:
         if isinstance(decl, dict) and "secret" in decl:
             s = render_tree(decl["secret"], variables, f"{what}, output '{name}'")
             store = render_tree(decl.get("store") or {}, variables, f"{what}, output '{name}'")
-            out[name] = SecretRef(name=s["name"], key=s["key"], store_key=store.get("key"),
-                                  store_property=store.get("property", name) if store else None)
+            out[name] = SecretRef(
+                name=s["name"],
+                key=s["key"],
+                store_key=store.get("key"),
+                store_property=store.get("property", name) if store else None,
+            )
             continue
         value = decl["value"] if isinstance(decl, dict) and "value" in decl else decl
         rendered = render_tree(value, variables, f"{what}, output '{name}'")
@@ -122,7 +146,8 @@ def _outputs(spec: dict[str, Any], variables: dict[str, Any], what: str, wanted:
                 f"{what}: output '{name}' is named like a credential but is a plain value; plain outputs are "
                 "written into the deployment repository",
                 file=rule_where or None,
-                hint=f"declare it secret: {name}: {{secret: {{name: <Secret name>, key: <key>}}}}")
+                hint=f"declare it secret: {name}: {{secret: {{name: <Secret name>, key: <key>}}}}",
+            )
         out[name] = rendered
     return out
 
@@ -140,17 +165,25 @@ def parse_manifests(template: Any, variables: dict[str, Any], what: str) -> list
         docs = [d for d in yaml.load_all(text, Loader=_loader()) if d is not None]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise UserError(f"{what}: manifests template does not render to valid YAML: "
-                        f"{getattr(exc, 'problem', exc)}"
-                        + (f" (rendered line {mark.line + 1})" if mark else ""),
-                        file=template.file if isinstance(template, Tpl) else None,
-                        line=template.line if isinstance(template, Tpl) else None) from None
+        raise UserError(
+            f"{what}: manifests template does not render to valid YAML: "
+            f"{getattr(exc, 'problem', exc)}" + (f" (rendered line {mark.line + 1})" if mark else ""),
+            file=template.file if isinstance(template, Tpl) else None,
+            line=template.line if isinstance(template, Tpl) else None,
+        ) from None
     for d in docs:
-        if not isinstance(d, dict) or not d.get("apiVersion") or not d.get("kind") or \
-                not isinstance(d.get("metadata"), dict) or not d["metadata"].get("name"):
-            raise UserError(f"{what}: every manifest needs apiVersion, kind and metadata.name",
-                            file=template.file if isinstance(template, Tpl) else None,
-                            line=template.line if isinstance(template, Tpl) else None)
+        if (
+            not isinstance(d, dict)
+            or not d.get("apiVersion")
+            or not d.get("kind")
+            or not isinstance(d.get("metadata"), dict)
+            or not d["metadata"].get("name")
+        ):
+            raise UserError(
+                f"{what}: every manifest needs apiVersion, kind and metadata.name",
+                file=template.file if isinstance(template, Tpl) else None,
+                line=template.line if isinstance(template, Tpl) else None,
+            )
     return docs
 
 

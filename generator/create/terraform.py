@@ -25,19 +25,31 @@ def terraform_files(plan: Plan, provisioned: dict[str, Provisioned]) -> dict[str
     env_tf = plan.env.get("terraform")
     if not env_tf:
         first = tf_nodes[0].node.rule
-        raise UserError(f"rule '{first.name}' provisions with Terraform but Environment '{plan.environment.name}' "
-                        "has no terraform settings", file=plan.environment.file, line=plan.environment.line,
-                        hint="add spec.terraform (backend, providers, storeWriter) to the Environment rule")
+        raise UserError(
+            f"rule '{first.name}' provisions with Terraform but Environment '{plan.environment.name}' "
+            "has no terraform settings",
+            file=plan.environment.file,
+            line=plan.environment.line,
+            hint="add spec.terraform (backend, providers, storeWriter) to the Environment rule",
+        )
     versions = Block("terraform", attrs={"required_version": env_tf.get("version", ">= 1.6")})
     backend = env_tf.get("backend")
     if backend:
-        versions.blocks.append(Block("backend", (backend["type"],), attrs=dict(sorted((backend.get("config") or {}).items()))))
+        versions.blocks.append(
+            Block("backend", (backend["type"],), attrs=dict(sorted((backend.get("config") or {}).items())))
+        )
     providers = env_tf.get("providers") or {}
     if providers:
-        versions.blocks.append(Block("required_providers", attrs={
-            name: {"source": p["source"], "version": p["version"]} for name, p in sorted(providers.items())}))
-    provider_blocks = [Block("provider", (name,), attrs=dict(sorted((p.get("config") or {}).items())))
-                       for name, p in sorted(providers.items())]
+        versions.blocks.append(
+            Block(
+                "required_providers",
+                attrs={name: {"source": p["source"], "version": p["version"]} for name, p in sorted(providers.items())},
+            )
+        )
+    provider_blocks = [
+        Block("provider", (name,), attrs=dict(sorted((p.get("config") or {}).items())))
+        for name, p in sorted(providers.items())
+    ]
     main: list[Block] = []
     writer = env_tf.get("storeWriter", "aws-secretsmanager")
     for prov in sorted(tf_nodes, key=lambda p: p.node.name):
@@ -47,20 +59,32 @@ def terraform_files(plan: Plan, provisioned: dict[str, Provisioned]) -> dict[str
             version = module.get("version")
             source = module["source"]
             if not version and "?ref=" not in source:
-                raise UserError(f"rule '{rule.name}': module '{mname}' source {source!r} is not pinned",
-                                file=rule.file, line=rule.line,
-                                hint="give an exact version (registry modules) or ?ref=<tag> (git sources)")
+                raise UserError(
+                    f"rule '{rule.name}': module '{mname}' source {source!r} is not pinned",
+                    file=rule.file,
+                    line=rule.line,
+                    hint="give an exact version (registry modules) or ?ref=<tag> (git sources)",
+                )
             if version and not _PINNED.match(str(version)):
-                raise UserError(f"rule '{rule.name}': module '{mname}' version {version!r} is a range, not a pin",
-                                file=rule.file, line=rule.line, hint="use an exact version such as 6.10.0")
+                raise UserError(
+                    f"rule '{rule.name}': module '{mname}' version {version!r} is a range, not a pin",
+                    file=rule.file,
+                    line=rule.line,
+                    hint="use an exact version such as 6.10.0",
+                )
             attrs: dict[str, Any] = {"source": source}
             if version:
                 attrs["version"] = str(version)
             attrs.update(dict(sorted((module.get("inputs") or {}).items())))
             main.append(Block("module", (ident,), attrs=attrs))
         for rname, res in sorted(prov.tf_resources.items()):
-            main.append(Block("resource", (res["type"], _ident(f"{prov.node.name}_{rname}")),
-                              attrs=dict(sorted((res.get("attrs") or {}).items()))))
+            main.append(
+                Block(
+                    "resource",
+                    (res["type"], _ident(f"{prov.node.name}_{rname}")),
+                    attrs=dict(sorted((res.get("attrs") or {}).items())),
+                )
+            )
         if prov.store:
             main += _store_writer(writer, prov)
     files = {
@@ -78,19 +102,33 @@ def _store_writer(writer: str, prov: Provisioned) -> list[Block]:
     if writer == "aws-secretsmanager":
         return [
             Block("resource", ("aws_secretsmanager_secret", ident), attrs={"name": prov.store_path}),
-            Block("resource", ("aws_secretsmanager_secret_version", ident), attrs={
-                "secret_id": {"expr": f"aws_secretsmanager_secret.{ident}.id"}, "secret_string": values}),
+            Block(
+                "resource",
+                ("aws_secretsmanager_secret_version", ident),
+                attrs={"secret_id": {"expr": f"aws_secretsmanager_secret.{ident}.id"}, "secret_string": values},
+            ),
         ]
     if writer == "gcp-secretmanager":
         return [
-            Block("resource", ("google_secret_manager_secret", ident), attrs={
-                "secret_id": prov.store_path.replace("/", "-")},
-                blocks=[Block("replication", blocks=[Block("auto")])]),
-            Block("resource", ("google_secret_manager_secret_version", ident), attrs={
-                "secret": {"expr": f"google_secret_manager_secret.{ident}.id"}, "secret_data": values}),
+            Block(
+                "resource",
+                ("google_secret_manager_secret", ident),
+                attrs={"secret_id": prov.store_path.replace("/", "-")},
+                blocks=[Block("replication", blocks=[Block("auto")])],
+            ),
+            Block(
+                "resource",
+                ("google_secret_manager_secret_version", ident),
+                attrs={"secret": {"expr": f"google_secret_manager_secret.{ident}.id"}, "secret_data": values},
+            ),
         ]
-    return [Block("resource", ("vault_kv_secret_v2", ident), attrs={
-        "mount": "secret", "name": prov.store_path, "data_json": values})]
+    return [
+        Block(
+            "resource",
+            ("vault_kv_secret_v2", ident),
+            attrs={"mount": "secret", "name": prov.store_path, "data_json": values},
+        )
+    ]
 
 
 def _expr(v: Any) -> str:

@@ -30,8 +30,9 @@ Piece = str | SecretRef
 class Resolver:
     """Resolves a workload's placeholders against metadata and the outputs of its resources."""
 
-    def __init__(self, workload_name: str, metadata: dict[str, Any], outputs: dict[str, dict[str, Any]],
-                 where: str) -> None:
+    def __init__(
+        self, workload_name: str, metadata: dict[str, Any], outputs: dict[str, dict[str, Any]], where: str
+    ) -> None:
         self.workload = workload_name
         self.metadata = metadata
         self.outputs = outputs  # resource name (in this workload) -> output name -> value or SecretRef
@@ -49,8 +50,9 @@ class Resolver:
         value: Any = outs[ref.path[2]]
         for seg in ref.path[3:]:
             if not isinstance(value, dict) or seg not in value:
-                raise UserError(f"workload '{self.workload}': {ref.text}: output '{ref.path[2]}' has no '{seg}'",
-                                file=self.where)
+                raise UserError(
+                    f"workload '{self.workload}': {ref.text}: output '{ref.path[2]}' has no '{seg}'", file=self.where
+                )
             value = value[seg]
         return value
 
@@ -73,8 +75,11 @@ class Resolver:
         pieces = self.pieces(template)
         secret = next((p for p in pieces if isinstance(p, SecretRef)), None)
         if secret is not None:
-            raise UserError(f"workload '{self.workload}': {what} would contain the secret {secret.name}/{secret.key}",
-                            file=self.where, hint="secrets can only go into variables, args, command and files")
+            raise UserError(
+                f"workload '{self.workload}': {what} would contain the secret {secret.name}/{secret.key}",
+                file=self.where,
+                hint="secrets can only go into variables, args, command and files",
+            )
         return "".join(p for p in pieces if isinstance(p, str))
 
 
@@ -100,8 +105,7 @@ def expanded(pieces: list[Piece]) -> str:
     return "".join(escape_k8s(p) if isinstance(p, str) else f"$({p.env_name})" for p in pieces)
 
 
-def resolve_params(value: Any, outputs_by_name: dict[str, dict[str, Any]], metadata: dict[str, Any],
-                   label: str) -> Any:
+def resolve_params(value: Any, outputs_by_name: dict[str, dict[str, Any]], metadata: dict[str, Any], label: str) -> Any:
     """A resource's params with placeholders to other resources' (plain) outputs filled in."""
     if isinstance(value, Template):
         parts = []

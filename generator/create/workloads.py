@@ -19,12 +19,18 @@ _LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
 
 
 def selector_labels(plan: Plan, w: Workload) -> dict[str, str]:
-    return {"app.kubernetes.io/name": w.name, "app.kubernetes.io/instance": dns_label(f"{plan.context['app']}-{w.name}")}
+    return {
+        "app.kubernetes.io/name": w.name,
+        "app.kubernetes.io/instance": dns_label(f"{plan.context['app']}-{w.name}"),
+    }
 
 
 def common_labels(plan: Plan) -> dict[str, str]:
-    return {**plan.env.get("labels", {}), "app.kubernetes.io/part-of": plan.context["app"],
-            "app.kubernetes.io/managed-by": "plato"}
+    return {
+        **plan.env.get("labels", {}),
+        "app.kubernetes.io/part-of": plan.context["app"],
+        "app.kubernetes.io/managed-by": "plato",
+    }
 
 
 def workload_objects(plan: Plan, w: Workload, provisioned: dict[str, Provisioned]) -> list[dict[str, Any]]:
@@ -35,8 +41,9 @@ def workload_objects(plan: Plan, w: Workload, provisioned: dict[str, Provisioned
         from generator.create.resources import base_variables
 
         variables = {**base_variables(plan), "workload": {"name": w.name, "annotations": dict(w.annotations)}}
-        prof = render_tree({k: v for k, v in profile.spec.items() if k != "manifests"}, variables,
-                           f"Profile '{profile.name}'")
+        prof = render_tree(
+            {k: v for k, v in profile.spec.items() if k != "manifests"}, variables, f"Profile '{profile.name}'"
+        )
     outputs = {r.name: provisioned[plan.bindings[(w.name, r.name)]].outputs for r in w.resources}
     resolver = Resolver(w.name, w.metadata, outputs, w.where.file)
     ns = plan.env["namespace"]
@@ -55,8 +62,21 @@ def workload_objects(plan: Plan, w: Workload, provisioned: dict[str, Provisioned
 
     containers: dict[str, dict[str, Any]] = {}
     for c in w.containers:
-        containers[c.name] = _container(plan, w, c, resolver, prof, files_cm, secret_files, cm_name, sec_name,
-                                        provisioned, volumes, claim_templates, stateful)
+        containers[c.name] = _container(
+            plan,
+            w,
+            c,
+            resolver,
+            prof,
+            files_cm,
+            secret_files,
+            cm_name,
+            sec_name,
+            provisioned,
+            volumes,
+            claim_templates,
+            stateful,
+        )
     if files_cm["data"] or files_cm["binaryData"]:
         volumes.append({"name": cm_name, "configMap": {"name": cm_name}})
         objects.append(_configmap(cm_name, ns, labels, files_cm))
@@ -98,27 +118,60 @@ def workload_objects(plan: Plan, w: Workload, provisioned: dict[str, Provisioned
     else:
         objects.append({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": spec})
     if w.ports:
-        objects.append({
-            "apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": w.name, "namespace": ns, "labels": labels},
-            "spec": {"selector": selector, "ports": [
-                {"name": p.name, "port": p.port, "targetPort": p.target_port, "protocol": p.protocol} for p in w.ports]},
-        })
+        objects.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": w.name, "namespace": ns, "labels": labels},
+                "spec": {
+                    "selector": selector,
+                    "ports": [
+                        {"name": p.name, "port": p.port, "targetPort": p.target_port, "protocol": p.protocol}
+                        for p in w.ports
+                    ],
+                },
+            }
+        )
     if autoscaling:
         hpa_spec: dict[str, Any] = {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "StatefulSet" if stateful else "Deployment", "name": w.name},
+            "scaleTargetRef": {
+                "apiVersion": "apps/v1",
+                "kind": "StatefulSet" if stateful else "Deployment",
+                "name": w.name,
+            },
             "minReplicas": int(autoscaling.get("minReplicas", prof.get("replicas", 1))),
             "maxReplicas": int(autoscaling["maxReplicas"]),
-            "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
-                "type": "Utilization", "averageUtilization": int(autoscaling.get("targetCPUUtilizationPercentage", 80))}}}],
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {
+                            "type": "Utilization",
+                            "averageUtilization": int(autoscaling.get("targetCPUUtilizationPercentage", 80)),
+                        },
+                    },
+                }
+            ],
         }
-        objects.append({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
-                        "metadata": {"name": w.name, "namespace": ns, "labels": labels}, "spec": hpa_spec})
+        objects.append(
+            {
+                "apiVersion": "autoscaling/v2",
+                "kind": "HorizontalPodAutoscaler",
+                "metadata": {"name": w.name, "namespace": ns, "labels": labels},
+                "spec": hpa_spec,
+            }
+        )
     budget = prof.get("disruptionBudget")
     if budget:
-        objects.append({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
-                        "metadata": {"name": w.name, "namespace": ns, "labels": labels},
-                        "spec": {**budget, "selector": {"matchLabels": selector}}})
+        objects.append(
+            {
+                "apiVersion": "policy/v1",
+                "kind": "PodDisruptionBudget",
+                "metadata": {"name": w.name, "namespace": ns, "labels": labels},
+                "spec": {**budget, "selector": {"matchLabels": selector}},
+            }
+        )
     if profile is not None and "manifests" in profile.spec:
         from generator.create.resources import parse_manifests
 
@@ -140,16 +193,30 @@ def _image(c: Container, plan: Plan, w: Workload) -> str:
         return c.image
     image = plan.context.get("image")
     if not image:
-        raise UserError(f"workload '{w.name}', container '{c.name}': image '.' needs the image CI built",
-                        file=c.where.file, line=c.where.line,
-                        hint="pass --image REGISTRY/NAME:TAG or -c image=... (the GitHub Action passes it)")
+        raise UserError(
+            f"workload '{w.name}', container '{c.name}': image '.' needs the image CI built",
+            file=c.where.file,
+            line=c.where.line,
+            hint="pass --image REGISTRY/NAME:TAG or -c image=... (the GitHub Action passes it)",
+        )
     return image
 
 
-def _container(plan: Plan, w: Workload, c: Container, resolver: Resolver, prof: dict[str, Any],
-               files_cm: dict[str, Any], secret_files: list[tuple[str, File, list[Piece]]], cm_name: str,
-               sec_name: str, provisioned: dict[str, Provisioned], volumes: list[dict[str, Any]],
-               claim_templates: list[dict[str, Any]], stateful: bool) -> dict[str, Any]:
+def _container(
+    plan: Plan,
+    w: Workload,
+    c: Container,
+    resolver: Resolver,
+    prof: dict[str, Any],
+    files_cm: dict[str, Any],
+    secret_files: list[tuple[str, File, list[Piece]]],
+    cm_name: str,
+    sec_name: str,
+    provisioned: dict[str, Provisioned],
+    volumes: list[dict[str, Any]],
+    claim_templates: list[dict[str, Any]],
+    stateful: bool,
+) -> dict[str, Any]:
     out: dict[str, Any] = {"name": c.name, "image": _image(c, plan, w)}
     helpers: dict[str, SecretRef] = {}
     env: list[dict[str, Any]] = []
@@ -173,8 +240,9 @@ def _container(plan: Plan, w: Workload, c: Container, resolver: Resolver, prof: 
                 items.append(expanded(pieces))
             out[field_name] = items
     # Helpers first: Kubernetes resolves $(VAR) only against variables defined earlier in the list.
-    helper_env = [{"name": n, "valueFrom": {"secretKeyRef": {"name": s.name, "key": s.key}}}
-                  for n, s in sorted(helpers.items())]
+    helper_env = [
+        {"name": n, "valueFrom": {"secretKeyRef": {"name": s.name, "key": s.key}}} for n, s in sorted(helpers.items())
+    ]
     if helper_env or env:
         out["env"] = helper_env + env
     mounts: list[dict[str, Any]] = []
@@ -182,8 +250,12 @@ def _container(plan: Plan, w: Workload, c: Container, resolver: Resolver, prof: 
         key = "f-" + hashlib.sha256(f"{c.name}:{f.target}".encode()).hexdigest()[:12]
         mode = int(f.mode, 8) if f.mode else None
         if f.missing_source:
-            raise UserError(f"file source '{f.source}' does not exist ({f.missing_source})", file=f.where.file,
-                            line=f.where.line, hint="source paths are relative to the spec file")
+            raise UserError(
+                f"file source '{f.source}' does not exist ({f.missing_source})",
+                file=f.where.file,
+                line=f.where.line,
+                hint="source paths are relative to the spec file",
+            )
         if f.binary is not None:
             files_cm["binaryData"][key] = f.binary
             vol = cm_name
@@ -230,26 +302,46 @@ def _apply_modes(volumes: list[dict[str, Any]], mounts: list[dict[str, Any]]) ->
                 m["name"] = v["name"]
 
 
-def _volume(plan: Plan, w: Workload, c: Container, v: Any, resolver: Resolver, provisioned: dict[str, Provisioned],
-            volumes: list[dict[str, Any]], claim_templates: list[dict[str, Any]], stateful: bool) -> dict[str, Any]:
+def _volume(
+    plan: Plan,
+    w: Workload,
+    c: Container,
+    v: Any,
+    resolver: Resolver,
+    provisioned: dict[str, Provisioned],
+    volumes: list[dict[str, Any]],
+    claim_templates: list[dict[str, Any]],
+    stateful: bool,
+) -> dict[str, Any]:
     ref = v.source.single_ref
     if ref is None or ref.path[0] != "resources" or len(ref.path) != 2:
-        raise UserError(f"workload '{w.name}', container '{c.name}': volume source must be a volume resource "
-                        f"such as ${{resources.data}}, not {v.source.source()!r}", file=v.where.file, line=v.where.line,
-                        hint="declare the volume under resources: with type: volume")
+        raise UserError(
+            f"workload '{w.name}', container '{c.name}': volume source must be a volume resource "
+            f"such as ${{resources.data}}, not {v.source.source()!r}",
+            file=v.where.file,
+            line=v.where.line,
+            hint="declare the volume under resources: with type: volume",
+        )
     prov = provisioned[plan.bindings[(w.name, ref.path[1])]]
     if prov.volume is None and prov.claim_template is None:
-        raise UserError(f"workload '{w.name}': resource '{ref.path[1]}' ({prov.node.type}) is not a volume: its "
-                        f"rule '{prov.node.rule.name}' ({prov.node.rule.where}) gives no `volume`",
-                        file=v.where.file, line=v.where.line)
+        raise UserError(
+            f"workload '{w.name}': resource '{ref.path[1]}' ({prov.node.type}) is not a volume: its "
+            f"rule '{prov.node.rule.name}' ({prov.node.rule.where}) gives no `volume`",
+            file=v.where.file,
+            line=v.where.line,
+        )
     name = prov.node.name
     if stateful and prov.claim_template is not None:
         claim_templates.append({"metadata": {"name": name}, "spec": prov.claim_template})
     elif prov.volume is not None:
         volumes.append({"name": name, **prov.volume})
     else:
-        raise UserError(f"workload '{w.name}': volume '{ref.path[1]}' only offers a claim template; mark the "
-                        f"workload with annotation {KIND_ANNOTATION}: StatefulSet", file=v.where.file, line=v.where.line)
+        raise UserError(
+            f"workload '{w.name}': volume '{ref.path[1]}' only offers a claim template; mark the "
+            f"workload with annotation {KIND_ANNOTATION}: StatefulSet",
+            file=v.where.file,
+            line=v.where.line,
+        )
     mount: dict[str, Any] = {"name": name, "mountPath": v.target}
     if v.path:
         mount["subPath"] = v.path.lstrip("/")
@@ -272,8 +364,12 @@ def _resources(c: Container, prof: dict[str, Any]) -> dict[str, Any]:
 
 def _probe(probe: dict[str, Any], c: Container, name: str) -> dict[str, Any]:
     if "httpGet" in probe and "exec" in probe:
-        raise UserError(f"container '{c.name}': {name} has both httpGet and exec; Kubernetes runs one handler",
-                        file=c.where.file, line=c.where.line, hint="keep one of them")
+        raise UserError(
+            f"container '{c.name}': {name} has both httpGet and exec; Kubernetes runs one handler",
+            file=c.where.file,
+            line=c.where.line,
+            hint="keep one of them",
+        )
     if "exec" in probe:
         return {"exec": {"command": list(probe["exec"]["command"])}}
     h = probe["httpGet"]
@@ -284,7 +380,9 @@ def _probe(probe: dict[str, Any], c: Container, name: str) -> dict[str, Any]:
     return {"httpGet": out}
 
 
-def _order_containers(w: Workload, built: dict[str, dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _order_containers(
+    w: Workload, built: dict[str, dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Containers with `before` start first: run to completion (init) or keep running (native sidecar)."""
     from graphlib import CycleError, TopologicalSorter
 
@@ -300,8 +398,11 @@ def _order_containers(w: Workload, built: dict[str, dict[str, Any]]) -> tuple[li
     try:
         order = list(TopologicalSorter({k: sorted(v) for k, v in sorted(graph.items())}).static_order())
     except CycleError as exc:
-        raise UserError(f"workload '{w.name}': containers start before each other in a cycle: "
-                        + " -> ".join(exc.args[1]), file=w.where.file, line=w.where.line) from None
+        raise UserError(
+            f"workload '{w.name}': containers start before each other in a cycle: " + " -> ".join(exc.args[1]),
+            file=w.where.file,
+            line=w.where.line,
+        ) from None
     init = []
     for name in order:
         ctr = dict(built[name])
@@ -310,14 +411,20 @@ def _order_containers(w: Workload, built: dict[str, dict[str, Any]]) -> tuple[li
         init.append(ctr)
     main = [built[c.name] for c in w.containers if not c.before]
     if not main:
-        raise UserError(f"workload '{w.name}': every container starts before another; one must be the main one",
-                        file=w.where.file, line=w.where.line)
+        raise UserError(
+            f"workload '{w.name}': every container starts before another; one must be the main one",
+            file=w.where.file,
+            line=w.where.line,
+        )
     return init, main
 
 
 def _configmap(name: str, ns: str, labels: dict[str, str], files: dict[str, Any]) -> dict[str, Any]:
-    obj: dict[str, Any] = {"apiVersion": "v1", "kind": "ConfigMap",
-                           "metadata": {"name": name, "namespace": ns, "labels": labels}}
+    obj: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": ns, "labels": labels},
+    }
     if files["data"]:
         obj["data"] = files["data"]
     if files["binaryData"]:
@@ -325,8 +432,14 @@ def _configmap(name: str, ns: str, labels: dict[str, str], files: dict[str, Any]
     return obj
 
 
-def _file_external_secret(plan: Plan, w: Workload, name: str, ns: str, labels: dict[str, str],
-                          secret_files: list[tuple[str, File, list[Piece]]]) -> dict[str, Any]:
+def _file_external_secret(
+    plan: Plan,
+    w: Workload,
+    name: str,
+    ns: str,
+    labels: dict[str, str],
+    secret_files: list[tuple[str, File, list[Piece]]],
+) -> dict[str, Any]:
     """Files that embed secrets: rendered on the cluster by External Secrets from a Go template."""
     store = plan.env.get("secretStore")
     data: dict[str, dict[str, Any]] = {}
@@ -340,24 +453,34 @@ def _file_external_secret(plan: Plan, w: Workload, name: str, ns: str, labels: d
             if not p.store_key:
                 raise UserError(
                     f"workload '{w.name}': file {f.target} needs secret {p.name}/{p.key}, which is not in the secret "
-                    "store, so it cannot be templated into a file", file=f.where.file, line=f.where.line,
-                    hint="give the output a `store` in its rule, or pass the secret as a variable instead")
+                    "store, so it cannot be templated into a file",
+                    file=f.where.file,
+                    line=f.where.line,
+                    hint="give the output a `store` in its rule, or pass the secret as a variable instead",
+                )
             var = re.sub(r"[^a-zA-Z0-9]", "_", f"{p.name}_{p.key}")
             data[var] = {"secretKey": var, "remoteRef": {"key": p.store_key, "property": p.store_property or p.key}}
             text.append("{{ ." + var + " }}")
         templates[key] = "".join(text)
     if not store:
-        raise UserError(f"workload '{w.name}': files with secrets need the environment's secretStore",
-                        file=plan.environment.file, line=plan.environment.line)
+        raise UserError(
+            f"workload '{w.name}': files with secrets need the environment's secretStore",
+            file=plan.environment.file,
+            line=plan.environment.line,
+        )
     return {
-        "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
-        "metadata": {"name": name, "namespace": ns, "labels": labels,
-                     "annotations": {"argocd.argoproj.io/sync-wave": "-1"}},
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "ExternalSecret",
+        "metadata": {
+            "name": name,
+            "namespace": ns,
+            "labels": labels,
+            "annotations": {"argocd.argoproj.io/sync-wave": "-1"},
+        },
         "spec": {
             "refreshInterval": "1h",
             "secretStoreRef": {"kind": store.get("kind", "ClusterSecretStore"), "name": store["name"]},
-            "target": {"name": name, "creationPolicy": "Owner",
-                       "template": {"engineVersion": "v2", "data": templates}},
+            "target": {"name": name, "creationPolicy": "Owner", "template": {"engineVersion": "v2", "data": templates}},
             "data": [data[k] for k in sorted(data)],
         },
     }
@@ -369,8 +492,7 @@ def _go_literal(text: str) -> str:
 
 
 def _reload_annotations(secret_files: list[Any], containers: dict[str, dict[str, Any]]) -> dict[str, str]:
-    uses_secrets = bool(secret_files) or any(
-        "valueFrom" in e for c in containers.values() for e in c.get("env", []))
+    uses_secrets = bool(secret_files) or any("valueFrom" in e for c in containers.values() for e in c.get("env", []))
     # Pods read variables at start: let Reloader restart them when a referenced Secret rotates.
     return {"reloader.stakater.com/auto": "true"} if uses_secrets else {}
 

@@ -20,8 +20,10 @@ def safe_join(root: Path, rel: str) -> Path:
     for part in rel.rstrip("/").split("/"):
         cur = cur / part
         if cur.is_symlink():
-            raise UserError(f"refusing to write through the symlink {cur.relative_to(root)} in the deployment repository",
-                            hint="remove the symlink from the repository")
+            raise UserError(
+                f"refusing to write through the symlink {cur.relative_to(root)} in the deployment repository",
+                hint="remove the symlink from the repository",
+            )
     if not target.resolve().is_relative_to(root_real):
         raise UserError(f"refusing to write outside the repository: {rel!r}")
     return target

@@ -21,7 +21,11 @@ class Candidate:
         if self.failed:
             key, wanted, actual = self.failed
             want = wanted[0] if len(wanted) == 1 else "one of " + ", ".join(wanted)
-            return f"{key} is {actual!r}, rule wants {want}" if actual is not None else f"{key} is not set, rule wants {want}"
+            return (
+                f"{key} is {actual!r}, rule wants {want}"
+                if actual is not None
+                else f"{key} is not set, rule wants {want}"
+            )
         return ""
 
 
@@ -37,9 +41,16 @@ class Decision:
     dimensions: tuple[str, ...]
 
 
-def choose(need: str, kind: str, rules: Sequence[Rule], attrs: Mapping[str, str | None],
-           dims: tuple[str, ...], required: bool = True, file: str | None = None,
-           line: int | None = None) -> Decision:
+def choose(
+    need: str,
+    kind: str,
+    rules: Sequence[Rule],
+    attrs: Mapping[str, str | None],
+    dims: tuple[str, ...],
+    required: bool = True,
+    file: str | None = None,
+    line: int | None = None,
+) -> Decision:
     matched: list[tuple[Rule, tuple[int, ...]]] = []
     failed: dict[str, tuple[Rule, tuple[int, ...], tuple[str, tuple[str, ...], str | None]]] = {}
     for rule in rules:
@@ -52,8 +63,10 @@ def choose(need: str, kind: str, rules: Sequence[Rule], attrs: Mapping[str, str 
     matched.sort(key=lambda rv: rv[1], reverse=True)
     winner = matched[0][0] if matched else None
     tie = len(matched) > 1 and matched[0][1] == matched[1][1]
-    cands = [Candidate(r, v, None, ("tie" if tie and v == matched[0][1] else ("won" if r is winner else "lost")))
-             for r, v in matched]
+    cands = [
+        Candidate(r, v, None, ("tie" if tie and v == matched[0][1] else ("won" if r is winner else "lost")))
+        for r, v in matched
+    ]
     cands += [Candidate(r, v, miss, "no-match") for r, v, miss in failed.values()]
     decision = Decision(need, kind, dict(attrs), tuple(cands), None if tie else winner, dims)
     if tie:
@@ -61,7 +74,8 @@ def choose(need: str, kind: str, rules: Sequence[Rule], attrs: Mapping[str, str 
         raise UserError(
             f"{need}: rules '{a.name}' ({a.where}) and '{b.name}' ({b.where}) match equally "
             f"(both name {_named(a, dims)})",
-            file=a.file, line=a.line,
+            file=a.file,
+            line=a.line,
             hint="make one of them more specific (add a criterion), or narrow one so they do not overlap; "
             "`plato explain` shows both",
         )
@@ -78,11 +92,17 @@ def _named(rule: Rule, dims: tuple[str, ...]) -> str:
 
 
 def no_match_error(need: str, kind: str, attrs: Mapping[str, str | None], cands: Sequence[Candidate]) -> UserError:
-    shown = ", ".join(f"{k}={v}" for k, v in attrs.items() if v is not None and k in ("env", "env_type", "app", "type", "class", "id"))
+    shown = ", ".join(
+        f"{k}={v}" for k, v in attrs.items() if v is not None and k in ("env", "env_type", "app", "type", "class", "id")
+    )
     if not cands:
-        return UserError(f"{need}: no {kind} rule matches ({shown}): there is no {kind} rule for it at all",
-                         hint="add a rule for it to your rules folder (see `plato schema rules`)")
+        return UserError(
+            f"{need}: no {kind} rule matches ({shown}): there is no {kind} rule for it at all",
+            hint="add a rule for it to your rules folder (see `plato schema rules`)",
+        )
     closest = sorted(cands, key=lambda c: (-sum(c.vector), c.rule.name))[:3]
     lines = "; ".join(f"'{c.rule.name}' ({c.rule.where}): {c.reason}" for c in closest)
-    return UserError(f"{need}: no {kind} rule matches ({shown}). Closest: {lines}",
-                     hint="widen a rule's match, or add one for this context")
+    return UserError(
+        f"{need}: no {kind} rule matches ({shown}). Closest: {lines}",
+        hint="widen a rule's match, or add one for this context",
+    )

@@ -24,8 +24,16 @@ def explanation(plan: Plan, notes: list[str] | None = None) -> dict[str, Any]:
         },
         "decisions": [_decision(d) for d in plan.decisions],
         "resources": [
-            {"key": n.key, "name": n.name, "type": n.type, "class": n.class_, "id": n.id, "rule": n.rule.name,
-             "declared_by": [f"{w}/{r}" for w, r in n.declared_by], "depends_on": sorted({*n.refs.values(), *n.requires.values()})}
+            {
+                "key": n.key,
+                "name": n.name,
+                "type": n.type,
+                "class": n.class_,
+                "id": n.id,
+                "rule": n.rule.name,
+                "declared_by": [f"{w}/{r}" for w, r in n.declared_by],
+                "depends_on": sorted({*n.refs.values(), *n.requires.values()}),
+            }
             for n in plan.resources.values()
         ],
     }

@@ -75,8 +75,11 @@ def derive_context(ctx: Mapping[str, str], rules: RuleSet) -> tuple[dict[str, st
             if prev and prev[0] != value:
                 raise UserError(
                     f"Context rules '{prev[1].name}' ({prev[1].where}) and '{rule.name}' ({rule.where}) both set "
-                    f"{key}, to {prev[0]!r} and {value!r}", file=rule.file, line=rule.line,
-                    hint="narrow their match so only one applies, or pass the key with -c")
+                    f"{key}, to {prev[0]!r} and {value!r}",
+                    file=rule.file,
+                    line=rule.line,
+                    hint="narrow their match so only one applies, or pass the key with -c",
+                )
             setters[key] = (value, rule)
             out[key] = value
             notes.append(f"{key}={value} from Context rule '{rule.name}' ({rule.where})")
@@ -86,20 +89,27 @@ def derive_context(ctx: Mapping[str, str], rules: RuleSet) -> tuple[dict[str, st
 
 def resolve_environment(ctx: dict[str, str], rules: RuleSet) -> tuple[Rule, dict[str, Any], Decision, dict[str, str]]:
     ctxmod.require(ctx, ("env", "app"))
-    decision = choose(f"environment for env={ctx['env']} app={ctx['app']}", "Environment", rules.environments,
-                      ctx, rules.dimensions)
+    decision = choose(
+        f"environment for env={ctx['env']} app={ctx['app']}", "Environment", rules.environments, ctx, rules.dimensions
+    )
     rule = decision.winner
     assert rule is not None
     env = render_tree(rule.spec, dict(ctx), f"Environment rule '{rule.name}'")
     env_type = env.get("env_type")
     if env_type:
         if ctx.get("env_type") and ctx["env_type"] != env_type:
-            raise UserError(f"context env_type={ctx['env_type']} but Environment rule '{rule.name}' says {env_type}",
-                            file=rule.file, line=rule.line, hint="drop -c env_type, or fix the rule")
+            raise UserError(
+                f"context env_type={ctx['env_type']} but Environment rule '{rule.name}' says {env_type}",
+                file=rule.file,
+                line=rule.line,
+                hint="drop -c env_type, or fix the rule",
+            )
         ctx = {**ctx, "env_type": env_type}
     ctxmod.require(ctx, env.get("require", []))
     env.setdefault("cluster", "default")
-    ctxmod.validate({"namespace": env["namespace"], "cluster": env["cluster"]}, origin=f"{rule.where} (Environment '{rule.name}')")
+    ctxmod.validate(
+        {"namespace": env["namespace"], "cluster": env["cluster"]}, origin=f"{rule.where} (Environment '{rule.name}')"
+    )
     paths = {**DEFAULT_PATHS, **env.get("paths", {})}
     fill = {**ctx, "cluster": env["cluster"], "namespace": env["namespace"]}
     env["paths"] = {k: _format_path(v, fill, rule) for k, v in paths.items()}
@@ -110,8 +120,12 @@ def _format_path(pattern: str, values: Mapping[str, str], rule: Rule) -> str:
     try:
         path = pattern.format(**values)
     except (KeyError, IndexError, ValueError) as exc:
-        raise UserError(f"path '{pattern}' uses an unknown key {exc}", file=rule.file, line=rule.line,
-                        hint="paths may use {env}, {app}, {cluster}, {namespace} and other context keys") from None
+        raise UserError(
+            f"path '{pattern}' uses an unknown key {exc}",
+            file=rule.file,
+            line=rule.line,
+            hint="paths may use {env}, {app}, {cluster}, {namespace} and other context keys",
+        ) from None
     parts = path.split("/")
     if path.startswith("/") or any(p in ("", ".", "..") for p in parts) or "\\" in path:
         raise UserError(f"path '{path}' must be relative, without '..' or empty parts", file=rule.file, line=rule.line)
@@ -139,26 +153,51 @@ def _attrs(ctx: Mapping[str, str], type_: str, class_: str, id_: str | None) -> 
     return {**ctx, "type": type_, "class": class_, "id": id_}
 
 
-def _resource_nodes(workloads: list[Workload], ctx: dict[str, str], rules: RuleSet
-                    ) -> tuple[dict[str, ResourceNode], dict[tuple[str, str], str], list[Decision]]:
+def _resource_nodes(
+    workloads: list[Workload], ctx: dict[str, str], rules: RuleSet
+) -> tuple[dict[str, ResourceNode], dict[tuple[str, str], str], list[Decision]]:
     nodes: dict[str, ResourceNode] = {}
     bindings: dict[tuple[str, str], str] = {}
     decisions: list[Decision] = []
     names: dict[str, str] = {}
 
-    def node_for(key: str, type_: str, class_: str, id_: str | None, params: dict[str, Any], need: str,
-                 where: str, base_name: str) -> ResourceNode:
+    def node_for(
+        key: str,
+        type_: str,
+        class_: str,
+        id_: str | None,
+        params: dict[str, Any],
+        need: str,
+        where: str,
+        base_name: str,
+    ) -> ResourceNode:
         file, _, line = where.rpartition(":")
-        d = choose(need, "Resource", rules.for_type(type_), _attrs(ctx, type_, class_, id_), rules.dimensions,
-                   file=file or where, line=int(line) if line.isdigit() else None)
+        d = choose(
+            need,
+            "Resource",
+            rules.for_type(type_),
+            _attrs(ctx, type_, class_, id_),
+            rules.dimensions,
+            file=file or where,
+            line=int(line) if line.isdigit() else None,
+        )
         decisions.append(d)
         assert d.winner is not None
         name = dns_label(base_name)
         if name in names and names[name] != key:
             name = dns_label(f"{base_name}-{abs(hash(key)) % 10_000}")
         names[name] = key
-        return ResourceNode(key=key, name=name, type=type_, class_=class_, id=id_, rule=d.winner,
-                            params=dict(params), declared_by=[], where=where)
+        return ResourceNode(
+            key=key,
+            name=name,
+            type=type_,
+            class_=class_,
+            id=id_,
+            rule=d.winner,
+            params=dict(params),
+            declared_by=[],
+            where=where,
+        )
 
     pending: list[ResourceNode] = []
     for w in workloads:
@@ -168,8 +207,16 @@ def _resource_nodes(workloads: list[Workload], ctx: dict[str, str], rules: RuleS
             node = nodes.get(key)
             if node is None:
                 base = f"{r.type}-{r.id}" if r.id else f"{w.name}-{r.name}"
-                node = node_for(key, r.type, r.class_, r.id, r.params,
-                                f"resource '{r.name}' ({r.type}) of workload '{w.name}'", _fmt_where(r), base)
+                node = node_for(
+                    key,
+                    r.type,
+                    r.class_,
+                    r.id,
+                    r.params,
+                    f"resource '{r.name}' ({r.type}) of workload '{w.name}'",
+                    _fmt_where(r),
+                    base,
+                )
                 nodes[key] = node
                 pending.append(node)
             elif _plain(node.params) != _plain(r.params):
@@ -177,8 +224,10 @@ def _resource_nodes(workloads: list[Workload], ctx: dict[str, str], rules: RuleS
                 raise UserError(
                     f"shared resource '{r.id}' ({r.type}) is declared with different params by workload "
                     f"'{first_w}' (resource '{first_r}', {node.where}) and workload '{w.name}' (resource '{r.name}')",
-                    file=r.where.file, line=r.where.line,
-                    hint="a shared resource is provisioned once per app: give it the same params everywhere")
+                    file=r.where.file,
+                    line=r.where.line,
+                    hint="a shared resource is provisioned once per app: give it the same params everywhere",
+                )
             node.declared_by.append((w.name, r.name))
     for w in workloads:
         for r in w.resources:
@@ -190,15 +239,24 @@ def _resource_nodes(workloads: list[Workload], ctx: dict[str, str], rules: RuleS
     while pending:
         node = pending.pop(0)
         for req_name, req in sorted((node.rule.spec.get("requires") or {}).items()):
-            req = render_tree(req, {**ctx, "resource": {"name": node.name, "type": node.type}}, f"rule '{node.rule.name}' requires")
+            req = render_tree(
+                req, {**ctx, "resource": {"name": node.name, "type": node.type}}, f"rule '{node.rule.name}' requires"
+            )
             type_, class_ = req["type"], req.get("class", "default")
             id_ = req.get("id") or req_name
             key = f"{type_}.{class_}.{id_}"
             node.requires[req_name] = key
             if key not in nodes:
-                child = node_for(key, type_, class_, id_, req.get("params", {}),
-                                 f"resource '{req_name}' ({type_}) required by rule '{node.rule.name}'",
-                                 node.rule.where, f"{type_}-{id_}")
+                child = node_for(
+                    key,
+                    type_,
+                    class_,
+                    id_,
+                    req.get("params", {}),
+                    f"resource '{req_name}' ({type_}) required by rule '{node.rule.name}'",
+                    node.rule.where,
+                    f"{type_}-{id_}",
+                )
                 nodes[key] = child
                 pending.append(child)
     return nodes, bindings, decisions
@@ -245,14 +303,16 @@ def _check_params(nodes: Mapping[str, ResourceNode], workloads: list[Workload]) 
                     f"{node.label}: param '{p}' is not accepted by rule '{node.rule.name}' ({node.rule.where})",
                     file=origin.where.file if origin else node.rule.file,
                     line=origin.where.line if origin else node.rule.line,
-                    hint=did_you_mean(p, accepted))
+                    hint=did_you_mean(p, accepted),
+                )
         for p, decl in accepted.items():
             if decl.get("required") and p not in node.params:
                 raise UserError(
                     f"{node.label}: rule '{node.rule.name}' ({node.rule.where}) requires param '{p}'",
                     file=origin.where.file if origin else node.rule.file,
                     line=origin.where.line if origin else node.rule.line,
-                    hint=str(decl.get("description") or f"add params: {{{p}: ...}}"))
+                    hint=str(decl.get("description") or f"add params: {{{p}: ...}}"),
+                )
 
 
 def outputs_of(rule: Rule) -> dict[str, Any]:
@@ -260,8 +320,9 @@ def outputs_of(rule: Rule) -> dict[str, Any]:
     return outs
 
 
-def _check_outputs(workloads: list[Workload], nodes: Mapping[str, ResourceNode],
-                   bindings: Mapping[tuple[str, str], str]) -> None:
+def _check_outputs(
+    workloads: list[Workload], nodes: Mapping[str, ResourceNode], bindings: Mapping[tuple[str, str], str]
+) -> None:
     for w in workloads:
         for where, ref, whole_ok in _workload_refs(w):
             if ref.path[0] != "resources":
@@ -270,16 +331,22 @@ def _check_outputs(workloads: list[Workload], nodes: Mapping[str, ResourceNode],
             if len(ref.path) == 2:
                 if whole_ok:
                     continue
-                raise UserError(f"workload '{w.name}': {ref.text} refers to a whole resource; name one of its outputs",
-                                file=where[0], line=where[1],
-                                hint="outputs of rule " + f"'{node.rule.name}': " + ", ".join(sorted(outputs_of(node.rule))))
+                raise UserError(
+                    f"workload '{w.name}': {ref.text} refers to a whole resource; name one of its outputs",
+                    file=where[0],
+                    line=where[1],
+                    hint="outputs of rule " + f"'{node.rule.name}': " + ", ".join(sorted(outputs_of(node.rule))),
+                )
             out = ref.path[2]
             offered = outputs_of(node.rule)
             if out not in offered and "*" not in offered:
                 raise UserError(
                     f"workload '{w.name}': {ref.text}: resource '{ref.path[1]}' ({node.type}) has no output '{out}' "
                     f"in rule '{node.rule.name}' ({node.rule.where})",
-                    file=where[0], line=where[1], hint=did_you_mean(out, offered))
+                    file=where[0],
+                    line=where[1],
+                    hint=did_you_mean(out, offered),
+                )
     for node in nodes.values():
         if not node.declared_by:
             continue
@@ -291,14 +358,18 @@ def _check_outputs(workloads: list[Workload], nodes: Mapping[str, ResourceNode],
                 raise UserError(
                     f"{node.label}: param placeholder {ref.text}: rule '{dep.rule.name}' ({dep.rule.where}) offers "
                     + (", ".join(sorted(outputs_of(dep.rule))) or "no outputs"),
-                    file=r.where.file if r else None, line=r.where.line if r else None)
+                    file=r.where.file if r else None,
+                    line=r.where.line if r else None,
+                )
             spec = outputs_of(dep.rule).get(ref.path[2], outputs_of(dep.rule).get("*"))
             if isinstance(spec, dict) and "secret" in spec:
                 r = w.resource(node.declared_by[0][1])
                 raise UserError(
                     f"{node.label}: param placeholder {ref.text} is a secret output; params take plain values only",
-                    file=r.where.file if r else None, line=r.where.line if r else None,
-                    hint="secrets reach containers by reference; pass them to the workload's variables instead")
+                    file=r.where.file if r else None,
+                    line=r.where.line if r else None,
+                    hint="secrets reach containers by reference; pass them to the workload's variables instead",
+                )
 
 
 def _workload_refs(w: Workload) -> Iterable[tuple[tuple[str, int | None], Ref, bool]]:
@@ -328,8 +399,11 @@ def _order(nodes: dict[str, ResourceNode]) -> dict[str, ResourceNode]:
         cycle = list(reversed(exc.args[1]))
         path = " -> ".join(f"{nodes[k].label}" for k in cycle)
         first = nodes[cycle[0]]
-        raise UserError(f"resources depend on each other in a cycle: {path}", file=first.where.split(":")[0] or None,
-                        hint="break the cycle: one of these params or requires must not refer back") from None
+        raise UserError(
+            f"resources depend on each other in a cycle: {path}",
+            file=first.where.split(":")[0] or None,
+            hint="break the cycle: one of these params or requires must not refer back",
+        ) from None
     return {k: nodes[k] for k in order}
 
 

@@ -86,7 +86,9 @@ def load_rules(directory: Path | None = None) -> RuleSet:
     """The rule set of a folder (default: the bundled rules). Cached per process by files and mtimes."""
     directory = directory or bundled_dir("rules")
     if not directory.exists():
-        raise UserError("rules folder not found", file=directory, hint="pass --rules DIR, or omit it for the bundled rules")
+        raise UserError(
+            "rules folder not found", file=directory, hint="pass --rules DIR, or omit it for the bundled rules"
+        )
     if not directory.is_dir():
         raise UserError("--rules must be a folder of YAML files", file=directory)
     files = list(iter_yaml_files([directory]))
@@ -124,12 +126,23 @@ def _build(directory: Path, files: list[Path]) -> RuleSet:
     for rule in rules:
         other = seen.get((rule.kind, rule.name))
         if other:
-            errors.append(UserError(f"{rule.kind} rule name '{rule.name}' is used twice (also at {other.where})",
-                                    file=rule.file, line=rule.line, hint="rule names must be unique per kind"))
+            errors.append(
+                UserError(
+                    f"{rule.kind} rule name '{rule.name}' is used twice (also at {other.where})",
+                    file=rule.file,
+                    line=rule.line,
+                    hint="rule names must be unique per kind",
+                )
+            )
         seen[(rule.kind, rule.name)] = rule
     if len(dims) > 1:
-        errors.append(UserError(f"more than one Dimensions document (also at {dims[0][0].where})",
-                                file=dims[1][0].file, line=dims[1][0].line))
+        errors.append(
+            UserError(
+                f"more than one Dimensions document (also at {dims[0][0].where})",
+                file=dims[1][0].file,
+                line=dims[1][0].line,
+            )
+        )
     if errors:
         raise errors[0] if len(errors) == 1 else Errors(errors)
     rs = RuleSet(origin=str(directory), digest=digest.hexdigest()[:12])
@@ -165,7 +178,9 @@ def _rule(doc: Document) -> Rule:
 
         raise doc.error(f"unknown rule kind {data['kind']!r}", ("kind",), hint=did_you_mean(str(data["kind"]), KINDS))
     check(doc, "rules")
-    match = {k: tuple(str(x) for x in (v if isinstance(v, list) else [v])) for k, v in (data.get("match") or {}).items()}
+    match = {
+        k: tuple(str(x) for x in (v if isinstance(v, list) else [v])) for k, v in (data.get("match") or {}).items()
+    }
     line, _ = doc.where(())
     kind = data["kind"]
     if kind == "Resource":
@@ -175,8 +190,15 @@ def _rule(doc: Document) -> Rule:
         spec = _compile(doc, data.get("spec", {}), ("spec",), whole={("spec", "manifests")})
     else:
         spec = _compile(doc, data.get("spec", {}), ("spec",), whole=set())
-    return Rule(kind=kind, name=data["name"], match=match, spec=spec, file=str(doc.path), line=line,
-                description=data.get("description", ""))
+    return Rule(
+        kind=kind,
+        name=data["name"],
+        match=match,
+        spec=spec,
+        file=str(doc.path),
+        line=line,
+        description=data.get("description", ""),
+    )
 
 
 def _compile(doc: Document, value: Any, loc: Loc, whole: set[Loc]) -> Any:
@@ -203,9 +225,11 @@ def _check_dimensions(rs: RuleSet) -> None:
         if extra:
             raise UserError(
                 f"{rule.kind} rule '{rule.name}' matches on {', '.join(extra)}, which is not a dimension",
-                file=rule.file, line=rule.line,
-                hint="dimensions are " + ", ".join(rs.dimensions) + (" (plus type and class for Resource rules)"
-                                                                      if rule.kind == "Resource" else "")
+                file=rule.file,
+                line=rule.line,
+                hint="dimensions are "
+                + ", ".join(rs.dimensions)
+                + (" (plus type and class for Resource rules)" if rule.kind == "Resource" else "")
                 + "; add a Dimensions document to declare more",
             )
 
@@ -217,7 +241,7 @@ def indistinguishable(rs: RuleSet) -> list[tuple[Rule, Rule]]:
     groups: list[list[Rule]] = [rs.environments, rs.profiles, *rs.resources.values()]
     for group in groups:
         for i, a in enumerate(group):
-            for b in group[i + 1:]:
+            for b in group[i + 1 :]:
                 if a.vector(rs.dimensions) != b.vector(rs.dimensions):
                     continue
                 keys = set(a.match) | set(b.match)

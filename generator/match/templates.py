@@ -34,15 +34,25 @@ class Tpl:
         try:
             return str(self.template.render(variables))
         except UndefinedError as exc:
-            raise UserError(f"{what}: {exc.message}", file=self.file, line=self._line(exc),
-                            hint="available names: " + ", ".join(sorted(k for k in variables if not k.startswith("_")))) from None
+            raise UserError(
+                f"{what}: {exc.message}",
+                file=self.file,
+                line=self._line(exc),
+                hint="available names: " + ", ".join(sorted(k for k in variables if not k.startswith("_"))),
+            ) from None
         except SecurityError as exc:
             raise UserError(f"{what}: refused by the template sandbox: {exc}", file=self.file, line=self.line) from None
         except TemplateError as exc:
-            raise UserError(f"{what}: template error: {exc}", file=self.file, line=self._line(exc),
-                            hint="rule templates cannot include or import other files") from None
+            raise UserError(
+                f"{what}: template error: {exc}",
+                file=self.file,
+                line=self._line(exc),
+                hint="rule templates cannot include or import other files",
+            ) from None
         except (TypeError, ValueError, KeyError, AttributeError, ZeroDivisionError, OverflowError) as exc:
-            raise UserError(f"{what}: template failed: {type(exc).__name__}: {exc}", file=self.file, line=self.line) from None
+            raise UserError(
+                f"{what}: template failed: {type(exc).__name__}: {exc}", file=self.file, line=self.line
+            ) from None
 
     def _line(self, exc: Exception) -> int | None:
         lineno = getattr(exc, "lineno", None)
@@ -99,8 +109,12 @@ def compile_template(source: str, file: str, line: int | None) -> Tpl:
         template = environment().from_string(source)
     except TemplateSyntaxError as exc:
         at = (line + exc.lineno) if (line is not None and "\n" in source) else line
-        raise UserError(f"template does not compile: {exc.message}", file=file, line=at,
-                        hint="jinja2 syntax: {{ name }}, {% if %}...{% endif %}; write {{ '{{' }} for a literal") from None
+        raise UserError(
+            f"template does not compile: {exc.message}",
+            file=file,
+            line=at,
+            hint="jinja2 syntax: {{ name }}, {% if %}...{% endif %}; write {{ '{{' }} for a literal",
+        ) from None
     return Tpl(template, source, file, line)
 
 

@@ -51,7 +51,7 @@ def from_github(environ: Mapping[str, str]) -> Context:
 
 def from_env(environ: Mapping[str, str]) -> Context:
     prefix = "PLATO_CONTEXT_"
-    return {k[len(prefix):].lower(): v for k, v in environ.items() if k.startswith(prefix) and len(k) > len(prefix)}
+    return {k[len(prefix) :].lower(): v for k, v in environ.items() if k.startswith(prefix) and len(k) > len(prefix)}
 
 
 def parse_pairs(pairs: Iterable[str]) -> Context:

@@ -114,7 +114,7 @@ def _parse_ref(text: str, start: int) -> tuple[int, tuple[str, ...]]:
         else:
             cur.append(c)
         i += 1
-    raise PlaceholderError(f"unclosed placeholder '{text[start:start + 24]}...': missing '}}'", start)
+    raise PlaceholderError(f"unclosed placeholder '{text[start : start + 24]}...': missing '}}'", start)
 
 
 def _check_path(segs: list[str], text: str, start: int) -> None:
@@ -122,8 +122,6 @@ def _check_path(segs: list[str], text: str, start: int) -> None:
     if any(s == "" for s in segs):
         raise PlaceholderError(f"placeholder '{shown}' has an empty part", start)
     if segs[0] not in ROOTS:
-        raise PlaceholderError(
-            f"placeholder '{shown}' must start with metadata or resources, not '{segs[0]}'", start
-        )
+        raise PlaceholderError(f"placeholder '{shown}' must start with metadata or resources, not '{segs[0]}'", start)
     if len(segs) < 2:
         raise PlaceholderError(f"placeholder '{shown}' names no field", start)

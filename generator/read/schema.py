@@ -66,7 +66,9 @@ def _to_user_error(doc: Document, error: Any, base: Loc) -> UserError:
             hint="quote the value to make it a string" if want == "string" else None,
         )
     if v == "enum":
-        return doc.error(f"{where}: {inst!r} is not allowed", loc, hint=f"use one of: {', '.join(map(str, schema['enum']))}")
+        return doc.error(
+            f"{where}: {inst!r} is not allowed", loc, hint=f"use one of: {', '.join(map(str, schema['enum']))}"
+        )
     if v == "pattern":
         hint = schema.get("description") or f"it must match {schema['pattern']}"
         return doc.error(f"{where}: {inst!r} is not valid", loc, hint=hint)
@@ -92,8 +94,14 @@ def _describe(schema: dict[str, Any], key: str) -> str | None:
 def _a(kind: Any) -> str:
     if isinstance(kind, list):
         return " or ".join(_a(k) for k in kind)
-    return {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
-            "boolean": "true or false", "number": "a number"}.get(str(kind), str(kind))
+    return {
+        "object": "a mapping",
+        "array": "a list",
+        "string": "a string",
+        "integer": "an integer",
+        "boolean": "true or false",
+        "number": "a number",
+    }.get(str(kind), str(kind))
 
 
 def _kind(value: Any) -> str:

@@ -41,8 +41,11 @@ def load_workloads(paths: Iterable[Path], options: Options | None = None) -> lis
         try:
             docs = load_documents(path)
             if not docs:
-                raise UserError("empty file: expected a Score workload", file=path,
-                                hint=f"start it with 'apiVersion: {API_VERSION}', metadata and containers")
+                raise UserError(
+                    "empty file: expected a Score workload",
+                    file=path,
+                    hint=f"start it with 'apiVersion: {API_VERSION}', metadata and containers",
+                )
             for doc in docs:
                 w = workload_from_document(doc, options)
                 if w.name in found:
@@ -98,7 +101,9 @@ def _where(doc: Document, loc: Loc) -> Where:
     return Where(file=str(doc.path), line=line, col=col)
 
 
-def _inline_sources(doc: Document, data: dict[str, Any], base: Path, workspace: Path, options: Options) -> dict[str, Any]:
+def _inline_sources(
+    doc: Document, data: dict[str, Any], base: Path, workspace: Path, options: Options
+) -> dict[str, Any]:
     """A copy of the spec with every file `source` read into content/binaryContent (what gets recorded)."""
     out = dict(data)
     containers = {}
@@ -109,7 +114,9 @@ def _inline_sources(doc: Document, data: dict[str, Any], base: Path, workspace: 
             c["files"] = _files_map(doc, cname, files)
             for target, f in list(c["files"].items()):
                 if "source" in f:
-                    c["files"][target] = _read_source(doc, ("containers", cname, "files", target), f, base, workspace, options)
+                    c["files"][target] = _read_source(
+                        doc, ("containers", cname, "files", target), f, base, workspace, options
+                    )
         vols = c.get("volumes")
         if vols is not None:
             c["volumes"] = _volumes_map(doc, cname, vols)
@@ -144,7 +151,9 @@ def _volumes_map(doc: Document, cname: str, vols: Any) -> dict[str, Any]:
     return out
 
 
-def _read_source(doc: Document, loc: Loc, f: dict[str, Any], base: Path, workspace: Path, options: Options) -> dict[str, Any]:
+def _read_source(
+    doc: Document, loc: Loc, f: dict[str, Any], base: Path, workspace: Path, options: Options
+) -> dict[str, Any]:
     src = f["source"]
     path = (base / src).resolve()  # resolves symlinks: a link out of the workspace is outside it
     if not options.allow_outside_workspace and not path.is_relative_to(workspace):
@@ -156,8 +165,11 @@ def _read_source(doc: Document, loc: Loc, f: dict[str, Any], base: Path, workspa
     rest = {k: v for k, v in f.items() if k != "source"}
     if not path.is_file():
         if options.require_sources:
-            raise doc.error(f"file source '{src}' does not exist (looked for {path})", (*loc, "source"),
-                            hint="source paths are relative to the spec file")
+            raise doc.error(
+                f"file source '{src}' does not exist (looked for {path})",
+                (*loc, "source"),
+                hint="source paths are relative to the spec file",
+            )
         return {**f, "__missing__": str(path)}
     raw = path.read_bytes()
     try:
@@ -175,7 +187,11 @@ def build_workload(raw: dict[str, Any], doc: Document) -> Workload:
         try:
             t = placeholders.parse(text)
         except placeholders.PlaceholderError as exc:
-            raise doc.error(str(exc), loc, hint="placeholders look like ${metadata.name} or ${resources.NAME.OUTPUT}; write $$ for a literal $") from None
+            raise doc.error(
+                str(exc),
+                loc,
+                hint="placeholders look like ${metadata.name} or ${resources.NAME.OUTPUT}; write $$ for a literal $",
+            ) from None
         for ref in t.refs:
             _check_ref(doc, ref, loc, meta, declared)
         return t
@@ -185,10 +201,15 @@ def build_workload(raw: dict[str, Any], doc: Document) -> Workload:
     for c in containers:
         for other in c.before:
             if other not in names or other == c.name:
-                raise doc.error(f"container '{c.name}' starts before unknown container '{other}'",
-                                ("containers", c.name, "before", other), hint=did_you_mean(other, names - {c.name}))
+                raise doc.error(
+                    f"container '{c.name}' starts before unknown container '{other}'",
+                    ("containers", c.name, "before", other),
+                    hint=did_you_mean(other, names - {c.name}),
+                )
     ports = tuple(
-        ServicePort(name=n, port=p["port"], target_port=p.get("targetPort", p["port"]), protocol=p.get("protocol", "TCP"))
+        ServicePort(
+            name=n, port=p["port"], target_port=p.get("targetPort", p["port"]), protocol=p.get("protocol", "TCP")
+        )
         for n, p in sorted(raw.get("service", {}).get("ports", {}).items())
     )
     resources = tuple(
@@ -220,7 +241,8 @@ def _strip_private(raw: dict[str, Any]) -> dict[str, Any]:
     out = dict(raw)
     out["containers"] = {
         n: {**c, "files": {t: {k: v for k, v in f.items() if not k.startswith("__")} for t, f in c["files"].items()}}
-        if "files" in c else c
+        if "files" in c
+        else c
         for n, c in raw["containers"].items()
     }
     return out
@@ -230,15 +252,21 @@ def _check_ref(doc: Document, ref: placeholders.Ref, loc: Loc, meta: dict[str, A
     root, name = ref.path[0], ref.path[1]
     if root == "resources":
         if name not in declared:
-            raise doc.error(f"placeholder {ref.text} refers to resource '{name}', which this workload does not declare",
-                            loc, hint=did_you_mean(name, declared) + " (declare it under resources:)")
+            raise doc.error(
+                f"placeholder {ref.text} refers to resource '{name}', which this workload does not declare",
+                loc,
+                hint=did_you_mean(name, declared) + " (declare it under resources:)",
+            )
         return
     node: Any = meta
     for i, seg in enumerate(ref.path[1:], 1):
         if not isinstance(node, dict) or seg not in node:
             have = list(node) if isinstance(node, dict) else []
-            raise doc.error(f"placeholder {ref.text}: metadata has no '{'.'.join(ref.path[1:i + 1])}'", loc,
-                            hint=did_you_mean(seg, have))
+            raise doc.error(
+                f"placeholder {ref.text}: metadata has no '{'.'.join(ref.path[1 : i + 1])}'",
+                loc,
+                hint=did_you_mean(seg, have),
+            )
         node = node[seg]
 
 
@@ -271,12 +299,27 @@ def _container(doc: Document, name: str, c: dict[str, Any], tpl: Any) -> Contain
             text = f.get("content", "")
         elif "content" in f:
             content = tpl(f["content"], (*floc, "content"))
-        files.append(File(target=target, mode=f.get("mode"), content=content, text=text, binary=binary,
-                          no_expand=no_expand, source=f.get("__source__") or f.get("source"),
-                          missing_source=f.get("__missing__"), where=_where(doc, floc)))
+        files.append(
+            File(
+                target=target,
+                mode=f.get("mode"),
+                content=content,
+                text=text,
+                binary=binary,
+                no_expand=no_expand,
+                source=f.get("__source__") or f.get("source"),
+                missing_source=f.get("__missing__"),
+                where=_where(doc, floc),
+            )
+        )
     volumes = tuple(
-        Volume(target=t, source=tpl(v["source"], (*loc, "volumes", t, "source")), path=v.get("path"),
-               read_only=bool(v.get("readOnly", False)), where=_where(doc, (*loc, "volumes", t)))
+        Volume(
+            target=t,
+            source=tpl(v["source"], (*loc, "volumes", t, "source")),
+            path=v.get("path"),
+            read_only=bool(v.get("readOnly", False)),
+            where=_where(doc, (*loc, "volumes", t)),
+        )
         for t, v in sorted(c.get("volumes", {}).items())
     )
     res = c.get("resources", {})
