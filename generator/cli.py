@@ -199,3 +199,68 @@ def render(
     click.echo(f"rendered {len(tree.files)} files for {tree.app} in {tree.env} into {out}/", err=True)
     for path in tree.files:
         click.echo(f"  {path}", err=True)
+
+
+def repo_args(f: F) -> F:
+    f = click.option("--branch", default="main", show_default=True, help="The deployment repository's branch.")(f)
+    f = click.option(
+        "--repo",
+        required=True,
+        metavar="PATH|URL",
+        help="The deployment repository (a local path is created as a bare repository if missing).",
+    )(f)
+    return f
+
+
+@main.command()
+@workload_args
+@repo_args
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+def preview(
+    workloads: tuple[Path, ...],
+    context: tuple[str, ...],
+    image: str | None,
+    rules_dir: Path | None,
+    allow_outside_workspace: bool,
+    repo: str,
+    branch: str,
+    fmt: str,
+) -> None:
+    """Dry run: what publishing would change in the deployment repository. Writes nothing."""
+    from generator.commands.deploy import run_preview
+
+    inputs = _inputs(workloads, context, image, rules_dir, allow_outside_workspace)
+    run_preview(inputs, list(workloads), repo, branch, fmt)
+
+
+@main.command()
+@workload_args
+@repo_args
+@click.option(
+    "--mode",
+    type=click.Choice(["push", "pr"]),
+    default="push",
+    show_default=True,
+    help="push: commit to the branch; pr: push plato/<env>/<app> for a pull request.",
+)
+@click.option("--max-retries", default=10, show_default=True, help="Retries of a push that lost a race.")
+@click.option("--pr-body", type=click.Path(path_type=Path), default=None, help="Write the PR body (Markdown) here.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def publish(
+    workloads: tuple[Path, ...],
+    context: tuple[str, ...],
+    image: str | None,
+    rules_dir: Path | None,
+    allow_outside_workspace: bool,
+    repo: str,
+    branch: str,
+    mode: str,
+    max_retries: int,
+    pr_body: Path | None,
+    fmt: str,
+) -> None:
+    """Render and commit to the deployment repository (push, or a branch for a pull request)."""
+    from generator.commands.deploy import run_publish
+
+    inputs = _inputs(workloads, context, image, rules_dir, allow_outside_workspace)
+    run_publish(inputs, list(workloads), repo, branch, mode, max_retries, fmt, pr_body)

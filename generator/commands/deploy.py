@@ -1,0 +1,174 @@
+"""`plato preview` and `plato publish`: the deploy stage behind the command line."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from generator.pipeline import Inputs
+
+
+def source_time(ctx: dict[str, str]) -> int | None:
+    """When the source commit was made: `source_time` from the context, else read from the checkout CI runs in."""
+    if ctx.get("source_time", "").isdigit():
+        return int(ctx["source_time"])
+    sha = ctx.get("source_sha")
+    if not sha:
+        return None
+    try:
+        out = subprocess.run(
+            ["git", "show", "-s", "--format=%ct", sha], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return int(out.stdout.strip()) if out.returncode == 0 and out.stdout.strip().isdigit() else None
+
+
+def rendered(inputs: Inputs, paths: list[Path]) -> tuple[Any, bytes]:
+    from generator.create.render import render
+    from generator.deploy.record import make_record
+
+    files = [p.as_posix() for p in paths]
+    ctx = dict(inputs.context)
+    if not ctx.get("deploy_repo"):
+        ctx.pop("deploy_repo", None)
+    inputs.context = ctx
+    tree = render(inputs.plan(), files)
+    record = make_record(tree.plan.context, inputs.workloads, source_time(tree.plan.context), files)
+    return tree, record
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a cancelled CI job) unwinds like Ctrl-C, so temporary clones are removed."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def provenance(tree: Any) -> dict[str, str]:
+    from generator import __version__
+
+    ctx = tree.plan.context
+    src = ctx.get("source_repo", "")
+    sha = ctx.get("source_sha", "")
+    return {
+        "Source": f"{src} @ `{sha[:12]}`" if src or sha else "",
+        "CI run": ctx.get("run_url", ""),
+        "Image": f"`{ctx['image']}`" if ctx.get("image") else "",
+        "Rules": f"`{tree.plan.rules.digest}` ({tree.plan.rules.origin})",
+        "plato": __version__,
+        "Context": " ".join(f"`{k}={v}`" for k, v in ctx.items() if k not in ("run_url", "source_repo", "source_sha")),
+    }
+
+
+def run_preview(inputs: Inputs, paths: list[Path], repo: str, branch: str, fmt: str) -> None:
+    from generator.deploy import report
+    from generator.deploy.publish import preview
+
+    tree, record = rendered(inputs, paths)
+    with terminate_as_interrupt():
+        cs = preview(tree, record, repo, branch)
+    if fmt == "json":
+        click.echo(report.as_json([cs]))
+    elif fmt == "markdown":
+        click.echo(report.markdown([cs], provenance(tree), f"env={cs.env} app={cs.app}"), nl=False)
+    else:
+        click.echo(report.text(cs), nl=False)
+
+
+def run_publish(
+    inputs: Inputs,
+    paths: list[Path],
+    repo: str,
+    branch: str,
+    mode: str,
+    max_retries: int,
+    fmt: str,
+    pr_body: Path | None,
+) -> None:
+    from generator.deploy import report
+    from generator.deploy.github import write_outputs, write_summary
+    from generator.deploy.publish import Options, publish, trailers_for
+
+    tree, record = rendered(inputs, paths)
+    opts = Options(
+        repo=repo,
+        branch=branch,
+        mode=mode,
+        max_retries=max_retries,
+        backoff=float(os.environ.get("PLATO_RETRY_BACKOFF", "1.0")),
+    )
+    with terminate_as_interrupt():
+        result = publish(tree, record, opts, trailers_for(tree))
+    cs = result.changeset
+    key = f"env={cs.env} app={cs.app}"
+    body = report.markdown([cs], provenance(tree), key, note=result.skipped)
+    title = report.pr_title([cs])
+    if pr_body:
+        pr_body.parent.mkdir(parents=True, exist_ok=True)
+        pr_body.write_text(body, encoding="utf-8")
+    write_outputs(
+        os.environ.get("GITHUB_OUTPUT"),
+        {
+            "changed": "true" if result.changed else "false",
+            "commit": result.commit or "",
+            "branch": result.branch,
+            "pr-title": title,
+            "pr-body-path": str(pr_body.resolve()) if pr_body else "",
+        },
+    )
+    write_summary(os.environ.get("GITHUB_STEP_SUMMARY"), body)
+    if fmt == "json":
+        click.echo(
+            report.as_json(
+                [cs],
+                {
+                    "committed": result.changed,
+                    "commit": result.commit,
+                    "branch": result.branch,
+                    "attempts": result.attempts,
+                    "skipped": result.skipped,
+                    "title": title,
+                },
+            )
+        )
+        return
+    if result.skipped:
+        click.echo(f"not published: {result.skipped}", err=True)
+    elif not result.changed:
+        click.echo(
+            f"no changes: {cs.app} in {cs.env} is already up to date in {repo} ({branch}); no commit made", err=True
+        )
+    else:
+        for note in result.notes:
+            click.echo(f"note: {note}", err=True)
+        retries = (
+            f" after {result.attempts - 1} retr{'y' if result.attempts == 2 else 'ies'}" if result.attempts > 1 else ""
+        )
+        click.echo(f"published {report.summary_line(cs)}", err=True)
+        click.echo(
+            f"  commit {result.commit[:12] if result.commit else ''} on {result.branch} in {_masked(repo)}{retries}",
+            err=True,
+        )
+        for r in cs.risks:
+            click.echo(click.style(f"  ! {r}", fg="yellow"), err=True)
+
+
+def _masked(repo: str) -> str:
+    from generator.errors import mask_secrets
+
+    return mask_secrets(repo)

@@ -1,0 +1,256 @@
+"""Publishing to the deployment repository: all or nothing, safe under concurrent CI runs.
+
+A run works in a private temporary clone and changes the remote with one push. A push that loses a race is never
+rebased: plato fetches the new tip, resets to it, writes its owned paths again, commits and retries with backoff
+and jitter. A newer source commit already published for the same (env, app) wins over an older one.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator import __version__
+from generator.create.render import RenderedTree
+from generator.deploy.diff import ChangeSet, compare
+from generator.deploy.git import Git, PushRejected, ensure_local_repo, is_race, remote_url, repo_error
+from generator.deploy.record import load_record, record_path
+from generator.deploy.report import summary_line
+from generator.deploy.tree import clear_owned, safe_join, write_files
+from generator.errors import RepoError
+
+GITATTRIBUTES = b"**/README.md linguist-generated=true\n**/hydrator.metadata linguist-generated=true\n"
+
+
+@dataclass
+class Options:
+    repo: str
+    branch: str = "main"
+    mode: str = "push"  # push | pr
+    max_retries: int = 10
+    backoff: float = 1.0
+    backoff_cap: float = 30.0
+    sleep: Callable[[float], None] = time.sleep
+
+
+@dataclass
+class Result:
+    changeset: ChangeSet
+    changed: bool = False
+    commit: str | None = None
+    branch: str = ""
+    attempts: int = 0
+    skipped: str = ""  # why nothing was written although something differs (a newer publish is there)
+    notes: list[str] = field(default_factory=list)
+
+
+def pr_branch(env: str, app: str) -> str:
+    return f"plato/{env}/{app}"
+
+
+class Checkout:
+    """A private shallow clone of one branch of the deployment repository, removed on exit."""
+
+    def __init__(self, repo: str, branch: str) -> None:
+        self.url = remote_url(repo)
+        self.branch = branch
+        self.dir = Path(tempfile.mkdtemp(prefix="plato-checkout-"))
+        self.git = Git(self.dir)
+        self.tip: str | None = None
+
+    def __enter__(self) -> Checkout:
+        try:
+            self.git.run("init", "-q", f"--initial-branch={self.branch}")
+            self.git.run("config", "core.autocrlf", "false")
+            self.git.run("config", "core.symlinks", "true")
+            self.git.run("remote", "add", "origin", self.url)
+            self.sync()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def remote_tip(self, branch: str) -> str | None:
+        out = self.git.out("ls-remote", "--heads", "origin", f"refs/heads/{branch}")
+        return out.split()[0] if out else None
+
+    def sync(self) -> None:
+        """Reset the work tree to the remote tip of the branch (or an empty orphan when it has none)."""
+        self.tip = self.remote_tip(self.branch)
+        if self.tip is None:
+            self.git.run("checkout", "-q", "--orphan", f"plato-work-{random.randrange(1 << 30)}")
+            self.git.run("rm", "-rfq", "--ignore-unmatch", ".")
+            self.git.run("clean", "-qfdx")
+            return
+        self.git.run("fetch", "-q", "--depth=1", "--no-tags", "origin", self.tip)
+        self.git.run("checkout", "-q", "--force", "-B", "plato-work", self.tip)
+        self.git.run("clean", "-qfdx")
+
+    def read(self, owned: list[str], extra: list[str]) -> dict[str, bytes]:
+        files: dict[str, bytes] = {}
+        for rel in [*owned, *extra]:
+            path = safe_join(self.dir, rel)
+            if rel.endswith("/"):
+                if path.is_dir():
+                    for f in sorted(path.rglob("*")):
+                        if f.is_file() or f.is_symlink():
+                            files[f.relative_to(self.dir).as_posix()] = _read(f)
+            elif path.is_file() or path.is_symlink():
+                files[rel] = _read(path)
+        return files
+
+
+def _read(path: Path) -> bytes:
+    if path.is_symlink():
+        return b"symlink -> " + str(path.readlink()).encode()
+    return path.read_bytes()
+
+
+def provenance_paths(tree: RenderedTree) -> set[str]:
+    mdir = tree.plan.env["paths"]["manifests"]
+    return {f"{mdir}/hydrator.metadata", f"{mdir}/README.md", record_path(tree.env, tree.app)}
+
+
+def desired(tree: RenderedTree, record: bytes) -> dict[str, bytes]:
+    return {**tree.files, record_path(tree.env, tree.app): record}
+
+
+def preview(tree: RenderedTree, record: bytes, repo: str, branch: str) -> ChangeSet:
+    """What a publish would change. Writes nothing anywhere (a missing local repository counts as empty)."""
+    rec = record_path(tree.env, tree.app)
+    if not _exists(repo):
+        return compare(tree.env, tree.app, {}, desired(tree, record), provenance_paths(tree))
+    with Checkout(repo, branch) as co:
+        current = co.read(tree.owned, [rec])
+    return compare(tree.env, tree.app, current, desired(tree, record), provenance_paths(tree))
+
+
+def _exists(repo: str) -> bool:
+    from generator.deploy.git import is_url
+
+    return is_url(repo) or Path(repo).exists()
+
+
+def publish(tree: RenderedTree, record: bytes, opts: Options, trailers: Mapping[str, str]) -> Result:
+    ensure_local_repo(opts.repo, opts.branch)
+    rec = record_path(tree.env, tree.app)
+    target = opts.branch if opts.mode == "push" else pr_branch(tree.env, tree.app)
+    with Checkout(opts.repo, opts.branch) as co:
+        for attempt in range(1, opts.max_retries + 2):
+            if attempt > 1:
+                co.sync()
+            current = co.read(tree.owned, [rec])
+            cs = compare(tree.env, tree.app, current, desired(tree, record), provenance_paths(tree))
+            result = Result(changeset=cs, branch=target, attempts=attempt)
+            newer = _newer_published(current.get(rec), record)
+            if newer:
+                result.skipped = newer
+                return result
+            if cs.empty:
+                return result
+            clear_owned(co.dir, [*tree.owned, rec])
+            write_files(co.dir, desired(tree, record))
+            if not (co.dir / ".gitattributes").exists():
+                (co.dir / ".gitattributes").write_bytes(GITATTRIBUTES)
+                result.notes.append("created .gitattributes (generated files collapse in reviews)")
+            co.git.run("add", "-A")
+            _check_ownership(co, [*tree.owned, rec, ".gitattributes"])
+            _commit(co, cs, trailers)
+            sha = co.git.out("rev-parse", "HEAD")
+            try:
+                _push(co, target, force=opts.mode == "pr")
+            except PushRejected:
+                if attempt > opts.max_retries:
+                    break
+                delay = min(opts.backoff_cap, opts.backoff * (1.5 ** (attempt - 1)))
+                opts.sleep(delay * (0.5 + random.random()))  # jitter: concurrent runs spread out
+                continue
+            result.changed = True
+            result.commit = sha
+            return result
+    raise RepoError(
+        f"gave up after {opts.max_retries + 1} attempts: every push of {tree.app} in {tree.env} lost a race with "
+        "another publisher",
+        hint="the repository is as it was; run the job again (or raise --max-retries)",
+    )
+
+
+def _check_ownership(co: Checkout, allowed: list[str]) -> None:
+    """Defence in depth: the commit may touch only the (env, app)'s own paths."""
+    staged = co.git.out("diff", "--cached", "--name-only", "--no-renames", "-z").split("\0")
+    for path in filter(None, staged):
+        if not any(path == a or (a.endswith("/") and path.startswith(a)) for a in allowed):
+            raise RepoError(
+                f"refusing to commit {path!r}: it is outside the paths this (env, app) owns",
+                hint="this is a bug in plato or a rule; nothing was published",
+            )
+
+
+def _newer_published(existing: bytes | None, ours: bytes) -> str:
+    """Why not to overwrite: the repository holds this (env, app) from a newer source commit."""
+    if not existing:
+        return ""
+    try:
+        theirs = load_record(existing).get("source") or {}
+        mine = load_record(ours).get("source") or {}
+    except ValueError:
+        return ""
+    t0, t1 = theirs.get("time"), mine.get("time")
+    if isinstance(t0, int) and isinstance(t1, int) and t0 > t1 and theirs.get("sha") != mine.get("sha"):
+        return (
+            f"the repository already holds this app from a newer source commit {str(theirs.get('sha'))[:12]} "
+            f"(committed at {t0}, this run is from {str(mine.get('sha'))[:12]} at {t1}); not overwriting it"
+        )
+    return ""
+
+
+def _commit(co: Checkout, cs: ChangeSet, trailers: Mapping[str, str]) -> None:
+    lines = [f"plato: {summary_line(cs)}"[:200], ""]
+    if cs.risks:
+        lines += [f"! {r}" for r in cs.risks] + [""]
+    lines += [f"{path}: {status}" for path, status in cs.files.items()] + [""]
+    lines += [f"{k}: {' '.join(str(v).split())}" for k, v in trailers.items() if v]
+    message = "\n".join(lines) + "\n"
+    msg_file = co.dir / ".git" / "PLATO_COMMIT_MSG"
+    msg_file.write_text(message, encoding="utf-8")
+    co.git.run("commit", "-q", "--no-verify", "--no-gpg-sign", "-F", str(msg_file))
+
+
+def _push(co: Checkout, branch: str, force: bool) -> None:
+    spec = f"{'+' if force else ''}HEAD:refs/heads/{branch}"
+    status, _, err = co.git.run("push", "-q", "--porcelain", "origin", spec, check=False)
+    if status == 0:
+        return
+    if is_race(err):
+        raise PushRejected(err)
+    raise repo_error(["push", "origin"], err)
+
+
+def trailers_for(tree: RenderedTree) -> dict[str, str]:
+    ctx = tree.plan.context
+    out = {
+        "Plato-Env": ctx["env"],
+        "Plato-App": ctx["app"],
+        "Plato-Source-Repo": ctx.get("source_repo", ""),
+        "Plato-Source-Commit": ctx.get("source_sha", ""),
+        "Plato-Run": ctx.get("run_url", ""),
+        "Plato-Version": __version__,
+        "Plato-Rules": tree.plan.rules.digest,
+        "Plato-Context": " ".join(f"{k}={v}" for k, v in ctx.items() if k not in ("run_url",)),
+    }
+    if ctx.get("source_sha"):
+        out["Argocd-reference-commit-sha"] = ctx["source_sha"]
+    if ctx.get("source_repo"):
+        out["Argocd-reference-commit-repourl"] = ctx["source_repo"]
+    return out

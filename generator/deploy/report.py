@@ -1,0 +1,162 @@
+"""Showing a change: a terminal summary with a coloured diff, JSON, and the Markdown a reviewer reads in a PR."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import click
+
+from generator.deploy.diff import Change, ChangeSet
+
+PR_BODY_LIMIT = 65_536  # GitHub cuts a PR body here (peter-evans/create-pull-request)
+PR_BODY_BUDGET = 60_000  # leave room for the note and the footer
+MARKER = "<!-- plato:pr {key} -->"
+
+
+def summary_line(cs: ChangeSet) -> str:
+    if cs.empty:
+        return f"{cs.app} in {cs.env}: no changes"
+    parts = []
+    for kind, n in cs.counts().items():
+        bits = [
+            f"+{n['added']}" if n["added"] else "",
+            f"~{n['changed']}" if n["changed"] else "",
+            f"-{n['removed']}" if n["removed"] else "",
+        ]
+        parts.append(f"{kind} {' '.join(b for b in bits if b)}")
+    return f"{cs.app} in {cs.env}: " + ", ".join(parts)
+
+
+def text(cs: ChangeSet, show_diff: bool = True) -> str:
+    if cs.empty:
+        return f"No changes: the deployment repository already holds exactly this for {cs.app} in {cs.env}.\n"
+    lines = [click.style(f"{cs.app} in {cs.env}: {len(cs.files)} file(s) would change", bold=True)]
+    for risk in cs.risks:
+        lines.append(click.style(f"  ! {risk}", fg="yellow"))
+    for kind, n in cs.counts().items():
+        lines.append(f"  {kind:<28} {n['added']:>3} added {n['changed']:>3} changed {n['removed']:>3} removed")
+    if show_diff:
+        lines.append("")
+        for path in cs.files:
+            lines.append(_colour(cs.file_diffs[path]))
+    return "\n".join(lines) + "\n"
+
+
+def _colour(diff: str) -> str:
+    out = []
+    for line in diff.splitlines():
+        if line.startswith(("+++", "---")):
+            out.append(click.style(line, bold=True))
+        elif line.startswith("+"):
+            out.append(click.style(line, fg="green"))
+        elif line.startswith("-"):
+            out.append(click.style(line, fg="red"))
+        elif line.startswith("@@"):
+            out.append(click.style(line, fg="cyan"))
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def as_json(sets: Sequence[ChangeSet], extra: Mapping[str, Any] | None = None) -> str:
+    data: dict[str, Any] = {"changed": any(not cs.empty for cs in sets), "apps": [cs.to_json() for cs in sets]}
+    data.update(extra or {})
+    return json.dumps(data, indent=2, sort_keys=True)
+
+
+def _rank(c: Change, risky_names: set[str]) -> tuple[int, str]:
+    if c.status == "removed":
+        return 0, c.label
+    if c.infra:
+        return 1, c.label
+    if c.label in risky_names:
+        return 2, c.label
+    return (3 if c.status == "changed" else 4), c.label
+
+
+def pr_title(sets: Sequence[ChangeSet]) -> str:
+    live = [cs for cs in sets if not cs.empty] or list(sets)
+    if len(live) == 1:
+        return f"plato: {summary_line(live[0])}"
+    envs = sorted({cs.env for cs in live})
+    return f"plato: {len(live)} apps in {', '.join(envs)}"
+
+
+def markdown(sets: Sequence[ChangeSet], provenance: Mapping[str, str], key: str, note: str = "") -> str:
+    """The PR body (and step summary): risky changes first, collapsible diffs, within GitHub's size limit."""
+    live = [cs for cs in sets if not cs.empty]
+    head = [MARKER.format(key=key), f"## {pr_title(sets)}", ""]
+    if note:
+        head += [note, ""]
+    risks = [(cs, r) for cs in live for r in cs.risks]
+    if risks:
+        head += ["> [!WARNING]", "> **Review these first:**"]
+        head += [f"> - {r}" + (f" ({cs.app} in {cs.env})" if len(live) > 1 else "") for cs, r in risks]
+        head.append("")
+    if not live:
+        head += ["No changes: the deployment repository already holds exactly this.", ""]
+    else:
+        head += ["| Environment | App | Added | Changed | Removed | Infrastructure |", "|---|---|--:|--:|--:|---|"]
+        for env in sorted({cs.env for cs in live}):
+            for cs in sorted((c for c in live if c.env == env), key=lambda c: c.app):
+                tot = {"added": 0, "changed": 0, "removed": 0}
+                for n in cs.counts().values():
+                    for k in tot:
+                        tot[k] += n[k]
+                infra = [c for c in cs.changes if c.infra]
+                infra_text = (
+                    ", ".join(
+                        f"{sum(1 for c in infra if c.status == s)} {s}"
+                        for s in ("added", "changed", "removed")
+                        if any(c.status == s for c in infra)
+                    )
+                    or "none"
+                )
+                head.append(
+                    f"| {cs.env} | {cs.app} | {tot['added']} | {tot['changed']} | {tot['removed']} | {infra_text} |"
+                )
+        head.append("")
+    foot = ["### Provenance", ""]
+    foot += [f"- **{k}**: {v}" for k, v in provenance.items() if v]
+    foot += ["", "<sub>Generated by plato. Re-running the pipeline updates this pull request.</sub>", ""]
+    body = "\n".join(head)
+    tail = "\n".join(foot)
+    sections: list[str] = []
+    for cs in live:
+        risky = {r.split(" ", 1)[-1] for r in cs.risks}
+        for c in sorted(cs.changes, key=lambda c: _rank(c, risky)):
+            where = f"{cs.app}/{cs.env}: " if len(live) > 1 else ""
+            fence = "````" if "```" in c.diff else "```"
+            sections.append(
+                f"<details><summary>{_icon(c)} {where}{c.status} {c.label}</summary>\n\n"
+                f"{fence}diff\n{c.diff.rstrip()}\n{fence}\n</details>\n"
+            )
+    shown: list[str] = []
+    used = len(body) + len(tail) + 200
+    for s in sections:
+        if used + len(s) > PR_BODY_BUDGET:
+            break
+        shown.append(s)
+        used += len(s)
+    diffs = ""
+    if sections:
+        diffs = "### Changes\n\n" + "\n".join(shown)
+        if len(shown) < len(sections):
+            diffs += (
+                f"\n> [!NOTE]\n> {len(sections) - len(shown)} of {len(sections)} diffs are not shown: the body "
+                "would pass GitHub's 65,536-character limit. `plato preview` shows them all.\n"
+            )
+        diffs += "\n"
+    out = body + "\n" + diffs + tail
+    assert len(out) < PR_BODY_LIMIT
+    return out
+
+
+def _icon(c: Change) -> str:
+    if c.status == "removed":
+        return "🔴"
+    if c.infra:
+        return "🟠"
+    return "🟡" if c.status == "changed" else "🟢"
