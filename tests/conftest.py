@@ -8,6 +8,7 @@ it is not there (a fresh clone on its own).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -43,19 +44,16 @@ def conformance_files() -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*.yaml") if p.is_file())
 
 
-@pytest.fixture
-def shared() -> Path:
-    return shared_dir()
-
-
-@pytest.fixture
-def conformance_dir() -> Path:
-    return shared_dir(*CONFORMANCE)
+@pytest.fixture(name="shared_dir")
+def _shared_dir_fixture() -> Callable[..., Path]:
+    """`shared_dir` for a test to call in its body, so a missing folder fails (or skips) the test itself
+    rather than erroring in setup."""
+    return shared_dir
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    # One test per conformance file. With none found, a single "missing" case still runs, so the
-    # conformance_dir fixture decides between failing (PLATO_SHARED set) and skipping.
+    # One test per conformance file. With none found, a single "missing" case still runs, so that
+    # shared_dir() decides between failing (PLATO_SHARED set) and skipping.
     if "conformance_file" in metafunc.fixturenames:
         files = conformance_files()
         if files:

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping
 
 from generator.errors import UserError
 
-KEY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+KEY = re.compile(r"[a-z][a-z0-9_]{0,62}")
+DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 # Keys whose values become names or paths (namespaces, folders, Kubernetes names): DNS-1123 labels only.
 NAME_KEYS = frozenset({"env", "app", "org", "env_type", "region", "cluster", "namespace"})
 # Keys that change on every CI run: they go into commit trailers, never into rendered files.
@@ -40,9 +40,9 @@ def from_github(environ: Mapping[str, str]) -> Context:
     if repo:
         ctx["source_repo"] = f"{server}/{repo}"
         owner, _, name = repo.partition("/")
-        if DNS_LABEL.match(owner.lower()):
+        if DNS_LABEL.fullmatch(owner.lower()):
             ctx["org"] = owner.lower()
-        if DNS_LABEL.match(name.lower()):
+        if DNS_LABEL.fullmatch(name.lower()):
             ctx["app"] = name.lower()
         if environ.get("GITHUB_RUN_ID"):
             ctx["run_url"] = f"{server}/{repo}/actions/runs/{environ['GITHUB_RUN_ID']}"
@@ -78,7 +78,7 @@ def build(pairs: Iterable[str] = (), environ: Mapping[str, str] | None = None, i
 
 def validate(ctx: Mapping[str, str], origin: str = "--context") -> None:
     for key, value in ctx.items():
-        if not KEY.match(key):
+        if not KEY.fullmatch(key):
             raise UserError(
                 f"context key {key!r} is not valid",
                 file=origin,
@@ -86,7 +86,7 @@ def validate(ctx: Mapping[str, str], origin: str = "--context") -> None:
             )
         if len(value) > MAX_VALUE or "\n" in value or "\x00" in value:
             raise UserError(f"context value of '{key}' is too long or has a line break", file=origin)
-        if key in NAME_KEYS and not DNS_LABEL.match(value):
+        if key in NAME_KEYS and not DNS_LABEL.fullmatch(value):
             raise UserError(
                 f"context {key}={value!r} is not a valid name",
                 file=origin,

@@ -50,6 +50,12 @@ def _to_user_error(doc: Document, error: Any, base: Loc) -> UserError:
     v = error.validator
     schema = error.schema
     inst = error.instance
+    if inst is None and v in ("oneOf", "type", "minProperties"):
+        return doc.error(f"{where} is empty", loc, hint=_empty_hint(schema))
+    if v == "minProperties" and isinstance(inst, dict) and {"httpGet", "exec"} <= set(schema.get("properties", {})):
+        return doc.error(
+            f"{where}: a probe needs httpGet or exec", loc, hint="e.g. httpGet: {path: /healthz, port: 8080}"
+        )
     if v == "additionalProperties" and isinstance(inst, dict):
         allowed = list(schema.get("properties", {}))
         unknown = sorted(k for k in inst if k not in allowed)
@@ -83,6 +89,13 @@ def _to_user_error(doc: Document, error: Any, base: Loc) -> UserError:
         if not keys and any("content" in str(s) for s in schema.get("oneOf", [])):
             return doc.error(f"{where}: a file needs one of content, source or binaryContent", loc)
     return doc.error(f"{where}: {error.message}", loc)
+
+
+def _empty_hint(schema: dict[str, Any]) -> str:
+    text = json.dumps(schema)
+    if "binaryContent" in text:
+        return "a file needs one of content, source or binaryContent"
+    return "give it a value, or remove the key"
 
 
 def _describe(schema: dict[str, Any], key: str) -> str | None:

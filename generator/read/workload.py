@@ -155,7 +155,14 @@ def _read_source(
     doc: Document, loc: Loc, f: dict[str, Any], base: Path, workspace: Path, options: Options
 ) -> dict[str, Any]:
     src = f["source"]
-    path = (base / src).resolve()  # resolves symlinks: a link out of the workspace is outside it
+    try:
+        path = (base / src).resolve()  # resolves symlinks: a link out of the workspace is outside it
+    except (RuntimeError, OSError) as exc:
+        raise doc.error(
+            f"file source '{src}' cannot be resolved: {exc}",
+            (*loc, "source"),
+            hint="fix the symlink loop, or point source at a regular file",
+        ) from None
     if not options.allow_outside_workspace and not path.is_relative_to(workspace):
         raise doc.error(
             f"file source '{src}' lies outside the workspace {workspace}",
@@ -163,6 +170,12 @@ def _read_source(
             hint="keep file sources inside the repository of the spec, or pass --allow-outside-workspace",
         )
     rest = {k: v for k, v in f.items() if k != "source"}
+    if path.is_dir():
+        raise doc.error(
+            f"file source '{src}' is a directory, not a file",
+            (*loc, "source"),
+            hint="point source at one file; mount folders with a volume resource",
+        )
     if not path.is_file():
         if options.require_sources:
             raise doc.error(
@@ -200,7 +213,13 @@ def build_workload(raw: dict[str, Any], doc: Document) -> Workload:
     names = {c.name for c in containers}
     for c in containers:
         for other in c.before:
-            if other not in names or other == c.name:
+            if other == c.name:
+                raise doc.error(
+                    f"container '{c.name}' cannot start before itself",
+                    ("containers", c.name, "before", other),
+                    hint="name another container of the workload",
+                )
+            if other not in names:
                 raise doc.error(
                     f"container '{c.name}' starts before unknown container '{other}'",
                     ("containers", c.name, "before", other),

@@ -101,8 +101,7 @@ def load_documents(path: Path, text: str | None = None) -> list[Document]:
     """Every document of a YAML file, as plain data with positions. Empty documents are dropped."""
     if text is None:
         text = read_text(path)
-    if "\t" in text:
-        _reject_tabs(path, text)
+    _check_nesting(path, text)
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     docs: list[Document] = []
@@ -119,6 +118,21 @@ def load_documents(path: Path, text: str | None = None) -> list[Document]:
         problem = (exc.problem or exc.context or "invalid YAML").strip()
         if "duplicate key" in str(exc).lower() or type(exc).__name__ == "DuplicateKeyError":
             problem = f"duplicate key: {exc.problem}".replace("found duplicate key ", "")
+        if "\\t" in problem or "\t" in problem:
+            tab = _tab_position(text, mark.line if mark else 0)
+            raise UserError(
+                "tab character used for indentation",
+                file=path,
+                line=tab[0],
+                col=tab[1],
+                hint="YAML indentation must use spaces",
+            ) from None
+        if "stream end" in problem and exc.context_mark is not None:
+            # An unclosed bracket or quote: where it was opened helps more than the end of the file.
+            mark = exc.context_mark
+            opened = {"flow sequence": "'['", "flow mapping": "'{'", "quoted scalar": "a quote"}
+            what = next((v for k, v in opened.items() if k in (exc.context or "")), "a bracket or quote")
+            problem = f"{what} opened here is never closed"
         raise UserError(
             f"invalid YAML: {problem}",
             file=path,
@@ -133,18 +147,44 @@ def load_documents(path: Path, text: str | None = None) -> list[Document]:
     return docs
 
 
-def _reject_tabs(path: Path, text: str) -> None:
-    # YAML forbids tabs in indentation; ruamel's message for it is cryptic, so say it plainly.
-    for n, line in enumerate(text.splitlines(), 1):
-        stripped = line.lstrip(" ")
+def _tab_position(text: str, near: int) -> tuple[int, int]:
+    """The line (1-based) and column of the tab that broke parsing: the first tab-indented line at or before
+    the parser's position (inside a block scalar tabs are fine, and the parser never stops there)."""
+    lines = text.splitlines()
+    for n in range(min(near, len(lines) - 1), -1, -1):
+        stripped = lines[n].lstrip(" ")
         if stripped.startswith("\t"):
+            return n + 1, len(lines[n]) - len(stripped) + 1
+    return near + 1, 1
+
+
+def _check_nesting(path: Path, text: str) -> None:
+    """Refuse absurd nesting before the parser recurses into it (ruamel runs out of stack near 250 levels)."""
+    depth = 0
+    quote = ""
+    for n, line in enumerate(text.splitlines(), 1):
+        indent = len(line) - len(line.lstrip(" "))
+        if indent > MAX_DEPTH * 8:
             raise UserError(
-                "tab character used for indentation",
+                f"document nested too deeply (indentation of {indent} columns)",
                 file=path,
                 line=n,
-                col=len(line) - len(stripped) + 1,
-                hint="YAML indentation must use spaces",
+                hint=f"plato reads at most {MAX_DEPTH} levels of nesting",
             )
+        for col, ch in enumerate(line, 1):
+            if quote:
+                if ch == quote:
+                    quote = ""
+            elif ch in "\"'" and depth:
+                quote = ch
+            elif ch == "#" and (col == 1 or line[col - 2] in " \t"):
+                break
+            elif ch in "[{":
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise UserError(f"document nested deeper than {MAX_DEPTH} levels", file=path, line=n, col=col)
+            elif ch in "]}" and depth:
+                depth -= 1
 
 
 def _plain(node: Any, loc: Loc, doc: Document, budget: list[int], depth: int) -> Any:
@@ -161,23 +201,25 @@ def _plain(node: Any, loc: Loc, doc: Document, budget: list[int], depth: int) ->
         raise doc.error(f"document nested deeper than {MAX_DEPTH} levels", loc)
     tag = getattr(node, "tag", None)
     tag_value = getattr(tag, "value", None) if tag is not None else None
-    if isinstance(node, TaggedScalar) or (tag_value and tag_value not in _STANDARD_TAGS):
+    if tag_value and tag_value not in _STANDARD_TAGS:
         raise doc.error(
-            f"custom YAML tag '{tag_value or getattr(node, 'tag', '?')}' is not allowed",
+            f"YAML tag '{_short_tag(tag_value)}' is not allowed",
             loc,
-            hint="remove the tag; plato reads plain YAML only",
+            hint="remove the tag; plato reads plain YAML (strings, numbers, booleans, mappings, lists)",
         )
+    if isinstance(node, TaggedScalar):
+        return _standard_scalar(node, tag_value, loc, doc)
     if isinstance(node, CommentedMap):
         out: dict[str, Any] = {}
         for key in node:
             kpos = node.lc.key(key)
             if not isinstance(key, str):
                 raise UserError(
-                    f"keys must be strings, found {type(key).__name__} {key!r}",
+                    f"keys must be strings, found {_describe_key(key)}",
                     file=doc.path,
                     line=kpos[0] + 1,
                     col=kpos[1] + 1,
-                    hint="quote the key",
+                    hint='quote the key, e.g. "1": ...',
                 )
             sub = (*loc, key)
             doc.positions[sub] = kpos
@@ -186,6 +228,8 @@ def _plain(node: Any, loc: Loc, doc: Document, budget: list[int], depth: int) ->
             doc.positions[loc] = (node.lc.line, node.lc.col)
         return out
     if isinstance(node, CommentedSeq):
+        if loc not in doc.positions and node.lc.line is not None:
+            doc.positions[loc] = (node.lc.line, node.lc.col)
         items = []
         for i, item in enumerate(node):
             sub = (*loc, i)
@@ -202,8 +246,48 @@ def _plain(node: Any, loc: Loc, doc: Document, budget: list[int], depth: int) ->
         return int(node)
     if isinstance(node, float):
         return float(node)
-    # Timestamps and other implicit types: keep their text, the schema decides.
-    return str(node)
+    import datetime
+
+    if isinstance(node, datetime.date):
+        return node.isoformat()  # an unquoted date: keep it as the text it was written as
+    raise doc.error(
+        f"unsupported YAML value of type {type(node).__name__} (from a tag such as !!binary, !!set or !!omap)",
+        loc,
+        hint="write it as a plain string, list or mapping",
+    )
+
+
+def _short_tag(tag: str) -> str:
+    prefix = "tag:yaml.org,2002:"
+    return "!!" + tag[len(prefix) :] if tag.startswith(prefix) else tag
+
+
+def _describe_key(key: Any) -> str:
+    if key is None:
+        return "an empty (null) key"
+    if isinstance(key, bool):
+        return f"the boolean {str(key).lower()}"
+    if isinstance(key, int | float):
+        return f"the number {key}"
+    if isinstance(key, tuple | list):
+        return "a list used as a key"
+    return "a complex key"
+
+
+def _standard_scalar(node: Any, tag: str | None, loc: Loc, doc: Document) -> Any:
+    value = str(node.value)
+    try:
+        if tag == "tag:yaml.org,2002:int":
+            return int(value, 0)
+        if tag == "tag:yaml.org,2002:float":
+            return float(value)
+        if tag == "tag:yaml.org,2002:bool":
+            return value.lower() in ("true", "yes", "on")
+        if tag == "tag:yaml.org,2002:null":
+            return None
+    except ValueError:
+        raise doc.error(f"value {value!r} does not fit its tag {_short_tag(tag or '')}", loc) from None
+    return value
 
 
 def iter_yaml_files(paths: list[Path]) -> Iterator[Path]:
