@@ -94,7 +94,6 @@ def _inputs(
     image: str | None,
     rules_dir: Path | None,
     allow_outside_workspace: bool,
-    require_sources: bool = True,
 ) -> Any:
     from generator.pipeline import Inputs
 
@@ -107,7 +106,6 @@ def _inputs(
         rules_dir=rules_dir,
         allow_outside_workspace=allow_outside_workspace,
         environ=dict(os.environ),
-        require_sources=require_sources,
     )
 
 
@@ -162,7 +160,7 @@ def explain(
     from generator.match.explain import explanation, text
     from generator.match.plan import derive_context
 
-    inputs = _inputs(workloads, context, image, rules_dir, allow_outside_workspace, require_sources=False)
+    inputs = _inputs(workloads, context, image, rules_dir, allow_outside_workspace)
     plan = inputs.plan()
     from generator.match.rules import load_rules
 
@@ -230,7 +228,7 @@ def preview(
     from generator.commands.deploy import run_preview
 
     inputs = _inputs(workloads, context, image, rules_dir, allow_outside_workspace)
-    run_preview(inputs, list(workloads), repo, branch, fmt)
+    run_preview(inputs, repo, branch, fmt)
 
 
 @main.command()
@@ -263,4 +261,4 @@ def publish(
     from generator.commands.deploy import run_publish
 
     inputs = _inputs(workloads, context, image, rules_dir, allow_outside_workspace)
-    run_publish(inputs, list(workloads), repo, branch, mode, max_retries, fmt, pr_body)
+    run_publish(inputs, repo, branch, mode, max_retries, fmt, pr_body)

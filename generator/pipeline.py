@@ -18,6 +18,7 @@ class Inputs:
     workloads: list[Workload]
     context: dict[str, str]
     rules_dir: Path | None
+    files: list[str]  # the workload files, relative to their workspace: the same on every machine
 
     @classmethod
     def load(
@@ -29,12 +30,13 @@ class Inputs:
         rules_dir: Path | None = None,
         allow_outside_workspace: bool = False,
         environ: Mapping[str, str] | None = None,
-        require_sources: bool = True,
     ) -> Inputs:
         ctx = ctxmod.build(context, environ or {}, image)
         files = list(iter_yaml_files(paths))
-        opts = Options(allow_outside_workspace=allow_outside_workspace, require_sources=require_sources)
-        return cls(load_workloads(files, opts), ctx, rules_dir)
+        # A missing file `source` is reported when the file is rendered, after matching: "no rule for this
+        # type" is the more useful first message for a spec written for another platform.
+        opts = Options(allow_outside_workspace=allow_outside_workspace, require_sources=False)
+        return cls(load_workloads(files, opts), ctx, rules_dir, [display_path(f) for f in files])
 
     def plan(self) -> Any:
         from generator.match.plan import make_plan
@@ -45,4 +47,12 @@ class Inputs:
     def render(self) -> Any:
         from generator.create.render import render
 
-        return render(self.plan())
+        return render(self.plan(), self.files)
+
+
+def display_path(path: Path) -> str:
+    """A workload file as its workspace (git work tree) sees it, so provenance is the same on every machine."""
+    from generator.read.workload import find_workspace
+
+    real = path.resolve()
+    return real.relative_to(find_workspace(real.parent)).as_posix()

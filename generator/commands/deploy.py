@@ -31,17 +31,11 @@ def source_time(ctx: dict[str, str]) -> int | None:
     return int(out.stdout.strip()) if out.returncode == 0 and out.stdout.strip().isdigit() else None
 
 
-def rendered(inputs: Inputs, paths: list[Path]) -> tuple[Any, bytes]:
-    from generator.create.render import render
+def rendered(inputs: Inputs) -> tuple[Any, bytes]:
     from generator.deploy.record import make_record
 
-    files = [p.as_posix() for p in paths]
-    ctx = dict(inputs.context)
-    if not ctx.get("deploy_repo"):
-        ctx.pop("deploy_repo", None)
-    inputs.context = ctx
-    tree = render(inputs.plan(), files)
-    record = make_record(tree.plan.context, inputs.workloads, source_time(tree.plan.context), files)
+    tree = inputs.render()
+    record = make_record(tree.plan.context, inputs.workloads, source_time(tree.plan.context), inputs.files)
     return tree, record
 
 
@@ -75,11 +69,11 @@ def provenance(tree: Any) -> dict[str, str]:
     }
 
 
-def run_preview(inputs: Inputs, paths: list[Path], repo: str, branch: str, fmt: str) -> None:
+def run_preview(inputs: Inputs, repo: str, branch: str, fmt: str) -> None:
     from generator.deploy import report
     from generator.deploy.publish import preview
 
-    tree, record = rendered(inputs, paths)
+    tree, record = rendered(inputs)
     with terminate_as_interrupt():
         cs = preview(tree, record, repo, branch)
     if fmt == "json":
@@ -92,7 +86,6 @@ def run_preview(inputs: Inputs, paths: list[Path], repo: str, branch: str, fmt: 
 
 def run_publish(
     inputs: Inputs,
-    paths: list[Path],
     repo: str,
     branch: str,
     mode: str,
@@ -104,7 +97,7 @@ def run_publish(
     from generator.deploy.github import write_outputs, write_summary
     from generator.deploy.publish import Options, publish, trailers_for
 
-    tree, record = rendered(inputs, paths)
+    tree, record = rendered(inputs)
     opts = Options(
         repo=repo,
         branch=branch,

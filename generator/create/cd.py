@@ -101,11 +101,10 @@ def app_readme(plan: Plan, workload_files: list[str], has_terraform: bool) -> st
     ctx = plan.context
     from generator import __version__
 
-    keys = " ".join(
-        f"-c {k}={v}"
-        for k, v in ctx.items()
-        if k not in ("source_sha", "source_repo", "git_ref", "git_ref_name", "run_url", "image")
-    )
+    skip = {"source_sha", "source_repo", "git_ref", "git_ref_name", "run_url", "image", "deploy_repo"}
+    if plan.env.get("env_type"):
+        skip.add("env_type")  # the Environment rule sets it
+    keys = " ".join(f"-c {k}={v}" for k, v in ctx.items() if k not in skip)
     image = f" --image {ctx['image']}" if ctx.get("image") else ""
     resources = ", ".join(f"{n.name} ({n.type} via `{n.rule.name}`)" for n in plan.resources.values())
     lines = [

@@ -52,7 +52,7 @@ def workload_objects(plan: Plan, w: Workload, provisioned: dict[str, Provisioned
     version = _version(w, plan)
     objects: list[dict[str, Any]] = []
 
-    files_cm: dict[str, Any] = {"data": {}, "binaryData": {}}
+    files_cm: dict[str, Any] = {"data": {}, "binaryData": {}, "items": {}}
     secret_files: list[tuple[str, File, list[Piece]]] = []
     volumes: list[dict[str, Any]] = []
     claim_templates: list[dict[str, Any]] = []
@@ -77,11 +77,14 @@ def workload_objects(plan: Plan, w: Workload, provisioned: dict[str, Provisioned
             claim_templates,
             stateful,
         )
+    # One volume per source; each file is an item (with its own mode) mounted by subPath.
     if files_cm["data"] or files_cm["binaryData"]:
-        volumes.append({"name": cm_name, "configMap": {"name": cm_name}})
+        volumes.append({"name": cm_name, "configMap": {"name": cm_name, "items": _items(files_cm["items"][cm_name])}})
         objects.append(_configmap(cm_name, ns, labels, files_cm))
     if secret_files:
-        volumes.append({"name": sec_name, "secret": {"secretName": sec_name}})
+        volumes.append(
+            {"name": sec_name, "secret": {"secretName": sec_name, "items": _items(files_cm["items"][sec_name])}}
+        )
         objects.append(_file_external_secret(plan, w, sec_name, ns, labels, secret_files))
 
     init, main = _order_containers(w, containers)
@@ -270,15 +273,12 @@ def _container(
             else:
                 files_cm["data"][key] = "".join(p for p in pieces if isinstance(p, str))
                 vol = cm_name
-        mount: dict[str, Any] = {"name": vol, "mountPath": f.target, "subPath": key, "readOnly": True}
-        mounts.append(mount)
-        if mode is not None:
-            volumes.append({"name": f"{vol}-{key}", "_mode": (vol, key, mode)})
+        mounts.append({"name": vol, "mountPath": f.target, "subPath": key, "readOnly": True})
+        files_cm["items"].setdefault(vol, {})[key] = mode
     for v in c.volumes:
         mounts.append(_volume(plan, w, c, v, resolver, provisioned, volumes, claim_templates, stateful))
     if mounts:
         out["volumeMounts"] = sorted(mounts, key=lambda m: m["mountPath"])
-    _apply_modes(volumes, mounts)
     res = _resources(c, prof)
     if res:
         out["resources"] = res
@@ -290,16 +290,8 @@ def _container(
     return out
 
 
-def _apply_modes(volumes: list[dict[str, Any]], mounts: list[dict[str, Any]]) -> None:
-    """A file with a mode gets its own volume with that item mode (subPath mounts take the item's mode)."""
-    for v in [v for v in volumes if "_mode" in v]:
-        base, key, mode = v.pop("_mode")
-        source_kind = "configMap" if base.endswith("-files") and not base.endswith("-secret-files") else "secret"
-        name_key = "name" if source_kind == "configMap" else "secretName"
-        v[source_kind] = {name_key: base, "items": [{"key": key, "path": key, "mode": mode}]}
-        for m in mounts:
-            if m["name"] == base and m["subPath"] == key:
-                m["name"] = v["name"]
+def _items(modes: dict[str, int | None]) -> list[dict[str, Any]]:
+    return [{"key": k, "path": k, **({"mode": m} if m is not None else {})} for k, m in sorted(modes.items())]
 
 
 def _volume(

@@ -1,0 +1,76 @@
+"""Golden files for rendered output: every score-compose example and the example app, in development and
+production, the `plato explain` text, and a pull request body.
+
+Each golden file holds its inputs and one output key, `outcome`: the rendered tree (path -> text) or the error a
+user would see. Regenerate on purpose with `pytest tests/test_golden.py --update-goldens` and read the diff.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from generator.cli import main
+from tests.conftest import REPO, shared_dir
+
+GOLDEN = REPO / "golden"
+
+
+def cases(kind: str) -> list[str]:
+    return sorted(p.name for p in (GOLDEN / kind).glob("*.yaml"))
+
+
+def workload_paths(entries: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Inputs name files in the repository or, as `shared:...`, in the shared folder (never copied here)."""
+    paths, shown = [], {}
+    for entry in entries:
+        if entry.startswith("shared:"):
+            rel = entry.removeprefix("shared:")
+            real = shared_dir(*rel.split("/"))
+            shown[str(real)] = f"$PLATO_SHARED/{rel}"
+            paths.append(str(real))
+        else:
+            paths.append(str(REPO / entry))
+            shown[str(REPO / entry)] = entry
+    return paths, shown
+
+
+def run(args: list[str], shown: dict[str, str]) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    out, err = result.stdout, result.stderr
+    for real, name in sorted(shown.items(), key=lambda kv: -len(kv[0])):
+        out, err = out.replace(real, name), err.replace(real, name)
+    return result.exit_code, out, err
+
+
+def context_args(g: Any) -> list[str]:
+    args = [a for c in g["context"] for a in ("-c", c)]
+    if g.get("image"):
+        args += ["--image", g["image"]]
+    return args
+
+
+@pytest.mark.parametrize("case", cases("render"))
+def test_render(golden: Any, case: str, tmp_path: Path) -> None:
+    g = golden.open(f"../golden/render/{case}")
+    paths, shown = workload_paths(g["workloads"])
+    out = tmp_path / "out"
+    code, _, err = run(["render", *paths, *context_args(g), "-o", str(out)], shown)
+    if code != 0:
+        outcome: Any = {"exit": code, "error": err}
+    else:
+        files = sorted(p for p in out.rglob("*") if p.is_file())
+        outcome = {p.relative_to(out).as_posix(): p.read_text(encoding="utf-8") for p in files}
+    assert outcome == g.out["outcome"]
+
+
+@pytest.mark.parametrize("case", cases("explain"))
+def test_explain(golden: Any, case: str) -> None:
+    g = golden.open(f"../golden/explain/{case}")
+    paths, shown = workload_paths(g["workloads"])
+    code, out, err = run(["explain", *paths, *context_args(g)], shown)
+    outcome = out if code == 0 else {"exit": code, "error": err}
+    assert outcome == g.out["outcome"]
