@@ -224,10 +224,17 @@ def preview(
     branch: str,
     fmt: str,
 ) -> None:
-    """Dry run: what publishing would change in the deployment repository. Writes nothing."""
-    from generator.commands.deploy import run_preview
+    """Dry run: what publishing would change in the deployment repository. Writes nothing.
 
-    inputs = _inputs(workloads, context, image, rules_dir, allow_outside_workspace)
+    With no WORKLOAD, the app named by -c env=... -c app=... is re-rendered from the inputs its last publish
+    recorded in the repository: with --rules NEW_DIR, a platform engineer tries a rule change on one app.
+    """
+    from generator.commands.deploy import recorded_inputs, run_preview
+
+    if workloads:
+        inputs = _inputs(workloads, context, image, rules_dir, allow_outside_workspace)
+    else:  # no specs: re-render the app from the inputs its last publish recorded (try a rule change on one app)
+        inputs = recorded_inputs(repo, branch, context, image, rules_dir)
     run_preview(inputs, repo, branch, fmt)
 
 
@@ -262,3 +269,48 @@ def publish(
 
     inputs = _inputs(workloads, context, image, rules_dir, allow_outside_workspace)
     run_publish(inputs, repo, branch, mode, max_retries, fmt, pr_body)
+
+
+@main.command()
+@repo_args
+@click.option(
+    "--rules",
+    "rules_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Rules folder (default: the bundled rules).",
+)
+@click.option("--select", default=None, metavar="KEY=GLOB,...", help="Only these apps, e.g. env=production,app=shop.")
+@click.option("--dry-run", is_flag=True, help="Show the impact; write nothing.")
+@click.option(
+    "--mode",
+    type=click.Choice(["push", "pr"]),
+    default="push",
+    show_default=True,
+    help="push: one commit per environment; pr: one branch plato/rerender/<env> per environment.",
+)
+@click.option("--max-retries", default=10, show_default=True, help="Retries of a push that lost a race.")
+@click.option("--jobs", type=int, default=None, help="Worker processes (default: one per core).")
+@click.option(
+    "--pr-body-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write each environment's PR body to DIR/<env>.md.",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def rerender(
+    repo: str,
+    branch: str,
+    rules_dir: Path | None,
+    select: str | None,
+    dry_run: bool,
+    mode: str,
+    max_retries: int,
+    jobs: int | None,
+    pr_body_dir: Path | None,
+    fmt: str,
+) -> None:
+    """Re-render every recorded app (or a selection) with the given rules: the fleet update after a rule change."""
+    from generator.commands.rerender import run as run_rerender
+
+    run_rerender(repo, branch, rules_dir, select, dry_run, mode, max_retries, fmt, jobs, pr_body_dir)

@@ -56,3 +56,22 @@ def display_path(path: Path) -> str:
 
     real = path.resolve()
     return real.relative_to(find_workspace(real.parent)).as_posix()
+
+
+def inputs_from_record(record: dict[str, Any], label: str, rules_dir: Path | None) -> Inputs:
+    """The inputs a publish recorded, for a re-render with no access to the source repository."""
+    from generator.errors import UserError
+    from generator.read.workload import workload_from_data
+
+    try:
+        workloads = [workload_from_data(w, f"{label} (workload {w['metadata']['name']})") for w in record["workloads"]]
+        ctx = {str(k): str(v) for k, v in record["context"].items()}
+        files = [str(f) for f in record.get("files", [])]
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise UserError(
+            f"recorded inputs are incomplete ({exc})",
+            file=label,
+            hint="publish the app again from its pipeline to record its inputs",
+        ) from None
+    ctxmod.validate(ctx, origin=label)
+    return Inputs(sorted(workloads, key=lambda w: w.name), ctx, rules_dir, files)

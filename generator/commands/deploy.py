@@ -35,7 +35,8 @@ def rendered(inputs: Inputs) -> tuple[Any, bytes]:
     from generator.deploy.record import make_record
 
     tree = inputs.render()
-    record = make_record(tree.plan.context, inputs.workloads, source_time(tree.plan.context), inputs.files)
+    ctx = tree.plan.context
+    record = make_record(ctx, inputs.workloads, source_time(ctx), inputs.files, tree.plan.rules_used())
     return tree, record
 
 
@@ -67,6 +68,30 @@ def provenance(tree: Any) -> dict[str, str]:
         "plato": __version__,
         "Context": " ".join(f"`{k}={v}`" for k, v in ctx.items() if k not in ("run_url", "source_repo", "source_sha")),
     }
+
+
+def recorded_inputs(repo: str, branch: str, context: tuple[str, ...], image: str | None,
+                    rules_dir: Path | None) -> Inputs:
+    from generator.deploy.publish import Checkout, _exists
+    from generator.deploy.record import load_record, record_path
+    from generator.errors import UserError
+    from generator.pipeline import inputs_from_record
+    from generator.read import context as ctxmod
+
+    ctx = ctxmod.build(context, {}, image)
+    ctxmod.require(ctx, ("env", "app"))
+    rel = record_path(ctx["env"], ctx["app"])
+    if not _exists(repo):
+        raise UserError(f"deployment repository {repo} does not exist", hint="give workload files, or --repo")
+    with Checkout(repo, branch) as co:
+        path = co.dir / rel
+        if not path.is_file():
+            raise UserError(f"{ctx['app']} in {ctx['env']} has no recorded inputs in {repo} ({rel})",
+                            hint="give the workload files, or publish the app once with plato")
+        record = load_record(path.read_bytes())
+    inputs = inputs_from_record(record, rel, rules_dir)
+    inputs.context.update({k: v for k, v in ctx.items() if k not in ("env", "app")})
+    return inputs
 
 
 def run_preview(inputs: Inputs, repo: str, branch: str, fmt: str) -> None:

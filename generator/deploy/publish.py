@@ -98,17 +98,22 @@ class Checkout:
         self.git.run("clean", "-qfdx")
 
     def read(self, owned: list[str], extra: list[str]) -> dict[str, bytes]:
-        files: dict[str, bytes] = {}
-        for rel in [*owned, *extra]:
-            path = safe_join(self.dir, rel)
-            if rel.endswith("/"):
-                if path.is_dir():
-                    for f in sorted(path.rglob("*")):
-                        if f.is_file() or f.is_symlink():
-                            files[f.relative_to(self.dir).as_posix()] = _read(f)
-            elif path.is_file() or path.is_symlink():
-                files[rel] = _read(path)
-        return files
+        return read_owned(self.dir, owned, extra)
+
+
+def read_owned(root: Path, owned: list[str], extra: list[str]) -> dict[str, bytes]:
+    """The files under an (env, app)'s owned paths in a work tree (symlinks as their target, never followed)."""
+    files: dict[str, bytes] = {}
+    for rel in [*owned, *extra]:
+        path = safe_join(root, rel)
+        if rel.endswith("/"):
+            if path.is_dir():
+                for f in sorted(path.rglob("*")):
+                    if f.is_file() or f.is_symlink():
+                        files[f.relative_to(root).as_posix()] = _read(f)
+        elif path.is_file() or path.is_symlink():
+            files[rel] = _read(path)
+    return files
 
 
 def _read(path: Path) -> bytes:

@@ -1,6 +1,8 @@
 """The recorded inputs of each (env, app): enough to re-render it later with no access to its source repository.
 
-They live at `.plato/inputs/<env>/<app>.json`, outside every path a CD tool reads.
+They live at `.plato/inputs/<env>/<app>.json`, outside every path a CD tool reads: the workload specs as read
+(file sources inlined), the context (without per-run keys), the source commit and its time (for "latest wins"),
+and the rules that shaped the output with their digests (so a re-render can name the rules that changed).
 """
 
 from __future__ import annotations
@@ -20,7 +22,11 @@ def record_path(env: str, app: str) -> str:
 
 
 def make_record(
-    context: dict[str, str], workloads: list[Workload], source_time: int | None, workload_files: list[str]
+    context: dict[str, str],
+    workloads: list[Workload],
+    source_time: int | None,
+    workload_files: list[str],
+    rules: dict[str, str] | None = None,
 ) -> bytes:
     data = {
         "apiVersion": "plato.dev/v1",
@@ -29,6 +35,7 @@ def make_record(
         "context": {k: v for k, v in sorted(context.items()) if k not in RUN_KEYS},
         "source": {"sha": context.get("source_sha"), "repo": context.get("source_repo"), "time": source_time},
         "files": workload_files,
+        "rules": rules or {},
         "workloads": [w.raw for w in workloads],
     }
     return (json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False) + "\n").encode()

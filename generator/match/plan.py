@@ -58,6 +58,11 @@ class Plan:
     decisions: list[Decision]
     rules: RuleSet
 
+    def rules_used(self) -> dict[str, str]:
+        """Every rule that shaped this plan, with its digest: what a later rule change is compared against."""
+        used = [self.environment, *(p for p in self.profiles.values() if p), *(n.rule for n in self.resources.values())]
+        return {r.ref: r.digest for r in sorted(used, key=lambda r: r.ref)}
+
 
 def derive_context(ctx: Mapping[str, str], rules: RuleSet) -> tuple[dict[str, str], list[str]]:
     """Apply Context rules: keys they set fill gaps only, never override what CI passed."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,11 @@ class Rule:
     file: str
     line: int | None
     description: str = ""
+    digest: str = ""  # a hash of the rule's document: a re-render names the rules that changed
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind}/{self.name}"
 
     @property
     def where(self) -> str:
@@ -202,6 +208,7 @@ def _rule(doc: Document) -> Rule:
         file=str(doc.path),
         line=line,
         description=data.get("description", ""),
+        digest=hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12],
     )
 
 

@@ -28,8 +28,7 @@ class Tpl:
 
     def render(self, variables: dict[str, Any], what: str) -> str:
         from jinja2 import TemplateError
-        from jinja2.exceptions import UndefinedError
-        from jinja2.exceptions import SecurityError
+        from jinja2.exceptions import SecurityError, UndefinedError
 
         try:
             return str(self.template.render(variables))
