@@ -70,8 +70,9 @@ def provenance(tree: Any) -> dict[str, str]:
     }
 
 
-def recorded_inputs(repo: str, branch: str, context: tuple[str, ...], image: str | None,
-                    rules_dir: Path | None) -> Inputs:
+def recorded_inputs(
+    repo: str, branch: str, context: tuple[str, ...], image: str | None, rules_dir: Path | None
+) -> Inputs:
     from generator.deploy.publish import Checkout, _exists
     from generator.deploy.record import load_record, record_path
     from generator.errors import UserError
@@ -86,8 +87,10 @@ def recorded_inputs(repo: str, branch: str, context: tuple[str, ...], image: str
     with Checkout(repo, branch) as co:
         path = co.dir / rel
         if not path.is_file():
-            raise UserError(f"{ctx['app']} in {ctx['env']} has no recorded inputs in {repo} ({rel})",
-                            hint="give the workload files, or publish the app once with plato")
+            raise UserError(
+                f"{ctx['app']} in {ctx['env']} has no recorded inputs in {repo} ({rel})",
+                hint="give the workload files, or publish the app once with plato",
+            )
         record = load_record(path.read_bytes())
     inputs = inputs_from_record(record, rel, rules_dir)
     inputs.context.update({k: v for k, v in ctx.items() if k not in ("env", "app")})

@@ -74,8 +74,8 @@ def choose(
         raise UserError(
             f"{need}: rules '{a.name}' ({a.where}) and '{b.name}' ({b.where}) match equally "
             f"(both name {_named(a, dims)})",
-            file=a.file,
-            line=a.line,
+            file=file or a.file,
+            line=line if file else a.line,
             hint="make one of them more specific (add a criterion), or narrow one so they do not overlap; "
             "`plato explain` shows both",
         )

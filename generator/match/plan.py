@@ -10,7 +10,7 @@ from typing import Any
 from generator.errors import UserError, did_you_mean
 from generator.match.engine import Decision, choose
 from generator.match.rules import Rule, RuleSet
-from generator.match.templates import Tpl, dns_label, render_tree
+from generator.match.templates import Tpl, dns_label, render_tree, short_hash
 from generator.read import context as ctxmod
 from generator.read.models import ResourceRequest, Workload
 from generator.read.placeholders import Ref, Template
@@ -37,13 +37,14 @@ class ResourceNode:
     requires: dict[str, str] = field(default_factory=dict)  # rule's requires name -> node key
     refs: dict[str, str] = field(default_factory=dict)  # resource name in the declaring workload -> node key
     where: str = ""
+    required_by: str = ""  # the rule whose `requires` created this node
 
     @property
     def label(self) -> str:
         if self.declared_by:
             w, r = self.declared_by[0]
             return f"resource '{r}' ({self.type}) of workload '{w}'"
-        return f"resource '{self.key}' ({self.type}, required by a rule)"
+        return f"resource '{self.key}' ({self.type}, required by rule '{self.required_by}')"
 
 
 @dataclass
@@ -88,7 +89,8 @@ def derive_context(ctx: Mapping[str, str], rules: RuleSet) -> tuple[dict[str, st
             setters[key] = (value, rule)
             out[key] = value
             notes.append(f"{key}={value} from Context rule '{rule.name}' ({rule.where})")
-    ctxmod.validate({k: v for k, v in out.items() if k not in ctx}, origin="Context rules")
+    for key, (_, rule) in setters.items():
+        ctxmod.validate({key: out[key]}, origin=f"{rule.where} (Context rule '{rule.name}')")
     return dict(sorted(out.items())), notes
 
 
@@ -190,7 +192,8 @@ def _resource_nodes(
         assert d.winner is not None
         name = dns_label(base_name)
         if name in names and names[name] != key:
-            name = dns_label(f"{base_name}-{abs(hash(key)) % 10_000}")
+            # Two resources would share a name ("api" + "cache-db" and "api-cache" + "db"): a stable suffix.
+            name = dns_label(f"{base_name[:54]}-{short_hash(key)}")
         names[name] = key
         return ResourceNode(
             key=key,
@@ -240,7 +243,16 @@ def _resource_nodes(
             for ref in _refs_in(r.params):
                 target = w.resource(ref.path[1])
                 assert target is not None  # checked at read
-                node.refs.setdefault(target.name, bindings[(w.name, target.name)])
+                bound = bindings[(w.name, target.name)]
+                if node.refs.setdefault(target.name, bound) != bound:
+                    raise UserError(
+                        f"shared resource '{r.id}' ({r.type}): its params refer to {ref.text}, which means a "
+                        f"different resource in workload '{w.name}' than in workload '{node.declared_by[0][0]}'",
+                        file=r.where.file,
+                        line=r.where.line,
+                        hint="a shared resource is provisioned once: give the referenced resource an id too, so "
+                        "both workloads mean the same one",
+                    )
     while pending:
         node = pending.pop(0)
         for req_name, req in sorted((node.rule.spec.get("requires") or {}).items()):
@@ -262,6 +274,7 @@ def _resource_nodes(
                     node.rule.where,
                     f"{type_}-{id_}",
                 )
+                child.required_by = node.rule.name
                 nodes[key] = child
                 pending.append(child)
     return nodes, bindings, decisions
@@ -365,6 +378,7 @@ def _check_outputs(
                     + (", ".join(sorted(outputs_of(dep.rule))) or "no outputs"),
                     file=r.where.file if r else None,
                     line=r.where.line if r else None,
+                    hint=did_you_mean(ref.path[2], outputs_of(dep.rule)) if len(ref.path) > 2 else None,
                 )
             spec = outputs_of(dep.rule).get(ref.path[2], outputs_of(dep.rule).get("*"))
             if isinstance(spec, dict) and "secret" in spec:
@@ -404,9 +418,11 @@ def _order(nodes: dict[str, ResourceNode]) -> dict[str, ResourceNode]:
         cycle = list(reversed(exc.args[1]))
         path = " -> ".join(f"{nodes[k].label}" for k in cycle)
         first = nodes[cycle[0]]
+        file, _, line = first.where.rpartition(":")
         raise UserError(
             f"resources depend on each other in a cycle: {path}",
-            file=first.where.split(":")[0] or None,
+            file=file or first.where or None,
+            line=int(line) if line.isdigit() else None,
             hint="break the cycle: one of these params or requires must not refer back",
         ) from None
     return {k: nodes[k] for k in order}

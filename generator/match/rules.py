@@ -62,8 +62,19 @@ class Rule:
         return tuple(1 if d in self.match else 0 for d in dims)
 
 
+def _criterion(value: Any) -> str:
+    """Criteria compare as context values do: text (YAML `true` is the context value "true")."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _is_glob(text: str) -> bool:
+    return "*" in text or "?" in text or "[" in text
+
+
 def _value_matches(wanted: str, actual: str) -> bool:
-    if "*" in wanted or "?" in wanted or "[" in wanted:
+    if _is_glob(wanted):
         return fnmatch.fnmatchcase(actual, wanted)
     return wanted == actual
 
@@ -81,8 +92,14 @@ class RuleSet:
     def all_rules(self) -> list[Rule]:
         return [*self.environments, *self.profiles, *self.contexts, *(r for rs in self.resources.values() for r in rs)]
 
+    glob_types: list[tuple[str, Rule]] = field(default_factory=list)  # rules whose type criterion is a glob
+
     def for_type(self, type_: str) -> list[Rule]:
-        return self.resources.get(type_, [])
+        exact = self.resources.get(type_, [])
+        if not self.glob_types:
+            return exact
+        extra = [r for pattern, r in self.glob_types if fnmatch.fnmatchcase(type_, pattern) and r not in exact]
+        return exact + extra
 
 
 _CACHE: dict[tuple[str, tuple[tuple[str, float, int], ...]], RuleSet] = {}
@@ -163,7 +180,10 @@ def _build(directory: Path, files: list[Path]) -> RuleSet:
             rs.contexts.append(rule)
         else:
             for t in rule.match["type"]:
-                rs.resources.setdefault(t, []).append(rule)
+                if _is_glob(t):
+                    rs.glob_types.append((t, rule))
+                else:
+                    rs.resources.setdefault(t, []).append(rule)
     _check_dimensions(rs)
     return rs
 
@@ -189,7 +209,8 @@ def _rule(doc: Document) -> Rule:
         raise doc.error(f"unknown rule kind {data['kind']!r}", ("kind",), hint=did_you_mean(str(data["kind"]), KINDS))
     check(doc, "rules")
     match = {
-        k: tuple(str(x) for x in (v if isinstance(v, list) else [v])) for k, v in (data.get("match") or {}).items()
+        k: tuple(_criterion(x) for x in (v if isinstance(v, list) else [v]))
+        for k, v in (data.get("match") or {}).items()
     }
     line, _ = doc.where(())
     kind = data["kind"]
@@ -258,7 +279,7 @@ def indistinguishable(rs: RuleSet) -> list[tuple[Rule, Rule]]:
                 keys = set(a.match) | set(b.match)
                 if a.kind == "Resource":
                     keys |= {"class"}
-                if all(_overlap(a, b, k) for k in keys):
+                if all(_overlap(a, b, k) for k in keys) and (a, b) not in pairs:
                     pairs.append((a, b))
     return pairs
 

@@ -38,9 +38,17 @@ def check(doc: Document, schema: str, data: Any = None, base: Loc = ()) -> None:
     from jsonschema.exceptions import best_match
 
     instance = doc.data if data is None else data
-    error = best_match(validator(schema).iter_errors(instance))
+    errors = list(validator(schema).iter_errors(instance))
+    error = best_match(errors)
     if error is None:
         return
+    if error.validator == "required":
+        # A misspelled key shows up as "missing X" plus "unknown Y": naming Y (did you mean X?) helps more.
+        unknown = [
+            e for e in errors if e.validator == "additionalProperties" and e.absolute_path == error.absolute_path
+        ]
+        if unknown:
+            error = unknown[0]
     raise _to_user_error(doc, error, base)
 
 
