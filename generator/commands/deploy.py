@@ -84,7 +84,7 @@ def recorded_inputs(
     rel = record_path(ctx["env"], ctx["app"])
     if not _exists(repo):
         raise UserError(f"deployment repository {repo} does not exist", hint="give workload files, or --repo")
-    with Checkout(repo, branch) as co:
+    with Checkout(repo, branch, [rel]) as co:
         path = co.dir / rel
         if not path.is_file():
             raise UserError(

@@ -10,7 +10,7 @@ from generator.errors import Errors, PlatoError, UserError
 
 
 def run(paths: list[Path], rules_dir: Path | None, allow_outside: bool) -> None:
-    from generator.match.rules import indistinguishable, load_rules
+    from generator.match.rules import compile_all, indistinguishable, load_rules
     from generator.read.workload import Options, load_workloads
     from generator.read.yamlfile import iter_yaml_files
 
@@ -39,6 +39,7 @@ def run(paths: list[Path], rules_dir: Path | None, allow_outside: bool) -> None:
     if rules_dir is not None or not paths:
         try:
             rs = load_rules(rules_dir)
+            errors.extend(compile_all(rs))
             for a, b in indistinguishable(rs):
                 errors.append(
                     UserError(

@@ -56,9 +56,10 @@ def pr_branch(env: str, app: str) -> str:
 class Checkout:
     """A private shallow clone of one branch of the deployment repository, removed on exit."""
 
-    def __init__(self, repo: str, branch: str) -> None:
+    def __init__(self, repo: str, branch: str, paths: list[str] | None = None) -> None:
         self.url = remote_url(repo)
         self.branch = branch
+        self.paths = paths  # check out only these (sparse): a publish never reads the rest of a big repository
         self.dir = Path(tempfile.mkdtemp(prefix="plato-checkout-"))
         self.git = Git(self.dir)
         self.tip: str | None = None
@@ -69,6 +70,9 @@ class Checkout:
             self.git.run("config", "core.autocrlf", "false")
             self.git.run("config", "core.symlinks", "true")
             self.git.run("remote", "add", "origin", self.url)
+            if self.paths is not None:
+                patterns = ["/" + p.lstrip("/") for p in self.paths]
+                self.git.run("sparse-checkout", "set", "--no-cone", *patterns)
             self.sync()
         except BaseException:
             self.close()
@@ -93,7 +97,9 @@ class Checkout:
             self.git.run("rm", "-rfq", "--ignore-unmatch", ".")
             self.git.run("clean", "-qfdx")
             return
-        self.git.run("fetch", "-q", "--depth=1", "--no-tags", "origin", self.tip)
+        # Shallow, and with sparse paths blobless too: only the files this run reads are downloaded.
+        blobless = ["--filter=blob:none"] if self.paths is not None else []
+        self.git.run("fetch", "-q", "--depth=1", "--no-tags", *blobless, "origin", self.tip)
         self.git.run("checkout", "-q", "--force", "-B", "plato-work", self.tip)
         self.git.run("clean", "-qfdx")
 
@@ -136,7 +142,7 @@ def preview(tree: RenderedTree, record: bytes, repo: str, branch: str) -> Change
     rec = record_path(tree.env, tree.app)
     if not _exists(repo):
         return compare(tree.env, tree.app, {}, desired(tree, record), provenance_paths(tree))
-    with Checkout(repo, branch) as co:
+    with Checkout(repo, branch, [*tree.owned, rec]) as co:
         current = co.read(tree.owned, [rec])
     return compare(tree.env, tree.app, current, desired(tree, record), provenance_paths(tree))
 
@@ -151,7 +157,7 @@ def publish(tree: RenderedTree, record: bytes, opts: Options, trailers: Mapping[
     ensure_local_repo(opts.repo, opts.branch)
     rec = record_path(tree.env, tree.app)
     target = opts.branch if opts.mode == "push" else pr_branch(tree.env, tree.app)
-    with Checkout(opts.repo, opts.branch) as co:
+    with Checkout(opts.repo, opts.branch, [*tree.owned, rec, ".gitattributes"]) as co:
         for attempt in range(1, opts.max_retries + 2):
             if attempt > 1:
                 co.sync()

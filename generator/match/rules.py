@@ -136,7 +136,7 @@ def _build(directory: Path, files: list[Path]) -> RuleSet:
         try:
             text = path.read_bytes()
             digest.update(str(path.relative_to(directory)).encode() + b"\0" + text + b"\0")
-            for doc in load_documents(path):
+            for doc in load_documents(path, fast=True):
                 doc.path = Path(shown)
                 rule = _rule(doc)
                 if rule.kind == "Dimensions":
@@ -212,7 +212,7 @@ def _rule(doc: Document) -> Rule:
         k: tuple(_criterion(x) for x in (v if isinstance(v, list) else [v]))
         for k, v in (data.get("match") or {}).items()
     }
-    line, _ = doc.where(())
+    line = doc.start_line
     kind = data["kind"]
     if kind == "Resource":
         manifest_loc: Loc = ("spec", "manifests")
@@ -236,8 +236,7 @@ def _rule(doc: Document) -> Rule:
 def _compile(doc: Document, value: Any, loc: Loc, whole: set[Loc]) -> Any:
     if isinstance(value, str):
         if loc in whole or is_template(value):
-            line, _ = doc.where(loc)
-            return compile_template(value, str(doc.path), line)
+            return compile_template(value, str(doc.path), locate=lambda: doc.where(loc)[0])
         return value
     if isinstance(value, dict):
         return {k: _compile(doc, v, (*loc, k), whole) for k, v in value.items()}
@@ -264,6 +263,30 @@ def _check_dimensions(rs: RuleSet) -> None:
                 + (" (plus type and class for Resource rules)" if rule.kind == "Resource" else "")
                 + "; add a Dimensions document to declare more",
             )
+
+
+def compile_all(rs: RuleSet) -> list[UserError]:
+    """Compile every template of every rule (publish compiles lazily, only what it renders)."""
+    from generator.match.templates import Tpl
+
+    errors: list[UserError] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, Tpl):
+            try:
+                _ = value.template
+            except UserError as exc:
+                errors.append(exc)
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    for rule in rs.all_rules():
+        walk(rule.spec)
+    return errors
 
 
 def indistinguishable(rs: RuleSet) -> list[tuple[Rule, Rule]]:

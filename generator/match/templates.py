@@ -10,21 +10,40 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 from generator.errors import UserError
 
 
-@dataclass(frozen=True, slots=True)
 class Tpl:
-    """A compiled template string and where it was written."""
+    """A template string and where it was written, compiled on first use (a publish renders the few rules it
+    matches, not all of them; `plato validate` compiles every one). The line is looked up only for a message."""
 
-    template: Any
-    source: str
-    file: str
-    line: int | None
+    __slots__ = ("_at", "_locate", "file", "source")
+
+    def __init__(
+        self, source: str, file: str, line: int | None = None, locate: Callable[[], int | None] | None = None
+    ) -> None:
+        self.source = source
+        self.file = file
+        self._at = line
+        self._locate = locate
+
+    @property
+    def line(self) -> int | None:
+        if self._at is None and self._locate is not None:
+            self._at, self._locate = self._locate(), None
+        return self._at
+
+    @property
+    def template(self) -> Any:
+        hit = _CACHE.get(self.source)
+        return hit if hit is not None else _compiled(self)
+
+    def __repr__(self) -> str:
+        return f"Tpl({self.source!r})"
 
     def render(self, variables: dict[str, Any], what: str) -> str:
         from jinja2 import TemplateError
@@ -101,12 +120,30 @@ def is_template(text: str) -> bool:
     return "{{" in text or "{%" in text
 
 
-def compile_template(source: str, file: str, line: int | None) -> Tpl:
+def compile_template(
+    source: str, file: str, line: int | None = None, eager: bool = False, locate: Callable[[], int | None] | None = None
+) -> Tpl:
+    tpl = Tpl(source, file, line, locate)
+    if eager:
+        _ = tpl.template
+    return tpl
+
+
+_CACHE: dict[str, Any] = {}
+
+
+def _compiled(tpl: Tpl) -> Any:
+    """One compiled template per distinct source text, shared by every rule that spells it the same way."""
+    source = tpl.source
+    hit = _CACHE.get(source)
+    if hit is not None:
+        return hit
     from jinja2 import TemplateSyntaxError
 
     try:
         template = environment().from_string(source)
     except TemplateSyntaxError as exc:
+        line, file = tpl.line, tpl.file
         at = (line + exc.lineno) if (line is not None and "\n" in source) else line
         raise UserError(
             f"template does not compile: {exc.message}",
@@ -114,7 +151,8 @@ def compile_template(source: str, file: str, line: int | None) -> Tpl:
             line=at,
             hint="jinja2 syntax: {{ name }}, {% if %}...{% endif %}; write {{ '{{' }} for a literal",
         ) from None
-    return Tpl(template, source, file, line)
+    _CACHE[source] = template
+    return template
 
 
 def render_tree(value: Any, variables: dict[str, Any], what: str) -> Any:

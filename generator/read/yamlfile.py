@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -39,15 +40,23 @@ _STANDARD_TAGS = {
 
 @dataclass
 class Document:
-    """One YAML document as plain data, with the position of every key and item."""
+    """One YAML document as plain data, with the position of every key and item.
+
+    Documents read with `fast=True` (rule files: large, read on every run) are parsed by the C loader and get
+    their positions only when a message needs one, by a second, round-trip parse of the same text.
+    """
 
     path: Path
     data: Any
-    positions: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+    positions: dict[Loc, tuple[int, int]] | None = field(default_factory=dict)
     index: int = 0  # the document's position in a multi-document file
+    text: str = ""
+    start_line: int | None = None  # 1-based line where the document starts
 
     def where(self, loc: Loc) -> tuple[int | None, int | None]:
         """1-based line and column of the deepest known node on `loc`."""
+        if self.positions is None:
+            self.positions = _positions_of(str(self.path), self.text).get(self.index, {})
         for end in range(len(loc), -1, -1):
             pos = self.positions.get(tuple(loc[:end]))
             if pos is not None:
@@ -97,11 +106,15 @@ def read_text(path: Path) -> str:
         ) from None
 
 
-def load_documents(path: Path, text: str | None = None) -> list[Document]:
+def load_documents(path: Path, text: str | None = None, fast: bool = False) -> list[Document]:
     """Every document of a YAML file, as plain data with positions. Empty documents are dropped."""
     if text is None:
         text = read_text(path)
     _check_nesting(path, text)
+    if fast:
+        quick = _load_fast(path, text)
+        if quick is not None:
+            return quick
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     docs: list[Document] = []
@@ -109,9 +122,10 @@ def load_documents(path: Path, text: str | None = None) -> list[Document]:
         for i, node in enumerate(_yaml().load_all(io.StringIO(text))):
             if node is None:
                 continue
-            doc = Document(path=path, data=None, index=i)
+            doc = Document(path=path, data=None, index=i, text=text)
             budget = [MAX_NODES]
             doc.data = _plain(node, (), doc, budget, 0)
+            doc.start_line = doc.where(())[0]
             docs.append(doc)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -145,6 +159,103 @@ def load_documents(path: Path, text: str | None = None) -> list[Document]:
     except RecursionError:
         raise UserError(f"document nested too deeply (limit {MAX_DEPTH} levels)", file=path) from None
     return docs
+
+
+@lru_cache(maxsize=64)
+def _positions_of(path: str, text: str) -> dict[int, dict[Loc, tuple[int, int]]]:
+    positions: dict[int, dict[Loc, tuple[int, int]]] = {}
+    for doc in load_documents(Path(path), text):
+        positions[doc.index] = doc.positions or {}
+    return positions
+
+
+def _fast_yaml() -> Any:
+    from ruamel.yaml import YAML
+
+    y = YAML(typ="safe", pure=False)  # the C parser from ruamel.yaml.clib; YAML 1.2 like the round-trip loader
+    y.allow_duplicate_keys = False
+    return y
+
+
+def parser_in_use() -> str:
+    """Which parser reads large files: 'C' when ruamel.yaml.clib is installed (a test asserts it)."""
+    y = _fast_yaml()
+    return "C" if "CParser" in type(y.Parser).__name__ or "C" in getattr(y.Parser, "__name__", "") else "Python"
+
+
+def _load_fast(path: Path, text: str) -> list[Document] | None:
+    """Parse with the C loader; None when it fails, so the round-trip loader reports the error with positions."""
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        raws = list(_fast_yaml().load_all(text))
+    except (YAMLError, ValueError, TypeError, RecursionError):
+        return None
+    starts = _document_lines(text)
+    docs: list[Document] = []
+    for i, data in enumerate(raws):
+        if data is None:
+            continue
+        doc = Document(path=path, data=None, positions=None, index=i, text=text, start_line=starts.get(i))
+        doc.data = _plain_fast(data, (), doc, [MAX_NODES], 0)
+        docs.append(doc)
+    return docs
+
+
+def _document_lines(text: str) -> dict[int, int]:
+    """The first content line (1-based) of each document of a multi-document file, by document index (as
+    load_all counts them: an explicit empty document between two `---` counts too)."""
+    starts: dict[int, int] = {}
+    index, seen_marker, has_content = 0, False, False
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.startswith("---") and (len(line) == 3 or line[3] in " \t"):
+            if has_content or seen_marker:
+                index += 1
+            seen_marker, has_content = True, False
+            continue
+        stripped = line.strip()
+        if stripped and not stripped.startswith(("#", "%")) and stripped != "..." and not has_content:
+            starts[index] = n
+            has_content = True
+    return starts
+
+
+def _plain_fast(value: Any, loc: Loc, doc: Document, budget: list[int], depth: int) -> Any:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise doc.error(
+            f"document expands to more than {MAX_NODES} nodes (YAML alias bomb?)",
+            loc,
+            hint="remove anchors/aliases that repeat large structures",
+        )
+    if depth > MAX_DEPTH:
+        raise doc.error(f"document nested deeper than {MAX_DEPTH} levels", loc)
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise doc.error(
+                    f"keys must be strings, found {_describe_key(k)}", loc, hint='quote the key, e.g. "1": ...'
+                )
+            out[k] = _plain_fast(v, (*loc, k), doc, budget, depth + 1)
+        return out
+    if isinstance(value, list):
+        return [_plain_fast(v, (*loc, i), doc, budget, depth + 1) for i, v in enumerate(value)]
+    if isinstance(value, str):
+        if len(value) > MAX_STRING:
+            raise doc.error(f"string of {len(value)} characters, over the limit of {MAX_STRING}", loc)
+        return value
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    import datetime
+
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    raise doc.error(
+        f"unsupported YAML value of type {type(value).__name__} (from a tag such as !!binary, !!set or !!omap)",
+        loc,
+        hint="write it as a plain string, list or mapping",
+    )
 
 
 def _tab_position(text: str, near: int) -> tuple[int, int]:
@@ -188,6 +299,8 @@ def _check_nesting(path: Path, text: str) -> None:
 
 
 def _plain(node: Any, loc: Loc, doc: Document, budget: list[int], depth: int) -> Any:
+    positions = doc.positions if doc.positions is not None else {}
+    doc.positions = positions
     from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 
     budget[0] -= 1
@@ -222,18 +335,18 @@ def _plain(node: Any, loc: Loc, doc: Document, budget: list[int], depth: int) ->
                     hint='quote the key, e.g. "1": ...',
                 )
             sub = (*loc, key)
-            doc.positions[sub] = kpos
+            positions[sub] = kpos
             out[key] = _plain(node[key], sub, doc, budget, depth + 1)
-        if loc not in doc.positions and node.lc.line is not None:
-            doc.positions[loc] = (node.lc.line, node.lc.col)
+        if loc not in positions and node.lc.line is not None:
+            positions[loc] = (node.lc.line, node.lc.col)
         return out
     if isinstance(node, CommentedSeq):
-        if loc not in doc.positions and node.lc.line is not None:
-            doc.positions[loc] = (node.lc.line, node.lc.col)
+        if loc not in positions and node.lc.line is not None:
+            positions[loc] = (node.lc.line, node.lc.col)
         items = []
         for i, item in enumerate(node):
             sub = (*loc, i)
-            doc.positions[sub] = node.lc.item(i)
+            positions[sub] = node.lc.item(i)
             items.append(_plain(item, sub, doc, budget, depth + 1))
         return items
     if isinstance(node, str):

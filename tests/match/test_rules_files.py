@@ -7,12 +7,16 @@ import os
 import pytest
 
 from generator.errors import Errors, UserError
-from generator.match.rules import indistinguishable, load_rules
+from generator.match.rules import compile_all, indistinguishable, load_rules
 
 
 def load_error(project):
+    """The first error `plato validate` would report: loading, then compiling every template (a render
+    compiles only the templates it uses)."""
     with pytest.raises(UserError) as err:
-        load_rules(project.rules)
+        errors = compile_all(load_rules(project.rules))
+        if errors:
+            raise errors[0]
     return err.value
 
 
