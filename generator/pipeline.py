@@ -36,7 +36,7 @@ class Inputs:
         # A missing file `source` is reported when the file is rendered, after matching: "no rule for this
         # type" is the more useful first message for a spec written for another platform.
         opts = Options(allow_outside_workspace=allow_outside_workspace, require_sources=False)
-        return cls(load_workloads(files, opts), ctx, rules_dir, [display_path(f) for f in files])
+        return cls(load_workloads(files, opts), ctx, rules_dir, sorted(display_path(f) for f in files))
 
     def plan(self) -> Any:
         from generator.match.plan import make_plan

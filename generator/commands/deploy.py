@@ -36,7 +36,7 @@ def rendered(inputs: Inputs) -> tuple[Any, bytes]:
 
     tree = inputs.render()
     ctx = tree.plan.context
-    record = make_record(ctx, inputs.workloads, source_time(ctx), inputs.files, tree.plan.rules_used())
+    record = make_record(ctx, inputs.workloads, source_time(ctx), inputs.files, tree.plan.rules_used(), tree.owned)
     return tree, record
 
 

@@ -50,16 +50,15 @@ def cd_objects(plan: Plan) -> list[dict[str, Any]]:
     source = cd.get("sourceRef")
     objects: list[dict[str, Any]] = []
     if source is None:
-        source = {"name": "deployments", "namespace": ns}
+        # Each (env, app) gets its own GitRepository: one shared object written into every app's CD file would
+        # be a duplicate when a folder of them is applied. A platform with many apps names a shared one in
+        # cd.sourceRef instead.
+        source = {"name": name, "namespace": ns}
         objects.append(
             {
                 "apiVersion": "source.toolkit.fluxcd.io/v1",
                 "kind": "GitRepository",
-                "metadata": {
-                    "name": "deployments",
-                    "namespace": ns,
-                    "labels": {"app.kubernetes.io/managed-by": "plato"},
-                },
+                "metadata": {"name": name, "namespace": ns, "labels": labels},
                 "spec": {"interval": cd.get("interval", "5m"), "url": repo, "ref": {"branch": revision}},
             }
         )

@@ -8,6 +8,7 @@ than ruamel.yaml's pure-Python emitter (bench/ measures it). Multi-line strings 
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from typing import Any
 
@@ -57,6 +58,14 @@ def object_key(obj: dict[str, Any]) -> tuple[int, str, str, str]:
     return (_RANK.get(kind, len(KIND_ORDER)), kind, str(meta.get("namespace", "")), str(meta.get("name", "")))
 
 
+# Plain scalars that some YAML reader takes for something other than a string and libyaml's YAML 1.1 resolver
+# would leave unquoted: y/n (YAML 1.1 booleans in Go's yaml.v2) and YAML 1.2 numbers such as 1e3 or 0o17.
+_AMBIGUOUS = re.compile(
+    r"^(?:[yYnN]|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|0o[0-7]+|0x[0-9a-fA-F]+"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
+
+
 @cache
 def _dumper() -> Any:
     import yaml
@@ -68,6 +77,8 @@ def _dumper() -> Any:
             return True  # shared dicts (labels) are written out in full: no &anchors in output
 
     def str_repr(dumper: Any, data: str) -> Any:
+        if _AMBIGUOUS.match(data):
+            return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="'")
         if "\n" in data and not any(line != line.rstrip() for line in data.split("\n")) and "\t" not in data:
             return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
         return dumper.represent_scalar("tag:yaml.org,2002:str", data)

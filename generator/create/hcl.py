@@ -23,7 +23,8 @@ class Block:
 
 
 def quote(text: str) -> str:
-    s = json.dumps(text, ensure_ascii=False)
+    # JSON's escapes are HCL's, except \b and \f, which HCL spells as \u escapes.
+    s = json.dumps(text, ensure_ascii=False).replace("\\b", "\\u0008").replace("\\f", "\\u000c")
     return s.replace("${", "$${").replace("%{", "%%{")
 
 
@@ -57,10 +58,11 @@ def _key(k: str) -> str:
     return k if _IDENT.match(k) else quote(k)
 
 
-def _attrs(attrs: dict[str, Any], indent: int) -> str:
+def _attrs(attrs: dict[str, Any], indent: int, in_object: bool = True) -> str:
     pad = "  " * indent
     lines: list[str] = []
-    # terraform fmt aligns `=` across consecutive single-line attributes; a multi-line value ends a group.
+    # As terraform fmt (hclwrite formatCells): `=` aligns across consecutive lines whose value is complete on the
+    # line; a line that opens a multi-line value is not aligned and ends the run.
     group: list[tuple[str, str]] = []
 
     def flush() -> None:
@@ -70,10 +72,17 @@ def _attrs(attrs: dict[str, Any], indent: int) -> str:
 
     for k in attrs:
         rendered = value(attrs[k], indent)
+        if not in_object and not _IDENT.match(k):
+            from generator.errors import UserError
+
+            raise UserError(
+                f"Terraform attribute name {k!r} is not valid in a block",
+                hint="attribute names are identifiers; put other keys inside an object value",
+            )
         key = _key(k)
         if "\n" in rendered:
-            group.append((key, rendered))
             flush()
+            lines.append(f"{pad}{key} = {rendered}\n")
         else:
             group.append((key, rendered))
     flush()
@@ -83,7 +92,7 @@ def _attrs(attrs: dict[str, Any], indent: int) -> str:
 def block(b: Block, indent: int = 0) -> str:
     pad = "  " * indent
     head = " ".join([b.type, *(quote(label) for label in b.labels)])
-    body = _attrs(b.attrs, indent + 1)
+    body = _attrs(b.attrs, indent + 1, in_object=False)
     parts = [body] if body else []
     for sub in b.blocks:
         parts.append(block(sub, indent + 1))

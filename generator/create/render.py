@@ -58,6 +58,7 @@ def render(plan: Plan, workload_files: list[str] | None = None) -> RenderedTree:
     objects += _store_external_secrets(plan, provisioned, ns, labels)
     for w in plan.workloads:
         objects += [_own(o, ns, {}) for o in workload_objects(plan, w, provisioned)]
+    objects = _dedupe(objects)
     _check_unique(objects)
     paths = plan.env["paths"]
     mdir = paths["manifests"]
@@ -72,7 +73,7 @@ def render(plan: Plan, workload_files: list[str] | None = None) -> RenderedTree:
     files[paths["cd"]] = dump_documents(cd)
     guard.check_objects([(f"{mdir}/manifest.yaml", o) for o in objects] + [(paths["cd"], o) for o in cd])
     for path, text in files.items():
-        if path.endswith(".tf"):
+        if not path.endswith((".yaml", ".yml")):  # YAML was checked object by object, with better locations
             guard.check_text(path, text)
     owned = [f"{mdir}/", f"{paths['terraform']}/", paths["cd"]]
     return RenderedTree(
@@ -136,6 +137,15 @@ def _store_external_secrets(
                 },
             }
         )
+    return out
+
+
+def _dedupe(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Identical objects made twice (a volume claim shared by two workloads) are written once."""
+    out: list[dict[str, Any]] = []
+    for o in objects:
+        if not any(o == p for p in out if p.get("kind") == o.get("kind")):
+            out.append(o)
     return out
 
 

@@ -86,7 +86,9 @@ def provision(plan: Plan) -> dict[str, Provisioned]:
             "store_path": store_path,
         }
         variables["tf"] = re.sub(r"[^A-Za-z0-9_]", "_", node.name)
-        outputs = _outputs(rule.spec.get("outputs") or {}, variables, what, wanted.get(key, set()))
+        outputs = _outputs(
+            rule.spec.get("outputs") or {}, variables, what, wanted.get(key, set()), rule.file, rule.line
+        )
         prov = Provisioned(node=node, outputs=outputs, store_path=store_path)
         variables["outputs"] = {k: v for k, v in outputs.items() if not isinstance(v, SecretRef)}
         if "manifests" in rule.spec:
@@ -94,7 +96,7 @@ def provision(plan: Plan) -> dict[str, Provisioned]:
         if "volume" in rule.spec:
             vol = render_tree(rule.spec["volume"], variables, what)
             prov.claim_template = vol.pop("claimTemplate", None)
-            prov.volume = vol
+            prov.volume = vol or None
         tf = rule.spec.get("terraform")
         if tf:
             prov.modules = {name: render_tree(m, variables, what) for name, m in (tf.get("modules") or {}).items()}
@@ -122,7 +124,14 @@ def requested_outputs(plan: Plan) -> dict[str, set[str]]:
     return wanted
 
 
-def _outputs(spec: dict[str, Any], variables: dict[str, Any], what: str, wanted: set[str]) -> dict[str, Any]:
+def _outputs(
+    spec: dict[str, Any],
+    variables: dict[str, Any],
+    what: str,
+    wanted: set[str],
+    rule_file: str | None = None,
+    rule_line: int | None = None,
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     items = [(n, d, variables) for n, d in spec.items() if n != "*"]
     if "*" in spec:
@@ -141,11 +150,11 @@ def _outputs(spec: dict[str, Any], variables: dict[str, Any], what: str, wanted:
         value = decl["value"] if isinstance(decl, dict) and "value" in decl else decl
         rendered = render_tree(value, variables, f"{what}, output '{name}'")
         if _looks_secret(name) and rendered not in ("", None):
-            rule_where = value.file + (f":{value.line}" if value.line else "") if isinstance(value, Tpl) else ""
             raise UserError(
                 f"{what}: output '{name}' is named like a credential but is a plain value; plain outputs are "
                 "written into the deployment repository",
-                file=rule_where or None,
+                file=value.file if isinstance(value, Tpl) else rule_file,
+                line=value.line if isinstance(value, Tpl) else rule_line,
                 hint=f"declare it secret: {name}: {{secret: {{name: <Secret name>, key: <key>}}}}",
             )
         out[name] = rendered

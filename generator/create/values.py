@@ -95,14 +95,23 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def escape_k8s(text: str) -> str:
-    """Keep literal text literal under Kubernetes $(VAR) expansion: `$` before `$` or `(` doubles."""
-    return re.sub(r"\$(?=[$(])", "$$", text)
+def escape_k8s(text: str, before_reference: bool = False) -> str:
+    """Keep literal text literal under Kubernetes $(VAR) expansion: a `$` before `$` or `(` doubles, and so does
+    a final `$` that a $(VAR) reference follows."""
+    escaped = re.sub(r"\$(?=[$(])", "$$", text)
+    return escaped + "$" if before_reference and text.endswith("$") else escaped
 
 
 def expanded(pieces: list[Piece]) -> str:
     """Text with each secret written as a $(HELPER) reference to its helper variable."""
-    return "".join(escape_k8s(p) if isinstance(p, str) else f"$({p.env_name})" for p in pieces)
+    out = []
+    for i, p in enumerate(pieces):
+        if isinstance(p, str):
+            follows = i + 1 < len(pieces) and isinstance(pieces[i + 1], SecretRef)
+            out.append(escape_k8s(p, before_reference=follows))
+        else:
+            out.append(f"$({p.env_name})")
+    return "".join(out)
 
 
 def resolve_params(value: Any, outputs_by_name: dict[str, dict[str, Any]], metadata: dict[str, Any], label: str) -> Any:

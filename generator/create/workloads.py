@@ -119,6 +119,15 @@ def workload_objects(plan: Plan, w: Workload, provisioned: dict[str, Provisioned
             spec["volumeClaimTemplates"] = claim_templates
         objects.append({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": meta, "spec": spec})
     else:
+        objects += [
+            {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "metadata": {**t["metadata"], "namespace": ns, "labels": common_labels(plan)},
+                "spec": t["spec"],
+            }
+            for t in claim_templates
+        ]
         objects.append({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": spec})
     if w.ports:
         objects.append(
@@ -323,17 +332,15 @@ def _volume(
             line=v.where.line,
         )
     name = prov.node.name
-    if stateful and prov.claim_template is not None:
-        claim_templates.append({"metadata": {"name": name}, "spec": prov.claim_template})
-    elif prov.volume is not None:
+    if prov.volume is not None and not (stateful and prov.claim_template is not None):
         volumes.append({"name": name, **prov.volume})
     else:
-        raise UserError(
-            f"workload '{w.name}': volume '{ref.path[1]}' only offers a claim template; mark the "
-            f"workload with annotation {KIND_ANNOTATION}: StatefulSet",
-            file=v.where.file,
-            line=v.where.line,
-        )
+        # A claim template: a StatefulSet's volumeClaimTemplates, or for a Deployment one PersistentVolumeClaim
+        # (made here, so a StatefulSet never gets an unused one).
+        if all(t["metadata"]["name"] != name for t in claim_templates):
+            claim_templates.append({"metadata": {"name": name}, "spec": prov.claim_template})
+        if not stateful:
+            volumes.append({"name": name, "persistentVolumeClaim": {"claimName": name}})
     mount: dict[str, Any] = {"name": name, "mountPath": v.target}
     if v.path:
         mount["subPath"] = v.path.lstrip("/")
@@ -399,7 +406,18 @@ def _order_containers(
     for name in order:
         ctr = dict(built[name])
         if "started" in by_name[name].before.values():
-            ctr["restartPolicy"] = "Always"
+            ctr["restartPolicy"] = "Always"  # a native sidecar: keeps running, may have probes
+        else:
+            probes = [p for p in ("livenessProbe", "readinessProbe") if p in ctr]
+            if probes:
+                c = by_name[name]
+                raise UserError(
+                    f"workload '{w.name}': container '{name}' runs to completion first (before: ready: complete), "
+                    f"so it cannot have a {probes[0]}",
+                    file=c.where.file,
+                    line=c.where.line,
+                    hint="remove the probe, or use ready: started to keep it running beside the others",
+                )
         init.append(ctr)
     main = [built[c.name] for c in w.containers if not c.before]
     if not main:

@@ -27,6 +27,7 @@ def make_record(
     source_time: int | None,
     workload_files: list[str],
     rules: dict[str, str] | None = None,
+    owned: list[str] | None = None,
 ) -> bytes:
     data = {
         "apiVersion": "plato.dev/v1",
@@ -36,6 +37,7 @@ def make_record(
         "source": {"sha": context.get("source_sha"), "repo": context.get("source_repo"), "time": source_time},
         "files": workload_files,
         "rules": rules or {},
+        "owned": owned or [],
         "workloads": [w.raw for w in workloads],
     }
     return (json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False) + "\n").encode()

@@ -134,7 +134,9 @@ def render_one(job: tuple[str, bytes, str]) -> AppResult:
         used = tree.plan.rules_used()
         before = record.get("rules") or {}
         result.rules_changed = sorted(r for r, d in used.items() if before.get(r) != d)
-        new_record = make_record(tree.plan.context, inputs.workloads, source.get("time"), inputs.files, used)
+        new_record = make_record(
+            tree.plan.context, inputs.workloads, source.get("time"), inputs.files, used, tree.owned
+        )
         want = desired(tree, new_record)
         current = read_owned(Path(root), tree.owned, [record_path(tree.env, tree.app)])
         result.changeset = compare(tree.env, tree.app, current, want, provenance_paths(tree))

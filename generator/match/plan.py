@@ -124,6 +124,15 @@ def resolve_environment(ctx: dict[str, str], rules: RuleSet) -> tuple[Rule, dict
 
 
 def _format_path(pattern: str, values: Mapping[str, str], rule: Rule) -> str:
+    if "{env}" not in pattern or "{app}" not in pattern:
+        # Every (env, app) owns its own paths: a pattern without both would be shared, and a publish of one app
+        # would replace another's files.
+        raise UserError(
+            f"path '{pattern}' must contain both {{env}} and {{app}}",
+            file=rule.file,
+            line=rule.line,
+            hint="each (env, app) owns its paths, e.g. '{env}/{app}' or 'cd/{cluster}/{env}-{app}.yaml'",
+        )
     try:
         path = pattern.format(**values)
     except (KeyError, IndexError, ValueError) as exc:
@@ -393,13 +402,13 @@ def _check_outputs(
 
 def _workload_refs(w: Workload) -> Iterable[tuple[tuple[str, int | None], Ref, bool]]:
     for c in w.containers:
-        at = (c.where.file, c.where.line)
-        for _, t in c.variables:
+        for name, t in c.variables:
             for r in t.refs:
-                yield at, r, False
-        for t in (*(c.command or ()), *(c.args or ())):
-            for r in t.refs:
-                yield at, r, False
+                yield (c.where.file, c.lines.get(f"variables.{name}", c.where.line)), r, False
+        for part in ("command", "args"):
+            for i, t in enumerate(getattr(c, part) or ()):
+                for r in t.refs:
+                    yield (c.where.file, c.lines.get(f"{part}.{i}", c.where.line)), r, False
         for f in c.files:
             if f.content is not None:
                 for r in f.content.refs:

@@ -73,7 +73,15 @@ class Tpl:
             ) from None
 
     def _line(self, exc: Exception) -> int | None:
+        """The rule file line of an error inside a multi-line template (jinja2 rewrites tracebacks so that
+        template frames carry template line numbers)."""
         lineno = getattr(exc, "lineno", None)
+        if not isinstance(lineno, int):
+            tb = exc.__traceback__
+            while tb is not None:
+                if tb.tb_frame.f_code.co_filename == "<template>":
+                    lineno = tb.tb_lineno
+                tb = tb.tb_next
         if self.line is not None and isinstance(lineno, int) and "\n" in self.source:
             return self.line + lineno
         return self.line

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
+from generator.credentials import looks_like_credential
 from generator.errors import UserError
 
 KEY = re.compile(r"[a-z][a-z0-9_]{0,62}")
@@ -84,8 +85,23 @@ def validate(ctx: Mapping[str, str], origin: str = "--context") -> None:
                 file=origin,
                 hint="keys are lower case letters, digits and _, starting with a letter (e.g. env_type)",
             )
-        if len(value) > MAX_VALUE or "\n" in value or "\x00" in value:
-            raise UserError(f"context value of '{key}' is too long or has a line break", file=origin)
+        if len(value) > MAX_VALUE:
+            raise UserError(
+                f"context value of '{key}' is {len(value)} characters, over the limit of {MAX_VALUE}", file=origin
+            )
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            raise UserError(
+                f"context value of '{key}' contains a control character (a line break or a tab?)",
+                file=origin,
+                hint="context values are single-line text",
+            )
+        found = looks_like_credential(value)
+        if found:
+            raise UserError(
+                f"context value of '{key}' looks like {found}",
+                file=origin,
+                hint="secrets never go into the context: it is written into commits and recorded inputs",
+            )
         if key in NAME_KEYS and not DNS_LABEL.fullmatch(value):
             raise UserError(
                 f"context {key}={value!r} is not a valid name",

@@ -55,6 +55,7 @@ class Container(Frozen):
     readiness_probe: dict[str, Any] | None = None
     before: dict[str, Literal["started", "complete"]] = {}
     where: Where
+    lines: dict[str, int] = {}  # "variables.NAME", "command.0", "args.1" -> line, for messages
 
 
 class ServicePort(Frozen):

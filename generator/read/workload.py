@@ -301,6 +301,20 @@ def _params(value: Any, loc: Loc, tpl: Any) -> Any:
     return value
 
 
+def _field_lines(doc: Document, loc: Loc, c: dict[str, Any]) -> dict[str, int]:
+    lines: dict[str, int] = {}
+    for key in c.get("variables", {}):
+        line = doc.where((*loc, "variables", key))[0]
+        if line:
+            lines[f"variables.{key}"] = line
+    for field in ("command", "args"):
+        for i in range(len(c.get(field, []))):
+            line = doc.where((*loc, field, i))[0]
+            if line:
+                lines[f"{field}.{i}"] = line
+    return lines
+
+
 def _container(doc: Document, name: str, c: dict[str, Any], tpl: Any) -> Container:
     loc: Loc = ("containers", name)
     files = []
@@ -356,4 +370,5 @@ def _container(doc: Document, name: str, c: dict[str, Any], tpl: Any) -> Contain
         readiness_probe=c.get("readinessProbe"),
         before={k: v.get("ready", "started") for k, v in c.get("before", {}).items()},
         where=_where(doc, loc),
+        lines=_field_lines(doc, loc, c),
     )

@@ -340,7 +340,7 @@ def test_placeholder_to_an_undeclared_output_names_everything(project, build):
     assert f"in rule 'pg' ({path}:{build.rule_line(path, 'pg')})" in msg
     assert err.value.hint == "did you mean 'host'? allowed: host, port"
     assert err.value.file == str(spec)
-    assert err.value.line == build.line_of(spec, "main:")
+    assert err.value.line == build.line_of(spec, "DB:")  # the variable that holds the placeholder
 
 
 def test_placeholder_to_an_undeclared_output_without_close_match_lists_all(project, build):

@@ -150,9 +150,17 @@ def test_key_with_trailing_newline_is_invalid() -> None:
         validate({"env\n": "dev"})
 
 
-@pytest.mark.parametrize("value", ["a\nb", "a\x00b", "x" * 1025])
-def test_values_are_single_line_and_bounded(value: str) -> None:
-    with pytest.raises(UserError, match="too long or has a line break"):
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("a\nb", "control character"),
+        ("a\rb", "control character"),
+        ("a\x00b", "control character"),
+        ("x" * 1025, "over the limit of 1024"),
+    ],
+)
+def test_values_are_single_line_and_bounded(value: str, message: str) -> None:
+    with pytest.raises(UserError, match=message):
         build([f"note={value}"], {})
 
 

@@ -1,0 +1,266 @@
+"""Helpers for the create-stage tests: render the score-compose examples and small specs, copy the bundled rules
+into a temporary folder and change them, run `plato render` through click's CliRunner.
+
+The shared folder (score-compose examples, CRD schemas) comes from the `shared_dir` fixture of tests/conftest.py,
+called in the test's body through Kit.shared/example_path/crd_dir: the test fails when PLATO_SHARED names a
+folder without the files, and skips when PLATO_SHARED is unset and the default ../shared is absent.
+Tests that do not need the shared folder write their own specs and never skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import textwrap
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from generator.create.render import RenderedTree
+from generator.pipeline import Inputs
+
+REPO = Path(__file__).resolve().parents[2]
+BUNDLED_RULES = REPO / "rules"
+EXAMPLES = ("conformance", "score", "score-compose", "examples")
+CRDS = ("schemas", "crds")
+IMAGE = "registry.example.com/app:1.0"
+CONTEXTS: dict[str, tuple[str, ...]] = {
+    "development": ("env=development", "app=demo"),
+    "production": ("env=production", "app=demo", "org=acme"),
+}
+ENVS = tuple(CONTEXTS)
+
+SharedDir = Callable[..., Path]
+
+
+def _shared_root() -> Path:
+    """Where the shared folder is, for listing examples at collection (tests/conftest.py decides fail or skip)."""
+    env = os.environ.get("PLATO_SHARED")
+    return Path(env).expanduser().resolve() if env else REPO.parent / "shared"
+
+
+def example_names() -> list[str]:
+    root = _shared_root().joinpath(*EXAMPLES)
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and any(p.glob("*.yaml")))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # One case per score-compose example. With none found a single "missing" case still runs, so that
+    # shared_dir() decides between failing (PLATO_SHARED set) and skipping.
+    if "example" in metafunc.fixturenames:
+        names = example_names()
+        metafunc.parametrize("example", names or [None], ids=names or ["missing"])
+
+
+_EXAMPLE_CACHE: dict[tuple[str, str], RenderedTree] = {}
+
+
+def spec_files(folder: Path) -> list[Path]:
+    """Every .yaml file of an example folder: together they are one app."""
+    files = sorted(folder.glob("*.yaml"))
+    assert files, f"{folder}: no .yaml files"
+    return files
+
+
+def render(
+    paths: Iterable[Path],
+    env: str = "development",
+    *,
+    rules: Path | None = None,
+    image: str | None = IMAGE,
+    extra: Sequence[str] = (),
+) -> RenderedTree:
+    """Render through the pipeline with no environment variables (no GitHub or PLATO_CONTEXT_ keys)."""
+    context = [*CONTEXTS[env], *extra]
+    return Inputs.load(list(paths), context=context, image=image, rules_dir=rules, environ={}).render()
+
+
+def manifest_path(tree: RenderedTree) -> str:
+    return f"{tree.plan.env['paths']['manifests']}/manifest.yaml"
+
+
+def cd_path(tree: RenderedTree) -> str:
+    return str(tree.plan.env["paths"]["cd"])
+
+
+def docs(data: bytes | str) -> list[dict[str, Any]]:
+    text = data.decode("utf-8") if isinstance(data, bytes) else data
+    out = [d for d in yaml.safe_load_all(text) if d is not None]
+    assert all(isinstance(d, dict) for d in out)
+    return out
+
+
+def find(objects: Iterable[Mapping[str, Any]], kind: str, name: str | None = None) -> dict[str, Any]:
+    """The one object of a kind (and name): fails when there is none or several."""
+    found = [o for o in objects if o["kind"] == kind and (name is None or o["metadata"]["name"] == name)]
+    assert len(found) == 1, f"expected one {kind} {name or ''}, found {[o['metadata']['name'] for o in found]}"
+    return dict(found[0])
+
+
+def kinds(objects: Iterable[Mapping[str, Any]]) -> list[str]:
+    return [o["kind"] for o in objects]
+
+
+def pod_spec(obj: Mapping[str, Any]) -> dict[str, Any]:
+    spec: dict[str, Any] = obj["spec"]["template"]["spec"]
+    return spec
+
+
+def container(obj: Mapping[str, Any], name: str) -> dict[str, Any]:
+    spec = pod_spec(obj)
+    every = [*spec.get("initContainers", []), *spec["containers"]]
+    found = [c for c in every if c["name"] == name]
+    assert len(found) == 1, f"container {name}: {[c['name'] for c in every]}"
+    return dict(found[0])
+
+
+def env_list(ctr: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return list(ctr.get("env", []))
+
+
+def env_var(ctr: Mapping[str, Any], name: str) -> dict[str, Any]:
+    found = [e for e in env_list(ctr) if e["name"] == name]
+    assert len(found) == 1, f"variable {name}: {[e['name'] for e in env_list(ctr)]}"
+    return dict(found[0])
+
+
+def assert_user_error(result: Result, *needles: str) -> str:
+    """Exit 2, every needle in the message, and no traceback or 'internal error'."""
+    out = result.output
+    assert result.exit_code == 2, f"exit {result.exit_code}:\n{out}\n{result.exception!r}"
+    assert "Traceback" not in out, out
+    assert "internal error" not in out, out
+    for needle in needles:
+        assert needle in out, f"{needle!r} not in:\n{out}"
+    return out
+
+
+class Kit:
+    """What a create test needs, bound to its tmp_path and monkeypatch (helpers are reachable from it so that
+    test modules never import this conftest by name)."""
+
+    IMAGE = IMAGE
+    CONTEXTS = CONTEXTS
+    ENVS = ENVS
+    EXAMPLES = EXAMPLES
+    BUNDLED_RULES = BUNDLED_RULES
+    docs = staticmethod(docs)
+    find = staticmethod(find)
+    kinds = staticmethod(kinds)
+    pod_spec = staticmethod(pod_spec)
+    container = staticmethod(container)
+    env_list = staticmethod(env_list)
+    env_var = staticmethod(env_var)
+    manifest_path = staticmethod(manifest_path)
+    cd_path = staticmethod(cd_path)
+    spec_files = staticmethod(spec_files)
+    assert_user_error = staticmethod(assert_user_error)
+
+    def __init__(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_dir: SharedDir) -> None:
+        self.tmp = tmp_path
+        self.monkeypatch = monkeypatch
+        self._shared_dir = shared_dir
+        self._n = 0
+        self.out = tmp_path / "out"  # the folder the last cli_render wrote to
+
+    # -- the shared folder (called in a test's body: a missing folder fails or skips the test, never its setup) --
+
+    def shared(self, *parts: str) -> Path:
+        return self._shared_dir(*parts)
+
+    def example_path(self, example: str | None) -> Path:
+        """The folder of one score-compose example (`example` is the parametrised name)."""
+        root = self.shared(*EXAMPLES)
+        if example is None:
+            pytest.fail(f"no example folders with .yaml files under {root}", pytrace=False)
+        return self.shared(*EXAMPLES, example)
+
+    def crd_dir(self) -> Path:
+        return self.shared(*CRDS)
+
+    # -- inputs -------------------------------------------------------------------------------------------------
+
+    def spec(self, text: str, name: str = "score.yaml", folder: str = "specs") -> Path:
+        """Write a workload spec (dedented) into the test's tmp folder."""
+        path = self.tmp / folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+
+    def rules(
+        self,
+        extra: Mapping[str, str] | None = None,
+        edit: Mapping[tuple[str, str], Callable[[dict[str, Any]], None]] | None = None,
+    ) -> Path:
+        """A copy of the bundled rules with extra files added and rules edited as data:
+        `edit={("Environment", "development"): fn}` calls fn(document) on that rule (which must exist)."""
+        self._n += 1
+        folder = self.tmp / f"rules-{self._n}"
+        shutil.copytree(BUNDLED_RULES, folder)
+        todo = dict(edit or {})
+        for path in sorted(folder.glob("*.yaml")):
+            documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+            hits = [d for d in documents if isinstance(d, dict) and (d.get("kind"), d.get("name")) in todo]
+            for d in hits:
+                todo.pop((d["kind"], d["name"]))(d)
+            if hits:
+                path.write_text(yaml.safe_dump_all(documents, sort_keys=False), encoding="utf-8")
+        assert not todo, f"no such rules in {BUNDLED_RULES}: {sorted(todo)}"
+        for name, text in (extra or {}).items():
+            (folder / name).write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return folder
+
+    # -- rendering ----------------------------------------------------------------------------------------------
+
+    def render(
+        self,
+        paths: Path | Iterable[Path],
+        env: str = "development",
+        *,
+        rules: Path | None = None,
+        image: str | None = IMAGE,
+        extra: Sequence[str] = (),
+    ) -> RenderedTree:
+        return render([paths] if isinstance(paths, Path) else paths, env, rules=rules, image=image, extra=extra)
+
+    def example(self, folder: Path, env: str) -> RenderedTree:
+        """An example rendered with the bundled rules, once per session (trees are not modified by tests)."""
+        key = (str(folder), env)
+        if key not in _EXAMPLE_CACHE:
+            _EXAMPLE_CACHE[key] = render(spec_files(folder), env)
+        return _EXAMPLE_CACHE[key]
+
+    def manifest(self, tree: RenderedTree) -> list[dict[str, Any]]:
+        return docs(tree.files[manifest_path(tree)])
+
+    # -- the command line ---------------------------------------------------------------------------------------
+
+    def cli(self, *args: str | Path) -> Result:
+        """`plato <args>` in-process, with no GitHub, PLATO_CONTEXT_ or PLATO_DEBUG variables around."""
+        from generator.cli import main
+
+        for key in list(os.environ):
+            if key.startswith(("GITHUB_", "PLATO_CONTEXT_")) or key == "PLATO_DEBUG":
+                self.monkeypatch.delenv(key)
+        return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=True)
+
+    def cli_render(
+        self, paths: Path | Iterable[Path], env: str = "development", *more: str, rules: Path | None = None
+    ) -> Result:
+        self._n += 1
+        files = [paths] if isinstance(paths, Path) else list(paths)
+        ctx = [a for kv in CONTEXTS[env] for a in ("-c", kv)]
+        extra = ["--rules", str(rules)] if rules else []
+        self.out = self.tmp / f"out-{self._n}"
+        return self.cli("render", *files, *ctx, *extra, *more, "-o", self.out)
+
+
+@pytest.fixture
+def kit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_dir: SharedDir) -> Kit:
+    return Kit(tmp_path, monkeypatch, shared_dir)

@@ -1,0 +1,400 @@
+"""No secret value reaches the deployment repository: outputs are references, and the guard refuses anything that
+looks like a credential (saying where it would have gone). Secrets reach containers by reference only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from generator.create import guard
+
+if TYPE_CHECKING:
+    from tests.create.conftest import Kit
+
+GITHUB_TOKEN = "ghp_" + "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF2hJ4"  # ghp_ + 36 letters and digits
+AWS_KEY_ID = "AKIA" + "IOSFODNN7EXAMPLE"  # AKIA + 16 upper case letters and digits (AWS's documented example)
+PRIVATE_KEY = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAx\n-----END RSA PRIVATE KEY-----\n"
+KEY_WITH_SECRET = "# redis ${resources.cache.password}\n"
+MANIFEST = "development/demo/manifest.yaml"
+
+LEAKY_RULES = """
+apiVersion: plato.dev/v1
+kind: Resource
+name: leaky-password
+match:
+  type: leaky
+spec:
+  outputs:
+    host: db.example.com
+    password: hunter2
+---
+apiVersion: plato.dev/v1
+kind: Resource
+name: leaky-templated-password
+match:
+  type: leaky-templated
+spec:
+  outputs:
+    host: db.example.com
+    password: "{{ 'hunter' ~ '2' }}"
+---
+apiVersion: plato.dev/v1
+kind: Resource
+name: leaky-token
+match:
+  type: leaky-token
+spec:
+  outputs:
+    token: "@TOKEN@"
+---
+apiVersion: plato.dev/v1
+kind: Resource
+name: leaky-label
+match:
+  type: leaky-label
+spec:
+  outputs:
+    label: "@TOKEN@"
+---
+apiVersion: plato.dev/v1
+kind: Resource
+name: leaky-terraform
+match:
+  type: leaky-terraform
+  env_type: production
+spec:
+  outputs:
+    name: thing
+  terraform:
+    modules:
+      thing:
+        source: acme/thing/aws
+        version: 1.2.3
+        inputs:
+          github: "@TOKEN@"
+---
+apiVersion: plato.dev/v1
+kind: Resource
+name: secret-with-data
+match:
+  type: secret-with-data
+spec:
+  outputs:
+    name: "{{ resource.name }}"
+  manifests: |
+    apiVersion: v1
+    kind: Secret
+    metadata:
+      name: {{ resource.name }}
+    data:
+      password: aHVudGVyMg==
+---
+apiVersion: plato.dev/v1
+kind: Resource
+name: secret-with-string-data
+match:
+  type: secret-with-string-data
+spec:
+  outputs:
+    name: "{{ resource.name }}"
+  manifests: |
+    apiVersion: v1
+    kind: Secret
+    metadata:
+      name: {{ resource.name }}
+    stringData:
+      password: hunter2
+""".replace("@TOKEN@", GITHUB_TOKEN)
+
+
+def one_resource_spec(kit: Kit, type_: str, output: str, name: str = "score.yaml") -> Path:
+    return kit.spec(
+        f"""
+        apiVersion: score.dev/v1b1
+        metadata:
+          name: web
+        containers:
+          main:
+            image: nginx:1.27
+            variables:
+              VALUE: ${{resources.thing.{output}}}
+        resources:
+          thing:
+            type: {type_}
+        """,
+        name,
+    )
+
+
+REDIS_VARIABLES = """
+apiVersion: score.dev/v1b1
+metadata:
+  name: web
+containers:
+  main:
+    image: nginx:1.27
+    variables:
+      REDIS_PASSWORD: ${resources.cache.password}
+      REDIS_URL: "redis://${resources.cache.username}:${resources.cache.password}@${resources.cache.host}:6379/0"
+      PLAIN: "port ${resources.cache.port}"
+"""
+REDIS_FILES = """\
+    files:
+      /etc/redis/client.conf:
+        content: |
+          host ${resources.cache.host}
+          auth ${resources.cache.password}
+          literal {{ not a template }}
+      /etc/app/plain.conf:
+        content: "port=${resources.cache.port}"
+"""
+REDIS_RESOURCES = """\
+resources:
+  cache:
+    type: redis
+"""
+REDIS_SPEC = REDIS_VARIABLES + REDIS_FILES + REDIS_RESOURCES
+
+
+def written(out: Path) -> str:
+    """Everything a render wrote under `out`."""
+    return "".join(p.read_text(encoding="utf-8") for p in sorted(out.rglob("*")) if p.is_file())
+
+
+def assert_refused(kit: Kit, result: Any, *needles: str) -> str:
+    out: str = kit.assert_user_error(result, *needles)
+    assert not kit.out.exists() or not any(kit.out.rglob("*.yaml")), "a refused render wrote files"
+    return out
+
+
+# -- the examples -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("env", ["development", "production"])
+def test_example_trees_hold_no_secret_values(kit: Kit, example: str | None, env: str) -> None:
+    example_dir = kit.example_path(example)
+    tree = kit.example(example_dir, env)
+    for path, data in tree.files.items():
+        text = data.decode("utf-8")
+        assert guard.looks_like_credential(text) is None, f"{path}: {guard.looks_like_credential(text)}"
+        if not path.endswith(".yaml"):
+            continue
+        for obj in kit.docs(data):
+            if obj["kind"] == "Secret":
+                assert not obj.get("data") and not obj.get("stringData"), f"{path}: Secret {obj['metadata']['name']}"
+
+
+# -- rules and specs that would leak ----------------------------------------------------------------------------
+
+
+def test_plain_output_named_password_is_refused(kit: Kit) -> None:
+    rules = kit.rules(extra={"60-leaky.yaml": LEAKY_RULES})
+    result = kit.cli_render(one_resource_spec(kit, "leaky", "password"), rules=rules)
+    out = assert_refused(kit, result, "rule 'leaky-password'", "output 'password'", "workload 'web'")
+    assert "hunter2" not in out
+
+
+@pytest.mark.parametrize(
+    "type_",
+    ["leaky-templated", "leaky"],
+)
+def test_plain_password_error_names_the_rule_file(kit: Kit, type_: str) -> None:
+    rules = kit.rules(extra={"60-leaky.yaml": LEAKY_RULES})
+    result = kit.cli_render(one_resource_spec(kit, type_, "password"), rules=rules)
+    assert_refused(kit, result, "60-leaky.yaml:")
+
+
+def test_plain_output_holding_a_github_token_is_refused(kit: Kit) -> None:
+    rules = kit.rules(extra={"60-leaky.yaml": LEAKY_RULES})
+    # Named `token`, the output is refused before anything is rendered, naming the rule.
+    result = kit.cli_render(one_resource_spec(kit, "leaky-token", "token"), rules=rules)
+    out = assert_refused(kit, result, "rule 'leaky-token'", "output 'token'")
+    assert GITHUB_TOKEN not in out
+    # Under an innocent name, the guard refuses it in the file it would have been written to.
+    result = kit.cli_render(one_resource_spec(kit, "leaky-label", "label", "label.yaml"), rules=rules)
+    out = assert_refused(kit, result, f"{MANIFEST}:", "GitHub token", "Deployment 'web'")
+    assert GITHUB_TOKEN not in out
+
+
+def test_github_token_in_terraform_is_refused(kit: Kit) -> None:
+    rules = kit.rules(extra={"60-leaky.yaml": LEAKY_RULES})
+    result = kit.cli_render(one_resource_spec(kit, "leaky-terraform", "name"), "production", rules=rules)
+    out = assert_refused(kit, result, "terraform/production/demo/main.tf:", "GitHub token")
+    assert GITHUB_TOKEN not in out
+
+
+def test_aws_key_id_in_a_spec_variable_is_refused(kit: Kit) -> None:
+    spec = kit.spec(
+        f"""
+        apiVersion: score.dev/v1b1
+        metadata:
+          name: web
+        containers:
+          main:
+            image: nginx:1.27
+            variables:
+              AWS_ACCESS_KEY_ID: {AWS_KEY_ID}
+        """
+    )
+    out = assert_refused(kit, kit.cli_render(spec), f"{MANIFEST}:", "AWS access key id", "Deployment 'web'")
+    assert AWS_KEY_ID not in out
+
+
+def test_refusal_names_the_variable(kit: Kit) -> None:
+    spec = kit.spec(
+        f"""
+        apiVersion: score.dev/v1b1
+        metadata:
+          name: web
+        containers:
+          main:
+            image: nginx:1.27
+            variables:
+              AWS_ACCESS_KEY_ID: {AWS_KEY_ID}
+        """
+    )
+    out = kit.assert_user_error(kit.cli_render(spec))
+    assert "env.env" not in out
+    assert "AWS_ACCESS_KEY_ID" in out
+
+
+def test_private_key_in_a_file_is_refused(kit: Kit) -> None:
+    spec = kit.spec(
+        f"""
+        apiVersion: score.dev/v1b1
+        metadata:
+          name: web
+        containers:
+          main:
+            image: nginx:1.27
+            files:
+              /etc/tls/key.pem:
+                content: {json.dumps(PRIVATE_KEY)}
+        """
+    )
+    out = assert_refused(kit, kit.cli_render(spec), f"{MANIFEST}:", "private key", "ConfigMap 'web-files'")
+    assert "MIIEowIBAAKCAQEAx" not in out
+
+
+def test_private_key_in_a_file_with_a_secret_is_refused(kit: Kit) -> None:
+    spec = kit.spec(
+        f"""
+        apiVersion: score.dev/v1b1
+        metadata:
+          name: web
+        containers:
+          main:
+            image: nginx:1.27
+            files:
+              /etc/tls/key.pem:
+                content: {json.dumps(PRIVATE_KEY + KEY_WITH_SECRET)}
+        resources:
+          cache:
+            type: redis
+        """
+    )
+    result = kit.cli_render(spec, "production")
+    assert "BEGIN RSA PRIVATE KEY" not in written(kit.out), "the private key was written"
+    assert_refused(kit, result, "private key")
+
+
+@pytest.mark.parametrize("type_", ["secret-with-data", "secret-with-string-data"])
+def test_rule_manifest_with_a_secret_holding_data_is_refused(kit: Kit, type_: str) -> None:
+    rules = kit.rules(extra={"60-leaky.yaml": LEAKY_RULES})
+    result = kit.cli_render(one_resource_spec(kit, type_, "name"), rules=rules)
+    out = assert_refused(kit, result, f"{MANIFEST}:", "refusing to write Secret 'web-thing' with data")
+    assert "aHVudGVyMg==" not in out and "hunter2" not in out
+
+
+def test_credential_in_a_context_value_is_refused(kit: Kit) -> None:
+    spec = one_resource_spec(kit, "dns", "host")
+    result = kit.cli_render(spec, "development", "-c", f"ticket={GITHUB_TOKEN}")
+    assert GITHUB_TOKEN not in written(kit.out), "the token was written"
+    assert_refused(kit, result, "GitHub token")
+
+
+# -- secrets by reference ---------------------------------------------------------------------------------------
+
+
+def test_a_variable_that_is_one_secret_reads_it_by_reference(kit: Kit) -> None:
+    tree = kit.render(kit.spec(REDIS_SPEC), "production")
+    main = kit.container(kit.find(kit.manifest(tree), "Deployment", "web"), "main")
+    assert kit.env_var(main, "REDIS_PASSWORD") == {
+        "name": "REDIS_PASSWORD",
+        "valueFrom": {"secretKeyRef": {"name": "web-cache-outputs", "key": "password"}},
+    }
+    assert kit.env_var(main, "PLAIN") == {"name": "PLAIN", "value": "port 6379"}
+
+    # In development (no file templated from the store) the password is the generator's Secret.
+    dev = kit.render(kit.spec(REDIS_VARIABLES + REDIS_RESOURCES, folder="dev"), "development")
+    main = kit.container(kit.find(kit.manifest(dev), "Deployment", "web"), "main")
+    assert kit.env_var(main, "REDIS_PASSWORD")["valueFrom"] == {
+        "secretKeyRef": {"name": "web-cache", "key": "password"}
+    }
+
+
+def test_a_variable_mixing_text_and_secrets_uses_helper_variables_defined_first(kit: Kit) -> None:
+    tree = kit.render(kit.spec(REDIS_SPEC), "production")
+    main = kit.container(kit.find(kit.manifest(tree), "Deployment", "web"), "main")
+    names = [e["name"] for e in kit.env_list(main)]
+    url = kit.env_var(main, "REDIS_URL")
+    helpers = {
+        "PLATO_SECRET_WEB_CACHE_OUTPUTS_HOST": "host",
+        "PLATO_SECRET_WEB_CACHE_OUTPUTS_PASSWORD": "password",
+    }
+    assert url["value"] == (
+        "redis://default:$(PLATO_SECRET_WEB_CACHE_OUTPUTS_PASSWORD)@$(PLATO_SECRET_WEB_CACHE_OUTPUTS_HOST):6379/0"
+    )
+    for helper, key in helpers.items():
+        assert names.index(helper) < names.index("REDIS_URL"), names
+        assert kit.env_var(main, helper)["valueFrom"] == {"secretKeyRef": {"name": "web-cache-outputs", "key": key}}
+    assert len(names) == len(set(names)), names
+    # Pods read variables at start: a rotated Secret restarts them.
+    pod = kit.find(kit.manifest(tree), "Deployment", "web")["spec"]["template"]
+    assert pod["metadata"]["annotations"]["reloader.stakater.com/auto"] == "true"
+
+
+def test_a_file_needing_a_production_secret_is_templated_by_external_secrets(kit: Kit) -> None:
+    tree = kit.render(kit.spec(REDIS_SPEC), "production")
+    objects = kit.manifest(tree)
+    es = kit.find(objects, "ExternalSecret", "web-secret-files")
+    target = es["spec"]["target"]
+    assert target["name"] == "web-secret-files"
+    assert target["template"]["engineVersion"] == "v2"
+    (template,) = target["template"]["data"].values()
+    assert template == (
+        "host {{ .web_cache_outputs_host }}\n"
+        "auth {{ .web_cache_outputs_password }}\n"
+        'literal {{ "{{" }} not a template }}\n'
+    )
+    remote = {d["secretKey"]: d["remoteRef"] for d in es["spec"]["data"]}
+    assert remote == {
+        "web_cache_outputs_host": {"key": "plato/production/demo/web-cache", "property": "host"},
+        "web_cache_outputs_password": {"key": "plato/production/demo/web-cache", "property": "password"},
+    }
+    assert es["spec"]["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": "aws-secrets-manager"}
+
+    deployment = kit.find(objects, "Deployment", "web")
+    volumes = {v["name"]: v for v in kit.pod_spec(deployment)["volumes"]}
+    mounts = {m["mountPath"]: m for m in kit.container(deployment, "main")["volumeMounts"]}
+    secret_mount, plain_mount = mounts["/etc/redis/client.conf"], mounts["/etc/app/plain.conf"]
+    assert volumes[secret_mount["name"]]["secret"]["secretName"] == "web-secret-files"
+    assert secret_mount["subPath"] in target["template"]["data"]
+    assert volumes[plain_mount["name"]]["configMap"]["name"] == "web-files"
+
+    configmap = kit.find(objects, "ConfigMap", "web-files")
+    assert list(configmap["data"].values()) == ["port=6379"]
+    assert "auth" not in str(configmap) and "client.conf" not in str(configmap)
+
+
+def test_a_file_needing_a_secret_outside_the_store_is_an_error(kit: Kit) -> None:
+    """In development the redis password is made on the cluster by a generator: no store to template from."""
+    spec = kit.spec(REDIS_SPEC)
+    kit.assert_user_error(
+        kit.cli_render(spec, "development"),
+        f"{spec}:",
+        "workload 'web': file /etc/redis/client.conf needs secret web-cache/password",
+    )
