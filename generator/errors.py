@@ -19,8 +19,19 @@ EXIT_REPO = 3
 _URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<cred>[^/@\s]+)@")
 
 
+_SECRETS: set[str] = set()
+
+
+def register_secret(value: str) -> None:
+    """A credential this run knows (the userinfo of --repo): masked in every message, however git words it."""
+    if len(value) >= 4:
+        _SECRETS.add(value)
+
+
 def mask_secrets(text: str) -> str:
     """Hide credentials embedded in URLs (https://x-access-token:TOKEN@host/...) wherever text is printed."""
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, "***")
     return _URL_CREDENTIALS.sub(lambda m: f"{m.group('scheme')}***@", text)
 
 

@@ -14,6 +14,8 @@ from generator.create.values import SecretRef
 from generator.create.workloads import common_labels, workload_objects
 from generator.match.plan import Plan
 
+OWNER_MARKER = ".plato-owner"
+
 # Kinds that live outside namespaces: never given one.
 CLUSTER_SCOPED = {
     "Namespace",
@@ -75,6 +77,12 @@ def render(plan: Plan, workload_files: list[str] | None = None) -> RenderedTree:
     for path, text in files.items():
         if not path.endswith((".yaml", ".yml")):  # YAML was checked object by object, with better locations
             guard.check_text(path, text)
+    # Each owned folder carries a marker naming its (env, app): a publish refuses to write into a folder that
+    # belongs to another pair, or that sits inside or around one (two Environment rules with clashing paths).
+    marker = f"{plan.context['env']}/{plan.context['app']}\n"
+    files[f"{mdir}/{OWNER_MARKER}"] = marker
+    if tf:
+        files[f"{paths['terraform']}/{OWNER_MARKER}"] = marker
     owned = [f"{mdir}/", f"{paths['terraform']}/", paths["cd"]]
     return RenderedTree(
         files={k: v.encode("utf-8") for k, v in sorted(files.items())},

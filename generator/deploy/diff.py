@@ -73,8 +73,8 @@ def compare(env: str, app: str, old: dict[str, bytes], new: dict[str, bytes], pr
     cs = ChangeSet(env, app)
     for path in sorted(set(old) | set(new)):
         a, b = old.get(path), new.get(path)
-        if a == b or path in provenance:
-            continue
+        if a == b or (path in provenance and a is not None and b is not None):
+            continue  # provenance that merely changed never makes a commit; a missing file is restored
         cs.files[path] = "added" if a is None else "removed" if b is None else "changed"
         cs.file_diffs[path] = unified(a, b, path)
         if path.endswith((".yaml", ".yml")):

@@ -7,9 +7,8 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
 
-from generator.errors import RepoError, UserError, mask_secrets
+from generator.errors import RepoError, UserError, mask_secrets, register_secret
 
 # Push rejections that mean "someone else pushed first": fetch, rewrite, retry (never rebase).
 RACE_MARKERS = (
@@ -73,8 +72,14 @@ def is_url(repo: str) -> bool:
 
 
 def remote_url(repo: str) -> str:
-    """A URL git can fetch shallowly: local paths become file:// URLs."""
+    """A URL git can fetch shallowly: local paths become file:// URLs. Credentials in it are registered, so that
+    no message prints them, whichever way git quotes the URL."""
     if is_url(repo):
+        m = re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://([^/@]+)@", repo)
+        if m:
+            register_secret(m.group(1))
+            if ":" in m.group(1):
+                register_secret(m.group(1).split(":", 1)[1])
         return repo
     return Path(repo).resolve().as_uri()
 
@@ -88,32 +93,37 @@ class Git:
         self.workdir = workdir
         self._git = _Git(str(workdir))
 
-    def run(self, *args: str, check: bool = True, stdin: str | None = None) -> tuple[int, str, str]:
-        from git.exc import GitCommandError
+    def run(self, *args: str, check: bool = True) -> tuple[int, str, str]:
+        """Run git; (status, stdout, stderr) as git wrote them. A failure raises a RepoError unless check=False."""
+        from git.exc import GitCommandNotFound
 
         try:
-            kwargs: dict[str, Any] = {"with_extended_output": True, "env": _env(), "strip_newline_in_stdout": False}
-            if stdin is not None:
-                kwargs["istream"] = None
-            status, out, err = self._git.execute(["git", *args], with_exceptions=True, **kwargs)
-            return int(status), str(out), str(err)
-        except GitCommandError as exc:
-            if not check:
-                return (
-                    int(exc.status) if isinstance(exc.status, int) else 1,
-                    str(exc.stdout or ""),
-                    str(exc.stderr or ""),
-                )
-            raise repo_error(args, str(exc.stderr or exc)) from None
+            status, out, err = self._git.execute(
+                ["git", *args],
+                with_exceptions=False,
+                with_extended_output=True,
+                env=_env(),
+                strip_newline_in_stdout=False,
+            )
+        except GitCommandNotFound:
+            raise RepoError("git is not installed", hint="install git (plato drives the git command line)") from None
+        if status != 0 and check:
+            raise repo_error(args, f"{err}\n{out}")
+        return int(status), str(out), str(err)
 
     def out(self, *args: str) -> str:
         return self.run(*args)[1].strip()
 
 
 def repo_error(args: tuple[str, ...] | list[str], stderr: str) -> RepoError:
-    text = mask_secrets(stderr.strip().replace("stderr: ", "").strip("'\n "))
+    text = mask_secrets(stderr.strip())
     low = text.lower()
     what = " ".join(mask_secrets(a) for a in args[:2])
+    if "not exported" in low or "repository not found" in low or "does not appear to be a git repository" in low:
+        return RepoError(
+            f"git {what}: the deployment repository was not found (or this token may not see it): {_last(text)}",
+            hint="check --repo; nothing was published",
+        )
     if any(m in low for m in AUTH_MARKERS):
         return RepoError(
             f"git {what}: authentication was refused by the deployment repository: {_last(text)}",
@@ -128,9 +138,35 @@ def repo_error(args: tuple[str, ...] | list[str], stderr: str) -> RepoError:
 
 
 def _last(text: str) -> str:
+    """The line that says what went wrong (and the one after it, which often carries the reason)."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    interesting = [line for line in lines if line.lower().startswith(("fatal", "error", "remote:", "!"))]
-    return (interesting or lines or ["(no message)"])[-1][:300]
+    marks = [i for i, line in enumerate(lines) if line.lower().startswith(("fatal", "error", "remote:", "!"))]
+    if not marks:
+        return (lines or ["(no message)"])[-1][:300]
+    i = marks[-1]
+    nxt = lines[i + 1] if i + 1 < len(lines) and not lines[i + 1].lower().startswith("hint") else ""
+    return (lines[i] + (f" ({nxt})" if nxt else ""))[:400]
+
+
+def push_outcome(stdout: str, stderr: str) -> tuple[bool, str]:
+    """(lost a race?, why) from `git push --porcelain`: the per-ref status lines are on stdout.
+
+    A race is a rejection because the remote moved (`[rejected] (fetch first)`, `(non-fast-forward)`,
+    `(stale info)`) or a ref lock lost to a concurrent push (`[remote rejected] (cannot lock ref ...)`). A hook
+    that declines is a policy, not a race: it is reported with the hook's own words.
+    """
+    reasons = [line.split("\t")[-1] for line in stdout.splitlines() if line.startswith("!")]
+    remote = [line.strip() for line in stderr.splitlines() if line.strip().lower().startswith("remote:")]
+    for reason in reasons:
+        low = reason.lower()
+        if "hook declined" in low:
+            said = "; ".join(r.removeprefix("remote:").strip() for r in remote if r.removeprefix("remote:").strip())
+            return False, f"the deployment repository refused the push {reason}" + (f": {said}" if said else "")
+        if any(m in low for m in RACE_MARKERS):
+            return True, reason
+    if not reasons and is_race(stderr):
+        return True, _last(stderr)
+    return False, "; ".join(reasons) or _last(stderr)
 
 
 def is_race(stderr: str) -> bool:

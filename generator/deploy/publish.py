@@ -18,11 +18,11 @@ from pathlib import Path
 from generator import __version__
 from generator.create.render import RenderedTree
 from generator.deploy.diff import ChangeSet, compare
-from generator.deploy.git import Git, PushRejected, ensure_local_repo, is_race, remote_url, repo_error
+from generator.deploy.git import Git, PushRejected, ensure_local_repo, push_outcome, remote_url, repo_error
 from generator.deploy.record import load_record, record_path
 from generator.deploy.report import summary_line
 from generator.deploy.tree import clear_owned, safe_join, write_files
-from generator.errors import RepoError
+from generator.errors import RepoError, UserError, mask_secrets
 
 GITATTRIBUTES = b"**/README.md linguist-generated=true\n**/hydrator.metadata linguist-generated=true\n"
 
@@ -129,12 +129,56 @@ def _read(path: Path) -> bytes:
 
 
 def provenance_paths(tree: RenderedTree) -> set[str]:
+    """Files that are written along with a real change but never make a commit on their own."""
+    from generator.create.render import OWNER_MARKER
+
     mdir = tree.plan.env["paths"]["manifests"]
-    return {f"{mdir}/hydrator.metadata", f"{mdir}/README.md", record_path(tree.env, tree.app)}
+    tdir = tree.plan.env["paths"]["terraform"]
+    return {
+        f"{mdir}/hydrator.metadata",
+        f"{mdir}/README.md",
+        record_path(tree.env, tree.app),
+        f"{mdir}/{OWNER_MARKER}",
+        f"{tdir}/{OWNER_MARKER}",
+    }
 
 
 def desired(tree: RenderedTree, record: bytes) -> dict[str, bytes]:
     return {**tree.files, record_path(tree.env, tree.app): record}
+
+
+def checkout_paths(tree: RenderedTree) -> list[str]:
+    """What a publish or preview checks out: its own paths, its record, and the ownership markers of the folders
+    around its own (a sparse, blobless checkout: nothing else of a large repository is downloaded)."""
+    from generator.create.render import OWNER_MARKER
+
+    around = set()
+    for rel in tree.owned:
+        parts = rel.rstrip("/").split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            around.add("/".join(parts[:i]) + "/" + OWNER_MARKER)
+    return [*tree.owned, record_path(tree.env, tree.app), ".gitattributes", *sorted(around)]
+
+
+def check_owner(root: Path, tree: RenderedTree) -> None:
+    """Refuse to write where another (env, app) owns the folder, or a folder around or inside ours."""
+    from generator.create.render import OWNER_MARKER
+
+    ours = f"{tree.env}/{tree.app}"
+    markers = [p for p in checkout_paths(tree) if p.endswith(OWNER_MARKER)]
+    for rel in tree.owned:
+        if rel.endswith("/") and safe_join(root, rel).is_dir():
+            markers += [f.relative_to(root).as_posix() for f in safe_join(root, rel).rglob(OWNER_MARKER)]
+    for rel in markers:
+        path = root / rel
+        if path.is_file() and not path.is_symlink():
+            owner = path.read_text(encoding="utf-8", errors="replace").strip()
+            if owner != ours:
+                raise UserError(
+                    f"{rel.rsplit('/', 1)[0]}/ belongs to {owner}, and {ours} would write at or around it "
+                    f"({', '.join(tree.owned)})",
+                    hint="two (env, app) pairs would share paths: check the paths of the Environment rules",
+                )
 
 
 def preview(tree: RenderedTree, record: bytes, repo: str, branch: str) -> ChangeSet:
@@ -142,7 +186,8 @@ def preview(tree: RenderedTree, record: bytes, repo: str, branch: str) -> Change
     rec = record_path(tree.env, tree.app)
     if not _exists(repo):
         return compare(tree.env, tree.app, {}, desired(tree, record), provenance_paths(tree))
-    with Checkout(repo, branch, [*tree.owned, rec]) as co:
+    with Checkout(repo, branch, checkout_paths(tree)) as co:
+        check_owner(co.dir, tree)
         current = co.read(tree.owned, [rec])
     return compare(tree.env, tree.app, current, desired(tree, record), provenance_paths(tree))
 
@@ -157,10 +202,11 @@ def publish(tree: RenderedTree, record: bytes, opts: Options, trailers: Mapping[
     ensure_local_repo(opts.repo, opts.branch)
     rec = record_path(tree.env, tree.app)
     target = opts.branch if opts.mode == "push" else pr_branch(tree.env, tree.app)
-    with Checkout(opts.repo, opts.branch, [*tree.owned, rec, ".gitattributes"]) as co:
+    with Checkout(opts.repo, opts.branch, checkout_paths(tree)) as co:
         for attempt in range(1, opts.max_retries + 2):
             if attempt > 1:
                 co.sync()
+            check_owner(co.dir, tree)
             current = co.read(tree.owned, [rec])
             cs = compare(tree.env, tree.app, current, desired(tree, record), provenance_paths(tree))
             result = Result(changeset=cs, branch=target, attempts=attempt)
@@ -169,15 +215,26 @@ def publish(tree: RenderedTree, record: bytes, opts: Options, trailers: Mapping[
                 result.skipped = newer
                 return result
             if cs.empty:
-                return result
-            clear_owned(co.dir, [*tree.owned, rec])
-            write_files(co.dir, desired(tree, record))
-            if not (co.dir / ".gitattributes").exists():
+                if not _supersedes(current.get(rec), record):
+                    return result
+                # Same output from a newer source commit: record it (outside every CD path), so that a late run
+                # from an older commit cannot overwrite this app afterwards.
+                writes, clears = {rec: record}, [rec]
+                result.notes.append("output unchanged; recorded the newer source commit")
+            else:
+                writes, clears = desired(tree, record), [*tree.owned, rec]
+            clear_owned(co.dir, clears)
+            write_files(co.dir, writes)
+            if not cs.empty and not (co.dir / ".gitattributes").exists():
                 (co.dir / ".gitattributes").write_bytes(GITATTRIBUTES)
                 result.notes.append("created .gitattributes (generated files collapse in reviews)")
             co.git.run("add", "-A")
             _check_ownership(co, [*tree.owned, rec, ".gitattributes"])
             _commit(co, cs, trailers)
+            if opts.mode == "pr" and _same_as_branch(co, target):
+                # The PR branch already holds exactly this: pushing again would only re-trigger its checks.
+                result.changed, result.commit = True, co.remote_tip(target)
+                return result
             sha = co.git.out("rev-parse", "HEAD")
             try:
                 _push(co, target, force=opts.mode == "pr")
@@ -190,11 +247,33 @@ def publish(tree: RenderedTree, record: bytes, opts: Options, trailers: Mapping[
             result.changed = True
             result.commit = sha
             return result
+    tries = opts.max_retries + 1
     raise RepoError(
-        f"gave up after {opts.max_retries + 1} attempts: every push of {tree.app} in {tree.env} lost a race with "
-        "another publisher",
+        f"gave up after {tries} attempt{'s' if tries != 1 else ''}: every push of {tree.app} in {tree.env} lost a "
+        "race with another publisher",
         hint="the repository is as it was; run the job again (or raise --max-retries)",
     )
+
+
+def _supersedes(existing: bytes | None, ours: bytes) -> bool:
+    """Our record is from a newer source commit than the one in the repository (same output)."""
+    if not existing or existing == ours:
+        return False
+    try:
+        theirs = load_record(existing).get("source") or {}
+        mine = load_record(ours).get("source") or {}
+    except ValueError:
+        return False
+    t0, t1 = theirs.get("time"), mine.get("time")
+    return isinstance(t1, int) and theirs.get("sha") != mine.get("sha") and (not isinstance(t0, int) or t1 > t0)
+
+
+def _same_as_branch(co: Checkout, branch: str) -> bool:
+    tip = co.remote_tip(branch)
+    if tip is None:
+        return False
+    co.git.run("fetch", "-q", "--depth=1", "--no-tags", "--filter=blob:none", "origin", tip)
+    return co.git.out("rev-parse", f"{tip}^{{tree}}") == co.git.out("rev-parse", "HEAD^{tree}")
 
 
 def _check_ownership(co: Checkout, allowed: list[str]) -> None:
@@ -227,7 +306,8 @@ def _newer_published(existing: bytes | None, ours: bytes) -> str:
 
 
 def _commit(co: Checkout, cs: ChangeSet, trailers: Mapping[str, str]) -> None:
-    lines = [f"plato: {summary_line(cs)}"[:200], ""]
+    title = summary_line(cs) if not cs.empty else f"{cs.app} in {cs.env}: output unchanged, newer source recorded"
+    lines = [f"plato: {title}"[:200], ""]
     if cs.risks:
         lines += [f"! {r}" for r in cs.risks] + [""]
     lines += [f"{path}: {status}" for path, status in cs.files.items()] + [""]
@@ -240,12 +320,18 @@ def _commit(co: Checkout, cs: ChangeSet, trailers: Mapping[str, str]) -> None:
 
 def _push(co: Checkout, branch: str, force: bool) -> None:
     spec = f"{'+' if force else ''}HEAD:refs/heads/{branch}"
-    status, _, err = co.git.run("push", "-q", "--porcelain", "origin", spec, check=False)
+    status, out, err = co.git.run("push", "--porcelain", "origin", spec, check=False)
     if status == 0:
         return
-    if is_race(err):
-        raise PushRejected(err)
-    raise repo_error(["push", "origin"], err)
+    race, why = push_outcome(out, err)
+    if race:
+        raise PushRejected(why)
+    if "refused the push" in why:
+        raise RepoError(
+            f"git push: {mask_secrets(why)}",
+            hint="nothing was published; the repository's own rules (hooks, branch protection) decide what it accepts",
+        )
+    raise repo_error(["push", "origin"], err + "\n" + out)
 
 
 def trailers_for(tree: RenderedTree) -> dict[str, str]:
