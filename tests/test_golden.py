@@ -74,3 +74,55 @@ def test_explain(golden: Any, case: str) -> None:
     code, out, err = run(["explain", *paths, *context_args(g)], shown)
     outcome = out if code == 0 else {"exit": code, "error": err}
     assert outcome == g.out["outcome"]
+
+
+@pytest.mark.parametrize("case", cases("pr"))
+def test_pr_body(golden: Any, case: str, tmp_path: Path) -> None:
+    """A pull request body, from a publish in pr mode over a repository holding the previous version."""
+    import shutil
+    import subprocess
+
+    g = golden.open(f"../golden/pr/{case}")
+    app = tmp_path / "shop"
+    shutil.copytree(REPO / "examples" / "shop", app)
+    repo = tmp_path / "deployments.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(repo)], check=True)
+    base = [a for c in g["context"] for a in ("-c", c)]
+    before, after = g["before"], g["after"]
+    code, _, err = run(
+        [
+            "publish",
+            str(app),
+            *base,
+            *[a for c in before["context"] for a in ("-c", c)],
+            "--image",
+            before["image"],
+            "--repo",
+            str(repo),
+        ],
+        {},
+    )
+    assert code == 0, err
+    for name, text in after.get("append", {}).items():
+        with (app / name).open("a", encoding="utf-8") as f:
+            f.write(text)
+    body = tmp_path / "body.md"
+    code, _, err = run(
+        [
+            "publish",
+            str(app),
+            *base,
+            *[a for c in after["context"] for a in ("-c", c)],
+            "--image",
+            after["image"],
+            "--repo",
+            str(repo),
+            "--mode",
+            "pr",
+            "--pr-body",
+            str(body),
+        ],
+        {},
+    )
+    assert code == 0, err
+    assert body.read_text(encoding="utf-8") == g.out["outcome"]

@@ -26,7 +26,7 @@ class Change:
 
     @property
     def label(self) -> str:
-        return f"{self.kind} {self.name}"
+        return self.name if self.infra else f"{self.kind} {self.name}"
 
 
 @dataclass
@@ -199,14 +199,14 @@ def _risks(cs: ChangeSet, old: dict[str, bytes], new: dict[str, bytes]) -> list[
         if twin is not None and not c.infra:
             risks.append(f"moves {c.kind} {short} from namespace {c.name.split('/')[0]} to {twin.name.split('/')[0]}")
         elif c.infra:
-            risks.append(f"destroys infrastructure: {c.name}")
+            risks.append(f"destroys infrastructure: {c.name}")  # one line each: every destruction is read
         else:
             risks.append(f"deletes {c.label}")
-    for c in cs.changes:
-        if c.infra and c.status == "added":
-            risks.append(f"new infrastructure: {c.name}")
-        elif c.infra and c.status == "changed":
-            risks.append(f"changes infrastructure: {c.name}")
+    for status, words in (("added", "new infrastructure"), ("changed", "changes infrastructure")):
+        names = [c.name for c in cs.changes if c.infra and c.status == status]
+        if names:
+            shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+            risks.append(f"{words}: {shown}")
     for path in cs.files:
         if not path.endswith((".yaml", ".yml")):
             continue

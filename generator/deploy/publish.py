@@ -7,6 +7,7 @@ and jitter. A newer source commit already published for the same (env, app) wins
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import tempfile
@@ -53,6 +54,20 @@ def pr_branch(env: str, app: str) -> str:
     return f"plato/{env}/{app}"
 
 
+def sweep_abandoned() -> None:
+    """Remove clones left by runs that were killed outright (SIGKILL runs no cleanup): their process is gone."""
+    for path in Path(tempfile.gettempdir()).glob("plato-checkout-*-*"):
+        pid = path.name.split("-")[2]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            continue
+
+
 class Checkout:
     """A private shallow clone of one branch of the deployment repository, removed on exit."""
 
@@ -60,7 +75,8 @@ class Checkout:
         self.url = remote_url(repo)
         self.branch = branch
         self.paths = paths  # check out only these (sparse): a publish never reads the rest of a big repository
-        self.dir = Path(tempfile.mkdtemp(prefix="plato-checkout-"))
+        sweep_abandoned()
+        self.dir = Path(tempfile.mkdtemp(prefix=f"plato-checkout-{os.getpid()}-"))
         self.git = Git(self.dir)
         self.tip: str | None = None
 
