@@ -105,8 +105,11 @@ def write_rules(bundled: Path, target: Path, memory: str = "256Mi") -> Path:
     shutil.copytree(bundled, target)
     (target / "11-staging.yaml").write_text(STAGING)
     profiles = target / "20-profiles.yaml"
-    profiles.write_text(profiles.read_text().replace("memory: 256Mi\n    limits:\n      memory: 512Mi",
-                                                     f"memory: {memory}\n    limits:\n      memory: 512Mi"))
+    profiles.write_text(
+        profiles.read_text().replace(
+            "memory: 256Mi\n    limits:\n      memory: 512Mi", f"memory: {memory}\n    limits:\n      memory: 512Mi"
+        )
+    )
     return target
 
 
@@ -125,8 +128,9 @@ def build_repo(n: int, specs: list[Path], rules: Path, work: Path, bare: Path) -
     subprocess.run(["git", "init", "-q", "-b", "main", str(work)], check=True)
     for i in range(n):
         for env in ENVS:
-            inputs = Inputs.load(specs, context=context(i, env), image=f"ghcr.io/acme/{app_name(i)}:1.0.0",
-                                 rules_dir=rules)
+            inputs = Inputs.load(
+                specs, context=context(i, env), image=f"ghcr.io/acme/{app_name(i)}:1.0.0", rules_dir=rules
+            )
             tree, record = rendered(inputs)
             write_files(work, desired(tree, record))
     (work / ".gitattributes").write_bytes(GITATTRIBUTES)

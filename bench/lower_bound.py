@@ -51,7 +51,7 @@ def _init(spec: str) -> None:
 def write_app(job: tuple[str, str, str]) -> int:
     out, env, app = job
     root = Path(out)
-    dumper = getattr(yaml, "CSafeDumper")
+    dumper = yaml.CSafeDumper
     n = 0
     for path, content in _TEMPLATES[env].items():
         target = root / path.replace(_TEMPLATES["_app"], app)

@@ -80,12 +80,13 @@ class PeakRSS:
         return self.peak
 
 
-def timed(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None,
-          memory: bool = False) -> tuple[float, int]:
+def timed(
+    cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None, memory: bool = False
+) -> tuple[float, int]:
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     sampler = PeakRSS(proc.pid) if memory else None
-    out, err = proc.communicate()
+    _, err = proc.communicate()
     elapsed = time.perf_counter() - start
     peak = sampler.stop() if sampler else 0
     if proc.returncode != 0:
@@ -102,8 +103,9 @@ def reset(bare: Path, sha: str) -> None:
 
 
 def head(bare: Path) -> str:
-    return subprocess.run(["git", "--git-dir", str(bare), "rev-parse", "main"], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        ["git", "--git-dir", str(bare), "rev-parse", "main"], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def lower_bound_spec(work: Path, specs: list[Path], rules: Path) -> Path:
@@ -136,8 +138,11 @@ def kapitan_inventory(root: Path, spec: Path, n: int) -> None:
     for env, files in data["envs"].items():
         tdir = root / "templates" / env
         for path, content in files.items():
-            text = ("---\n" + "---\n".join(yaml.safe_dump(d, sort_keys=True, width=1_000_000) for d in content)
-                    if isinstance(content, list) else content)
+            text = (
+                "---\n" + "---\n".join(yaml.safe_dump(d, sort_keys=True, width=1_000_000) for d in content)
+                if isinstance(content, list)
+                else content
+            )
             target = tdir / path.replace("app0000", "APP")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text.replace("{{", "{{ '{{' }}").replace("app0000", "{{ inventory.parameters.app }}"))
@@ -145,8 +150,13 @@ def kapitan_inventory(root: Path, spec: Path, n: int) -> None:
         app = fleet.app_name(i)
         for env in data["envs"]:
             compile_items = [{"input_type": "jinja2", "input_paths": [f"templates/{env}"], "output_path": "."}]
-            target = {"parameters": {"app": app, "env": env,
-                                     "kapitan": {"vars": {"target": f"{env}-{app}"}, "compile": compile_items}}}
+            target = {
+                "parameters": {
+                    "app": app,
+                    "env": env,
+                    "kapitan": {"vars": {"target": f"{env}-{app}"}, "compile": compile_items},
+                }
+            }
             (root / "inventory" / "targets" / f"{env}-{app}.yml").write_text(yaml.safe_dump(target))
 
 
@@ -181,7 +191,7 @@ def main() -> None:
     results: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
-                   f"{platform.python_version()}, {platform.system()}",
+        f"{platform.python_version()}, {platform.system()}",
         "reps": reps,
         "jobs": args.jobs,
     }
@@ -206,9 +216,21 @@ def main() -> None:
             if n == sizes[0] or n == 100:
                 pub = []
                 for r in range(reps):
-                    t, _ = timed([*cmd, "publish", *map(str, specs), *sum((["-c", c] for c in fleet.context(0, "development")), []),
-                                  "--image", f"ghcr.io/acme/app0000:2.{r}.0", "--rules", str(rules_v1), "--repo", str(bare)],
-                                 env=env)
+                    ctx = [a for c in fleet.context(0, "development") for a in ("-c", c)]
+                    image = f"ghcr.io/acme/app0000:2.{r}.0"
+                    publish = [
+                        *cmd,
+                        "publish",
+                        *map(str, specs),
+                        *ctx,
+                        "--image",
+                        image,
+                        "--rules",
+                        str(rules_v1),
+                        "--repo",
+                        str(bare),
+                    ]
+                    t, _ = timed(publish, env=env)
                     pub.append(t)
                 reset(bare, base)
                 row["publish_s"] = median(pub)
@@ -224,7 +246,9 @@ def main() -> None:
             lows = []
             for r in range(reps):
                 out = work / f"lower-{n}-{r}"
-                t, _ = timed([sys.executable, str(HERE / "lower_bound.py"), str(spec), str(out), str(n), str(args.jobs)])
+                t, _ = timed(
+                    [sys.executable, str(HERE / "lower_bound.py"), str(spec), str(out), str(n), str(args.jobs)]
+                )
                 lows.append(t)
                 shutil.rmtree(out)
             row["lower_bound_s"] = median(lows)
@@ -257,18 +281,27 @@ def report(r: dict[str, Any], sizes: list[int]) -> None:
         row = r[f"n{n}"]
         lb = row["lower_bound_s"]
         print(f"| N={n}: lower bound (jinja2 + libyaml + write, {row['renders']} app-envs) | {lb:.2f} s | | 1.00x |")
-        print(f"| N={n}: `plato rerender` (render, diff, commit, push) | {row['rerender_s']:.2f} s | <= 2x lower bound "
-              f"| {row['rerender_s'] / lb:.2f}x |")
-        print(f"| N={n}: `plato rerender --dry-run` | {row['rerender_dry_s']:.2f} s | | {row['rerender_dry_s'] / lb:.2f}x |")
+        print(
+            f"| N={n}: `plato rerender` (render, diff, commit, push) | {row['rerender_s']:.2f} s | <= 2x lower bound "
+            f"| {row['rerender_s'] / lb:.2f}x |"
+        )
+        print(
+            f"| N={n}: `plato rerender --dry-run` | {row['rerender_dry_s']:.2f} s | "
+            f"| {row['rerender_dry_s'] / lb:.2f}x |"
+        )
         print(f"| N={n}: peak memory of `plato rerender` | {row['peak_mb']:.0f} MB | < 500 MB | |")
         if "kapitan_s" in row:
-            print(f"| N={n}: Kapitan compile | {row['kapitan_s']:.2f} s | >= 4x plato | "
-                  f"{row['kapitan_s'] / row['rerender_s']:.2f}x plato |")
+            print(
+                f"| N={n}: Kapitan compile | {row['kapitan_s']:.2f} s | >= 4x plato | "
+                f"{row['kapitan_s'] / row['rerender_s']:.2f}x plato |"
+            )
     if len(sizes) >= 2:
         a, b = r[f"n{sizes[0]}"], r[f"n{sizes[-1]}"]
         growth = b["rerender_s"] / a["rerender_s"]
-        print(f"| growth N={sizes[0]} -> N={sizes[-1]} ({sizes[-1] // sizes[0]}x apps) | {growth:.2f}x | "
-              f"<= {1.1 * sizes[-1] / sizes[0]:.0f}x | |")
+        print(
+            f"| growth N={sizes[0]} -> N={sizes[-1]} ({sizes[-1] // sizes[0]}x apps) | {growth:.2f}x | "
+            f"<= {1.1 * sizes[-1] / sizes[0]:.0f}x | |"
+        )
 
 
 if __name__ == "__main__":
