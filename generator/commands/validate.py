@@ -38,7 +38,7 @@ def run(paths: list[Path], rules_dir: Path | None, allow_outside: bool) -> None:
             errors.append(exc)
     if rules_dir is not None or not paths:
         try:
-            rs = load_rules(rules_dir)
+            rs = load_rules(rules_dir, full=True)
             errors.extend(compile_all(rs))
             for a, b in indistinguishable(rs):
                 errors.append(

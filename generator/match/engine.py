@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from generator.errors import UserError
 from generator.match.rules import Rule
@@ -50,7 +51,11 @@ def choose(
     required: bool = True,
     file: str | None = None,
     line: int | None = None,
+    where: Any = None,
 ) -> Decision:
+    """The most specific matching rule. `where` (looked up only for a message) names the need's source."""
+    if where is not None:
+        file, line = where.file, None
     matched: list[tuple[Rule, tuple[int, ...]]] = []
     failed: dict[str, tuple[Rule, tuple[int, ...], tuple[str, tuple[str, ...], str | None]]] = {}
     for rule in rules:
@@ -62,6 +67,8 @@ def choose(
             failed[rule.name] = (rule, vec, miss)
     matched.sort(key=lambda rv: rv[1], reverse=True)
     winner = matched[0][0] if matched else None
+    if winner is not None and not (len(matched) > 1 and matched[0][1] == matched[1][1]):
+        winner.ensure_valid()
     tie = len(matched) > 1 and matched[0][1] == matched[1][1]
     cands = [
         Candidate(r, v, None, ("tie" if tie and v == matched[0][1] else ("won" if r is winner else "lost")))
@@ -75,12 +82,14 @@ def choose(
             f"{need}: rules '{a.name}' ({a.where}) and '{b.name}' ({b.where}) match equally "
             f"(both name {_named(a, dims)})",
             file=file or a.file,
-            line=line if file else a.line,
+            line=(where.line if where is not None else line) if file else a.line,
             hint="make one of them more specific (add a criterion), or narrow one so they do not overlap; "
             "`plato explain` shows both",
         )
     if winner is None and required:
         err = no_match_error(need, kind, attrs, cands)
+        if where is not None:
+            line = where.line
         err.file, err.line = file or err.file, line if file else err.line
         raise err
     return decision

@@ -12,7 +12,7 @@ from generator.match.engine import Decision, choose
 from generator.match.rules import Rule, RuleSet
 from generator.match.templates import Tpl, dns_label, render_tree, short_hash
 from generator.read import context as ctxmod
-from generator.read.models import ResourceRequest, Workload
+from generator.read.models import ResourceRequest, Where, Workload
 from generator.read.placeholders import Ref, Template
 
 DEFAULT_PATHS = {
@@ -36,7 +36,7 @@ class ResourceNode:
     declared_by: list[tuple[str, str]]  # (workload, resource name); empty when required by a rule
     requires: dict[str, str] = field(default_factory=dict)  # rule's requires name -> node key
     refs: dict[str, str] = field(default_factory=dict)  # resource name in the declaring workload -> node key
-    where: str = ""
+    where: Where | None = None  # the declaring resource in a spec, or the rule whose `requires` made it
     required_by: str = ""  # the rule whose `requires` created this node
 
     @property
@@ -73,6 +73,7 @@ def derive_context(ctx: Mapping[str, str], rules: RuleSet) -> tuple[dict[str, st
     for rule in rules.contexts:
         if rule.failed_criterion(ctx) is not None:
             continue
+        rule.ensure_valid()
         values = render_tree(rule.spec["set"], dict(ctx), f"Context rule '{rule.name}'")
         for key, value in values.items():
             if key in ctx:
@@ -184,18 +185,16 @@ def _resource_nodes(
         id_: str | None,
         params: dict[str, Any],
         need: str,
-        where: str,
+        where: Where,
         base_name: str,
     ) -> ResourceNode:
-        file, _, line = where.rpartition(":")
         d = choose(
             need,
             "Resource",
             rules.for_type(type_),
             _attrs(ctx, type_, class_, id_),
             rules.dimensions,
-            file=file or where,
-            line=int(line) if line.isdigit() else None,
+            where=where,
         )
         decisions.append(d)
         assert d.winner is not None
@@ -231,7 +230,7 @@ def _resource_nodes(
                     r.id,
                     r.params,
                     f"resource '{r.name}' ({r.type}) of workload '{w.name}'",
-                    _fmt_where(r),
+                    r.where,
                     base,
                 )
                 nodes[key] = node
@@ -240,7 +239,8 @@ def _resource_nodes(
                 first_w, first_r = node.declared_by[0]
                 raise UserError(
                     f"shared resource '{r.id}' ({r.type}) is declared with different params by workload "
-                    f"'{first_w}' (resource '{first_r}', {node.where}) and workload '{w.name}' (resource '{r.name}')",
+                    f"'{first_w}' (resource '{first_r}', {_at(node.where)}) and workload '{w.name}' "
+                    f"(resource '{r.name}')",
                     file=r.where.file,
                     line=r.where.line,
                     hint="a shared resource is provisioned once per app: give it the same params everywhere",
@@ -280,7 +280,7 @@ def _resource_nodes(
                     id_,
                     req.get("params", {}),
                     f"resource '{req_name}' ({type_}) required by rule '{node.rule.name}'",
-                    node.rule.where,
+                    Where(node.rule.file, node.rule.line),
                     f"{type_}-{id_}",
                 )
                 child.required_by = node.rule.name
@@ -289,8 +289,10 @@ def _resource_nodes(
     return nodes, bindings, decisions
 
 
-def _fmt_where(r: ResourceRequest) -> str:
-    return f"{r.where.file}:{r.where.line}" if r.where.line else r.where.file
+def _at(where: Where | None) -> str:
+    if where is None:
+        return ""
+    return f"{where.file}:{where.line}" if where.line else where.file
 
 
 def _key(w: Workload, r: ResourceRequest) -> str:
@@ -360,8 +362,8 @@ def _check_outputs(
                     continue
                 raise UserError(
                     f"workload '{w.name}': {ref.text} refers to a whole resource; name one of its outputs",
-                    file=where[0],
-                    line=where[1],
+                    file=where.file,
+                    line=where.line,
                     hint="outputs of rule " + f"'{node.rule.name}': " + ", ".join(sorted(outputs_of(node.rule))),
                 )
             out = ref.path[2]
@@ -370,8 +372,8 @@ def _check_outputs(
                 raise UserError(
                     f"workload '{w.name}': {ref.text}: resource '{ref.path[1]}' ({node.type}) has no output '{out}' "
                     f"in rule '{node.rule.name}' ({node.rule.where})",
-                    file=where[0],
-                    line=where[1],
+                    file=where.file,
+                    line=where.line,
                     hint=did_you_mean(out, offered),
                 )
     for node in nodes.values():
@@ -400,22 +402,22 @@ def _check_outputs(
                 )
 
 
-def _workload_refs(w: Workload) -> Iterable[tuple[tuple[str, int | None], Ref, bool]]:
+def _workload_refs(w: Workload) -> Iterable[tuple[Where, Ref, bool]]:
     for c in w.containers:
         for name, t in c.variables:
             for r in t.refs:
-                yield (c.where.file, c.lines.get(f"variables.{name}", c.where.line)), r, False
+                yield c.lines.get(f"variables.{name}", c.where), r, False
         for part in ("command", "args"):
             for i, t in enumerate(getattr(c, part) or ()):
                 for r in t.refs:
-                    yield (c.where.file, c.lines.get(f"{part}.{i}", c.where.line)), r, False
+                    yield c.lines.get(f"{part}.{i}", c.where), r, False
         for f in c.files:
             if f.content is not None:
                 for r in f.content.refs:
-                    yield (f.where.file, f.where.line), r, False
+                    yield f.where, r, False
         for v in c.volumes:
             for r in v.source.refs:
-                yield (v.where.file, v.where.line), r, True
+                yield v.where, r, True
 
 
 def _order(nodes: dict[str, ResourceNode]) -> dict[str, ResourceNode]:
@@ -427,11 +429,10 @@ def _order(nodes: dict[str, ResourceNode]) -> dict[str, ResourceNode]:
         cycle = list(reversed(exc.args[1]))
         path = " -> ".join(f"{nodes[k].label}" for k in cycle)
         first = nodes[cycle[0]]
-        file, _, line = first.where.rpartition(":")
         raise UserError(
             f"resources depend on each other in a cycle: {path}",
-            file=file or first.where or None,
-            line=int(line) if line.isdigit() else None,
+            file=first.where.file if first.where else None,
+            line=first.where.line if first.where else None,
             hint="break the cycle: one of these params or requires must not refer back",
         ) from None
     return {k: nodes[k] for k in order}

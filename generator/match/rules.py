@@ -33,6 +33,15 @@ class Rule:
     line: int | None
     description: str = ""
     digest: str = ""  # a hash of the rule's document: a re-render names the rules that changed
+    doc: Any = field(default=None, repr=False, compare=False)
+    _checked: list[bool] = field(default_factory=lambda: [False], repr=False, compare=False)
+
+    def ensure_valid(self) -> Rule:
+        """Check the whole document against the rules schema, once (see _rule)."""
+        if not self._checked[0] and self.doc is not None:
+            check(self.doc, "rules")
+            self._checked[0] = True
+        return self
 
     @property
     def ref(self) -> str:
@@ -102,10 +111,10 @@ class RuleSet:
         return exact + extra
 
 
-_CACHE: dict[tuple[str, tuple[tuple[str, float, int], ...]], RuleSet] = {}
+_CACHE: dict[tuple[str, bool, tuple[tuple[str, float, int], ...]], RuleSet] = {}
 
 
-def load_rules(directory: Path | None = None) -> RuleSet:
+def load_rules(directory: Path | None = None, full: bool = False) -> RuleSet:
     """The rule set of a folder (default: the bundled rules). Cached per process by files and mtimes."""
     directory = directory or bundled_dir("rules")
     if not directory.exists():
@@ -115,16 +124,16 @@ def load_rules(directory: Path | None = None) -> RuleSet:
     if not directory.is_dir():
         raise UserError("--rules must be a folder of YAML files", file=directory)
     files = list(iter_yaml_files([directory]))
-    key = (str(directory.resolve()), tuple((str(f), f.stat().st_mtime, f.stat().st_size) for f in files))
+    key = (str(directory.resolve()), full, tuple((str(f), f.stat().st_mtime, f.stat().st_size) for f in files))
     cached = _CACHE.get(key)
     if cached is not None:
         return cached
-    ruleset = _build(directory, files)
+    ruleset = _build(directory, files, full)
     _CACHE[key] = ruleset
     return ruleset
 
 
-def _build(directory: Path, files: list[Path]) -> RuleSet:
+def _build(directory: Path, files: list[Path], full: bool = False) -> RuleSet:
     if not files:
         raise UserError("rules folder has no .yaml files", file=directory)
     errors: list[PlatoError] = []
@@ -139,6 +148,8 @@ def _build(directory: Path, files: list[Path]) -> RuleSet:
             for doc in load_documents(path, fast=True):
                 doc.path = Path(shown)
                 rule = _rule(doc)
+                if full:
+                    rule.ensure_valid()
                 if rule.kind == "Dimensions":
                     dims.append((rule, tuple(rule.spec["order"])))
                 else:
@@ -207,7 +218,9 @@ def _rule(doc: Document) -> Rule:
         from generator.errors import did_you_mean
 
         raise doc.error(f"unknown rule kind {data['kind']!r}", ("kind",), hint=did_you_mean(str(data["kind"]), KINDS))
-    check(doc, "rules")
+    # The whole document is checked when the rule is first used (it wins a match, or `plato validate` runs):
+    # a publish reads every rule file but uses a handful of rules. What matching itself reads is checked now.
+    check(doc, "rules:head" if data.get("kind") != "Dimensions" else "rules")
     match = {
         k: tuple(_criterion(x) for x in (v if isinstance(v, list) else [v]))
         for k, v in (data.get("match") or {}).items()
@@ -230,6 +243,7 @@ def _rule(doc: Document) -> Rule:
         line=line,
         description=data.get("description", ""),
         digest=hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12],
+        doc=doc,
     )
 
 
@@ -266,10 +280,16 @@ def _check_dimensions(rs: RuleSet) -> None:
 
 
 def compile_all(rs: RuleSet) -> list[UserError]:
-    """Compile every template of every rule (publish compiles lazily, only what it renders)."""
+    """Check every rule against the whole schema and compile every template (a publish does both lazily, only
+    for the rules it uses)."""
     from generator.match.templates import Tpl
 
     errors: list[UserError] = []
+    for rule in rs.all_rules():
+        try:
+            rule.ensure_valid()
+        except UserError as exc:
+            errors.append(exc)
 
     def walk(value: Any) -> None:
         if isinstance(value, Tpl):

@@ -10,15 +10,46 @@ from generator.read.placeholders import Template
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, extra="forbid")
+    # The JSON schema (schemas/workload.schema.json) validates a spec, with file:line messages; these models are
+    # then built from the validated data with model_construct. Building pydantic's validators for every model at
+    # import costs about 170 ms of the 0.6 s a CI publish may take, so it is deferred (tests/read checks that
+    # model_validate agrees with the schema on every conformance file).
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, extra="forbid", defer_build=True)
 
 
-class Where(Frozen):
-    """Where a value was written, for messages in later stages."""
+class Where:
+    """Where a value was written, for messages in later stages. The line is looked up only when a message needs
+    it (specs are parsed by the C loader; positions come from a second, round-trip parse on demand)."""
 
-    file: str
-    line: int | None = None
-    col: int | None = None
+    __slots__ = ("_doc", "_loc", "_pos", "file")
+
+    def __init__(
+        self,
+        file: str,
+        line: int | None = None,
+        col: int | None = None,
+        doc: Any = None,
+        loc: tuple[str | int, ...] = (),
+    ) -> None:
+        self.file = file
+        self._doc, self._loc = doc, loc
+        self._pos: tuple[int | None, int | None] | None = (line, col) if doc is None else None
+
+    def _resolve(self) -> tuple[int | None, int | None]:
+        if self._pos is None:
+            self._pos = self._doc.where(self._loc)
+        return self._pos
+
+    @property
+    def line(self) -> int | None:
+        return self._resolve()[0]
+
+    @property
+    def col(self) -> int | None:
+        return self._resolve()[1]
+
+    def __repr__(self) -> str:
+        return f"Where({self.file!r}, {self.line})"
 
 
 class File(Frozen):
@@ -55,7 +86,7 @@ class Container(Frozen):
     readiness_probe: dict[str, Any] | None = None
     before: dict[str, Literal["started", "complete"]] = {}
     where: Where
-    lines: dict[str, int] = {}  # "variables.NAME", "command.0", "args.1" -> line, for messages
+    lines: dict[str, Where] = {}  # "variables.NAME", "command.0", "args.1" -> where, for messages
 
 
 class ServicePort(Frozen):

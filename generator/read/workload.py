@@ -39,7 +39,7 @@ def load_workloads(paths: Iterable[Path], options: Options | None = None) -> lis
     errors: list[PlatoError] = []
     for path in paths:
         try:
-            docs = load_documents(path)
+            docs = load_documents(path, fast=True)
             if not docs:
                 raise UserError(
                     "empty file: expected a Score workload",
@@ -97,8 +97,7 @@ def find_workspace(start: Path) -> Path:
 
 
 def _where(doc: Document, loc: Loc) -> Where:
-    line, col = doc.where(loc)
-    return Where(file=str(doc.path), line=line, col=col)
+    return Where(str(doc.path), doc=doc, loc=loc)
 
 
 def _inline_sources(
@@ -226,13 +225,13 @@ def build_workload(raw: dict[str, Any], doc: Document) -> Workload:
                     hint=did_you_mean(other, names - {c.name}),
                 )
     ports = tuple(
-        ServicePort(
+        ServicePort.model_construct(
             name=n, port=p["port"], target_port=p.get("targetPort", p["port"]), protocol=p.get("protocol", "TCP")
         )
         for n, p in sorted(raw.get("service", {}).get("ports", {}).items())
     )
     resources = tuple(
-        ResourceRequest(
+        ResourceRequest.model_construct(
             name=n,
             type=r["type"],
             class_=r.get("class", "default"),
@@ -244,7 +243,7 @@ def build_workload(raw: dict[str, Any], doc: Document) -> Workload:
         for n, r in sorted(raw.get("resources", {}).items())
     )
     clean = _strip_private(raw)
-    return Workload(
+    return Workload.model_construct(
         name=meta["name"],
         metadata=meta,
         annotations=meta.get("annotations", {}),
@@ -301,17 +300,11 @@ def _params(value: Any, loc: Loc, tpl: Any) -> Any:
     return value
 
 
-def _field_lines(doc: Document, loc: Loc, c: dict[str, Any]) -> dict[str, int]:
-    lines: dict[str, int] = {}
-    for key in c.get("variables", {}):
-        line = doc.where((*loc, "variables", key))[0]
-        if line:
-            lines[f"variables.{key}"] = line
-    for field in ("command", "args"):
-        for i in range(len(c.get(field, []))):
-            line = doc.where((*loc, field, i))[0]
-            if line:
-                lines[f"{field}.{i}"] = line
+def _field_lines(doc: Document, loc: Loc, c: dict[str, Any]) -> dict[str, Where]:
+    lines = {f"variables.{key}": _where(doc, (*loc, "variables", key)) for key in c.get("variables", {})}
+    for part in ("command", "args"):
+        for i in range(len(c.get(part, []))):
+            lines[f"{part}.{i}"] = _where(doc, (*loc, part, i))
     return lines
 
 
@@ -333,7 +326,7 @@ def _container(doc: Document, name: str, c: dict[str, Any], tpl: Any) -> Contain
         elif "content" in f:
             content = tpl(f["content"], (*floc, "content"))
         files.append(
-            File(
+            File.model_construct(
                 target=target,
                 mode=f.get("mode"),
                 content=content,
@@ -346,7 +339,7 @@ def _container(doc: Document, name: str, c: dict[str, Any], tpl: Any) -> Contain
             )
         )
     volumes = tuple(
-        Volume(
+        Volume.model_construct(
             target=t,
             source=tpl(v["source"], (*loc, "volumes", t, "source")),
             path=v.get("path"),
@@ -356,7 +349,7 @@ def _container(doc: Document, name: str, c: dict[str, Any], tpl: Any) -> Contain
         for t, v in sorted(c.get("volumes", {}).items())
     )
     res = c.get("resources", {})
-    return Container(
+    return Container.model_construct(
         name=name,
         image=c["image"],
         command=tuple(tpl(a, (*loc, "command", i)) for i, a in enumerate(c["command"])) if "command" in c else None,

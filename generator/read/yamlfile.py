@@ -12,6 +12,7 @@ counted each time they are expanded. Custom tags (`!!python/...`, `!foo`) are re
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -269,33 +270,52 @@ def _tab_position(text: str, near: int) -> tuple[int, int]:
     return near + 1, 1
 
 
+_DEEP_INDENT = re.compile(rf"^ {{{MAX_DEPTH * 8 + 1},}}", re.M)
+
+
 def _check_nesting(path: Path, text: str) -> None:
     """Refuse absurd nesting before the parser recurses into it (ruamel runs out of stack near 250 levels)."""
-    depth = 0
-    quote = ""
-    for n, line in enumerate(text.splitlines(), 1):
-        indent = len(line) - len(line.lstrip(" "))
-        if indent > MAX_DEPTH * 8:
-            raise UserError(
-                f"document nested too deeply (indentation of {indent} columns)",
-                file=path,
-                line=n,
-                hint=f"plato reads at most {MAX_DEPTH} levels of nesting",
-            )
-        for col, ch in enumerate(line, 1):
-            if quote:
-                if ch == quote:
-                    quote = ""
-            elif ch in "\"'" and depth:
-                quote = ch
-            elif ch == "#" and (col == 1 or line[col - 2] in " \t"):
-                break
-            elif ch in "[{":
-                depth += 1
-                if depth > MAX_DEPTH:
-                    raise UserError(f"document nested deeper than {MAX_DEPTH} levels", file=path, line=n, col=col)
-            elif ch in "]}" and depth:
-                depth -= 1
+    if text.count("[") + text.count("{") <= MAX_DEPTH and not _DEEP_INDENT.search(text):
+        return  # cannot nest too deeply: the usual case, decided without a scan
+    m = _DEEP_INDENT.search(text)
+    if m:
+        line = text.count("\n", 0, m.start()) + 1
+        raise UserError(
+            f"document nested too deeply (indentation of {len(m.group())} columns)",
+            file=path,
+            line=line,
+            hint=f"plato reads at most {MAX_DEPTH} levels of nesting",
+        )
+    # Flow nesting, visiting only the characters that matter (brackets, quotes, comments, line ends).
+    depth, quote, line, comment = 0, "", 1, False
+    for m in _FLOW_EVENTS.finditer(text):
+        ch = m.group()
+        if ch == "\n":
+            line, comment = line + 1, False
+            if quote == "'" or quote == '"':
+                pass  # quoted scalars may span lines
+            continue
+        if comment:
+            continue
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "\"'" and depth:
+            quote = ch
+        elif ch == "#":
+            pos = m.start()
+            if pos == 0 or text[pos - 1] in " \t\n":
+                comment = True
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                col = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
+                raise UserError(f"document nested deeper than {MAX_DEPTH} levels", file=path, line=line, col=col)
+        elif depth:
+            depth -= 1
+
+
+_FLOW_EVENTS = re.compile(r"[\[\]{}\"'#\n]")
 
 
 def _plain(node: Any, loc: Loc, doc: Document, budget: list[int], depth: int) -> Any:

@@ -14,7 +14,7 @@ def load_error(project):
     """The first error `plato validate` would report: loading, then compiling every template (a render
     compiles only the templates it uses)."""
     with pytest.raises(UserError) as err:
-        errors = compile_all(load_rules(project.rules))
+        errors = compile_all(load_rules(project.rules, full=True))
         if errors:
             raise errors[0]
     return err.value
