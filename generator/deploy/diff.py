@@ -81,7 +81,7 @@ def compare(env: str, app: str, old: dict[str, bytes], new: dict[str, bytes], pr
             cs.changes += _object_changes(path, a, b)
         elif path.endswith(".tf"):
             cs.changes += _tf_changes(path, a, b)
-        else:
+        elif path not in provenance:  # provenance restored or first written is not an object change
             cs.changes.append(Change("file", path, cs.files[path], path, cs.file_diffs[path]))
     cs.risks = _risks(cs, old, new)
     return cs
