@@ -31,7 +31,15 @@ def entropy(text: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in counts.values())
 
 
+# One pass over the text finds whether any pattern may match; only then is the culprit named. Values shorter
+# than the shortest pattern cannot match at all (most values in a manifest are short names and numbers).
+_ANY = re.compile("|".join(f"(?:{p.pattern})" for _, p in PATTERNS))
+_SHORTEST = 10  # "s://u:pwd@", the shortest a password in a URL can be
+
+
 def looks_like_credential(value: str) -> str | None:
+    if len(value) < _SHORTEST or not _ANY.search(value):
+        return None
     for what, pattern in PATTERNS:
         if pattern.search(value):
             return what
