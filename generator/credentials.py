@@ -37,8 +37,12 @@ _ANY = re.compile("|".join(f"(?:{p.pattern})" for _, p in PATTERNS))
 _SHORTEST = 10  # "s://u:pwd@", the shortest a password in a URL can be
 
 
+# Every pattern contains one of these: a plain substring test rules out almost every value before any regex.
+_MARKERS = ("-----BEGIN", "AKIA", "ASIA", "gh", "github_pat", "xox", "glpat-", "AIza", "eyJ", "://")
+
+
 def looks_like_credential(value: str) -> str | None:
-    if len(value) < _SHORTEST or not _ANY.search(value):
+    if len(value) < _SHORTEST or not any(m in value for m in _MARKERS) or not _ANY.search(value):
         return None
     for what, pattern in PATTERNS:
         if pattern.search(value):

@@ -88,6 +88,13 @@ def _dumper() -> Any:
 
 
 def dump_yaml(obj: Any) -> str:
+    from generator.create.yamlout import dump
+
+    fast = dump(obj) if isinstance(obj, dict) else None
+    return fast if fast is not None else dump_yaml_slow(obj)
+
+
+def dump_yaml_slow(obj: Any) -> str:
     import yaml
 
     return str(
