@@ -1,8 +1,9 @@
 """The lower bound for a fleet render: the same objects' text from jinja2 templates, emitted with libyaml and
 written to files, with no plato logic (no reading, matching, graph, secrets, diff or git).
 
-The templates are made from plato's own output for the first app (every string that names the app becomes a
-jinja2 template), so both produce the same bytes for the same objects.
+The templates are plato's own output for the first app with the app's name made a template variable: one
+jinja2 template per file, compiled once per worker. Each app's YAML text is rendered, loaded and emitted by
+libyaml (C loader and emitter), and written; other files are rendered and written.
 """
 
 from __future__ import annotations
@@ -16,51 +17,40 @@ from typing import Any
 import jinja2
 import yaml
 
-_ENV = jinja2.Environment(autoescape=False, keep_trailing_newline=True)
+# Delimiters that plato's output never contains (it holds Go templates such as {{ .password }}).
+_ENV = jinja2.Environment(
+    autoescape=False,
+    keep_trailing_newline=True,
+    variable_start_string="@@{",
+    variable_end_string="}@@",
+    block_start_string="@@%",
+    block_end_string="%@@",
+    comment_start_string="@@#",
+    comment_end_string="#@@",
+)
 _TEMPLATES: dict[str, Any] = {}
 
 
-def templatize(value: Any, app: str) -> Any:
-    if isinstance(value, str):
-        return _ENV.from_string(value.replace(app, "{{ app }}")) if app in value else value
-    if isinstance(value, dict):
-        return {k: templatize(v, app) for k, v in value.items()}
-    if isinstance(value, list):
-        return [templatize(v, app) for v in value]
-    return value
-
-
-def render(value: Any, app: str) -> Any:
-    if isinstance(value, jinja2.Template):
-        return value.render(app=app)
-    if isinstance(value, dict):
-        return {k: render(v, app) for k, v in value.items()}
-    if isinstance(value, list):
-        return [render(v, app) for v in value]
-    return value
-
-
 def _init(spec: str) -> None:
-    # spec: {env: {path-with-app0000: [objects...] or text}}
     data = json.loads(Path(spec).read_text())
+    app = data["app"]
     for env, files in data["envs"].items():
-        _TEMPLATES[env] = {path: templatize(content, data["app"]) for path, content in files.items()}
-    _TEMPLATES["_app"] = data["app"]
+        _TEMPLATES[env] = {path: _ENV.from_string(text.replace(app, "@@{ app }@@")) for path, text in files.items()}
+    _TEMPLATES["_app"] = app
 
 
 def write_app(job: tuple[str, str, str]) -> int:
     out, env, app = job
     root = Path(out)
-    dumper = yaml.CSafeDumper
+    loader, dumper = yaml.CSafeLoader, yaml.CSafeDumper
     n = 0
-    for path, content in _TEMPLATES[env].items():
+    for path, template in _TEMPLATES[env].items():
         target = root / path.replace(_TEMPLATES["_app"], app)
         target.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, list):  # YAML documents
-            docs = render(content, app)
+        text = template.render(app=app)
+        if path.endswith(".yaml"):
+            docs = [d for d in yaml.load_all(text, Loader=loader) if d is not None]
             text = "---\n" + "---\n".join(yaml.dump(d, Dumper=dumper, sort_keys=True, width=1_000_000) for d in docs)
-        else:
-            text = content.render(app=app) if isinstance(content, jinja2.Template) else content
         target.write_text(text)
         n += 1
     return n

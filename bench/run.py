@@ -109,20 +109,14 @@ def head(bare: Path) -> str:
 
 
 def lower_bound_spec(work: Path, specs: list[Path], rules: Path) -> Path:
-    """plato's output for app0000 in each environment, as data the lower bound makes templates of."""
-    import yaml
-
+    """plato's output for app0000 in each environment: what the lower bound and Kapitan make templates of."""
     from generator.pipeline import Inputs
 
     envs: dict[str, Any] = {}
     for env in fleet.ENVS:
         inputs = Inputs.load(specs, context=fleet.context(0, env), image="ghcr.io/acme/app0000:1.0.0", rules_dir=rules)
         tree = inputs.render()
-        files: dict[str, Any] = {}
-        for path, data in tree.files.items():
-            text = data.decode()
-            files[path] = [d for d in yaml.safe_load_all(text) if d] if path.endswith(".yaml") else text
-        envs[env] = files
+        envs[env] = {path: data.decode() for path, data in tree.files.items()}
     spec = work / "lower-bound.json"
     spec.write_text(json.dumps({"app": "app0000", "envs": envs}))
     return spec
@@ -137,12 +131,7 @@ def kapitan_inventory(root: Path, spec: Path, n: int) -> None:
     (root / "templates").mkdir()
     for env, files in data["envs"].items():
         tdir = root / "templates" / env
-        for path, content in files.items():
-            text = (
-                "---\n" + "---\n".join(yaml.safe_dump(d, sort_keys=True, width=1_000_000) for d in content)
-                if isinstance(content, list)
-                else content
-            )
+        for path, text in files.items():
             target = tdir / path.replace("app0000", "APP")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text.replace("{{", "{{ '{{' }}").replace("app0000", "{{ inventory.parameters.app }}"))

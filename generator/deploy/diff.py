@@ -64,7 +64,9 @@ class ChangeSet:
         }
 
 
-def compare(env: str, app: str, old: dict[str, bytes], new: dict[str, bytes], provenance: set[str]) -> ChangeSet:
+def compare(
+    env: str, app: str, old: dict[str, bytes], new: dict[str, bytes], provenance: set[str], with_diffs: bool = True
+) -> ChangeSet:
     """Changes from `old` to `new` (both: relative path -> bytes over the owned paths).
 
     Files in `provenance` (hydrator.metadata, README, the recorded inputs) change with every source commit;
@@ -76,11 +78,11 @@ def compare(env: str, app: str, old: dict[str, bytes], new: dict[str, bytes], pr
         if a == b or (path in provenance and a is not None and b is not None):
             continue  # provenance that merely changed never makes a commit; a missing file is restored
         cs.files[path] = "added" if a is None else "removed" if b is None else "changed"
-        cs.file_diffs[path] = unified(a, b, path)
+        cs.file_diffs[path] = unified(a, b, path) if with_diffs else ""
         if path.endswith((".yaml", ".yml")):
-            cs.changes += _object_changes(path, a, b)
+            cs.changes += _object_changes(path, a, b, with_diffs)
         elif path.endswith(".tf"):
-            cs.changes += _tf_changes(path, a, b)
+            cs.changes += _tf_changes(path, a, b, with_diffs)
         elif path not in provenance:  # provenance restored or first written is not an object change
             cs.changes.append(Change("file", path, cs.files[path], path, cs.file_diffs[path]))
     cs.risks = _risks(cs, old, new)
@@ -115,18 +117,17 @@ def objects_of(data: bytes | None) -> dict[tuple[str, str, str], dict[str, Any]]
     return out
 
 
-def _object_changes(path: str, a: bytes | None, b: bytes | None) -> list[Change]:
+def _object_changes(path: str, a: bytes | None, b: bytes | None, with_diffs: bool = True) -> list[Change]:
     old, new = objects_of(a), objects_of(b)
     out = []
     for key in sorted(set(old) | set(new)):
         kind, ns, name = key
         label = f"{ns}/{name}" if ns else name
-        if key not in old:
-            out.append(Change(kind, label, "added", path, _obj_diff(None, new[key], label)))
-        elif key not in new:
-            out.append(Change(kind, label, "removed", path, _obj_diff(old[key], None, label)))
-        elif old[key] != new[key]:
-            out.append(Change(kind, label, "changed", path, _obj_diff(old[key], new[key], label)))
+        before, after = old.get(key), new.get(key)
+        if before == after:
+            continue
+        status = "added" if before is None else "removed" if after is None else "changed"
+        out.append(Change(kind, label, status, path, _obj_diff(before, after, label) if with_diffs else ""))
     return out
 
 
@@ -157,7 +158,7 @@ def tf_blocks(data: bytes | None) -> dict[str, str]:
     return blocks
 
 
-def _tf_changes(path: str, a: bytes | None, b: bytes | None) -> list[Change]:
+def _tf_changes(path: str, a: bytes | None, b: bytes | None, with_diffs: bool = True) -> list[Change]:
     old, new = tf_blocks(a), tf_blocks(b)
     out = []
     for addr in sorted(set(old) | set(new)):
@@ -170,22 +171,14 @@ def _tf_changes(path: str, a: bytes | None, b: bytes | None) -> list[Change]:
             status = "changed"
         else:
             continue
-        out.append(
-            Change(
-                kind,
-                addr,
-                status,
-                path,
-                unified(
-                    old.get(addr, "").encode() if addr in old else None,
-                    new.get(addr, "").encode() if addr in new else None,
-                    addr,
-                ),
-                infra=True,
-            )
-        )
+        text = ""
+        if with_diffs:
+            before = old[addr].encode() if addr in old else None
+            after = new[addr].encode() if addr in new else None
+            text = unified(before, after, addr)
+        out.append(Change(kind, addr, status, path, text, infra=True))
     if not out and a != b:  # backend or providers changed
-        out.append(Change("settings", path, "changed", path, unified(a, b, path), infra=True))
+        out.append(Change("settings", path, "changed", path, unified(a, b, path) if with_diffs else "", infra=True))
     return out
 
 

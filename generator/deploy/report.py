@@ -127,6 +127,8 @@ def markdown(sets: Sequence[ChangeSet], provenance: Mapping[str, str], key: str,
     for cs in live:
         risky = {r.split(" ", 1)[-1] for r in cs.risks}
         for c in sorted(cs.changes, key=lambda c: _rank(c, risky)):
+            if not c.diff:
+                continue  # computed without diffs (a push-mode re-render): the tables say it all
             where = f"{cs.app}/{cs.env}: " if len(live) > 1 else ""
             fence = "````" if "```" in c.diff else "```"
             sections.append(

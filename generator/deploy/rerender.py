@@ -117,12 +117,14 @@ def _init(rules_dir: str | None) -> None:
     load_rules(_RULES["dir"])
 
 
-def render_one(job: tuple[str, bytes, str]) -> AppResult:
-    """Re-render one recorded app and compare it with what the checkout holds (runs in a worker)."""
+def render_one(job: tuple[str, bytes, str, bool, bool]) -> AppResult:
+    """Re-render one recorded app and compare it with what the checkout holds (runs in a worker). With `write`,
+    the worker also writes the app's new files into the work tree (its own paths only), so that no file
+    contents travel back to the main process."""
     from generator.create.render import render
     from generator.pipeline import inputs_from_record
 
-    label, data, root = job
+    label, data, root, write, diffs = job
     parts = label.split("/")
     env, app = parts[-2], parts[-1].removesuffix(".json")
     result = AppResult(env, app)
@@ -139,10 +141,14 @@ def render_one(job: tuple[str, bytes, str]) -> AppResult:
         )
         want = desired(tree, new_record)
         current = read_owned(Path(root), tree.owned, [record_path(tree.env, tree.app)])
-        result.changeset = compare(tree.env, tree.app, current, want, provenance_paths(tree))
+        result.changeset = compare(tree.env, tree.app, current, want, provenance_paths(tree), with_diffs=diffs)
         result.owned = [*tree.owned, record_path(tree.env, tree.app)]
         if not result.changeset.empty:
-            result.files = want
+            if write:
+                clear_owned(Path(root), result.owned)
+                write_files(Path(root), want)
+            else:
+                result.files = want
     except PlatoError as exc:
         result.error = exc.render()
     return result
@@ -153,9 +159,11 @@ def render_all(
     jobs: list[tuple[str, bytes]],
     rules_dir: Path | None,
     workers: int | None,
+    write: bool = False,
+    diffs: bool = True,
     progress: Callable[[Iterable[AppResult], int], Iterator[AppResult]] | None = None,
 ) -> Impact:
-    args = [(label, data, str(root)) for label, data in jobs]
+    args = [(label, data, str(root), write, diffs) for label, data in jobs]
     workers = workers or min(os.cpu_count() or 1, 8)
     if workers > 1 and len(args) >= PARALLEL_THRESHOLD:
         chunk = max(1, len(args) // (workers * 8))
@@ -197,7 +205,12 @@ def rerender(
                     file=opts.repo,
                     hint="apps are recorded when they are published with plato",
                 )
-            impact = render_all(co.dir, jobs, rules_dir, workers, progress if attempt == 1 else None)
+            # Push mode writes in the workers and needs no diffs; pr mode writes per environment on its branch,
+            # with diffs for the PR bodies.
+            in_workers = opts.mode != "pr" and not dry_run
+            impact = render_all(
+                co.dir, jobs, rules_dir, workers, in_workers, opts.mode == "pr", progress if attempt == 1 else None
+            )
             if impact.failed:
                 first = impact.failed[0]
                 raise UserError(
@@ -218,9 +231,17 @@ def rerender(
                             "checkout", "-q", "--force", "-B", f"plato-rerender-{env}", *([base] if base else [])
                         )
                     for a in apps:
-                        clear_owned(co.dir, a.owned)
-                        write_files(co.dir, a.files)
-                    co.git.run("add", "-A")
+                        if a.files:
+                            clear_owned(co.dir, a.owned)
+                            write_files(co.dir, a.files)
+                    # Stage this environment's apps only (the workers wrote every environment's files): each owned
+                    # path that exists now or existed before (git refuses a pathspec that matches nothing).
+                    known = _tracked_dirs(co)
+                    paths = [p.rstrip("/") for a in apps for p in a.owned]
+                    paths = [p for p in paths if (co.dir / p).exists() or p in known]
+                    specs = co.dir / ".git" / "PLATO_PATHS"
+                    specs.write_text("".join(p + "\n" for p in paths), encoding="utf-8")
+                    co.git.run("add", "-A", f"--pathspec-from-file={specs}")
                     _check_ownership(co, [p for a in apps for p in a.owned])
                     _commit_env(co, env, apps, digest)
                     sha = co.git.out("rev-parse", "HEAD")
@@ -242,6 +263,16 @@ def rerender(
         f"gave up after {opts.max_retries + 1} attempts: every push lost a race with another publisher",
         hint="the repository is as it was; run the re-render again",
     )
+
+
+def _tracked_dirs(co: Checkout) -> set[str]:
+    """Every tracked file and folder of the checkout's index."""
+    out: set[str] = set()
+    for name in co.git.run("ls-files", "-z")[1].split("\0"):
+        while name and name not in out:
+            out.add(name)
+            name = name.rpartition("/")[0]
+    return out
 
 
 def _commit_env(co: Checkout, env: str, apps: list[AppResult], digest: str) -> None:

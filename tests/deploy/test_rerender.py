@@ -1,0 +1,201 @@
+"""plato rerender: every recorded app re-rendered from the deployment repository alone, after a rule change."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from generator.cli import main
+from generator.commands.deploy import rendered
+from generator.deploy.publish import GITATTRIBUTES, desired
+from generator.deploy.tree import write_files
+from generator.pipeline import Inputs
+from generator.resources import bundled_dir
+
+SHOP = Path(__file__).resolve().parents[2] / "examples" / "shop"
+
+
+def fleet(tmp_path: Path, apps: list[str], envs: tuple[str, ...] = ("development", "production")) -> Path:
+    """A deployment repository holding `apps` in `envs`, as published with the bundled rules (built in-process:
+    the same files and records a publish writes)."""
+    work, bare = tmp_path / "work", tmp_path / "deployments.git"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(work)], check=True)
+    for app in apps:
+        for env in envs:
+            ctx = [f"env={env}", f"app={app}", "org=acme", "source_sha=" + "a" * 40, "source_time=1000"]
+            tree, record = rendered(Inputs.load([SHOP], context=ctx, image=f"ghcr.io/acme/{app}:1.0"))
+            write_files(work, desired(tree, record))
+    (work / ".gitattributes").write_bytes(GITATTRIBUTES)
+    git = ["git", "-C", str(work), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "fleet"], check=True)
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+    subprocess.run([*git, "push", "-q", str(bare), "main"], check=True)
+    return bare
+
+
+def new_rules(tmp_path: Path, memory: str = "320Mi") -> Path:
+    rules = tmp_path / f"rules-{memory}"
+    shutil.copytree(bundled_dir("rules"), rules)
+    profiles = rules / "20-profiles.yaml"
+    text = profiles.read_text()
+    assert "memory: 256Mi\n    limits:\n      memory: 512Mi" in text
+    profiles.write_text(
+        text.replace(
+            "memory: 256Mi\n    limits:\n      memory: 512Mi", f"memory: {memory}\n    limits:\n      memory: 512Mi"
+        )
+    )
+    return rules
+
+
+def git(bare: Path, *args: str) -> str:
+    return subprocess.run(["git", "--git-dir", str(bare), *args], capture_output=True, text=True, check=True).stdout
+
+
+def plato(*args: str) -> tuple[int, str, str]:
+    r = CliRunner().invoke(main, list(args))
+    return r.exit_code, r.stdout, r.stderr
+
+
+def test_dry_run_reports_the_impact_and_writes_nothing(tmp_path: Path) -> None:
+    bare = fleet(tmp_path, ["a1", "a2"])
+    refs = git(bare, "for-each-ref")
+    code, out, err = plato(
+        "rerender", "--repo", str(bare), "--rules", str(new_rules(tmp_path)), "--dry-run", "--format", "json"
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    # Only production's profile changed (its default memory request): development is untouched.
+    assert sorted(data["changed"]) == ["production/a1", "production/a2"]
+    prod = data["by_env"]["production"]
+    assert prod["changed"] == 2 and prod["kinds"]["Deployment"]["changed"] == 4
+    assert prod["rules"] == {"Profile/production": 2}
+    assert data["by_env"]["development"]["changed"] == 0
+    assert git(bare, "for-each-ref") == refs
+
+
+def test_rerender_commits_once_per_environment_and_only_the_apps_paths(tmp_path: Path) -> None:
+    bare = fleet(tmp_path, ["a1", "a2"])
+    rules = tmp_path / "rules"
+    shutil.copytree(bundled_dir("rules"), rules)
+    (rules / "20-profiles.yaml").write_text(
+        (rules / "20-profiles.yaml").read_text().replace("cpu: 50m", "cpu: 60m").replace("cpu: 250m", "cpu: 300m")
+    )
+    code, _, err = plato("rerender", "--repo", str(bare), "--rules", str(rules))
+    assert code == 0, err
+    log = git(bare, "log", "--format=%s", "main").splitlines()
+    assert log[:2] == [
+        "plato: re-render 2 apps in production with rules " + log[0].rsplit(" ", 1)[1],
+        "plato: re-render 2 apps in development with rules " + log[1].rsplit(" ", 1)[1],
+    ]
+    for rev, env in (("main", "production"), ("main~1", "development")):
+        changed = git(bare, "diff", "--name-only", f"{rev}~1", rev).split()
+        assert changed and all(env in path for path in changed), changed
+    assert "cpu: 300m" in git(bare, "show", "main:production/a1/manifest.yaml")
+    record = json.loads(git(bare, "show", "main:.plato/inputs/production/a1.json"))
+    assert record["source"] == {"sha": "a" * 40, "repo": None, "time": 1000}  # provenance kept
+    # Again: nothing to do.
+    code, _, err = plato("rerender", "--repo", str(bare), "--rules", str(rules))
+    assert code == 0 and "no changes" in err
+    assert len(git(bare, "log", "--format=%s", "main").splitlines()) == len(log)
+
+
+def test_select_and_parallel_workers(tmp_path: Path) -> None:
+    apps = [f"app{i:02d}" for i in range(30)]  # above the threshold where worker processes start
+    bare = fleet(tmp_path, apps, envs=("production",))
+    code, out, err = plato(
+        "rerender", "--repo", str(bare), "--rules", str(new_rules(tmp_path)), "--jobs", "2", "--format", "json"
+    )
+    assert code == 0, err
+    assert len(json.loads(out)["changed"]) == 30
+    assert all("memory: 320Mi" in git(bare, "show", f"main:production/{a}/manifest.yaml") for a in apps[::7])
+    code, out, err = plato(
+        "rerender",
+        "--repo",
+        str(bare),
+        "--rules",
+        str(new_rules(tmp_path, "400Mi")),
+        "--select",
+        "app=app0*",
+        "--dry-run",
+        "--format",
+        "json",
+    )
+    assert code == 0, err
+    assert sorted(json.loads(out)["changed"]) == [f"production/app0{i}" for i in range(10)]
+
+
+def test_a_rule_change_that_breaks_an_app_writes_nothing(tmp_path: Path) -> None:
+    bare = fleet(tmp_path, ["a1"])
+    rules = tmp_path / "rules"
+    shutil.copytree(bundled_dir("rules"), rules)
+    (rules / "40-development.yaml").write_text(
+        (rules / "40-development.yaml")
+        .read_text()
+        .replace("name: redis-dev", "name: redis-dev\ndescription: x", 1)
+        .replace("port: 6379\n    username: default", 'port: 6379\n    username: "{{ nope }}"')
+    )
+    refs = git(bare, "for-each-ref")
+    code, _, err = plato("rerender", "--repo", str(bare), "--rules", str(rules))
+    assert code == 2
+    assert "fail to render with these rules; nothing was written" in err and "a1 in development" in err
+    assert "Traceback" not in err
+    assert git(bare, "for-each-ref") == refs
+
+
+def test_pr_mode_pushes_a_branch_per_environment_with_a_body(tmp_path: Path) -> None:
+    bare = fleet(tmp_path, ["a1", "a2"])
+    bodies = tmp_path / "bodies"
+    tip = git(bare, "rev-parse", "main")
+    code, out, err = plato(
+        "rerender",
+        "--repo",
+        str(bare),
+        "--rules",
+        str(new_rules(tmp_path)),
+        "--mode",
+        "pr",
+        "--pr-body-dir",
+        str(bodies),
+        "--format",
+        "json",
+    )
+    assert code == 0, err
+    assert json.loads(out)["branches"] == {"production": "plato/rerender/production"}
+    assert git(bare, "rev-parse", "main") == tip
+    assert git(bare, "rev-parse", "plato/rerender/production~1") == tip
+    body = (bodies / "production.md").read_text()
+    assert "<!-- plato:pr rerender env=production -->" in body and "<details>" in body and len(body) < 65536
+
+
+def test_preview_of_one_recorded_app_with_new_rules(tmp_path: Path) -> None:
+    bare = fleet(tmp_path, ["a1"])
+    code, out, err = plato(
+        "preview",
+        "-c",
+        "env=production",
+        "-c",
+        "app=a1",
+        "--repo",
+        str(bare),
+        "--rules",
+        str(new_rules(tmp_path)),
+        "--format",
+        "json",
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["changed"] and data["apps"][0]["counts"]["Deployment"]["changed"] == 2
+    code, _, err = plato("preview", "-c", "env=staging", "-c", "app=a1", "--repo", str(bare))
+    assert code == 2 and "no recorded inputs" in err
+
+
+@pytest.mark.parametrize("select", ["env", "=x", "env=production,,app"])
+def test_bad_select_is_a_clear_error(tmp_path: Path, select: str) -> None:
+    code, _, err = plato("rerender", "--repo", str(tmp_path / "none.git"), "--select", select, "--dry-run")
+    assert code == 2 and "--select" in err and "Traceback" not in err
