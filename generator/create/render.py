@@ -10,7 +10,7 @@ from generator.create.cd import app_readme, cd_objects, hydrator_metadata
 from generator.create.emit import dump_documents, object_key
 from generator.create.resources import Provisioned, provision
 from generator.create.terraform import terraform_files
-from generator.create.values import SecretRef
+from generator.create.values import SecretRef, external_secret
 from generator.create.workloads import common_labels, workload_objects
 from generator.match.plan import Plan
 
@@ -124,27 +124,11 @@ def _store_external_secrets(
         )
     out = []
     for name, refs in sorted(by_secret.items()):
-        out.append(
-            {
-                "apiVersion": "external-secrets.io/v1",
-                "kind": "ExternalSecret",
-                "metadata": {
-                    "name": name,
-                    "namespace": ns,
-                    "labels": labels,
-                    "annotations": {"argocd.argoproj.io/sync-wave": "-1"},
-                },
-                "spec": {
-                    "refreshInterval": "1h",
-                    "secretStoreRef": {"kind": store.get("kind", "ClusterSecretStore"), "name": store["name"]},
-                    "target": {"name": name, "creationPolicy": "Owner"},
-                    "data": [
-                        {"secretKey": k, "remoteRef": {"key": r.store_key, "property": r.store_property or k}}
-                        for k, r in sorted(refs.items())
-                    ],
-                },
-            }
-        )
+        data = [
+            {"secretKey": k, "remoteRef": {"key": r.store_key, "property": r.store_property or k}}
+            for k, r in sorted(refs.items())
+        ]
+        out.append(external_secret(name, ns, labels, store, data))
     return out
 
 

@@ -135,3 +135,34 @@ def resolve_params(value: Any, outputs_by_name: dict[str, dict[str, Any]], metad
     if isinstance(value, list):
         return [resolve_params(v, outputs_by_name, metadata, label) for v in value]
     return value
+
+
+def external_secret(
+    name: str,
+    namespace: str,
+    labels: dict[str, str],
+    store: dict[str, Any],
+    data: list[dict[str, Any]],
+    template: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An ExternalSecret that makes the Kubernetes Secret `name` from the environment's secret store, applied
+    before the workloads that read it (Argo CD sync wave -1)."""
+    target: dict[str, Any] = {"name": name, "creationPolicy": "Owner"}
+    if template is not None:
+        target["template"] = {"engineVersion": "v2", "data": template}
+    return {
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "ExternalSecret",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": labels,
+            "annotations": {"argocd.argoproj.io/sync-wave": "-1"},
+        },
+        "spec": {
+            "refreshInterval": "1h",
+            "secretStoreRef": {"kind": store.get("kind", "ClusterSecretStore"), "name": store["name"]},
+            "target": target,
+            "data": data,
+        },
+    }

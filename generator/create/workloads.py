@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from generator.create.resources import Provisioned
-from generator.create.values import Piece, Resolver, SecretRef, escape_k8s, expanded
+from generator.create.values import Piece, Resolver, SecretRef, escape_k8s, expanded, external_secret
 from generator.errors import UserError
 from generator.match.plan import Plan
 from generator.match.templates import dns_label, render_tree
@@ -478,22 +478,7 @@ def _file_external_secret(
             file=plan.environment.file,
             line=plan.environment.line,
         )
-    return {
-        "apiVersion": "external-secrets.io/v1",
-        "kind": "ExternalSecret",
-        "metadata": {
-            "name": name,
-            "namespace": ns,
-            "labels": labels,
-            "annotations": {"argocd.argoproj.io/sync-wave": "-1"},
-        },
-        "spec": {
-            "refreshInterval": "1h",
-            "secretStoreRef": {"kind": store.get("kind", "ClusterSecretStore"), "name": store["name"]},
-            "target": {"name": name, "creationPolicy": "Owner", "template": {"engineVersion": "v2", "data": templates}},
-            "data": [data[k] for k in sorted(data)],
-        },
-    }
+    return external_secret(name, ns, labels, store, [data[k] for k in sorted(data)], templates)
 
 
 def _go_literal(text: str) -> str:

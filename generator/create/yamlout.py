@@ -57,9 +57,16 @@ def _scalar(value: Any) -> tuple[str, tuple[str, ...] | None]:
         return "null", None
     if type(value) is int:
         return str(value), None
-    if type(value) is str or type(value) is float:
+    if type(value) is str:
         return _value(value)
+    if type(value) is float:
+        return _float(repr(value))  # by spelling: 0.0 == -0.0 would share one cache entry
     raise _Unsupported
+
+
+@lru_cache(maxsize=4096)
+def _float(spelling: str) -> tuple[str, tuple[str, ...] | None]:
+    return _value.__wrapped__(float(spelling))
 
 
 def _block(head: str, header: str, lines: tuple[str, ...], indent: int, out: list[str]) -> None:

@@ -110,7 +110,7 @@ def _inline_sources(
         c = dict(c)
         files = c.get("files")
         if files is not None:
-            c["files"] = _files_map(doc, cname, files)
+            c["files"] = _by_target(doc, cname, "files", files)
             for target, f in list(c["files"].items()):
                 if "source" in f:
                     c["files"][target] = _read_source(
@@ -118,35 +118,23 @@ def _inline_sources(
                     )
         vols = c.get("volumes")
         if vols is not None:
-            c["volumes"] = _volumes_map(doc, cname, vols)
+            c["volumes"] = _by_target(doc, cname, "volumes", vols)
         containers[cname] = c
     out["containers"] = containers
     return out
 
 
-def _files_map(doc: Document, cname: str, files: Any) -> dict[str, Any]:
-    if isinstance(files, dict):
-        return {k: dict(v) for k, v in files.items()}
+def _by_target(doc: Document, cname: str, field: str, items: Any) -> dict[str, Any]:
+    """Files or volumes keyed by target path, from the map form or the deprecated list form."""
+    if isinstance(items, dict):
+        return {k: dict(v) for k, v in items.items()}
     out: dict[str, Any] = {}
-    for i, f in enumerate(files):
-        f = dict(f)
-        target = f.pop("target")
+    for i, item in enumerate(items):
+        item = dict(item)
+        target = item.pop("target")
         if target in out:
-            raise doc.error(f"file target '{target}' appears twice", ("containers", cname, "files", i))
-        out[target] = f
-    return out
-
-
-def _volumes_map(doc: Document, cname: str, vols: Any) -> dict[str, Any]:
-    if isinstance(vols, dict):
-        return {k: dict(v) for k, v in vols.items()}
-    out: dict[str, Any] = {}
-    for i, v in enumerate(vols):
-        v = dict(v)
-        target = v.pop("target")
-        if target in out:
-            raise doc.error(f"volume target '{target}' appears twice", ("containers", cname, "volumes", i))
-        out[target] = v
+            raise doc.error(f"{field[:-1]} target '{target}' appears twice", ("containers", cname, field, i))
+        out[target] = item
     return out
 
 

@@ -221,7 +221,8 @@ def _document_lines(text: str) -> dict[int, int]:
     return starts
 
 
-def _plain_fast(value: Any, loc: Loc, doc: Document, budget: list[int], depth: int) -> Any:
+def _spend(doc: Document, loc: Loc, budget: list[int], depth: int) -> None:
+    """Count a node against the document's limits (aliases count each time they are expanded)."""
     budget[0] -= 1
     if budget[0] < 0:
         raise doc.error(
@@ -231,6 +232,10 @@ def _plain_fast(value: Any, loc: Loc, doc: Document, budget: list[int], depth: i
         )
     if depth > MAX_DEPTH:
         raise doc.error(f"document nested deeper than {MAX_DEPTH} levels", loc)
+
+
+def _plain_fast(value: Any, loc: Loc, doc: Document, budget: list[int], depth: int) -> Any:
+    _spend(doc, loc, budget, depth)
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for k, v in value.items():
@@ -323,15 +328,7 @@ def _plain(node: Any, loc: Loc, doc: Document, budget: list[int], depth: int) ->
     doc.positions = positions
     from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise doc.error(
-            f"document expands to more than {MAX_NODES} nodes (YAML alias bomb?)",
-            loc,
-            hint="remove anchors/aliases that repeat large structures",
-        )
-    if depth > MAX_DEPTH:
-        raise doc.error(f"document nested deeper than {MAX_DEPTH} levels", loc)
+    _spend(doc, loc, budget, depth)
     tag = getattr(node, "tag", None)
     tag_value = getattr(tag, "value", None) if tag is not None else None
     if tag_value and tag_value not in _STANDARD_TAGS:
