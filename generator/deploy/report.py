@@ -93,7 +93,11 @@ def markdown(sets: Sequence[ChangeSet], provenance: Mapping[str, str], key: str,
     risks = [(cs, r) for cs in live for r in cs.risks]
     if risks:
         head += ["> [!WARNING]", "> **Review these first:**"]
-        head += [f"> - {r}" + (f" ({cs.app} in {cs.env})" if len(live) > 1 else "") for cs, r in risks]
+        shown_risks = [f"> - {r}" + (f" ({cs.app} in {cs.env})" if len(live) > 1 else "") for cs, r in risks]
+        if sum(len(r) for r in shown_risks) > PR_BODY_BUDGET // 3:  # a fleet of risks: the first ones and a count
+            kept = shown_risks[:40]
+            shown_risks = [*kept, f"> - ... and {len(shown_risks) - len(kept)} more (`plato preview` lists them)"]
+        head += shown_risks
         head.append("")
     if not live:
         head += ["No changes: the deployment repository already holds exactly this.", ""]
@@ -152,7 +156,9 @@ def markdown(sets: Sequence[ChangeSet], provenance: Mapping[str, str], key: str,
             )
         diffs += "\n"
     out = body + "\n" + diffs + tail
-    assert len(out) < PR_BODY_LIMIT
+    if len(out) >= PR_BODY_LIMIT:  # only a table of thousands of apps gets here: cut it, visibly
+        note = "\n\n> [!NOTE]\n> This summary was cut at GitHub's 65,536-character limit.\n"
+        out = out[: PR_BODY_LIMIT - len(note) - 1] + note
     return out
 
 
