@@ -128,6 +128,7 @@ def kapitan_inventory(root: Path, spec: Path, n: int) -> None:
     import yaml
 
     (root / "inventory" / "targets").mkdir(parents=True)
+    (root / "inventory" / "classes").mkdir()  # reclass needs the folder, even empty
     (root / "templates").mkdir()
     for env, files in data["envs"].items():
         tdir = root / "templates" / env
@@ -245,11 +246,14 @@ def main() -> None:
                 kroot = work / f"kapitan-{n}"
                 kapitan_inventory(kroot, spec, n)
                 ks = []
-                for _ in range(max(1, reps - 1)):
-                    t, _ = timed([str(kapitan), "compile", "--parallelism", str(args.jobs)], cwd=kroot)
-                    ks.append(t)
-                    shutil.rmtree(kroot / "compiled", ignore_errors=True)
-                row["kapitan_s"] = median(ks)
+                try:
+                    for _ in range(max(1, reps - 1)):
+                        t, _ = timed([str(kapitan), "compile", "--parallelism", str(args.jobs)], cwd=kroot)
+                        ks.append(t)
+                        shutil.rmtree(kroot / "compiled", ignore_errors=True)
+                    row["kapitan_s"] = median(ks)
+                except SystemExit as exc:  # a broken Kapitan install is a note in the report, not a lost run
+                    row["kapitan_error"] = str(exc)[:300]
             results[f"n{n}"] = row
             print(f"N={n}: {json.dumps(row)}", file=sys.stderr)
     report(results, sizes)
