@@ -34,7 +34,11 @@ class Plato(click.Group):
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except KeyboardInterrupt:
-            click.echo("interrupted: nothing was published", err=True)
+            click.echo(
+                "interrupted: plato stopped. The deployment repository holds either its previous state or one whole "
+                "new commit (a push is atomic); run again to be sure it holds this one",
+                err=True,
+            )
             ctx.exit(130)
         except Exception as exc:  # a bug: say so, and how to report it
             if debug:

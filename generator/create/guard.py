@@ -26,6 +26,25 @@ def check_objects(objects: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
                 "Secret, or a password generator",
             )
         _scan(obj, path, f"{kind} '{name}'", "")
+        for key, value in (obj.get("binaryData") or {}).items() if kind == "ConfigMap" else ():
+            text = _decoded(value)
+            found = looks_like_credential(text) if text else None
+            if found:
+                raise UserError(
+                    f"ConfigMap '{name}' binaryData {key} contains {found}; refusing to write it",
+                    file=path,
+                    hint="no secret value may reach the deployment repository",
+                )
+
+
+def _decoded(value: Any) -> str:
+    import base64
+    import binascii
+
+    try:
+        return base64.b64decode(str(value), validate=True).decode("utf-8", errors="ignore")
+    except (binascii.Error, ValueError):
+        return ""
 
 
 def _scan(value: Any, path: str, what: str, loc: str) -> None:

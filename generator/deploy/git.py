@@ -94,22 +94,28 @@ class Git:
         self._git = _Git(str(workdir))
 
     def run(self, *args: str, check: bool = True) -> tuple[int, str, str]:
-        """Run git; (status, stdout, stderr) as git wrote them. A failure raises a RepoError unless check=False."""
+        """Run git; (status, stdout, stderr) as git wrote them. A failure raises a RepoError unless check=False.
+        An interrupt (Ctrl-C, or SIGTERM from a cancelled CI job) stops the git child and waits for it, so that
+        nothing keeps writing after plato has said it stopped."""
         from git.exc import GitCommandNotFound
 
         try:
-            status, out, err = self._git.execute(
-                ["git", *args],
-                with_exceptions=False,
-                with_extended_output=True,
-                env=_env(),
-                strip_newline_in_stdout=False,
-            )
+            handle = self._git.execute(["git", *args], as_process=True, env=_env())
         except GitCommandNotFound:
             raise RepoError("git is not installed", hint="install git (plato drives the git command line)") from None
+        proc = handle.proc
+        assert proc is not None
+        try:
+            out_b, err_b = proc.communicate()
+        except BaseException:
+            proc.terminate()
+            proc.wait()
+            raise
+        status = proc.returncode
+        out, err = out_b.decode("utf-8", "replace"), err_b.decode("utf-8", "replace")
         if status != 0 and check:
             raise repo_error(args, f"{err}\n{out}")
-        return int(status), str(out), str(err)
+        return int(status), out, err
 
     def out(self, *args: str) -> str:
         return self.run(*args)[1].strip()

@@ -215,6 +215,20 @@ def check_owner(root: Path, tree: RenderedTree) -> None:
     for rel in tree.owned:
         if rel.endswith("/") and safe_join(root, rel).is_dir():
             markers += [f.relative_to(root).as_posix() for f in safe_join(root, rel).rglob(OWNER_MARKER)]
+    cd_file = tree.plan.env["paths"]["cd"]
+    cd_path = safe_join(root, cd_file)
+    if cd_path.is_file():
+        from generator.deploy.diff import objects_of
+
+        for obj in objects_of(cd_path.read_bytes()).values():
+            labels = (obj.get("metadata") or {}).get("labels") or {}
+            owner = f"{labels.get('plato.dev/env', '?')}/{labels.get('app.kubernetes.io/part-of', '?')}"
+            if owner != ours:
+                raise UserError(
+                    f"{cd_file} holds the CD registration of {owner}, and {ours} would replace it",
+                    hint="two (env, app) pairs map to one CD file: give the Environment rules' paths.cd a "
+                    "separator that cannot occur in names, e.g. 'cd/{cluster}/{env}/{app}.yaml'",
+                )
     for rel in markers:
         path = root / rel
         if path.is_file() and not path.is_symlink():
@@ -271,8 +285,9 @@ def publish(tree: RenderedTree, record: bytes, opts: Options, trailers: Mapping[
                 writes, clears = desired(tree, record), [*tree.owned, rec]
             clear_owned(co.dir, clears)
             write_files(co.dir, writes)
-            if not cs.empty and not (co.dir / ".gitattributes").exists():
-                (co.dir / ".gitattributes").write_bytes(GITATTRIBUTES)
+            attributes = safe_join(co.dir, ".gitattributes")  # refuses a symlink planted in the repository
+            if not cs.empty and not os.path.lexists(attributes):
+                attributes.write_bytes(GITATTRIBUTES)
                 result.notes.append("created .gitattributes (generated files collapse in reviews)")
             co.git.run("add", "-A")
             _check_ownership(co, [*tree.owned, rec, ".gitattributes"])

@@ -136,9 +136,9 @@ def _format_path(pattern: str, values: Mapping[str, str], rule: Rule) -> str:
         )
     try:
         path = pattern.format(**values)
-    except (KeyError, IndexError, ValueError) as exc:
+    except (KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
         raise UserError(
-            f"path '{pattern}' uses an unknown key {exc}",
+            f"path '{pattern}' cannot be filled in: {type(exc).__name__} {exc}",
             file=rule.file,
             line=rule.line,
             hint="paths may use {env}, {app}, {cluster}, {namespace} and other context keys",

@@ -227,6 +227,12 @@ def _rule(doc: Document) -> Rule:
     }
     line = doc.start_line
     kind = data["kind"]
+    if kind == "Resource" and "type" not in match:
+        raise doc.error(
+            f"Resource rule '{data['name']}' has no match.type",
+            ("match",),
+            hint="a Resource rule serves one resource type (or a list of them): match: {type: postgres}",
+        )
     if kind == "Resource":
         manifest_loc: Loc = ("spec", "manifests")
         spec = _compile(doc, data.get("spec", {}), ("spec",), whole={manifest_loc})

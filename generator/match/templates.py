@@ -120,7 +120,9 @@ def environment() -> Any:
     env.filters["tojson"] = lambda v: json.dumps(v, sort_keys=True)
     env.filters["quote"] = lambda v: json.dumps(str(v))
     env.globals.clear()
-    env.globals["range"] = range
+    from jinja2.sandbox import safe_range
+
+    env.globals["range"] = safe_range  # refuses ranges over 100,000 items: a rule cannot spin forever
     return env
 
 
