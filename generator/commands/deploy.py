@@ -64,7 +64,7 @@ def provenance(tree: Any) -> dict[str, str]:
         "Source": f"{src} @ `{sha[:12]}`" if src or sha else "",
         "CI run": ctx.get("run_url", ""),
         "Image": f"`{ctx['image']}`" if ctx.get("image") else "",
-        "Rules": f"`{tree.plan.rules.digest}` ({tree.plan.rules.origin})",
+        "Rules": f"`{tree.plan.rules.digest}` ({_origin(tree.plan.rules.origin)})",
         "plato": __version__,
         "Context": " ".join(f"`{k}={v}`" for k, v in ctx.items() if k not in ("run_url", "source_repo", "source_sha")),
     }
@@ -95,6 +95,13 @@ def recorded_inputs(
     inputs = inputs_from_record(record, rel, rules_dir)
     inputs.context.update({k: v for k, v in ctx.items() if k not in ("env", "app")})
     return inputs
+
+
+def _origin(folder: str) -> str:
+    """The rules folder as a reviewer should read it: the bundled rules by that name (not a site-packages path)."""
+    from generator.resources import bundled_dir
+
+    return "bundled rules" if Path(folder).resolve() == bundled_dir("rules").resolve() else folder
 
 
 def run_preview(inputs: Inputs, repo: str, branch: str, fmt: str) -> None:

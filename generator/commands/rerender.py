@@ -57,6 +57,7 @@ def run(
     from generator.deploy import report as reports
     from generator.deploy.github import write_outputs, write_summary
     from generator.deploy.publish import Options
+    from generator.commands.deploy import _origin
     from generator.deploy.rerender import parse_select, rerender
     from generator.match.rules import load_rules
 
@@ -73,7 +74,7 @@ def run(
     bodies: dict[str, str] = {}
     for env in sorted({a.env for a in impact.changed}):
         sets = [a.changeset for a in impact.changed if a.env == env and a.changeset]
-        note = f"Re-render of {len(sets)} apps in {env} with rules `{rules.digest}` ({rules.origin})."
+        note = f"Re-render of {len(sets)} apps in {env} with rules `{rules.digest}` ({_origin(rules.origin)})."
         bodies[env] = reports.markdown(sets, {"Rules": f"`{rules.digest}`"}, f"rerender env={env}", note)
         if pr_body_dir:
             pr_body_dir.mkdir(parents=True, exist_ok=True)
