@@ -54,10 +54,10 @@ def run(
     jobs: int | None,
     pr_body_dir: Path | None,
 ) -> None:
+    from generator.commands.deploy import _origin
     from generator.deploy import report as reports
     from generator.deploy.github import write_outputs, write_summary
     from generator.deploy.publish import Options
-    from generator.commands.deploy import _origin
     from generator.deploy.rerender import parse_select, rerender
     from generator.match.rules import load_rules
 
