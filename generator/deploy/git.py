@@ -25,13 +25,16 @@ AUTH_MARKERS = (
     "authentication failed",
     "permission denied",
     "could not read username",
-    "403",
-    "401",
+    "error: 403",  # HTTP status, not any "403" (a port number may contain it)
+    "error: 401",
     "access denied",
     "invalid username or password",
     "terminal prompts disabled",
 )
 UNREACHABLE_MARKERS = (
+    "failed to connect",
+    "couldn't connect",
+    "could not connect",
     "could not resolve host",
     "connection refused",
     "unable to access",

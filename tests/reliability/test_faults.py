@@ -281,13 +281,9 @@ def test_sigterm_mid_publish_exits_130_and_removes_the_clone(kit) -> None:
     assert remote.snapshot() == before
 
 
-INTERRUPTED_PUSH_BUG = (
-    "SIGTERM while `git push` runs: plato prints 'interrupted: nothing was published' and exits 130 at once, but "
-    "its git child is neither stopped nor waited for, and the push lands a moment later"
-)
-
-
 def test_sigterm_during_the_push_does_not_claim_nothing_was_published(kit) -> None:
+    """Regression test: SIGTERM while `git push` runs: plato printed 'interrupted: nothing was published' and exited
+    130 at once, but its git child was neither stopped nor waited for, and the push landed a moment later."""
     remote = kit.bare()
     remote.commit({"README.md": "seed\n"}, workdir=kit.tmp / "seed")
     before = remote.tip()

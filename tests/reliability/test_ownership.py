@@ -130,14 +130,10 @@ def test_an_app_whose_folder_would_swallow_another_apps_folder_is_refused(kit) -
     assert "development/web/production/manifest.yaml" in remote.files()
 
 
-CD_CLASH_BUG = (
-    "the default CD path cd/{cluster}/{env}-{app}.yaml is ambiguous and carries no ownership marker: "
-    "(env=dev, app=foo-bar) and (env=dev-foo, app=bar) share cd/dev/dev-foo-bar.yaml, so the second publish "
-    "silently takes over the first app's Argo CD Application (exit 0; it now points at dev-foo/bar)"
-)
-
-
 def test_two_apps_whose_default_cd_files_collide_are_not_both_published(kit) -> None:
+    """Regression test: the default CD path cd/{cluster}/{env}-{app}.yaml is ambiguous and carried no ownership
+    check: (env=dev, app=foo-bar) and (env=dev-foo, app=bar) shared cd/dev/dev-foo-bar.yaml, so the second publish
+    silently took over the first app's Argo CD Application (exit 0; it then pointed at dev-foo/bar)."""
     kit.workload()
     rules = kit.rules(kit.env_rule("dev", "dev*", cluster="dev"))
     remote = kit.bare()
@@ -234,14 +230,10 @@ def test_a_symlink_to_a_file_inside_the_owned_folder_is_replaced_not_followed(ki
         assert run.returncode in (2, 3), run.explain()
 
 
-GITATTRIBUTES_BUG = (
-    "generator/deploy/publish.py writes .gitattributes with Path.write_bytes, not through safe_join: a symlink "
-    ".gitattributes -> /some/path committed in the deployment repository makes a publish create /some/path "
-    "(outside its checkout) and still exit 0"
-)
-
-
 def test_a_gitattributes_symlink_is_not_written_through(kit) -> None:
+    """Regression test: generator/deploy/publish.py wrote .gitattributes with Path.write_bytes, not through
+    safe_join: a symlink .gitattributes -> /some/path committed in the deployment repository made a publish create
+    /some/path (outside its checkout) and still exit 0."""
     target = kit.tmp / "outside" / "created-by-plato"
     target.parent.mkdir()
     remote = kit.bare()

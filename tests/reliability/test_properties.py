@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from generator.create.render import render
@@ -318,6 +318,9 @@ PATH_PATTERN = st.sampled_from(
         "{env}/{app}/{env!r}",
         "{env}/{app}/{env:>3}",
         "{env}/{app}/{env[99]}",
+        "{env}/{app}/{env.nope}",
+        "{env}/{app}/{env[x]}",
+        "{env}/{app}/{app.__class__.__name__}",
         "../{env}/{app}",
         "/{env}/{app}",
         "{env}/{app}/../x",
@@ -474,26 +477,6 @@ def rule_documents(kinds: tuple[str, ...] = ("Environment", "Resource", "Profile
 ENVIRONMENT_RULE = corrupted(plausible_rule(("Environment",)).map(lambda d: {**d, "match": {}}), 6)
 
 
-RESOURCE_WITHOUT_TYPE_BUG = (
-    "generator/match/rules.py _build indexes Resource rules by rule.match['type'] before the (now lazy) schema "
-    "check: a Resource rule without match.type makes render/publish fail with 'internal error: KeyError: type' "
-    "(exit 1); `plato validate` reports it properly"
-)
-
-
-def _known_bug(files: list[list[dict[str, Any]]]) -> bool:
-    """Inputs that hit a bug reproduced by its own strict xfail test below: kept out of the general properties so
-    that these keep guarding everything else."""
-    for docs in files:
-        for doc in docs:
-            if not isinstance(doc, dict):
-                continue
-            match = doc.get("match")
-            if doc.get("kind") == "Resource" and (not isinstance(match, dict) or "type" not in match):
-                return True
-    return _uses_format_attribute_or_key(files)
-
-
 def _write_rules(folder: Path, files: list[list[dict[str, Any]]]) -> None:
     folder.mkdir()
     for i, docs in enumerate(files):
@@ -515,7 +498,6 @@ def _write_rules(folder: Path, files: list[list[dict[str, Any]]]) -> None:
     )
 )
 def test_any_rule_folder_is_loaded_or_refused_with_a_plato_error(files) -> None:
-    assume(not _known_bug(files))
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "rules"
         _write_rules(folder, files)
@@ -616,19 +598,6 @@ def test_plausible_specs_with_the_bundled_rules_plan_or_fail_with_a_plato_error(
     _plan_and_render(docs, ctx, None)
 
 
-FORMAT_FIELD_BUG = (
-    "generator/match/plan.py _format_path catches KeyError/IndexError/ValueError from str.format but not the "
-    "AttributeError/TypeError of '{env.nope}' or '{env[x]}': an internal error (exit 1) instead of exit 2"
-)
-
-
-def _uses_format_attribute_or_key(files: list[list[dict[str, Any]]]) -> bool:
-    """Rule paths with a format field that reaches into a value ('{env.x}', '{env[x]}'): a known bug, tested
-    separately (test_a_path_pattern_with_a_format_attribute_is_a_user_error)."""
-    text = str(files)
-    return any(f"{{{k}." in text or f"{{{k}[" in text for k in ("env", "app", "cluster", "namespace"))
-
-
 @SETTINGS
 @given(
     environment=ENVIRONMENT_RULE,
@@ -643,7 +612,6 @@ def test_generated_rules_plan_or_fail_with_a_plato_error(environment, others, do
         if isinstance(doc, dict) and doc.get("name") in ("a", "b", "development", "x.y"):
             doc["name"] = f"rule-{i}"  # unique: a duplicate name would stop most examples at loading
     files = [[environment], others] if others else [[environment]]
-    assume(not _known_bug(files))
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "rules"
         _write_rules(folder, files)
@@ -664,7 +632,6 @@ ENV_RULE = {
 def test_generated_environment_specs_plan_or_fail_with_a_plato_error(env_spec, ctx) -> None:
     """Environment rules that match: their specs (paths, namespace templates, CD settings) are always used."""
     doc = {**ENV_RULE, "match": {}, "spec": env_spec}
-    assume(not _known_bug([[doc]]))
     spec = {"apiVersion": "score.dev/v1b1", "metadata": {"name": "web"}, "containers": {"web": {"image": "."}}}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "rules"
@@ -674,6 +641,9 @@ def test_generated_environment_specs_plan_or_fail_with_a_plato_error(env_spec, c
 
 @pytest.mark.parametrize("pattern", ["{env}/{app}/{env.nope}", "{env}/{app}/{env[x]}"])
 def test_a_path_pattern_with_a_format_attribute_is_a_user_error(pattern) -> None:
+    """Regression test: generator/match/plan.py _format_path caught KeyError/IndexError/ValueError from str.format
+    but not the AttributeError/TypeError of '{env.nope}' or '{env[x]}': they were an internal error (exit 1)
+    instead of exit 2."""
     doc = {**ENV_RULE, "spec": {**ENV_RULE["spec"], "paths": {"manifests": pattern}}}
     spec = {"apiVersion": "score.dev/v1b1", "metadata": {"name": "web"}, "containers": {"web": {"image": "."}}}
     with tempfile.TemporaryDirectory() as tmp:
@@ -687,6 +657,9 @@ def test_a_path_pattern_with_a_format_attribute_is_a_user_error(pattern) -> None
 
 @pytest.mark.parametrize("match", [{}, {"env": "development"}, None])
 def test_a_resource_rule_without_a_type_is_a_user_error(match) -> None:
+    """Regression test: generator/match/rules.py _build indexed Resource rules by rule.match['type'] before the (now
+    lazy) schema check: a Resource rule without match.type made render/publish fail with 'internal error:
+    KeyError: type' (exit 1); `plato validate` reports it properly."""
     rule = {"apiVersion": "plato.dev/v1", "kind": "Resource", "name": "typeless", "spec": {}}
     if match is not None:
         rule["match"] = match

@@ -108,13 +108,10 @@ def test_a_secret_with_data_from_a_rule_is_refused(kit) -> None:
     kit.assert_refused(run, 2, names=["development/web/manifest.yaml", "Secret 'creds'"], never=["plain-text-pw"])
 
 
-BINARY_KEY_GAP = (
-    "the credential scan (generator/create/guard.py) does not look inside binaryContent: a PEM private key given "
-    "base64-encoded as a file's binaryContent lands in the ConfigMap's binaryData in the deployment repository"
-)
-
-
 def test_a_private_key_in_binary_content_is_refused(kit) -> None:
+    """Regression test: the credential scan (generator/create/guard.py) did not look inside binaryContent: a PEM
+    private key given base64-encoded as a file's binaryContent landed in the ConfigMap's binaryData in the
+    deployment repository."""
     _spec(kit, {"files": {"/etc/tls/key.pem": {"binaryContent": base64.b64encode(PEM.encode()).decode()}}})
 
     run = kit.cli([*kit.args("render", Path("app/score.yaml")), "-o", "out"])
