@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -66,62 +68,100 @@ def main(debug: bool) -> None:
     """
 
 
-def workload_args(f: F) -> F:
+def rules_option(help: str = "Rules folder (default: the bundled rules).") -> Callable[[F], F]:
+    return click.option("--rules", "rules_dir", type=click.Path(path_type=Path), default=None, help=help)
+
+
+def format_option(*choices: str) -> Callable[[F], F]:
+    return click.option("--format", "fmt", type=click.Choice(choices), default=choices[0], show_default=True)
+
+
+def mode_option(help: str) -> Callable[[F], F]:
+    return click.option("--mode", type=click.Choice(["push", "pr"]), default="push", show_default=True, help=help)
+
+
+retries_option = click.option(
+    "--max-retries", default=10, show_default=True, help="Retries of a push that lost a race."
+)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What every command that renders takes: the workload files, the context and where the rules are."""
+
+    workloads: tuple[Path, ...]
+    context: tuple[str, ...]
+    image: str | None
+    rules_dir: Path | None
+    allow_outside_workspace: bool
+
+    def inputs(self) -> Any:
+        from generator.pipeline import Inputs
+
+        if not self.workloads:
+            raise click.UsageError("give at least one workload file (or folder of them)")
+        return Inputs.load(
+            list(self.workloads),
+            context=self.context,
+            image=self.image,
+            rules_dir=self.rules_dir,
+            allow_outside_workspace=self.allow_outside_workspace,
+            environ=dict(os.environ),
+        )
+
+
+def workload_args(f: Callable[..., Any]) -> Callable[..., Any]:
+    """WORKLOADS, -c, --image, --rules and --allow-outside-workspace, handed to the command as one `spec`."""
+
+    @functools.wraps(f)
+    def command(
+        *args: Any,
+        workloads: tuple[Path, ...],
+        context: tuple[str, ...],
+        image: str | None,
+        rules_dir: Path | None,
+        allow_outside_workspace: bool,
+        **kwargs: Any,
+    ) -> Any:
+        return f(*args, spec=Spec(workloads, context, image, rules_dir, allow_outside_workspace), **kwargs)
+
+    options = [
+        click.argument("workloads", nargs=-1, type=click.Path(path_type=Path)),
+        click.option(
+            "-c",
+            "--context",
+            "context",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="A context key (repeatable): env, app, org, region, ...",
+        ),
+        click.option("--image", default=None, help="The image CI built: what `image: .` means."),
+        rules_option(),
+        click.option(
+            "--allow-outside-workspace",
+            is_flag=True,
+            help="Allow file sources outside the spec's workspace (its git work tree).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def repo_args(f: F) -> F:
+    f = click.option("--branch", default="main", show_default=True, help="The deployment repository's branch.")(f)
     f = click.option(
-        "--allow-outside-workspace",
-        is_flag=True,
-        help="Allow file sources outside the spec's workspace (its git work tree).",
+        "--repo",
+        required=True,
+        metavar="PATH|URL",
+        help="The deployment repository (a local path is created as a bare repository if missing).",
     )(f)
-    f = click.option(
-        "--rules",
-        "rules_dir",
-        type=click.Path(path_type=Path),
-        default=None,
-        help="Rules folder (default: the bundled rules).",
-    )(f)
-    f = click.option("--image", default=None, help="The image CI built: what `image: .` means.")(f)
-    f = click.option(
-        "-c",
-        "--context",
-        "context",
-        multiple=True,
-        metavar="KEY=VALUE",
-        help="A context key (repeatable): env, app, org, region, ...",
-    )(f)
-    f = click.argument("workloads", nargs=-1, type=click.Path(path_type=Path))(f)
     return f
-
-
-def _inputs(
-    workloads: tuple[Path, ...],
-    context: tuple[str, ...],
-    image: str | None,
-    rules_dir: Path | None,
-    allow_outside_workspace: bool,
-) -> Any:
-    from generator.pipeline import Inputs
-
-    if not workloads:
-        raise click.UsageError("give at least one workload file (or folder of them)")
-    return Inputs.load(
-        list(workloads),
-        context=context,
-        image=image,
-        rules_dir=rules_dir,
-        allow_outside_workspace=allow_outside_workspace,
-        environ=dict(os.environ),
-    )
 
 
 @main.command()
 @click.argument("workloads", nargs=-1, type=click.Path(path_type=Path))
-@click.option(
-    "--rules",
-    "rules_dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Also check this rules folder (default: the bundled rules when no workload is given).",
-)
+@rules_option("Also check this rules folder (default: the bundled rules when no workload is given).")
 @click.option("--allow-outside-workspace", is_flag=True, help="Allow file sources outside the workspace.")
 def validate(workloads: tuple[Path, ...], rules_dir: Path | None, allow_outside_workspace: bool) -> None:
     """Check workload specs and rules. Changes nothing.
@@ -149,26 +189,19 @@ def run() -> None:  # pragma: no cover - console entry for `python -m generator`
 
 @main.command()
 @workload_args
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def explain(
-    workloads: tuple[Path, ...],
-    context: tuple[str, ...],
-    image: str | None,
-    rules_dir: Path | None,
-    allow_outside_workspace: bool,
-    fmt: str,
-) -> None:
+@format_option("text", "json")
+def explain(spec: Spec, fmt: str) -> None:
     """Which rules matched for the target and each resource, and why each candidate won or lost."""
     import json
 
     from generator.match.explain import explanation, text
     from generator.match.plan import derive_context
 
-    inputs = _inputs(workloads, context, image, rules_dir, allow_outside_workspace)
+    inputs = spec.inputs()
     plan = inputs.plan()
     from generator.match.rules import load_rules
 
-    _, notes = derive_context(inputs.context, load_rules(rules_dir))
+    _, notes = derive_context(inputs.context, load_rules(spec.rules_dir))
     data = explanation(plan, notes)
     click.echo(json.dumps(data, indent=2, sort_keys=True) if fmt == "json" else text(data), nl=fmt == "json")
 
@@ -184,50 +217,22 @@ def explain(
     show_default=True,
     help="Folder to write the rendered tree into (its owned paths are replaced).",
 )
-def render(
-    workloads: tuple[Path, ...],
-    context: tuple[str, ...],
-    image: str | None,
-    rules_dir: Path | None,
-    allow_outside_workspace: bool,
-    out: Path,
-) -> None:
+def render(spec: Spec, out: Path) -> None:
     """Render the files the deployment repository would hold for this (env, app) into a folder."""
     from generator.deploy.tree import write_tree
 
-    inputs = _inputs(workloads, context, image, rules_dir, allow_outside_workspace)
-    tree = inputs.render()
+    tree = spec.inputs().render()
     write_tree(out, tree)
     click.echo(f"rendered {len(tree.files)} files for {tree.app} in {tree.env} into {out}/", err=True)
     for path in tree.files:
         click.echo(f"  {path}", err=True)
 
 
-def repo_args(f: F) -> F:
-    f = click.option("--branch", default="main", show_default=True, help="The deployment repository's branch.")(f)
-    f = click.option(
-        "--repo",
-        required=True,
-        metavar="PATH|URL",
-        help="The deployment repository (a local path is created as a bare repository if missing).",
-    )(f)
-    return f
-
-
 @main.command()
 @workload_args
 @repo_args
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
-def preview(
-    workloads: tuple[Path, ...],
-    context: tuple[str, ...],
-    image: str | None,
-    rules_dir: Path | None,
-    allow_outside_workspace: bool,
-    repo: str,
-    branch: str,
-    fmt: str,
-) -> None:
+@format_option("text", "markdown", "json")
+def preview(spec: Spec, repo: str, branch: str, fmt: str) -> None:
     """Dry run: what publishing would change in the deployment repository. Writes nothing.
 
     With no WORKLOAD, the app named by -c env=... -c app=... is re-rendered from the inputs its last publish
@@ -235,65 +240,34 @@ def preview(
     """
     from generator.commands.deploy import recorded_inputs, run_preview
 
-    if workloads:
-        inputs = _inputs(workloads, context, image, rules_dir, allow_outside_workspace)
+    if spec.workloads:
+        inputs = spec.inputs()
     else:  # no specs: re-render the app from the inputs its last publish recorded (try a rule change on one app)
-        inputs = recorded_inputs(repo, branch, context, image, rules_dir)
+        inputs = recorded_inputs(repo, branch, spec.context, spec.image, spec.rules_dir)
     run_preview(inputs, repo, branch, fmt)
 
 
 @main.command()
 @workload_args
 @repo_args
-@click.option(
-    "--mode",
-    type=click.Choice(["push", "pr"]),
-    default="push",
-    show_default=True,
-    help="push: commit to the branch; pr: push plato/<env>/<app> for a pull request.",
-)
-@click.option("--max-retries", default=10, show_default=True, help="Retries of a push that lost a race.")
+@mode_option("push: commit to the branch; pr: push plato/<env>/<app> for a pull request.")
+@retries_option
 @click.option("--pr-body", type=click.Path(path_type=Path), default=None, help="Write the PR body (Markdown) here.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def publish(
-    workloads: tuple[Path, ...],
-    context: tuple[str, ...],
-    image: str | None,
-    rules_dir: Path | None,
-    allow_outside_workspace: bool,
-    repo: str,
-    branch: str,
-    mode: str,
-    max_retries: int,
-    pr_body: Path | None,
-    fmt: str,
-) -> None:
+@format_option("text", "json")
+def publish(spec: Spec, repo: str, branch: str, mode: str, max_retries: int, pr_body: Path | None, fmt: str) -> None:
     """Render and commit to the deployment repository (push, or a branch for a pull request)."""
     from generator.commands.deploy import run_publish
 
-    inputs = _inputs(workloads, context, image, rules_dir, allow_outside_workspace)
-    run_publish(inputs, repo, branch, mode, max_retries, fmt, pr_body)
+    run_publish(spec.inputs(), repo, branch, mode, max_retries, fmt, pr_body)
 
 
 @main.command()
 @repo_args
-@click.option(
-    "--rules",
-    "rules_dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Rules folder (default: the bundled rules).",
-)
+@rules_option()
 @click.option("--select", default=None, metavar="KEY=GLOB,...", help="Only these apps, e.g. env=production,app=shop.")
 @click.option("--dry-run", is_flag=True, help="Show the impact; write nothing.")
-@click.option(
-    "--mode",
-    type=click.Choice(["push", "pr"]),
-    default="push",
-    show_default=True,
-    help="push: one commit per environment; pr: one branch plato/rerender/<env> per environment.",
-)
-@click.option("--max-retries", default=10, show_default=True, help="Retries of a push that lost a race.")
+@mode_option("push: one commit per environment; pr: one branch plato/rerender/<env> per environment.")
+@retries_option
 @click.option("--jobs", type=int, default=None, help="Worker processes (default: one per core).")
 @click.option(
     "--pr-body-dir",
@@ -301,7 +275,7 @@ def publish(
     default=None,
     help="Write each environment's PR body to DIR/<env>.md.",
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option("text", "json")
 def rerender(
     repo: str,
     branch: str,
