@@ -10,7 +10,7 @@ from generator.errors import Errors, PlatoError, UserError
 
 
 def run(paths: list[Path], rules_dir: Path | None, allow_outside: bool) -> None:
-    from generator.match.rules import compile_all, indistinguishable, load_rules
+    from generator.match.rules import compile_all, indistinguishable, load_rules, shadowed, uncovered
     from generator.read.workload import Options, load_workloads
     from generator.read.yamlfile import iter_yaml_files
 
@@ -49,6 +49,22 @@ def run(paths: list[Path], rules_dir: Path | None, allow_outside: bool) -> None:
                         line=a.line,
                         hint="add a criterion to one of them, or make their values disjoint",
                     )
+                )
+            for loser, winner in shadowed(rs):
+                errors.append(
+                    UserError(
+                        f"{loser.kind} rule '{loser.name}' can never win: '{winner.name}' ({winner.where}) matches "
+                        "wherever it does and is more specific",
+                        file=loser.file,
+                        line=loser.line,
+                        hint=f"remove '{loser.name}', or narrow '{winner.name}' (a '*' criterion matches every value)",
+                    )
+                )
+            for type_, env, env_rule in uncovered(rs):
+                click.echo(
+                    f"{env_rule.where}: warning: no {type_} rule covers env={env} in general (only some apps, orgs, "
+                    f"regions or ids): a workload asking for a {type_} there will fail to publish",
+                    err=True,
                 )
             click.echo(
                 f"rules: {len(rs.all_rules())} rules in {rs.origin} are valid" if not errors else "rules: checked",

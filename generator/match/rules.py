@@ -344,3 +344,66 @@ def _overlap(a: Rule, b: Rule, key: str) -> bool:
 def iter_rules(rs: RuleSet, kinds: Iterable[str]) -> Iterable[Rule]:
     wanted = set(kinds)
     return (r for r in rs.all_rules() if r.kind in wanted)
+
+
+def _covers(a: Rule, b: Rule, key: str) -> bool:
+    """Every value `b` accepts for `key` is accepted by `a` (a criterion `b` lacks is covered only by '*')."""
+    wa = a.classes if key == "class" else a.match.get(key)
+    wb = b.classes if key == "class" else b.match.get(key)
+    if wa is None or "*" in wa:
+        return True
+    if wb is None:
+        return False
+    return all(any(x == y or (not _is_glob(y) and _value_matches(x, y)) for x in wa) for y in wb)
+
+
+def shadowed(rs: RuleSet) -> list[tuple[Rule, Rule]]:
+    """(loser, winner) pairs: `winner` matches wherever `loser` does and is more specific, so `loser` can never
+    win (typically a '*' criterion on a dimension the loser does not name)."""
+    out: list[tuple[Rule, Rule]] = []
+    dims = rs.dimensions
+    for group in [rs.environments, rs.profiles, *rs.resources.values()]:
+        for b in group:
+            for a in group:
+                if a is b or a.vector(dims) <= b.vector(dims):
+                    continue
+                keys = set(a.match) | ({"class"} if a.kind == "Resource" else set())
+                if all(_covers(a, b, k) for k in keys):
+                    out.append((b, a))
+                    break
+    return out
+
+
+def uncovered(rs: RuleSet) -> list[tuple[str, str, Rule]]:
+    """(type, env, Environment rule): resource types that have rules, and environments where no rule of the type
+    matches a workload in general (any app, org and region; the default class). A workload asking for that type
+    there fails to publish, with a clear error; `validate` warns before anyone tries."""
+    gaps = []
+    for env_rule in rs.environments:
+        spec = env_rule.spec if isinstance(env_rule.spec, dict) else {}
+        env_type = spec.get("env_type")
+        context = {"env_type": env_type if isinstance(env_type, str) else None}
+        for env in env_rule.match.get("env", ()):
+            if _is_glob(env):
+                continue
+            context["env"] = env
+            for type_ in sorted(rs.resources):
+                if not any(_general(r, type_, context) for r in rs.for_type(type_)):
+                    gaps.append((type_, env, env_rule))
+    return gaps
+
+
+def _general(rule: Rule, type_: str, context: Mapping[str, str | None]) -> bool:
+    """The rule matches a workload's `type_` resource in this context whatever its app, org, region and id."""
+    for key, wanted in rule.match.items():
+        if "*" in wanted:
+            continue
+        if key == "type":
+            actual: str | None = type_
+        elif key == "class":
+            actual = "default"
+        else:
+            actual = context.get(key)
+        if actual is None or not any(_value_matches(w, actual) for w in wanted):
+            return False
+    return True

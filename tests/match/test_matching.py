@@ -516,3 +516,48 @@ def test_boolean_criterion_matches_context_true(project, build):
     project.write_rules(build.env_rule(), build.context_rule("canary", {"env": "development"}, canary=True))
     project.write_workload(build.workload("api"))
     assert project.plan("app=demo", "canary=true").context["env"] == "development"
+
+
+def test_validate_reports_a_rule_that_can_never_win(project, build):
+    """'everywhere' names env with '*': it matches wherever 'by-app' does and is more specific (env ranks above
+    app), so 'by-app' is dead; 'narrow' names a value 'everywhere' also accepts but adds nothing: not dead."""
+    path = project.write_rules(
+        build.env_rule(),
+        rule(build, "everywhere", env="*", app="shop"),
+        rule(build, "by-app", app="shop"),
+        rule(build, "other-app", app="other"),
+    )
+    result = project.cli("validate", "--rules", str(project.rules))
+    assert result.exit_code == 2, result.output
+    line = build.rule_line(path, "by-app")
+    assert f"{path}:{line}: error: Resource rule 'by-app' can never win: 'everywhere'" in result.output
+    assert "'other-app'" not in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_more_specific_rule_that_matches_less_does_not_make_the_general_one_dead(project, build):
+    project.write_rules(
+        build.env_rule(),
+        build.prod_env(),
+        rule(build, "default"),
+        rule(build, "dev", env="development"),
+        rule(build, "dev-shop", env="development", app="shop"),
+    )
+    result = project.cli("validate", "--rules", str(project.rules))
+    assert result.exit_code == 0, result.output
+    assert "never win" not in result.output and "warning" not in result.output
+
+
+def test_validate_warns_about_environments_a_resource_type_has_no_general_rule_for(project, build):
+    path = project.write_rules(
+        build.env_rule(),
+        build.prod_env(),
+        rule(build, "pg-dev", env_type="development"),
+        rule(build, "pg-prod-shop", env_type="production", app="shop"),
+        build.resource_rule("redis", "redis"),
+    )
+    result = project.cli("validate", "--rules", str(project.rules))
+    assert result.exit_code == 0, result.output  # a warning: the rules are valid, one context is not served
+    prod = build.rule_line(path, "production")
+    assert f"{path}:{prod}: warning: no postgres rule covers env=production in general" in result.output
+    assert "env=development" not in result.output and "no redis rule" not in result.output
