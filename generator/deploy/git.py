@@ -1,11 +1,20 @@
-"""Git, wrapped in one place. GitPython's command wrapper runs the git command line (its index API rewrites the
-whole index in Python and is ten times slower on large repositories). Every message that leaves this module has
-credentials masked."""
+"""Git, wrapped in one place: the git command line, driven with subprocess. Every message that leaves this module
+has credentials masked.
+
+Why not GitPython here: importing it costs 50-100 ms (it runs `git version` at import) of a CI step whose whole
+budget is 0.6 s, and its index API rewrites the index in Python, ten times slower than git on a large repository.
+What plato needs is a handful of porcelain calls plus two plumbing streams (`cat-file --batch` to read blobs,
+`fast-import` to write a fleet's commits without a work tree), which the command line does best. GitPython serves
+the tests, which inspect the repositories plato wrote (tests/gitrepos.py).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 
 from generator.errors import RepoError, UserError, mask_secrets, register_secret
@@ -88,40 +97,90 @@ def remote_url(repo: str) -> str:
 
 
 class Git:
-    """git in one work tree."""
+    """git in one work tree (or a bare repository)."""
 
     def __init__(self, workdir: Path) -> None:
-        from git.cmd import Git as _Git
-
         self.workdir = workdir
-        self._git = _Git(str(workdir))
 
-    def run(self, *args: str, check: bool = True) -> tuple[int, str, str]:
+    def popen(self, *args: str, stdin: int | None = None) -> subprocess.Popen[bytes]:
+        try:
+            return subprocess.Popen(
+                ["git", *args],
+                cwd=self.workdir,
+                env=_env(),
+                stdin=stdin if stdin is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        except FileNotFoundError:
+            raise RepoError("git is not installed", hint="install git (plato drives the git command line)") from None
+
+    def run(self, *args: str, check: bool = True, input: bytes | None = None) -> tuple[int, str, str]:
         """Run git; (status, stdout, stderr) as git wrote them. A failure raises a RepoError unless check=False.
         An interrupt (Ctrl-C, or SIGTERM from a cancelled CI job) stops the git child and waits for it, so that
         nothing keeps writing after plato has said it stopped."""
-        from git.exc import GitCommandNotFound
+        status, out_b, err = self.run_bytes(*args, check=check, input=input)
+        return status, out_b.decode("utf-8", "replace"), err
 
+    def run_bytes(self, *args: str, check: bool = True, input: bytes | None = None) -> tuple[int, bytes, str]:
+        proc = self.popen(*args, stdin=subprocess.PIPE if input is not None else None)
         try:
-            handle = self._git.execute(["git", *args], as_process=True, env=_env())
-        except GitCommandNotFound:
-            raise RepoError("git is not installed", hint="install git (plato drives the git command line)") from None
-        proc = handle.proc
-        assert proc is not None
-        try:
-            out_b, err_b = proc.communicate()
+            out_b, err_b = proc.communicate(input)
         except BaseException:
             proc.terminate()
             proc.wait()
             raise
-        status = proc.returncode
-        out, err = out_b.decode("utf-8", "replace"), err_b.decode("utf-8", "replace")
-        if status != 0 and check:
-            raise repo_error(args, f"{err}\n{out}")
-        return int(status), out, err
+        err = err_b.decode("utf-8", "replace")
+        if proc.returncode != 0 and check:
+            raise repo_error(args, f"{err}\n{out_b.decode('utf-8', 'replace')}")
+        return proc.returncode, out_b, err
 
     def out(self, *args: str) -> str:
         return self.run(*args)[1].strip()
+
+
+def blob_id(data: bytes) -> str:
+    """The object id git gives a file with these bytes (SHA-1 repositories): comparing ids tells a changed file
+    without reading the old one."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def ls_tree(git: Git, rev: str) -> dict[str, tuple[str, str]]:
+    """Every file of a commit: path -> (mode, object id). Symlinks have mode 120000."""
+    out: dict[str, tuple[str, str]] = {}
+    for entry in git.run_bytes("ls-tree", "-r", "-z", "--full-tree", rev)[1].split(b"\0"):
+        if entry:
+            meta, _, path = entry.partition(b"\t")
+            mode, _kind, oid = meta.decode().split(" ")
+            out[path.decode("utf-8", "surrogateescape")] = (mode, oid)
+    return out
+
+
+class BlobReader:
+    """A long-running `git cat-file --batch`: many blobs read through one process."""
+
+    def __init__(self, git: Git) -> None:
+        self.proc = git.popen("cat-file", "--batch", stdin=subprocess.PIPE)
+
+    def read(self, oid: str) -> bytes:
+        stdin, stdout = self.proc.stdin, self.proc.stdout
+        assert stdin is not None and stdout is not None
+        stdin.write(oid.encode() + b"\n")
+        stdin.flush()
+        header = stdout.readline().split()
+        if len(header) != 3:
+            raise RepoError(f"git cat-file: object {oid} is missing from the checkout", hint="run again")
+        data = stdout.read(int(header[2]))
+        stdout.read(1)  # the newline after each object
+        return data
+
+    def read_many(self, oids: Iterable[str]) -> dict[str, bytes]:
+        return {oid: self.read(oid) for oid in oids}
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        self.proc.wait()
 
 
 def repo_error(args: tuple[str, ...] | list[str], stderr: str) -> RepoError:

@@ -14,14 +14,10 @@ Every plato process a test starts gets its own TMPDIR (`kit.plato_tmp`), so the 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,183 +25,25 @@ from typing import Any
 
 import pytest
 import yaml
+from gitrepos import (
+    PLATO,
+    REPO,
+    TIMEOUT,
+    Bare,
+    Daemon,
+    Run,
+    free_port,
+    git,
+    hermetic_env,
+    init_bare,
+    snapshot,
+    start_daemon,
+    stop,
+)
 
-REPO = Path(__file__).resolve().parents[2]
 SHOP = REPO / "examples" / "shop"
-REAL_GIT = shutil.which("git") or "git"
-TIMEOUT = 120  # seconds, for every plato subprocess that is expected to finish
 API = "plato.dev/v1"
 SCORE = "score.dev/v1b1"
-
-
-def _plato_command() -> list[str]:
-    script = Path(sys.executable).parent / "plato"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "generator"]
-
-
-PLATO = _plato_command()
-
-TEST_AUTHOR = {
-    "GIT_AUTHOR_NAME": "tester",
-    "GIT_AUTHOR_EMAIL": "tester@example.com",
-    "GIT_COMMITTER_NAME": "tester",
-    "GIT_COMMITTER_EMAIL": "tester@example.com",
-}
-
-
-def hermetic_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """No user or system git config, no CI variables of the machine running the tests, fast retries."""
-    env = dict(os.environ)
-    for key in list(env):
-        if key.startswith(("GITHUB_", "PLATO_CONTEXT_", "GIT_")) or key in ("PLATO_DEBUG", "CI"):
-            env.pop(key)
-    env.update(
-        {
-            "GIT_CONFIG_GLOBAL": os.devnull,
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_TERMINAL_PROMPT": "0",
-            "PLATO_RETRY_BACKOFF": "0.05",
-            "LC_ALL": "C",
-            "NO_COLOR": "1",
-        }
-    )
-    env.update(extra or {})
-    return env
-
-
-def git(*args: str, cwd: Path | None = None, check: bool = True, env: Mapping[str, str] | None = None) -> str:
-    """Plain git with a test identity and no user config."""
-    proc = subprocess.run(
-        [REAL_GIT, *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=hermetic_env({**TEST_AUTHOR, **(env or {})}),
-        check=False,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"git {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
-    return proc.stdout
-
-
-def snapshot(path: Path) -> dict[str, str] | None:
-    """Every entry under `path` (files by content digest, symlinks by target, folders as such); None when
-    `path` does not exist. Two equal snapshots: nothing was created, changed or removed."""
-    if not path.exists() and not path.is_symlink():
-        return None
-    if path.is_file():
-        return {".": hashlib.sha256(path.read_bytes()).hexdigest()}
-    out: dict[str, str] = {}
-    for p in sorted(path.rglob("*")):
-        rel = p.relative_to(path).as_posix()
-        if p.is_symlink():
-            out[rel] = "symlink -> " + os.readlink(p)
-        elif p.is_dir():
-            out[rel] = "dir"
-        else:
-            out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
-    return out
-
-
-@dataclass
-class Run:
-    """A finished plato process."""
-
-    args: list[str]
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-    def explain(self) -> str:
-        return (
-            f"plato {' '.join(self.args)}\nexit {self.returncode}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
-        )
-
-
-class Bare:
-    """A bare repository, inspected with plain git (never through plato)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __str__(self) -> str:
-        return str(self.path)
-
-    def git(self, *args: str, check: bool = True) -> str:
-        return git("--git-dir", str(self.path), *args, check=check)
-
-    def has(self, ref: str = "main") -> bool:
-        return bool(self.git("rev-parse", "--verify", "-q", f"refs/heads/{ref}", check=False).strip())
-
-    def tip(self, ref: str = "main") -> str | None:
-        return self.git("rev-parse", f"refs/heads/{ref}").strip() if self.has(ref) else None
-
-    def files(self, ref: str = "main") -> list[str]:
-        return self.git("ls-tree", "-r", "--name-only", ref).splitlines() if self.has(ref) else []
-
-    def show(self, path: str, ref: str = "main") -> str:
-        return self.git("show", f"{ref}:{path}")
-
-    def subjects(self, ref: str = "main") -> list[str]:
-        return self.git("log", "--format=%s", ref).splitlines() if self.has(ref) else []
-
-    def fsck(self) -> str:
-        """`git fsck --strict --full` output; raises when git reports a problem."""
-        proc = subprocess.run(
-            [REAL_GIT, "--git-dir", str(self.path), "fsck", "--strict", "--full", "--no-progress"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=hermetic_env(),
-            check=False,
-        )
-        assert proc.returncode == 0, f"git fsck failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}"
-        bad = [
-            line
-            for line in (proc.stdout + proc.stderr).splitlines()
-            if line.strip() and not line.startswith(("dangling", "Checking", "notice"))
-        ]
-        assert not bad, "git fsck reported:\n" + "\n".join(bad)
-        return proc.stdout + proc.stderr
-
-    def snapshot(self) -> dict[str, str] | None:
-        return snapshot(self.path)
-
-    def commit(
-        self,
-        files: Mapping[str, str] | None = None,
-        *,
-        symlinks: Mapping[str, str] | None = None,
-        workdir: Path,
-        message: str = "seed",
-    ) -> str:
-        """Commit files (path -> text) and symlinks (path -> target) on main with a normal clone and push."""
-        if workdir.exists():
-            shutil.rmtree(workdir)
-        git("clone", "-q", str(self.path), str(workdir))
-        for rel, text in (files or {}).items():
-            target = workdir / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-        for rel, to in (symlinks or {}).items():
-            link = workdir / rel
-            link.parent.mkdir(parents=True, exist_ok=True)
-            os.symlink(to, link)
-        git("add", "-A", cwd=workdir)
-        git("commit", "-q", "-m", message, cwd=workdir)
-        git("push", "-q", "origin", "HEAD:refs/heads/main", cwd=workdir)
-        return git("rev-parse", "HEAD", cwd=workdir).strip()
-
-
-def init_bare(path: Path) -> Bare:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    git("init", "-q", "--bare", "-b", "main", str(path))
-    return Bare(path)
 
 
 def env_rule(name: str = "development", env: str | list[str] = "development", **spec: Any) -> dict[str, Any]:
@@ -281,18 +119,6 @@ def assert_refused(
     for text in never:
         assert text not in run.output, f"the output contains {text!r}\n{run.explain()}"
     return err
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _accepts(port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-        return True
-    return False
 
 
 @dataclass
@@ -460,25 +286,6 @@ def kit(tmp_path: Path) -> Iterator[Kit]:
 # -- git daemon -------------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Daemon:
-    base: Path
-    port: int
-    proc: subprocess.Popen[bytes]
-    log: Path
-
-    def url(self, name: str) -> str:
-        return f"git://127.0.0.1:{self.port}/{name}"
-
-
-def _stop(proc: subprocess.Popen[Any]) -> None:
-    """Kill a process started in its own session, with its process group (git daemon forks its children)."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=10)
-
-
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
     """serve(receive_pack=True, max_connections=None): `git daemon` on 127.0.0.1 and a free port, serving
@@ -486,43 +293,17 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
     daemons: list[Daemon] = []
 
     def start(receive_pack: bool = True, max_connections: int | None = None) -> Daemon:
-        base = tmp_path / f"served-{len(daemons)}"
-        base.mkdir()
-        log_path = tmp_path / f"git-daemon-{len(daemons)}.log"
-        for _ in range(5):  # the free port may be taken between choosing and binding it
-            port = free_port()
-            with log_path.open("ab") as log:
-                proc = subprocess.Popen(
-                    [
-                        REAL_GIT,
-                        "daemon",
-                        "--export-all",
-                        *(["--enable=receive-pack"] if receive_pack else []),
-                        *([f"--max-connections={max_connections}"] if max_connections else []),
-                        "--reuseaddr",
-                        "--listen=127.0.0.1",
-                        f"--port={port}",
-                        f"--base-path={base}",
-                        str(base),
-                    ],
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    env=hermetic_env(),
-                    start_new_session=True,
-                )
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and proc.poll() is None and not _accepts(port):
-                time.sleep(0.05)
-            if proc.poll() is None and _accepts(port):
-                daemon = Daemon(base, port, proc, log_path)
-                daemons.append(daemon)
-                return daemon
-            _stop(proc)
-        pytest.fail(f"git daemon did not start: {log_path.read_text(errors='replace')}")
+        n = len(daemons)
+        log = tmp_path / f"git-daemon-{n}.log"
+        daemon = start_daemon(tmp_path / f"served-{n}", log, receive_pack, max_connections)
+        if daemon is None:
+            pytest.fail(f"git daemon did not start: {log.read_text(errors='replace')}")
+        daemons.append(daemon)
+        return daemon
 
     yield start
     for d in daemons:
-        _stop(d.proc)
+        stop(d.proc)
 
 
 @pytest.fixture
