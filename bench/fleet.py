@@ -20,6 +20,7 @@ containers:
       REDIS_PASSWORD: ${resources.cache.password}
       PUBLIC_URL: ${resources.dns.url}
       LOG_LEVEL: info
+      OTEL_SERVICE_NAME: APP-api
     files:
       /etc/app/config.yaml:
         content: |
@@ -55,6 +56,7 @@ containers:
       DATABASE_URL: "postgres://${resources.db.username}:${resources.db.password}@${resources.db.host}:${resources.db.port}/${resources.db.name}"
       BUCKET: ${resources.bucket.bucket}
       QUEUE: amqp://${resources.queue.host}:${resources.queue.port}
+      OTEL_SERVICE_NAME: APP-worker
 resources:
   db:
     type: postgres
@@ -93,10 +95,12 @@ def app_name(i: int) -> str:
     return f"app{i:04d}"
 
 
-def write_specs(folder: Path) -> list[Path]:
+def write_specs(folder: Path, app: str = "app0000") -> list[Path]:
+    """The two workload specs of one app. Each app's specs differ (a variable holds its name), as a real fleet's
+    do: no cache may treat the fleet as one app."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "api.score.yaml").write_text(API)
-    (folder / "worker.score.yaml").write_text(WORKER)
+    (folder / "api.score.yaml").write_text(API.replace("APP", app))
+    (folder / "worker.score.yaml").write_text(WORKER.replace("APP", app))
     return [folder / "api.score.yaml", folder / "worker.score.yaml"]
 
 
@@ -117,7 +121,7 @@ def context(i: int, env: str) -> list[str]:
     return [f"env={env}", f"app={app_name(i)}", "org=acme", f"source_sha={i:040x}", "source_time=1700000000"]
 
 
-def build_repo(n: int, specs: list[Path], rules: Path, work: Path, bare: Path) -> None:
+def build_repo(n: int, rules: Path, work: Path, bare: Path) -> None:
     """The deployment repository of a fleet that was published with `rules`, written in one commit."""
     from generator.commands.deploy import rendered
     from generator.deploy.publish import GITATTRIBUTES, desired
@@ -127,6 +131,7 @@ def build_repo(n: int, specs: list[Path], rules: Path, work: Path, bare: Path) -
     work.mkdir(parents=True)
     subprocess.run(["git", "init", "-q", "-b", "main", str(work)], check=True)
     for i in range(n):
+        specs = write_specs(work.parent / f"{work.name}-specs" / app_name(i), app_name(i))
         for env in ENVS:
             inputs = Inputs.load(
                 specs, context=context(i, env), image=f"ghcr.io/acme/{app_name(i)}:1.0.0", rules_dir=rules

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from generator.create.emit import dump_yaml
 
 _TF_BLOCK = re.compile(r'^(module|resource|data)\s+((?:"[^"]*"\s*)+)\{\s*$')
+_DOC_START = re.compile(rb"^---[ \t]*\r?\n", re.M)
 
 
 @dataclass
@@ -23,6 +25,9 @@ class Change:
     path: str  # the file it lives in
     diff: str = ""
     infra: bool = False
+    # The parsed object before and after (Kubernetes objects only), for the risk checks; dropped once they ran.
+    before: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    after: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def label(self) -> str:
@@ -85,7 +90,9 @@ def compare(
             cs.changes += _tf_changes(path, a, b, with_diffs)
         elif path not in provenance:  # provenance restored or first written is not an object change
             cs.changes.append(Change("file", path, cs.files[path], path, cs.file_diffs[path]))
-    cs.risks = _risks(cs, old, new)
+    cs.risks = _risks(cs)
+    for c in cs.changes:
+        c.before = c.after = None  # a fleet's change sets travel between processes: only what reports need
     return cs
 
 
@@ -100,16 +107,20 @@ def unified(a: bytes | None, b: bytes | None, path: str) -> str:
 
 
 def objects_of(data: bytes | None) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """The Kubernetes objects of a YAML file by (kind, namespace, name); {} for a file that is not YAML."""
+    return _parse_objects([data] if data else []) or {}
+
+
+def _parse_objects(texts: list[bytes]) -> dict[tuple[str, str, str], dict[str, Any]] | None:
+    """None when the texts are not YAML."""
     import yaml
 
-    if not data:
-        return {}
     out: dict[tuple[str, str, str], dict[str, Any]] = {}
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        docs = list(yaml.load_all(data, Loader=loader))
+        docs = [d for text in texts for d in yaml.load_all(text, Loader=loader)]
     except yaml.YAMLError:
-        return {}
+        return None
     for d in docs:
         if isinstance(d, dict) and isinstance(d.get("metadata"), dict):
             meta = d["metadata"]
@@ -117,8 +128,20 @@ def objects_of(data: bytes | None) -> dict[tuple[str, str, str], dict[str, Any]]
     return out
 
 
+def _documents(data: bytes | None) -> Counter[bytes]:
+    """A YAML file's documents as text, split at plain `---` lines (as plato writes them)."""
+    return Counter(d for d in _DOC_START.split(data or b"") if d.strip())
+
+
 def _object_changes(path: str, a: bytes | None, b: bytes | None, with_diffs: bool = True) -> list[Change]:
-    old, new = objects_of(a), objects_of(b)
+    # Documents whose text is the same on both sides are the same objects: only the rest is parsed (a fleet
+    # re-render changes one or two objects of a file, and YAML parsing is most of the cost of a diff). A split
+    # that cuts a document wrongly only makes both halves fail to parse: then the whole files are parsed.
+    da, db = _documents(a), _documents(b)
+    same = da & db
+    old, new = _parse_objects(list((da - same).elements())), _parse_objects(list((db - same).elements()))
+    if old is None or new is None:
+        old, new = objects_of(a), objects_of(b)
     out = []
     for key in sorted(set(old) | set(new)):
         kind, ns, name = key
@@ -127,7 +150,8 @@ def _object_changes(path: str, a: bytes | None, b: bytes | None, with_diffs: boo
         if before == after:
             continue
         status = "added" if before is None else "removed" if after is None else "changed"
-        out.append(Change(kind, label, status, path, _obj_diff(before, after, label) if with_diffs else ""))
+        diff = _obj_diff(before, after, label) if with_diffs else ""
+        out.append(Change(kind, label, status, path, diff, before=before, after=after))
     return out
 
 
@@ -182,7 +206,7 @@ def _tf_changes(path: str, a: bytes | None, b: bytes | None, with_diffs: bool = 
     return out
 
 
-def _risks(cs: ChangeSet, old: dict[str, bytes], new: dict[str, bytes]) -> list[str]:
+def _risks(cs: ChangeSet) -> list[str]:
     risks: list[str] = []
     removed = [c for c in cs.changes if c.status == "removed"]
     added = {(c.kind, c.name.split("/")[-1]): c for c in cs.changes if c.status == "added" and not c.infra}
@@ -200,18 +224,16 @@ def _risks(cs: ChangeSet, old: dict[str, bytes], new: dict[str, bytes]) -> list[
         if names:
             shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
             risks.append(f"{words}: {shown}")
-    for path in cs.files:
-        if not path.endswith((".yaml", ".yml")):
+    for c in cs.changes:
+        obj, before = c.after, c.before or {}
+        if obj is None:
             continue
-        before, after = objects_of(old.get(path)), objects_of(new.get(path))
-        for key, obj in after.items():
-            if key[0] in ("Deployment", "StatefulSet") and (obj.get("spec") or {}).get("replicas") == 0:
-                prev = ((before.get(key) or {}).get("spec") or {}).get("replicas")
-                if prev != 0:
-                    risks.append(f"scales {key[0]} {key[2]} to zero replicas")
-            if key[0] == "Application" and key in before:
-                d0 = (before[key].get("spec") or {}).get("destination", {}).get("namespace")
-                d1 = (obj.get("spec") or {}).get("destination", {}).get("namespace")
-                if d0 != d1:
-                    risks.append(f"changes the target namespace from {d0} to {d1}")
+        to_zero = (obj.get("spec") or {}).get("replicas") == 0 and (before.get("spec") or {}).get("replicas") != 0
+        if c.kind in ("Deployment", "StatefulSet") and to_zero:
+            risks.append(f"scales {c.kind} {c.name.split('/')[-1]} to zero replicas")
+        if c.kind == "Application" and c.before is not None:
+            d0 = (before.get("spec") or {}).get("destination", {}).get("namespace")
+            d1 = (obj.get("spec") or {}).get("destination", {}).get("namespace")
+            if d0 != d1:
+                risks.append(f"changes the target namespace from {d0} to {d1}")
     return risks

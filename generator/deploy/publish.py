@@ -22,7 +22,7 @@ from generator.deploy.diff import ChangeSet, compare
 from generator.deploy.git import Git, PushRejected, ensure_local_repo, push_outcome, remote_url, repo_error
 from generator.deploy.record import load_record, record_path
 from generator.deploy.report import summary_line
-from generator.deploy.tree import clear_owned, safe_join, write_files
+from generator.deploy.tree import TreeView, WorkTree, clear_owned, safe_join, write_files
 from generator.errors import RepoError, UserError, mask_secrets
 
 GITATTRIBUTES = b"**/README.md linguist-generated=true\n**/hydrator.metadata linguist-generated=true\n"
@@ -75,10 +75,11 @@ def sweep_abandoned() -> None:
 class Checkout:
     """A private shallow clone of one branch of the deployment repository, removed on exit."""
 
-    def __init__(self, repo: str, branch: str, paths: list[str] | None = None) -> None:
+    def __init__(self, repo: str, branch: str, paths: list[str] | None = None, worktree: bool = True) -> None:
         self.url = remote_url(repo)
         self.branch = branch
         self.paths = paths  # check out only these (sparse): a publish never reads the rest of a big repository
+        self.worktree = worktree  # False: fetch only, read through git objects (a fleet re-render)
         sweep_abandoned()
         self.dir = Path(tempfile.mkdtemp(prefix=f"plato-checkout-{os.getpid()}-"))
         self.git = Git(self.dir)
@@ -139,39 +140,47 @@ class Checkout:
             if "couldn't find remote ref" not in err.lower():
                 raise repo_error(["fetch", "origin"], err)
             self.tip = None  # an empty repository, or a new branch
-            if not first:
+            if not first and self.worktree:
                 self.git.run("checkout", "-q", "--orphan", f"plato-work-{random.randrange(1 << 30)}")
                 self.git.run("rm", "-rfq", "--ignore-unmatch", ".")
                 self.git.run("clean", "-qfdx")
             return
         self.tip = self.git.out("rev-parse", f"refs/remotes/origin/{self.branch}")
+        if not self.worktree:
+            return
         self.git.run("checkout", "-q", "--force", "-B", "plato-work", self.tip)
         if not first:
             self.git.run("clean", "-qfdx")
 
     def read(self, owned: list[str], extra: list[str]) -> dict[str, bytes]:
-        return read_owned(self.dir, owned, extra)
+        return read_owned(WorkTree(self.dir), owned, extra)
+
+    def refuse_symlinks(self, paths: list[str]) -> None:
+        """A symlink in the repository at or above a path plato writes is refused, as writing through it would
+        be. Read from the tree, not the work tree: a sparse checkout leaves a symlinked folder out of it."""
+        if self.tip is None:
+            return
+        prefixes = sorted(
+            {
+                "/".join(parts[:i])
+                for p in paths
+                for parts in [p.rstrip("/").split("/")]
+                for i in range(1, len(parts) + 1)
+            }
+        )
+        out = self.git.run_bytes("ls-tree", "-z", self.tip, "--", *prefixes)[1]
+        for entry in out.split(b"\0"):
+            if entry.startswith(b"120000 "):
+                link = entry.partition(b"\t")[2].decode("utf-8", "replace")
+                raise UserError(
+                    f"refusing to write through the symlink {link} in the deployment repository",
+                    hint="remove the symlink from the repository",
+                )
 
 
-def read_owned(root: Path, owned: list[str], extra: list[str]) -> dict[str, bytes]:
-    """The files under an (env, app)'s owned paths in a work tree (symlinks as their target, never followed)."""
-    files: dict[str, bytes] = {}
-    for rel in [*owned, *extra]:
-        path = safe_join(root, rel)
-        if rel.endswith("/"):
-            if path.is_dir():
-                for f in sorted(path.rglob("*")):
-                    if f.is_file() or f.is_symlink():
-                        files[f.relative_to(root).as_posix()] = _read(f)
-        elif path.is_file() or path.is_symlink():
-            files[rel] = _read(path)
-    return files
-
-
-def _read(path: Path) -> bytes:
-    if path.is_symlink():
-        return b"symlink -> " + str(path.readlink()).encode()
-    return path.read_bytes()
+def read_owned(view: TreeView, owned: list[str], extra: list[str]) -> dict[str, bytes]:
+    """The files under an (env, app)'s owned paths (symlinks as their target, never followed)."""
+    return {f: view.read(f) for rel in [*owned, *extra] for f in view.files(rel)}
 
 
 def provenance_paths(tree: RenderedTree) -> set[str]:
@@ -206,21 +215,20 @@ def checkout_paths(tree: RenderedTree) -> list[str]:
     return [*tree.owned, record_path(tree.env, tree.app), ".gitattributes", *sorted(around)]
 
 
-def check_owner(root: Path, tree: RenderedTree) -> None:
+def check_owner(view: TreeView, tree: RenderedTree) -> None:
     """Refuse to write where another (env, app) owns the folder, or a folder around or inside ours."""
     from generator.create.render import OWNER_MARKER
 
     ours = f"{tree.env}/{tree.app}"
     markers = [p for p in checkout_paths(tree) if p.endswith(OWNER_MARKER)]
     for rel in tree.owned:
-        if rel.endswith("/") and safe_join(root, rel).is_dir():
-            markers += [f.relative_to(root).as_posix() for f in safe_join(root, rel).rglob(OWNER_MARKER)]
+        if rel.endswith("/"):
+            markers += [f for f in view.files(rel) if f.endswith("/" + OWNER_MARKER)]
     cd_file = tree.plan.env["paths"]["cd"]
-    cd_path = safe_join(root, cd_file)
-    if cd_path.is_file():
+    if view.files(cd_file) and view.is_regular(cd_file):
         from generator.deploy.diff import objects_of
 
-        for obj in objects_of(cd_path.read_bytes()).values():
+        for obj in objects_of(view.read(cd_file)).values():
             labels = (obj.get("metadata") or {}).get("labels") or {}
             owner = f"{labels.get('plato.dev/env', '?')}/{labels.get('app.kubernetes.io/part-of', '?')}"
             if owner != ours:
@@ -230,9 +238,8 @@ def check_owner(root: Path, tree: RenderedTree) -> None:
                     "separator that cannot occur in names, e.g. 'cd/{cluster}/{env}/{app}.yaml'",
                 )
     for rel in markers:
-        path = root / rel
-        if path.is_file() and not path.is_symlink():
-            owner = path.read_text(encoding="utf-8", errors="replace").strip()
+        if view.is_regular(rel):
+            owner = view.read(rel).decode("utf-8", errors="replace").strip()
             if owner != ours:
                 raise UserError(
                     f"{rel.rsplit('/', 1)[0]}/ belongs to {owner}, and {ours} would write at or around it "
@@ -247,7 +254,8 @@ def preview(tree: RenderedTree, record: bytes, repo: str, branch: str) -> Change
     if not _exists(repo):
         return compare(tree.env, tree.app, {}, desired(tree, record), provenance_paths(tree))
     with Checkout(repo, branch, checkout_paths(tree)) as co:
-        check_owner(co.dir, tree)
+        co.refuse_symlinks(checkout_paths(tree))
+        check_owner(WorkTree(co.dir), tree)
         current = co.read(tree.owned, [rec])
     return compare(tree.env, tree.app, current, desired(tree, record), provenance_paths(tree))
 
@@ -266,7 +274,8 @@ def publish(tree: RenderedTree, record: bytes, opts: Options, trailers: Mapping[
         for attempt in range(1, opts.max_retries + 2):
             if attempt > 1:
                 co.sync()
-            check_owner(co.dir, tree)
+            co.refuse_symlinks(checkout_paths(tree))
+            check_owner(WorkTree(co.dir), tree)
             current = co.read(tree.owned, [rec])
             cs = compare(tree.env, tree.app, current, desired(tree, record), provenance_paths(tree))
             result = Result(changeset=cs, branch=target, attempts=attempt)
@@ -379,8 +388,8 @@ def _commit(co: Checkout, cs: ChangeSet, trailers: Mapping[str, str]) -> None:
     co.git.run("commit", "-q", "--no-verify", "--no-gpg-sign", "-F", str(msg_file))
 
 
-def _push(co: Checkout, branch: str, force: bool) -> None:
-    spec = f"{'+' if force else ''}HEAD:refs/heads/{branch}"
+def _push(co: Checkout, branch: str, force: bool, rev: str = "HEAD") -> None:
+    spec = f"{'+' if force else ''}{rev}:refs/heads/{branch}"
     status, out, err = co.git.run("push", "--porcelain", "origin", spec, check=False)
     if status == 0:
         return
@@ -392,7 +401,20 @@ def _push(co: Checkout, branch: str, force: bool) -> None:
             f"git push: {mask_secrets(why)}",
             hint="nothing was published; the repository's own rules (hooks, branch protection) decide what it accepts",
         )
+    low = err.lower()
+    if any(m in low for m in ("not exported", "access denied", "repository not found", "permission to")):
+        # The fetch a moment ago worked: the repository is there, but it does not take pushes from this run.
+        raise RepoError(
+            f"git push: the deployment repository can be read but refused the push: {_last_line(err)}",
+            hint="this run has read access only: give the token write access (contents: write), or point --repo at "
+            "a remote that accepts pushes; nothing was published",
+        )
     raise repo_error(["push", "origin"], err + "\n" + out)
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in mask_secrets(text).splitlines() if line.strip()]
+    return lines[-1][:300] if lines else "(no message)"
 
 
 def trailers_for(tree: RenderedTree) -> dict[str, str]:

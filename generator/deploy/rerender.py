@@ -3,6 +3,12 @@
 plato keeps no database: each publish recorded its inputs under `.plato/inputs/`, so a rule change can re-render
 every app from the repository alone. Rendering runs on every core when there is more than a little work; each
 worker loads and compiles the rules once.
+
+The fleet is never checked out: the deployment repository is fetched (one shallow pack), its files are listed from
+the tree and compared by object id (a file whose new bytes hash to the id it has is unchanged and never read), the
+few changed files are read through one `git cat-file --batch` per worker, and each environment's commit is written
+by one `git fast-import`. A fleet of thousands of apps changes a few files each; writing and re-indexing every file
+of a work tree would cost more than rendering them.
 """
 
 from __future__ import annotations
@@ -10,25 +16,18 @@ from __future__ import annotations
 import fnmatch
 import os
 import random
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.deploy.diff import ChangeSet, compare
-from generator.deploy.git import PushRejected
-from generator.deploy.publish import (
-    Checkout,
-    Options,
-    _check_ownership,
-    _push,
-    desired,
-    provenance_paths,
-    read_owned,
-)
+from generator.deploy.diff import ChangeSet, compare, objects_of
+from generator.deploy.git import AUTHOR, BlobReader, Git, PushRejected, blob_id, ls_tree
+from generator.deploy.publish import Checkout, Options, _push, check_owner, desired, provenance_paths
 from generator.deploy.record import RECORD_DIR, load_record, make_record, record_path
-from generator.deploy.tree import clear_owned, write_files
+from generator.deploy.tree import SYMLINK, GitTree
 from generator.errors import PlatoError, RepoError, UserError
 
 PARALLEL_THRESHOLD = 24  # below this, starting worker processes costs more than it saves
@@ -39,8 +38,9 @@ class AppResult:
     env: str
     app: str
     changeset: ChangeSet | None = None
-    files: dict[str, bytes] = field(default_factory=dict)  # the whole desired state of its owned paths
-    owned: list[str] = field(default_factory=list)
+    writes: dict[str, bytes] = field(default_factory=dict)  # files whose bytes change (or that are new)
+    removes: list[str] = field(default_factory=list)  # files that go
+    owned: list[str] = field(default_factory=list)  # what it may touch: its paths now and those it moves away from
     rules_changed: list[str] = field(default_factory=list)
     error: str = ""
 
@@ -91,12 +91,13 @@ def parse_select(text: str | None) -> dict[str, str]:
     return out
 
 
-def recorded(root: Path, select: dict[str, str]) -> list[tuple[str, bytes]]:
-    base = root / RECORD_DIR
+def recorded(view: GitTree, select: dict[str, str]) -> list[tuple[str, bytes]]:
+    """The recorded inputs (`.plato/inputs/<env>/<app>.json`) whose context matches the selection."""
     found = []
-    for path in sorted(base.glob("*/*.json")) if base.is_dir() else []:
-        rel = path.relative_to(root).as_posix()
-        data = path.read_bytes()
+    for rel in view.files(RECORD_DIR + "/"):
+        if rel.count("/") != 3 or not rel.endswith(".json") or not view.is_regular(rel):
+            continue
+        data = view.read(rel)
         try:
             ctx = load_record(data).get("context", {})
         except ValueError:
@@ -106,31 +107,33 @@ def recorded(root: Path, select: dict[str, str]) -> list[tuple[str, bytes]]:
     return found
 
 
-# Worker state: each process loads and compiles the rules once.
-_RULES: dict[str, Any] = {}
+# Worker state: each process loads and compiles the rules once, and reads the repository through its own
+# `git cat-file --batch`.
+_W: dict[str, Any] = {}
 
 
-def _init(rules_dir: str | None) -> None:
+def _init(rules_dir: str | None, workdir: str, entries: dict[str, tuple[str, str]]) -> None:
     from generator.match.rules import load_rules
 
-    _RULES["dir"] = Path(rules_dir) if rules_dir else None
-    load_rules(_RULES["dir"])
+    _W["dir"] = Path(rules_dir) if rules_dir else None
+    load_rules(_W["dir"])
+    _W["view"] = GitTree(entries, BlobReader(Git(Path(workdir))))
 
 
-def render_one(job: tuple[str, bytes, str, bool, bool]) -> AppResult:
-    """Re-render one recorded app and compare it with what the checkout holds (runs in a worker). With `write`,
-    the worker also writes the app's new files into the work tree (its own paths only), so that no file
-    contents travel back to the main process."""
+def render_one(job: tuple[str, bytes, bool]) -> AppResult:
+    """Re-render one recorded app and compare it with the repository's tree (runs in a worker). Files whose new
+    bytes have the object id they have now are not read."""
     from generator.create.render import render
     from generator.pipeline import inputs_from_record
 
-    label, data, root, write, diffs = job
+    label, data, diffs = job
+    view: GitTree = _W["view"]
     parts = label.split("/")
     env, app = parts[-2], parts[-1].removesuffix(".json")
     result = AppResult(env, app)
     try:
         record = load_record(data)
-        inputs = inputs_from_record(record, label, _RULES.get("dir"))
+        inputs = inputs_from_record(record, label, _W.get("dir"))
         tree = render(inputs.plan(), inputs.files)
         source = record.get("source") or {}
         used = tree.plan.rules_used()
@@ -140,40 +143,76 @@ def render_one(job: tuple[str, bytes, str, bool, bool]) -> AppResult:
             tree.plan.context, inputs.workloads, source.get("time"), inputs.files, used, tree.owned
         )
         want = desired(tree, new_record)
-        current = read_owned(Path(root), tree.owned, [record_path(tree.env, tree.app)])
+        check_owner(view, tree)
+        moved = _moved_from(view, record, tree)
+        result.owned = [*tree.owned, record_path(tree.env, tree.app), *moved]
+        current: dict[str, bytes] = {}
+        for rel in result.owned:
+            for f in view.files(rel):
+                new = want.get(f)
+                mode, oid = view.entries[f]
+                same = new is not None and mode != SYMLINK and oid == blob_id(new)
+                current[f] = new if same and new is not None else view.read(f)
         result.changeset = compare(tree.env, tree.app, current, want, provenance_paths(tree), with_diffs=diffs)
-        result.owned = [*tree.owned, record_path(tree.env, tree.app)]
         if not result.changeset.empty:
-            if write:
-                clear_owned(Path(root), result.owned)
-                write_files(Path(root), want)
-            else:
-                result.files = want
+            result.writes = {f: b for f, b in want.items() if current.get(f) != b}
+            result.removes = sorted(set(current) - set(want))
     except PlatoError as exc:
         result.error = exc.render()
     return result
 
 
+def _moved_from(view: GitTree, record: dict[str, Any], tree: Any) -> list[str]:
+    """The paths this app had at its last publish that the new rules put elsewhere (a rule moved it): they go with
+    the move, but only where the repository still marks them as this app's (a marker file in a folder, the
+    CD-file labels), so that an edited record can never remove anyone else's files."""
+    from generator.create.render import OWNER_MARKER
+
+    ours = f"{tree.env}/{tree.app}"
+    now = set(tree.owned)
+    out = []
+    for rel in record.get("owned") or []:
+        if not isinstance(rel, str) or rel in now or any(rel.startswith(d) for d in now if d.endswith("/")):
+            continue
+        parts = rel.rstrip("/").split("/")
+        if rel.startswith("/") or any(p in ("", "..", ".") for p in parts) or rel.startswith(RECORD_DIR):
+            continue
+        if rel.endswith("/"):
+            marker = rel + OWNER_MARKER
+            if view.is_regular(marker) and view.read(marker).decode("utf-8", "replace").strip() == ours:
+                out.append(rel)
+        elif view.is_regular(rel):
+            objs = objects_of(view.read(rel)).values()
+            labels = [(o.get("metadata") or {}).get("labels") or {} for o in objs]
+            if labels and all(f"{x.get('plato.dev/env')}/{x.get('app.kubernetes.io/part-of')}" == ours for x in labels):
+                out.append(rel)
+    return out
+
+
 def render_all(
-    root: Path,
+    workdir: Path,
+    entries: dict[str, tuple[str, str]],
     jobs: list[tuple[str, bytes]],
     rules_dir: Path | None,
     workers: int | None,
-    write: bool = False,
     diffs: bool = True,
     progress: Callable[[Iterable[AppResult], int], Iterator[AppResult]] | None = None,
 ) -> Impact:
-    args = [(label, data, str(root), write, diffs) for label, data in jobs]
+    args = [(label, data, diffs) for label, data in jobs]
+    init = (str(rules_dir) if rules_dir else None, str(workdir), entries)
     workers = workers or min(os.cpu_count() or 1, 8)
     if workers > 1 and len(args) >= PARALLEL_THRESHOLD:
         chunk = max(1, len(args) // (workers * 8))
-        with ProcessPoolExecutor(workers, initializer=_init, initargs=(str(rules_dir) if rules_dir else None,)) as ex:
+        with ProcessPoolExecutor(workers, initializer=_init, initargs=init) as ex:
             it: Iterable[AppResult] = ex.map(render_one, args, chunksize=chunk)
             results = list(progress(it, len(args)) if progress else it)
     else:
-        _init(str(rules_dir) if rules_dir else None)
-        it = map(render_one, args)
-        results = list(progress(it, len(args)) if progress else it)
+        _init(*init)
+        try:
+            it = map(render_one, args)
+            results = list(progress(it, len(args)) if progress else it)
+        finally:
+            _W.pop("view").reader.close()
     return Impact(results)
 
 
@@ -194,22 +233,24 @@ def rerender(
     progress: Any = None,
     digest: str = "",
 ) -> Published:
-    with Checkout(opts.repo, opts.branch) as co:
+    with Checkout(opts.repo, opts.branch, worktree=False) as co:
         for attempt in range(1, opts.max_retries + 2):
             if attempt > 1:
                 co.sync()
-            jobs = recorded(co.dir, select)
+            entries = ls_tree(co.git, co.tip) if co.tip else {}
+            reader = BlobReader(co.git)
+            try:
+                jobs = recorded(GitTree(entries, reader), select)
+            finally:
+                reader.close()
             if not jobs:
                 raise UserError(
                     "no recorded apps" + (f" match --select {select}" if select else " in the repository"),
                     file=opts.repo,
                     hint="apps are recorded when they are published with plato",
                 )
-            # Push mode writes in the workers and needs no diffs; pr mode writes per environment on its branch,
-            # with diffs for the PR bodies.
-            in_workers = opts.mode != "pr" and not dry_run
             impact = render_all(
-                co.dir, jobs, rules_dir, workers, in_workers, opts.mode == "pr", progress if attempt == 1 else None
+                co.dir, entries, jobs, rules_dir, workers, opts.mode == "pr", progress if attempt == 1 else None
             )
             if impact.failed:
                 first = impact.failed[0]
@@ -221,37 +262,27 @@ def rerender(
             result = Published(impact, attempts=attempt)
             if dry_run or not impact.changed:
                 return result
-            base = co.git.out("rev-parse", "HEAD") if co.tip else None
+            _check_paths(impact.changed)
             envs = sorted({a.env for a in impact.changed})
+            pr = opts.mode == "pr"
+            commits = [
+                (
+                    f"refs/heads/plato-rerender-{env}" if pr else "refs/heads/plato-rerender",
+                    _message(env, [a for a in impact.changed if a.env == env], digest),
+                    [a for a in impact.changed if a.env == env],
+                )
+                for env in envs
+            ]
+            shas = _fast_import(co, co.tip, commits, chain=not pr)
+            result.commits = dict(zip(envs, shas, strict=True))
             try:
-                for env in envs:
-                    apps = [a for a in impact.changed if a.env == env]
-                    if opts.mode == "pr":
-                        co.git.run(
-                            "checkout", "-q", "--force", "-B", f"plato-rerender-{env}", *([base] if base else [])
-                        )
-                    for a in apps:
-                        if a.files:
-                            clear_owned(co.dir, a.owned)
-                            write_files(co.dir, a.files)
-                    # Stage this environment's apps only (the workers wrote every environment's files): each owned
-                    # path that exists now or existed before (git refuses a pathspec that matches nothing).
-                    known = _tracked_dirs(co)
-                    paths = [p.rstrip("/") for a in apps for p in a.owned]
-                    paths = [p for p in paths if (co.dir / p).exists() or p in known]
-                    specs = co.dir / ".git" / "PLATO_PATHS"
-                    specs.write_text("".join(p + "\n" for p in paths), encoding="utf-8")
-                    co.git.run("add", "-A", f"--pathspec-from-file={specs}")
-                    _check_ownership(co, [p for a in apps for p in a.owned])
-                    _commit_env(co, env, apps, digest)
-                    sha = co.git.out("rev-parse", "HEAD")
-                    result.commits[env] = sha
-                    if opts.mode == "pr":
+                if pr:
+                    for env, sha in result.commits.items():
                         branch = f"plato/rerender/{env}"
-                        _push(co, branch, force=True)
+                        _push(co, branch, force=True, rev=sha)
                         result.branches[env] = branch
-                if opts.mode != "pr":
-                    _push(co, opts.branch, force=False)  # one push: every environment's commit or none
+                else:
+                    _push(co, opts.branch, force=False, rev=shas[-1])  # one push: every environment's commit or none
                     result.branches = {env: opts.branch for env in envs}
                 return result
             except PushRejected:
@@ -265,17 +296,27 @@ def rerender(
     )
 
 
-def _tracked_dirs(co: Checkout) -> set[str]:
-    """Every tracked file and folder of the checkout's index."""
-    out: set[str] = set()
-    for name in co.git.run("ls-files", "-z")[1].split("\0"):
-        while name and name not in out:
-            out.add(name)
-            name = name.rpartition("/")[0]
-    return out
+def _check_paths(apps: list[AppResult]) -> None:
+    """Each app touches only its own paths, and no two apps write one file (rules that map two apps to one
+    place: their ownership markers would say so only after the first one landed)."""
+    writer: dict[str, str] = {}
+    for a in apps:
+        for path in [*a.writes, *a.removes]:
+            if not any(path == o or (o.endswith("/") and path.startswith(o)) for o in a.owned):
+                raise RepoError(
+                    f"refusing to commit {path!r}: it is outside the paths {a.env}/{a.app} owns",
+                    hint="this is a bug in plato or a rule; nothing was published",
+                )
+        for path in a.writes:
+            other = writer.setdefault(path, f"{a.env}/{a.app}")
+            if other != f"{a.env}/{a.app}":
+                raise UserError(
+                    f"{other} and {a.env}/{a.app} would both write {path} with these rules; nothing was written",
+                    hint="two (env, app) pairs would share paths: check the paths of the Environment rules",
+                )
 
 
-def _commit_env(co: Checkout, env: str, apps: list[AppResult], digest: str) -> None:
+def _message(env: str, apps: list[AppResult], digest: str) -> str:
     rules = sorted({r for a in apps for r in a.rules_changed})
     lines = [
         f"plato: re-render {len(apps)} app{'s' if len(apps) != 1 else ''} in {env} with rules {digest}".strip(),
@@ -289,6 +330,37 @@ def _commit_env(co: Checkout, env: str, apps: list[AppResult], digest: str) -> N
     if rules:
         lines += ["", "Rules that changed: " + ", ".join(rules)]
     lines += ["", f"Plato-Env: {env}", f"Plato-Rules: {digest}", "Plato-Rerender: true"]
-    msg = co.dir / ".git" / "PLATO_COMMIT_MSG"
-    msg.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    co.git.run("commit", "-q", "--no-verify", "--no-gpg-sign", "-F", str(msg))
+    return "\n".join(lines) + "\n"
+
+
+def _fi_path(path: str) -> bytes:
+    """A path as fast-import reads it: C-style quoted when it could be misread."""
+    if "\n" in path or path.startswith('"'):
+        path = '"' + path.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    return path.encode("utf-8", "surrogateescape")
+
+
+def _fast_import(
+    co: Checkout, base: str | None, commits: list[tuple[str, str, list[AppResult]]], chain: bool
+) -> list[str]:
+    """Write one commit per (ref, message, apps) with `git fast-import`, each on `base` or, chained, on the one
+    before; no work tree is involved. Returns the commit ids."""
+    stamp = f"{AUTHOR[0]} <{AUTHOR[1]}> {int(time.time())} +0000"
+    stream = bytearray()
+    for i, (ref, message, apps) in enumerate(commits, 1):
+        msg = message.encode()
+        stream += f"commit {ref}\nmark :{i}\nauthor {stamp}\ncommitter {stamp}\ndata {len(msg)}\n".encode() + msg
+        parent = f":{i - 1}" if chain and i > 1 else base
+        if parent:
+            stream += f"from {parent}\n".encode()
+        for a in apps:
+            for path in a.removes:
+                stream += b"D " + _fi_path(path) + b"\n"
+        for a in apps:
+            for path, data in a.writes.items():
+                stream += b"M 100644 inline " + _fi_path(path) + b"\n" + b"data %d\n" % len(data) + data + b"\n"
+        stream += b"\n"
+    marks = co.dir / ".git" / "PLATO_MARKS"
+    co.git.run_bytes("fast-import", "--quiet", "--force", f"--export-marks={marks}", input=bytes(stream))
+    ids = dict(line.split(" ", 1) for line in marks.read_text().split("\n") if line)
+    return [ids[f":{i}"].strip() for i in range(1, len(commits) + 1)]

@@ -1,32 +1,127 @@
-"""Writing a rendered tree into a folder: owned paths replaced wholly, nothing else touched."""
+"""The deployment tree: reading it (from a work tree or straight from git objects) and writing a rendered tree into
+a folder (owned paths replaced wholly, nothing else touched)."""
 
 from __future__ import annotations
 
+import bisect
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from generator.create.render import RenderedTree
 from generator.errors import UserError
 
+if TYPE_CHECKING:
+    from generator.deploy.git import BlobReader
 
-def safe_join(root: Path, rel: str) -> Path:
-    """root/rel, refusing anything that would land outside root (.., absolute, or through a symlink)."""
-    if rel.startswith("/") or "\\" in rel or any(p in ("..", "") for p in rel.rstrip("/").split("/")):
+SYMLINK = "120000"
+
+
+class TreeView(Protocol):
+    """What the deploy stage reads of a deployment tree. Paths are relative, folders end with '/'."""
+
+    def files(self, rel: str) -> list[str]:
+        """The files at `rel`: those under a folder (recursively), or the file itself; symlinks count as files."""
+        ...
+
+    def read(self, rel: str) -> bytes:
+        """A file's bytes; a symlink reads as 'symlink -> target' (never followed)."""
+        ...
+
+    def is_regular(self, rel: str) -> bool: ...
+
+
+class WorkTree:
+    """A folder on disk: a checkout of the deployment repository."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def files(self, rel: str) -> list[str]:
+        path = safe_join(self.root, rel)
+        if rel.endswith("/"):
+            if not path.is_dir():
+                return []
+            found = sorted(path.rglob("*"))
+            return [f.relative_to(self.root).as_posix() for f in found if f.is_file() or f.is_symlink()]
+        return [rel] if path.is_file() or path.is_symlink() else []
+
+    def read(self, rel: str) -> bytes:
+        path = self.root / rel
+        if path.is_symlink():
+            return b"symlink -> " + str(path.readlink()).encode()
+        return path.read_bytes()
+
+    def is_regular(self, rel: str) -> bool:
+        path = self.root / rel
+        return path.is_file() and not path.is_symlink()
+
+
+class GitTree:
+    """A commit's tree read from git objects, with no work tree: a fleet re-render reads thousands of apps' files
+    and changes a few of them, so it never checks the fleet out."""
+
+    def __init__(self, entries: dict[str, tuple[str, str]], reader: BlobReader) -> None:
+        self.entries = entries
+        self.paths = sorted(entries)
+        self.reader = reader
+
+    def _check(self, rel: str) -> None:
+        """As safe_join does on disk: a symlink on the way to an owned path is refused."""
+        parts = rel.rstrip("/").split("/")
+        for i in range(1, len(parts) + 1):
+            prefix = "/".join(parts[:i])
+            if self.entries.get(prefix, ("",))[0] == SYMLINK:
+                raise UserError(
+                    f"refusing to write through the symlink {prefix} in the deployment repository",
+                    hint="remove the symlink from the repository",
+                )
+
+    def files(self, rel: str) -> list[str]:
+        self._check(rel)
+        if not rel.endswith("/"):
+            return [rel] if rel in self.entries else []
+        start = bisect.bisect_left(self.paths, rel)
+        end = bisect.bisect_left(self.paths, rel[:-1] + "0")  # '0' sorts right after '/'
+        return self.paths[start:end]
+
+    def oid(self, rel: str) -> str | None:
+        entry = self.entries.get(rel)
+        return entry[1] if entry else None
+
+    def read(self, rel: str) -> bytes:
+        mode, oid = self.entries[rel]
+        data = self.reader.read(oid)
+        return b"symlink -> " + data if mode == SYMLINK else data
+
+    def is_regular(self, rel: str) -> bool:
+        entry = self.entries.get(rel)
+        return entry is not None and entry[0] != SYMLINK
+
+
+def safe_join(root: Path, rel: str, checked: set[str] | None = None) -> Path:
+    """root/rel, refusing anything that would land outside root (.., absolute, or through a symlink).
+
+    `checked` carries the folders already found not to be symlinks across the calls of one write: a fleet
+    re-render writes thousands of files into a few hundred folders."""
+    parts = rel.rstrip("/").split("/")
+    if rel.startswith("/") or "\\" in rel or any(p in ("..", "") for p in parts):
         raise UserError(f"refusing to write outside the (env, app) paths: {rel!r}")
-    root_real = root.resolve()
-    target = root / rel.rstrip("/")
-    cur = root
-    for part in rel.rstrip("/").split("/"):
-        cur = cur / part
-        if cur.is_symlink():
+    # With no '..', no absolute path and no symlink along the way, the path cannot leave root.
+    prefix = str(root)
+    for i, part in enumerate(parts):
+        prefix = f"{prefix}/{part}"
+        if checked is not None and prefix in checked:
+            continue
+        if os.path.islink(prefix):
             raise UserError(
-                f"refusing to write through the symlink {cur.relative_to(root)} in the deployment repository",
+                f"refusing to write through the symlink {'/'.join(parts[: i + 1])} in the deployment repository",
                 hint="remove the symlink from the repository",
             )
-    if not target.resolve().is_relative_to(root_real):
-        raise UserError(f"refusing to write outside the repository: {rel!r}")
-    return target
+        if checked is not None and i < len(parts) - 1:
+            checked.add(prefix)
+    return root / rel.rstrip("/")
 
 
 def clear_owned(root: Path, owned: list[str]) -> None:
@@ -40,9 +135,13 @@ def clear_owned(root: Path, owned: list[str]) -> None:
 
 
 def write_files(root: Path, files: dict[str, bytes]) -> None:
+    checked: set[str] = set()
+    made: set[Path] = set()
     for rel, data in files.items():
-        path = safe_join(root, rel)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = safe_join(root, rel, checked)
+        if path.parent not in made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            made.add(path.parent)
         tmp = path.with_name(path.name + ".plato-tmp")
         tmp.write_bytes(data)
         os.replace(tmp, path)

@@ -38,14 +38,25 @@ def dotted(loc: Loc) -> str:
     return out or "(top level)"
 
 
+# Documents this process found valid, by schema and content: a fleet re-render reads each app's workloads once
+# per environment (and rules once per app), and need not validate the same text again. Bounded.
+_VALID: set[tuple[str, str]] = set()
+
+
 def check(doc: Document, schema: str, data: Any = None, base: Loc = ()) -> None:
     """Raise the most relevant schema error of `data` (default: the whole document) as a UserError."""
+    instance = doc.data if data is None else data
+    key = (schema, repr(instance))  # repr tells 1 from "1" and True from "true", as the schema does
+    if key in _VALID:
+        return
     from jsonschema.exceptions import best_match
 
-    instance = doc.data if data is None else data
     errors = list(validator(schema).iter_errors(instance))
     error = best_match(errors)
     if error is None:
+        if len(_VALID) > 20_000:
+            _VALID.clear()
+        _VALID.add(key)
         return
     if error.validator == "required":
         # A misspelled key shows up as "missing X" plus "unknown Y": naming Y (did you mean X?) helps more.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -199,3 +200,118 @@ def test_preview_of_one_recorded_app_with_new_rules(tmp_path: Path) -> None:
 def test_bad_select_is_a_clear_error(tmp_path: Path, select: str) -> None:
     code, _, err = plato("rerender", "--repo", str(tmp_path / "none.git"), "--select", select, "--dry-run")
     assert code == 2 and "--select" in err and "Traceback" not in err
+
+
+def with_paths(tmp_path: Path, env: str, paths: str) -> Path:
+    """The bundled rules with `paths:` added to one Environment rule (a layout change by the platform team)."""
+    rules = tmp_path / f"rules-paths-{env}"
+    if rules.exists():
+        shutil.rmtree(rules)
+    shutil.copytree(bundled_dir("rules"), rules)
+    envs = rules / "10-environments.yaml"
+    text = envs.read_text()
+    anchor = f"name: {env}\n"
+    assert anchor in text
+    head, tail = text.split(anchor, 1)
+    spec_at = tail.index("spec:\n") + len("spec:\n")
+    envs.write_text(head + anchor + tail[:spec_at] + paths + tail[spec_at:])
+    return rules
+
+
+def tree_files(bare: Path, rev: str = "main") -> set[str]:
+    return set(git(bare, "ls-tree", "-r", "--name-only", rev).split())
+
+
+def test_a_rule_that_moves_apps_removes_their_old_paths_in_the_same_commit(tmp_path: Path) -> None:
+    bare = fleet(tmp_path, ["a1", "a2"])
+    before = tree_files(bare)
+    rules = with_paths(tmp_path, "development", "  paths:\n    manifests: apps/{env}/{app}\n")
+    code, _, err = plato("rerender", "--repo", str(bare), "--rules", str(rules))
+    assert code == 0, err
+    after = tree_files(bare)
+    assert not any(p.startswith("development/") for p in after), sorted(after)
+    moved = {p for p in before if p.startswith("development/")}
+    assert {"apps/" + p for p in moved} <= after  # every file at its new place, the marker included
+    assert git(bare, "show", "main:apps/development/a1/.plato-owner").strip() == "development/a1"
+    assert {p for p in before if not p.startswith(("development/", ".plato/inputs/development"))} <= after
+    assert len(git(bare, "log", "--format=%H", "main").split()) == 2  # one commit: development only
+    record = json.loads(git(bare, "show", "main:.plato/inputs/development/a1.json"))
+    assert "apps/development/a1/" in record["owned"] and "development/a1/" not in record["owned"]
+    assert git(bare, "fsck", "--no-progress").strip() == ""
+
+
+def test_old_paths_that_are_not_marked_as_the_apps_own_are_left_alone(tmp_path: Path) -> None:
+    """The record says where the app was; only the marker in that folder makes it the app's to remove."""
+    bare = fleet(tmp_path, ["a1"], envs=("development",))
+    work = tmp_path / "edit"
+    subprocess.run(["git", "clone", "-q", str(bare), str(work)], check=True)
+    (work / "development" / "a1" / ".plato-owner").write_text("development/someone-else\n")
+    g = ["git", "-C", str(work), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*g, "commit", "-qam", "hand edit"], check=True)
+    subprocess.run([*g, "push", "-q", "origin", "main"], check=True)
+    rules = with_paths(tmp_path, "development", "  paths:\n    manifests: apps/{env}/{app}\n")
+    code, _, err = plato("rerender", "--repo", str(bare), "--rules", str(rules))
+    assert code == 0, err
+    after = tree_files(bare)
+    assert "development/a1/manifest.yaml" in after and "apps/development/a1/manifest.yaml" in after
+
+
+def test_rules_that_would_share_paths_between_apps_are_refused_and_nothing_is_written(tmp_path: Path) -> None:
+    bare = fleet(tmp_path, ["a1", "a2"])
+    head = git(bare, "rev-parse", "main")
+    for paths in ("    cd: cd/{env}.yaml\n", "    manifests: 'shared/{env}'\n"):
+        rules = with_paths(tmp_path, "development", "  paths:\n" + paths)
+        code, _, err = plato("rerender", "--repo", str(bare), "--rules", str(rules))
+        assert code == 2, err
+        assert "owns its paths" in err and "Traceback" not in err, err
+        assert git(bare, "rev-parse", "main") == head
+
+
+def test_two_apps_writing_one_file_or_an_app_writing_outside_its_paths_is_caught_before_any_commit() -> None:
+    """The last line of defence behind the path rules and the ownership markers."""
+    from generator.deploy.rerender import AppResult, _check_paths
+    from generator.errors import RepoError, UserError
+
+    a = AppResult("dev", "a", writes={"dev/x/m.yaml": b"1"}, owned=["dev/x/"])
+    b = AppResult("dev", "b", writes={"dev/x/m.yaml": b"2"}, owned=["dev/x/"])
+    with pytest.raises(UserError, match=re.escape("dev/a and dev/b would both write dev/x/m.yaml")):
+        _check_paths([a, b])
+    c = AppResult("dev", "c", removes=["dev/other/m.yaml"], owned=["dev/c/", "cd/dev-c.yaml"])
+    with pytest.raises(RepoError, match="outside the paths dev/c owns"):
+        _check_paths([c])
+    _check_paths([a, AppResult("dev", "d", removes=["dev/x/m.yaml"], owned=["dev/x/"])])  # a swap is fine
+
+
+def test_a_folder_marked_as_another_apps_stops_the_rerender(tmp_path: Path) -> None:
+    bare = fleet(tmp_path, ["a1"], envs=("development",))
+    work = tmp_path / "edit"
+    subprocess.run(["git", "clone", "-q", str(bare), str(work)], check=True)
+    (work / "apps" / "development" / "a1").mkdir(parents=True)
+    (work / "apps" / "development" / "a1" / ".plato-owner").write_text("development/other\n")
+    g = ["git", "-C", str(work), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*g, "add", "-A"], check=True)
+    subprocess.run([*g, "commit", "-qm", "other app"], check=True)
+    subprocess.run([*g, "push", "-q", "origin", "main"], check=True)
+    head = git(bare, "rev-parse", "main")
+    rules = with_paths(tmp_path, "development", "  paths:\n    manifests: apps/{env}/{app}\n")
+    code, _, err = plato("rerender", "--repo", str(bare), "--rules", str(rules))
+    assert code == 2
+    assert "apps/development/a1/ belongs to development/other" in err, err
+    assert git(bare, "rev-parse", "main") == head
+
+
+def test_a_symlink_on_an_owned_path_is_refused_without_a_checkout(tmp_path: Path) -> None:
+    bare = fleet(tmp_path, ["a1"], envs=("development",))
+    work = tmp_path / "edit"
+    subprocess.run(["git", "clone", "-q", str(bare), str(work)], check=True)
+    subprocess.run(["git", "-C", str(work), "mv", "development", "real-development"], check=True)
+    (work / "development").symlink_to("real-development")
+    g = ["git", "-C", str(work), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*g, "add", "-A"], check=True)
+    subprocess.run([*g, "commit", "-qm", "symlink"], check=True)
+    subprocess.run([*g, "push", "-q", "origin", "main"], check=True)
+    head = git(bare, "rev-parse", "main")
+    code, _, err = plato("rerender", "--repo", str(bare), "--rules", str(new_rules(tmp_path, "300Mi")))
+    assert code == 2
+    assert "symlink development" in err, err
+    assert git(bare, "rev-parse", "main") == head

@@ -48,7 +48,7 @@ def test_a_remote_serving_fetches_only_refuses_the_push_with_exit_3(kit, serve) 
 
     run = kit.run(_shop(kit, daemon.url("deploy.git")))
 
-    err = kit.assert_refused(run, 3, says=["push", "nothing was published"])
+    err = kit.assert_refused(run, 3, says=["refused the push", "write access", "nothing was published"])
     assert "access denied" in err or "not exported" in err or "refused" in err, err
     assert remote.snapshot() == before
     assert kit.leftovers() == []
