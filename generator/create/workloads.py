@@ -9,10 +9,12 @@ from typing import Any
 
 from generator.create.resources import Provisioned
 from generator.create.values import Piece, Resolver, SecretRef, escape_k8s, expanded, external_secret
+from generator.credentials import high_entropy, looks_like_credential
 from generator.errors import UserError
 from generator.match.plan import Plan
 from generator.match.templates import dns_label, render_tree
-from generator.read.models import Container, File, Workload
+from generator.read.models import Container, File, Where, Workload
+from generator.read.placeholders import Template
 
 KIND_ANNOTATION = "plato.dev/kind"  # workload annotation: "StatefulSet" for stable storage per replica
 _LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
@@ -233,6 +235,7 @@ def _container(
     helpers: dict[str, SecretRef] = {}
     env: list[dict[str, Any]] = []
     for name, tpl in c.variables:
+        _refuse_literal_credential(tpl, f"variable {name}", c, c.lines.get(f"variables.{name}"), entropy=True)
         pieces = resolver.pieces(tpl)
         if len(pieces) == 1 and isinstance(pieces[0], SecretRef):
             env.append({"name": name, "valueFrom": {"secretKeyRef": {"name": pieces[0].name, "key": pieces[0].key}}})
@@ -244,7 +247,8 @@ def _container(
     for field_name, seq in (("command", c.command), ("args", c.args)):
         if seq is not None:
             items = []
-            for tpl in seq:
+            for i, tpl in enumerate(seq):
+                _refuse_literal_credential(tpl, f"{field_name}[{i}]", c, c.lines.get(f"{field_name}.{i}"))
                 pieces = resolver.pieces(tpl)
                 for p in pieces:
                     if isinstance(p, SecretRef):
@@ -275,6 +279,7 @@ def _container(
             files_cm["data"][key] = f.text or ""
             vol = cm_name
         else:
+            _refuse_literal_credential(f.content, f"file {f.target}", c, f.where)
             pieces = resolver.pieces(f.content)
             if any(isinstance(p, SecretRef) for p in pieces):
                 secret_files.append((key, f, pieces))
@@ -497,3 +502,23 @@ def b64(text: str) -> str:
 
 
 __all__ = ["escape_k8s", "workload_objects"]
+
+
+def _refuse_literal_credential(
+    tpl: Template, what: str, c: Container, where: Where | None, entropy: bool = False
+) -> None:
+    """A credential written into the spec itself (not a placeholder): refused at the spec's line, before the
+    guard would find it in the rendered file."""
+    literal = " ".join(p for p in tpl.parts if isinstance(p, str))
+    found = looks_like_credential(literal)
+    if not found and entropy and tpl.literal is not None and high_entropy(tpl.literal):
+        found = "a high-entropy value that looks like a credential"
+    if found:
+        at = where or c.where
+        raise UserError(
+            f"{what} of container '{c.name}' contains {found}: it would be written to the deployment repository",
+            file=at.file,
+            line=at.line,
+            hint="secrets reach the workload by reference: give a resource a secret output and write "
+            "${resources.<name>.<output>} here",
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
@@ -120,33 +121,65 @@ def resolve_environment(ctx: dict[str, str], rules: RuleSet) -> tuple[Rule, dict
     )
     paths = {**DEFAULT_PATHS, **env.get("paths", {})}
     fill = {**ctx, "cluster": env["cluster"], "namespace": env["namespace"]}
-    env["paths"] = {k: _format_path(v, fill, rule) for k, v in paths.items()}
+    env["paths"] = {k: _format_path(v, fill, rule, k) for k, v in paths.items()}
     return rule, env, decision, dict(sorted(ctx.items()))
 
 
-def _format_path(pattern: str, values: Mapping[str, str], rule: Rule) -> str:
+def _format_path(pattern: str, values: Mapping[str, str], rule: Rule, key: str) -> str:
+    line = _line_of(rule, ("spec", "paths", key))
+    fields = []
+    try:
+        fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(pattern) if name is not None]
+    except ValueError as exc:
+        raise UserError(
+            f"paths.{key} '{pattern}' is not a path pattern: {exc}",
+            file=rule.file,
+            line=line,
+            hint="write fields as {env}, {app}; a literal brace as {{ or }}",
+        ) from None
+    for name, spec, conv in fields:
+        if not name.isidentifier() or spec or conv:
+            raise UserError(
+                f"paths.{key} '{pattern}': '{{{name}{'!' + conv if conv else ''}{':' + spec if spec else ''}}}' is "
+                "not a plain field",
+                file=rule.file,
+                line=line,
+                hint="path fields are context keys only, e.g. {env}, {app}, {cluster}, {namespace}",
+            )
+        if name not in values:
+            raise UserError(
+                f"paths.{key} '{pattern}' uses {{{name}}}, which the context does not have",
+                file=rule.file,
+                line=line,
+                hint=did_you_mean(name, values),
+            )
     if "{env}" not in pattern or "{app}" not in pattern:
         # Every (env, app) owns its own paths: a pattern without both would be shared, and a publish of one app
         # would replace another's files.
         raise UserError(
-            f"path '{pattern}' must contain both {{env}} and {{app}}",
+            f"paths.{key} '{pattern}' must contain both {{env}} and {{app}}",
             file=rule.file,
-            line=rule.line,
+            line=line,
             hint="each (env, app) owns its paths, e.g. '{env}/{app}' or 'cd/{cluster}/{env}-{app}.yaml'",
         )
-    try:
-        path = pattern.format(**values)
-    except (KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
-        raise UserError(
-            f"path '{pattern}' cannot be filled in: {type(exc).__name__} {exc}",
-            file=rule.file,
-            line=rule.line,
-            hint="paths may use {env}, {app}, {cluster}, {namespace} and other context keys",
-        ) from None
+    path = pattern.format(**values)
     parts = path.split("/")
     if path.startswith("/") or any(p in ("", ".", "..") for p in parts) or "\\" in path:
-        raise UserError(f"path '{path}' must be relative, without '..' or empty parts", file=rule.file, line=rule.line)
+        raise UserError(
+            f"paths.{key} '{pattern}' gives '{path}': a path must be relative, without '..' or empty parts",
+            file=rule.file,
+            line=line,
+        )
     return path
+
+
+def _line_of(rule: Rule, loc: tuple[str, ...]) -> int | None:
+    """The line of a key inside a rule's document (looked up only for a message), else the rule's first line."""
+    if rule.doc is not None:
+        line = rule.doc.where(loc)[0]
+        if line is not None:
+            return int(line)
+    return rule.line
 
 
 def make_plan(workloads: list[Workload], ctx: dict[str, str], rules: RuleSet) -> Plan:

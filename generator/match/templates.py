@@ -59,7 +59,9 @@ class Tpl:
                 hint="available names: " + ", ".join(sorted(k for k in variables if not k.startswith("_"))),
             ) from None
         except SecurityError as exc:
-            raise UserError(f"{what}: refused by the template sandbox: {exc}", file=self.file, line=self.line) from None
+            raise UserError(
+                f"{what}: refused by the template sandbox: {exc}", file=self.file, line=self._line(exc)
+            ) from None
         except TemplateError as exc:
             raise UserError(
                 f"{what}: template error: {exc}",
@@ -69,7 +71,7 @@ class Tpl:
             ) from None
         except (TypeError, ValueError, KeyError, AttributeError, ZeroDivisionError, OverflowError) as exc:
             raise UserError(
-                f"{what}: template failed: {type(exc).__name__}: {exc}", file=self.file, line=self.line
+                f"{what}: template failed: {type(exc).__name__}: {exc}", file=self.file, line=self._line(exc)
             ) from None
 
     def _line(self, exc: Exception) -> int | None:
@@ -161,8 +163,37 @@ def _compiled(tpl: Tpl) -> Any:
             line=at,
             hint="jinja2 syntax: {{ name }}, {% if %}...{% endif %}; write {{ '{{' }} for a literal",
         ) from None
+    if _REACHES_OUT.search(source):
+        _refuse_other_templates(tpl, source)
     _CACHE[source] = template
     return template
+
+
+_REACHES_OUT = re.compile(r"\{%[-+]?\s*(include|import|from|extends)\b")
+
+
+def _refuse_other_templates(tpl: Tpl, source: str) -> None:
+    """include, import and extends need a loader, which the sandbox has none of: say so when compiling, with the
+    line, instead of failing at render with jinja2's 'no loader for this environment specified'."""
+    from jinja2 import nodes
+
+    kinds = {
+        nodes.Include: "include",
+        nodes.Import: "import",
+        nodes.FromImport: "from ... import",
+        nodes.Extends: "extends",
+    }
+    for node in environment().parse(source).find_all(tuple(kinds)):
+        line = tpl.line
+        at = (line + node.lineno) if (line is not None and "\n" in source) else line
+        raise UserError(
+            f"template uses {{% {kinds[type(node)]} %}}: rule templates cannot include, import or extend other "
+            "templates (or read files)",
+            file=tpl.file,
+            line=at,
+            hint="each rule's template stands alone: write the text into the rule (a YAML anchor shares it within "
+            "one file)",
+        )
 
 
 def render_tree(value: Any, variables: dict[str, Any], what: str) -> Any:

@@ -239,7 +239,8 @@ def test_aws_key_id_in_a_spec_variable_is_refused(kit: Kit) -> None:
               AWS_ACCESS_KEY_ID: {AWS_KEY_ID}
         """
     )
-    out = assert_refused(kit, kit.cli_render(spec), f"{MANIFEST}:", "AWS access key id", "Deployment 'web'")
+    # Written in the spec itself: the spec's line is named, before anything is rendered.
+    out = assert_refused(kit, kit.cli_render(spec), f"{spec}:8:", "AWS access key id", "AWS_ACCESS_KEY_ID")
     assert AWS_KEY_ID not in out
 
 
@@ -275,7 +276,7 @@ def test_private_key_in_a_file_is_refused(kit: Kit) -> None:
                 content: {json.dumps(PRIVATE_KEY)}
         """
     )
-    out = assert_refused(kit, kit.cli_render(spec), f"{MANIFEST}:", "private key", "ConfigMap 'web-files'")
+    out = assert_refused(kit, kit.cli_render(spec), f"{spec}:8:", "private key", "file /etc/tls/key.pem")
     assert "MIIEowIBAAKCAQEAx" not in out
 
 
