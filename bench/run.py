@@ -38,6 +38,7 @@ sys.path.insert(0, str(HERE))
 import fleet  # noqa: E402
 
 PLATO = [sys.executable, "-m", "generator"]
+FLOOR_IMPORTS = "import click, ruamel.yaml, pydantic, jinja2, jinja2.sandbox, jsonschema, yaml"
 PLATO_BIN = Path(sys.executable).with_name("plato")
 
 
@@ -176,7 +177,14 @@ def main() -> None:
     reps = 2 if args.quick else args.reps
     kapitan = None if args.quick else find_kapitan(args.kapitan, args.install_kapitan)
 
+    import compileall
+
+    import generator
     from generator.resources import bundled_dir
+
+    # plato's bytecode, as `pip install` writes it (an editable install under PYTHONDONTWRITEBYTECODE, as on some
+    # machines, would otherwise compile every module on every run and measure the compiler).
+    compileall.compile_dir(Path(generator.__file__).parent, quiet=1)
 
     results: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d"),
@@ -195,12 +203,17 @@ def main() -> None:
 
         help_times = [timed([*cmd, "--help"])[0] for _ in range(max(reps, 5))]
         results["help_s"] = median(help_times)
+        # What no publish can go below on this machine: the interpreter, and importing the libraries plato is
+        # built on (click, ruamel.yaml, pydantic, jinja2, jsonschema, PyYAML).
+        floor = [timed([sys.executable, "-c", FLOOR_IMPORTS])[0] for _ in range(max(reps, 5))]
+        results["import_floor_s"] = median(floor)
+        results["python_s"] = median([timed([sys.executable, "-c", "pass"])[0] for _ in range(max(reps, 5))])
 
         spec = lower_bound_spec(work, specs, rules_v1)
         for n in sizes:
             t0 = time.perf_counter()
             bare = work / f"fleet-{n}.git"
-            fleet.build_repo(n, specs, rules_v1, work / f"fleet-{n}-work", bare)
+            fleet.build_repo(n, rules_v1, work / f"fleet-{n}-work", bare)
             base = head(bare)
             row: dict[str, Any] = {"setup_s": time.perf_counter() - t0, "renders": n * len(fleet.ENVS)}
             if n == sizes[0] or n == 100:
@@ -266,6 +279,11 @@ def report(r: dict[str, Any], sizes: list[int]) -> None:
     print("| measurement | median | target | ratio |")
     print("|---|--:|---|---|")
     print(f"| `plato --help` | {r['help_s']:.3f} s | < 0.15 s | |")
+    print(f"| `python -c pass` (the interpreter alone) | {r['python_s']:.3f} s | | |")
+    print(
+        f"| start-up floor: the interpreter importing click, ruamel.yaml, pydantic, jinja2, jsonschema, PyYAML | "
+        f"{r['import_floor_s']:.3f} s | | |"
+    )
     for n in sizes:
         row = r[f"n{n}"]
         if "publish_s" in row:

@@ -10,8 +10,19 @@ checks the equality on every golden file and on generated documents.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
+
+# Text libyaml writes plain, as it is, both as a key and as a value: a letter, then letters, digits and _ . / -,
+# and not one of YAML 1.1's words for booleans and null. Most of a manifest's strings (names, labels, kinds)
+# are such; they need not be spelled by libyaml one by one (a fleet has tens of thousands of distinct names).
+_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9_./-]*\Z")
+_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null"})
+
+
+def _plain(text: str) -> bool:
+    return _PLAIN.match(text) is not None and text.lower() not in _WORDS
 
 
 @lru_cache(maxsize=65536)
@@ -19,6 +30,8 @@ def _value(text: Any) -> tuple[str, tuple[str, ...] | None]:
     """How libyaml writes a scalar as a mapping value: (inline text, None) or (block header, content lines)."""
     from generator.create.emit import dump_yaml_slow
 
+    if type(text) is str and _plain(text):
+        return text, None
     # A kept final newline ("|+") makes libyaml end the whole document with "...": left to libyaml.
     written = dump_yaml_slow({"k": text, "l": 0})[3:]
     if not written.endswith("\nl: 0\n"):
@@ -38,6 +51,8 @@ def _value(text: Any) -> tuple[str, tuple[str, ...] | None]:
 def _key(text: str) -> str:
     from generator.create.emit import dump_yaml_slow
 
+    if _plain(text):
+        return text
     written = dump_yaml_slow({text: 1})
     if not written.endswith(": 1\n") or "\n" in written[:-1]:
         raise _Unsupported

@@ -225,7 +225,8 @@ def check_owner(view: TreeView, tree: RenderedTree) -> None:
         if rel.endswith("/"):
             markers += [f for f in view.files(rel) if f.endswith("/" + OWNER_MARKER)]
     cd_file = tree.plan.env["paths"]["cd"]
-    if view.files(cd_file) and view.is_regular(cd_file):
+    ours_now = tree.files.get(cd_file)
+    if view.files(cd_file) and view.is_regular(cd_file) and not (ours_now and view.holds(cd_file, ours_now)):
         from generator.deploy.diff import objects_of
 
         for obj in objects_of(view.read(cd_file)).values():
@@ -238,6 +239,8 @@ def check_owner(view: TreeView, tree: RenderedTree) -> None:
                     "separator that cannot occur in names, e.g. 'cd/{cluster}/{env}/{app}.yaml'",
                 )
     for rel in markers:
+        if rel in tree.files and view.holds(rel, tree.files[rel]):
+            continue  # the marker this (env, app) writes, as it writes it
         if view.is_regular(rel):
             owner = view.read(rel).decode("utf-8", errors="replace").strip()
             if owner != ours:

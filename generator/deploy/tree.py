@@ -31,6 +31,10 @@ class TreeView(Protocol):
 
     def is_regular(self, rel: str) -> bool: ...
 
+    def holds(self, rel: str, data: bytes) -> bool:
+        """The file is a regular file with exactly these bytes."""
+        ...
+
 
 class WorkTree:
     """A folder on disk: a checkout of the deployment repository."""
@@ -56,6 +60,9 @@ class WorkTree:
     def is_regular(self, rel: str) -> bool:
         path = self.root / rel
         return path.is_file() and not path.is_symlink()
+
+    def holds(self, rel: str, data: bytes) -> bool:
+        return self.is_regular(rel) and (self.root / rel).read_bytes() == data
 
 
 class GitTree:
@@ -98,6 +105,12 @@ class GitTree:
     def is_regular(self, rel: str) -> bool:
         entry = self.entries.get(rel)
         return entry is not None and entry[0] != SYMLINK
+
+    def holds(self, rel: str, data: bytes) -> bool:
+        from generator.deploy.git import blob_id
+
+        entry = self.entries.get(rel)
+        return entry is not None and entry[0] != SYMLINK and entry[1] == blob_id(data)
 
 
 def safe_join(root: Path, rel: str, checked: set[str] | None = None) -> Path:

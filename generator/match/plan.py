@@ -126,7 +126,7 @@ def resolve_environment(ctx: dict[str, str], rules: RuleSet) -> tuple[Rule, dict
 
 
 def _format_path(pattern: str, values: Mapping[str, str], rule: Rule, key: str) -> str:
-    line = _line_of(rule, ("spec", "paths", key))
+    loc = ("spec", "paths", key)  # its line is looked up only for a message (a second, slow parse of the file)
     fields = []
     try:
         fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(pattern) if name is not None]
@@ -134,7 +134,7 @@ def _format_path(pattern: str, values: Mapping[str, str], rule: Rule, key: str) 
         raise UserError(
             f"paths.{key} '{pattern}' is not a path pattern: {exc}",
             file=rule.file,
-            line=line,
+            line=_line_of(rule, loc),
             hint="write fields as {env}, {app}; a literal brace as {{ or }}",
         ) from None
     for name, spec, conv in fields:
@@ -143,14 +143,14 @@ def _format_path(pattern: str, values: Mapping[str, str], rule: Rule, key: str) 
                 f"paths.{key} '{pattern}': '{{{name}{'!' + conv if conv else ''}{':' + spec if spec else ''}}}' is "
                 "not a plain field",
                 file=rule.file,
-                line=line,
+                line=_line_of(rule, loc),
                 hint="path fields are context keys only, e.g. {env}, {app}, {cluster}, {namespace}",
             )
         if name not in values:
             raise UserError(
                 f"paths.{key} '{pattern}' uses {{{name}}}, which the context does not have",
                 file=rule.file,
-                line=line,
+                line=_line_of(rule, loc),
                 hint=did_you_mean(name, values),
             )
     if "{env}" not in pattern or "{app}" not in pattern:
@@ -159,7 +159,7 @@ def _format_path(pattern: str, values: Mapping[str, str], rule: Rule, key: str) 
         raise UserError(
             f"paths.{key} '{pattern}' must contain both {{env}} and {{app}}",
             file=rule.file,
-            line=line,
+            line=_line_of(rule, loc),
             hint="each (env, app) owns its paths, e.g. '{env}/{app}' or 'cd/{cluster}/{env}-{app}.yaml'",
         )
     path = pattern.format(**values)
@@ -168,7 +168,7 @@ def _format_path(pattern: str, values: Mapping[str, str], rule: Rule, key: str) 
         raise UserError(
             f"paths.{key} '{pattern}' gives '{path}': a path must be relative, without '..' or empty parts",
             file=rule.file,
-            line=line,
+            line=_line_of(rule, loc),
         )
     return path
 

@@ -308,3 +308,23 @@ def test_colliding_resource_names_are_the_same_in_every_process(kit: Kit) -> Non
     first = _render_in_process(kit, folder, "1", kit.tmp / "out-a")
     second = _render_in_process(kit, folder, "2", kit.tmp / "out-b")
     assert first == second
+
+
+def test_a_successful_render_never_parses_a_file_a_second_time_for_positions(monkeypatch, kit: Kit) -> None:
+    """Line numbers come from a second, round-trip parse of a file (ruamel's pure-Python parser, ~50 ms for the
+    bundled rules). Only a message may ask for one: a render that succeeds, in every environment, never does."""
+    from generator.read import yamlfile
+
+    calls: list[str] = []
+    real = yamlfile._positions_of
+
+    def counting(path: str, text: str) -> dict:
+        calls.append(path)
+        return real(path, text)
+
+    monkeypatch.setattr(yamlfile, "_positions_of", counting)
+    shop = REPO / "examples" / "shop"
+    for env in ("development", "production"):
+        written = len(kit.render(sorted(shop.glob("*.yaml")), env).files)  # (an assert on the tree would repr it)
+        assert written > 0
+    assert calls == []

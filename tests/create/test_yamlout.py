@@ -98,3 +98,19 @@ def test_equal_floats_with_different_spellings_are_not_confused() -> None:
 def test_most_documents_take_the_fast_path(tmp_path: Path) -> None:
     assert dump({"a": ["b", {"c": "d\ne\n"}], "f": {}}) is not None
     assert dump({"a": "kept\n\n"}) is None  # libyaml ends such a document with "...": its job
+
+
+# Strings written plain without asking libyaml (yamlout._plain), and their near misses: every one must be spelled
+# exactly as libyaml spells it, as a key and as a value.
+WORDS = ["yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF", "true", "True", "TRUE"]
+WORDS += ["false", "False", "FALSE", "null", "Null", "NULL", "y", "Y", "n", "N"]
+NAMES = ["app0001-api", "shop-development", "Deployment", "apiVersion", "a.b/c", "x_y", "a-", "a.", "a/"]
+NEAR = ["e1", "E5", "nan", "inf", "Inf", "x1e3", "0x1f", "1e3", "2024-01-01", "12:30", "-", ".", ".inf", ".nan"]
+NEAR += ["_a", "/a", "a:b", "a#b", "a\tb", "a b", "ß", "aé", "app.kubernetes.io/name"]
+PLAIN_LOOKING = WORDS + NAMES + NEAR
+
+
+def test_plain_looking_strings_are_spelled_as_libyaml_spells_them() -> None:
+    for text in PLAIN_LOOKING:
+        doc = {text: text, "list": [text], "nested": {text: [text]}}
+        assert dump(doc) == dump_yaml_slow(doc), text
