@@ -193,6 +193,29 @@ class Kit:
         path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
         return path
 
+    def resource_spec(
+        self, type_: str = "redis", output: str = "host", params: str = "", name: str = "score.yaml"
+    ) -> Path:
+        """A workload `web` with one resource `thing` of `type_` whose `output` a variable reads; `params` is YAML
+        text placed under the resource (indented by the caller)."""
+        return self.spec(
+            f"""
+            apiVersion: score.dev/v1b1
+            metadata:
+              name: web
+            containers:
+              main:
+                image: nginx:1.27
+                variables:
+                  VALUE: ${{resources.thing.{output}}}
+            resources:
+              thing:
+                type: {type_}
+            {params}
+            """,
+            name,
+        )
+
     def rules(
         self,
         extra: Mapping[str, str] | None = None,

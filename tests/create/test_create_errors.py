@@ -64,25 +64,6 @@ spec:
 """
 
 
-def spec_using(kit: Kit, type_: str = "redis", output: str = "host", params: str = "") -> Path:
-    return kit.spec(
-        f"""
-        apiVersion: score.dev/v1b1
-        metadata:
-          name: web
-        containers:
-          main:
-            image: nginx:1.27
-            variables:
-              VALUE: ${{resources.thing.{output}}}
-        resources:
-          thing:
-            type: {type_}
-        {params}
-        """
-    )
-
-
 def line_of(path: Path, text: str) -> int:
     lines = path.read_text(encoding="utf-8").splitlines()
     return next(i for i, line in enumerate(lines, 1) if text in line)
@@ -98,7 +79,7 @@ def document_lines(path: Path, marker: str) -> tuple[int, int]:
 
 
 def test_placeholder_to_an_output_the_rule_does_not_give(kit: Kit) -> None:
-    spec = spec_using(kit, output="nope")
+    spec = kit.resource_spec(output="nope")
     out = kit.assert_user_error(
         kit.cli_render(spec),
         f"{spec}:",
@@ -112,12 +93,12 @@ def test_placeholder_to_an_output_the_rule_does_not_give(kit: Kit) -> None:
 
 
 def test_placeholder_error_points_at_the_variable(kit: Kit) -> None:
-    spec = spec_using(kit, output="nope")
+    spec = kit.resource_spec(output="nope")
     kit.assert_user_error(kit.cli_render(spec), f"{spec}:{line_of(spec, 'VALUE:')}")
 
 
 def test_param_the_rule_does_not_accept(kit: Kit) -> None:
-    spec = spec_using(kit, params="    params:\n              size: 3")
+    spec = kit.resource_spec(params="    params:\n              size: 3")
     out = kit.assert_user_error(
         kit.cli_render(spec),
         f"{spec}:{line_of(spec, 'thing:')}",
@@ -139,7 +120,7 @@ def test_param_the_rule_does_not_accept(kit: Kit) -> None:
 def test_rule_template_failing_at_render(kit: Kit, type_: str, rule: str, needles: tuple[str, ...]) -> None:
     rules = kit.rules(extra={"60-broken.yaml": BROKEN_RULES})
     out = kit.assert_user_error(
-        kit.cli_render(spec_using(kit, type_, output="x"), rules=rules),
+        kit.cli_render(kit.resource_spec(type_, output="x"), rules=rules),
         f"rule '{rule}'",
         "resource 'thing'",
         "workload 'web'",
@@ -202,7 +183,7 @@ spec:
 def test_unpinned_terraform_module(kit: Kit, module: str, message: str) -> None:
     rules = kit.rules(extra={"60-unpinned.yaml": UNPINNED_RULES % module})
     out = kit.assert_user_error(
-        kit.cli_render(spec_using(kit, "postgres"), "production", rules=rules),
+        kit.cli_render(kit.resource_spec("postgres"), "production", rules=rules),
         "rule 'postgres-unpinned'",
         "module 'db'",
         message,
@@ -236,7 +217,7 @@ def test_volume_source_that_is_not_a_volume(kit: Kit) -> None:
 def test_store_outputs_without_a_secret_store(kit: Kit) -> None:
     rules = kit.rules(edit={("Environment", "production"): lambda rule: rule["spec"].pop("secretStore")})
     out = kit.assert_user_error(
-        kit.cli_render(spec_using(kit, "redis"), "production", rules=rules),
+        kit.cli_render(kit.resource_spec("redis"), "production", rules=rules),
         "Environment 'production' names none",
         "spec.secretStore",
     )
@@ -244,7 +225,7 @@ def test_store_outputs_without_a_secret_store(kit: Kit) -> None:
 
 
 def test_debug_shows_the_traceback_only_when_asked(kit: Kit) -> None:
-    spec = spec_using(kit, output="nope")
+    spec = kit.resource_spec(output="nope")
     assert "Traceback" not in kit.cli_render(spec).output
     kit.monkeypatch.setenv("PLATO_DEBUG", "1")
     from click.testing import CliRunner
@@ -261,6 +242,6 @@ def test_debug_shows_the_traceback_only_when_asked(kit: Kit) -> None:
 
 def test_undefined_name_in_manifests_is_reported_at_its_line(kit: Kit) -> None:
     rules = kit.rules(extra={"60-broken.yaml": BROKEN_RULES})
-    out = kit.assert_user_error(kit.cli_render(spec_using(kit, "broken-manifest", output="x"), rules=rules))
+    out = kit.assert_user_error(kit.cli_render(kit.resource_spec("broken-manifest", output="x"), rules=rules))
     line = line_of(rules / "60-broken.yaml", 'a: "{{ params.nope.deeper }}"')
     assert f"60-broken.yaml:{line}:" in out

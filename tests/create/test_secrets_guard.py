@@ -110,25 +110,6 @@ spec:
 """.replace("@TOKEN@", GITHUB_TOKEN)
 
 
-def one_resource_spec(kit: Kit, type_: str, output: str, name: str = "score.yaml") -> Path:
-    return kit.spec(
-        f"""
-        apiVersion: score.dev/v1b1
-        metadata:
-          name: web
-        containers:
-          main:
-            image: nginx:1.27
-            variables:
-              VALUE: ${{resources.thing.{output}}}
-        resources:
-          thing:
-            type: {type_}
-        """,
-        name,
-    )
-
-
 REDIS_VARIABLES = """
 apiVersion: score.dev/v1b1
 metadata:
@@ -192,7 +173,7 @@ def test_example_trees_hold_no_secret_values(kit: Kit, example: str | None, env:
 
 def test_plain_output_named_password_is_refused(kit: Kit) -> None:
     rules = kit.rules(extra={"60-leaky.yaml": LEAKY_RULES})
-    result = kit.cli_render(one_resource_spec(kit, "leaky", "password"), rules=rules)
+    result = kit.cli_render(kit.resource_spec("leaky", "password"), rules=rules)
     out = assert_refused(kit, result, "rule 'leaky-password'", "output 'password'", "workload 'web'")
     assert "hunter2" not in out
 
@@ -203,25 +184,25 @@ def test_plain_output_named_password_is_refused(kit: Kit) -> None:
 )
 def test_plain_password_error_names_the_rule_file(kit: Kit, type_: str) -> None:
     rules = kit.rules(extra={"60-leaky.yaml": LEAKY_RULES})
-    result = kit.cli_render(one_resource_spec(kit, type_, "password"), rules=rules)
+    result = kit.cli_render(kit.resource_spec(type_, "password"), rules=rules)
     assert_refused(kit, result, "60-leaky.yaml:")
 
 
 def test_plain_output_holding_a_github_token_is_refused(kit: Kit) -> None:
     rules = kit.rules(extra={"60-leaky.yaml": LEAKY_RULES})
     # Named `token`, the output is refused before anything is rendered, naming the rule.
-    result = kit.cli_render(one_resource_spec(kit, "leaky-token", "token"), rules=rules)
+    result = kit.cli_render(kit.resource_spec("leaky-token", "token"), rules=rules)
     out = assert_refused(kit, result, "rule 'leaky-token'", "output 'token'")
     assert GITHUB_TOKEN not in out
     # Under an innocent name, the guard refuses it in the file it would have been written to.
-    result = kit.cli_render(one_resource_spec(kit, "leaky-label", "label", "label.yaml"), rules=rules)
+    result = kit.cli_render(kit.resource_spec("leaky-label", "label", "label.yaml"), rules=rules)
     out = assert_refused(kit, result, f"{MANIFEST}:", "GitHub token", "Deployment 'web'")
     assert GITHUB_TOKEN not in out
 
 
 def test_github_token_in_terraform_is_refused(kit: Kit) -> None:
     rules = kit.rules(extra={"60-leaky.yaml": LEAKY_RULES})
-    result = kit.cli_render(one_resource_spec(kit, "leaky-terraform", "name"), "production", rules=rules)
+    result = kit.cli_render(kit.resource_spec("leaky-terraform", "name"), "production", rules=rules)
     out = assert_refused(kit, result, "terraform/production/demo/main.tf:", "GitHub token")
     assert GITHUB_TOKEN not in out
 
@@ -305,13 +286,13 @@ def test_private_key_in_a_file_with_a_secret_is_refused(kit: Kit) -> None:
 @pytest.mark.parametrize("type_", ["secret-with-data", "secret-with-string-data"])
 def test_rule_manifest_with_a_secret_holding_data_is_refused(kit: Kit, type_: str) -> None:
     rules = kit.rules(extra={"60-leaky.yaml": LEAKY_RULES})
-    result = kit.cli_render(one_resource_spec(kit, type_, "name"), rules=rules)
+    result = kit.cli_render(kit.resource_spec(type_, "name"), rules=rules)
     out = assert_refused(kit, result, f"{MANIFEST}:", "refusing to write Secret 'web-thing' with data")
     assert "aHVudGVyMg==" not in out and "hunter2" not in out
 
 
 def test_credential_in_a_context_value_is_refused(kit: Kit) -> None:
-    spec = one_resource_spec(kit, "dns", "host")
+    spec = kit.resource_spec("dns", "host")
     result = kit.cli_render(spec, "development", "-c", f"ticket={GITHUB_TOKEN}")
     assert GITHUB_TOKEN not in written(kit.out), "the token was written"
     assert_refused(kit, result, "GitHub token")
