@@ -197,24 +197,13 @@ class Kit:
         self, type_: str = "redis", output: str = "host", params: str = "", name: str = "score.yaml"
     ) -> Path:
         """A workload `web` with one resource `thing` of `type_` whose `output` a variable reads; `params` is YAML
-        text placed under the resource (indented by the caller)."""
-        return self.spec(
-            f"""
-            apiVersion: score.dev/v1b1
-            metadata:
-              name: web
-            containers:
-              main:
-                image: nginx:1.27
-                variables:
-                  VALUE: ${{resources.thing.{output}}}
-            resources:
-              thing:
-                type: {type_}
-            {params}
-            """,
-            name,
+        text for the resource's own fields (e.g. "params:\n  size: 3")."""
+        text = (
+            "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: nginx:1.27\n"
+            f"    variables:\n      VALUE: ${{resources.thing.{output}}}\nresources:\n  thing:\n    type: {type_}\n"
+            + textwrap.indent(params, "    ")
         )
+        return self.spec(text, name)
 
     def rules(
         self,

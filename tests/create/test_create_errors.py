@@ -98,7 +98,7 @@ def test_placeholder_error_points_at_the_variable(kit: Kit) -> None:
 
 
 def test_param_the_rule_does_not_accept(kit: Kit) -> None:
-    spec = kit.resource_spec(params="    params:\n              size: 3")
+    spec = kit.resource_spec(params="params:\n  size: 3\n")
     out = kit.assert_user_error(
         kit.cli_render(spec),
         f"{spec}:{line_of(spec, 'thing:')}",

@@ -195,7 +195,7 @@ def test_plain_output_holding_a_github_token_is_refused(kit: Kit) -> None:
     out = assert_refused(kit, result, "rule 'leaky-token'", "output 'token'")
     assert GITHUB_TOKEN not in out
     # Under an innocent name, the guard refuses it in the file it would have been written to.
-    result = kit.cli_render(kit.resource_spec("leaky-label", "label", "label.yaml"), rules=rules)
+    result = kit.cli_render(kit.resource_spec("leaky-label", "label", name="label.yaml"), rules=rules)
     out = assert_refused(kit, result, f"{MANIFEST}:", "GitHub token", "Deployment 'web'")
     assert GITHUB_TOKEN not in out
 
