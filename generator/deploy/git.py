@@ -145,10 +145,11 @@ def blob_id(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
-def ls_tree(git: Git, rev: str) -> dict[str, tuple[str, str]]:
-    """Every file of a commit: path -> (mode, object id). Symlinks have mode 120000."""
+def ls_tree(git: Git, rev: str, paths: Iterable[str] = ()) -> dict[str, tuple[str, str]]:
+    """Every file of a commit (or under `paths`): path -> (mode, object id). Symlinks have mode 120000."""
     out: dict[str, tuple[str, str]] = {}
-    for entry in git.run_bytes("ls-tree", "-r", "-z", "--full-tree", rev)[1].split(b"\0"):
+    spec = ["--", *paths] if paths else []
+    for entry in git.run_bytes("ls-tree", "-r", "-z", "--full-tree", rev, *spec)[1].split(b"\0"):
         if entry:
             meta, _, path = entry.partition(b"\t")
             mode, _kind, oid = meta.decode().split(" ")

@@ -15,12 +15,13 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from generator import __version__
 from generator.create.render import RenderedTree
 from generator.deploy.diff import ChangeSet, compare
 from generator.deploy.git import Git, PushRejected, ensure_local_repo, push_outcome, remote_url, repo_error
-from generator.deploy.record import load_record, record_path
+from generator.deploy.record import RECORD_DIR, load_record, record_path
 from generator.deploy.report import summary_line
 from generator.deploy.tree import TreeView, WorkTree, clear_owned, safe_join, write_files
 from generator.errors import RepoError, UserError, mask_secrets
@@ -155,6 +156,28 @@ class Checkout:
     def read(self, owned: list[str], extra: list[str]) -> dict[str, bytes]:
         return read_owned(WorkTree(self.dir), owned, extra)
 
+    def moved(self, record: bytes | None, tree: RenderedTree) -> tuple[list[str], dict[str, bytes]]:
+        """The paths this app's last publish owned that its rules now put elsewhere (see moved_from), and their
+        files. Read from git objects: a sparse checkout holds only the new paths."""
+        from generator.deploy.git import BlobReader, ls_tree
+        from generator.deploy.tree import GitTree
+
+        try:
+            owned = load_record(record).get("owned") if record and self.tip else None
+        except ValueError:
+            return [], {}
+        now = set(tree.owned)
+        old = [p for p in owned or [] if isinstance(p, str) and p not in now]
+        if not old:
+            return [], {}
+        reader = BlobReader(self.git)
+        try:
+            view = GitTree(ls_tree(self.git, self.tip or "HEAD", old), reader)
+            paths = moved_from(view, old, tree)
+            return paths, {f: view.read(f) for rel in paths for f in view.files(rel)}
+        finally:
+            reader.close()
+
     def refuse_symlinks(self, paths: list[str]) -> None:
         """A symlink in the repository at or above a path plato writes is refused, as writing through it would
         be. Read from the tree, not the work tree: a sparse checkout leaves a symlinked folder out of it."""
@@ -251,6 +274,34 @@ def check_owner(view: TreeView, tree: RenderedTree) -> None:
                 )
 
 
+def moved_from(view: TreeView, owned: Any, tree: RenderedTree) -> list[str]:
+    """The paths this app had at its last publish that the new rules put elsewhere (a rule moved it): they go with
+    the move, but only where the repository still marks them as this app's (a marker file in a folder, the
+    CD-file labels), so that an edited record can never remove anyone else's files."""
+    from generator.create.render import OWNER_MARKER
+    from generator.deploy.diff import objects_of
+
+    ours = f"{tree.env}/{tree.app}"
+    now = set(tree.owned)
+    out = []
+    for rel in owned if isinstance(owned, list) else []:
+        if not isinstance(rel, str) or rel in now or any(rel.startswith(d) for d in now if d.endswith("/")):
+            continue
+        parts = rel.rstrip("/").split("/")
+        if rel.startswith("/") or any(p in ("", "..", ".") for p in parts) or rel.startswith(RECORD_DIR):
+            continue
+        if rel.endswith("/"):
+            marker = rel + OWNER_MARKER
+            if view.is_regular(marker) and view.read(marker).decode("utf-8", "replace").strip() == ours:
+                out.append(rel)
+        elif view.is_regular(rel):
+            objs = objects_of(view.read(rel)).values()
+            labels = [(o.get("metadata") or {}).get("labels") or {} for o in objs]
+            if labels and all(f"{x.get('plato.dev/env')}/{x.get('app.kubernetes.io/part-of')}" == ours for x in labels):
+                out.append(rel)
+    return out
+
+
 def preview(tree: RenderedTree, record: bytes, repo: str, branch: str) -> ChangeSet:
     """What a publish would change. Writes nothing anywhere (a missing local repository counts as empty)."""
     rec = record_path(tree.env, tree.app)
@@ -260,6 +311,7 @@ def preview(tree: RenderedTree, record: bytes, repo: str, branch: str) -> Change
         co.refuse_symlinks(checkout_paths(tree))
         check_owner(WorkTree(co.dir), tree)
         current = co.read(tree.owned, [rec])
+        current.update(co.moved(current.get(rec), tree)[1])
     return compare(tree.env, tree.app, current, desired(tree, record), provenance_paths(tree))
 
 
@@ -280,6 +332,8 @@ def publish(tree: RenderedTree, record: bytes, opts: Options, trailers: Mapping[
             co.refuse_symlinks(checkout_paths(tree))
             check_owner(WorkTree(co.dir), tree)
             current = co.read(tree.owned, [rec])
+            moved, moved_files = co.moved(current.get(rec), tree)
+            current.update(moved_files)
             cs = compare(tree.env, tree.app, current, desired(tree, record), provenance_paths(tree))
             result = Result(changeset=cs, branch=target, attempts=attempt)
             newer = _newer_published(current.get(rec), record)
@@ -302,7 +356,9 @@ def publish(tree: RenderedTree, record: bytes, opts: Options, trailers: Mapping[
                 attributes.write_bytes(GITATTRIBUTES)
                 result.notes.append("created .gitattributes (generated files collapse in reviews)")
             co.git.run("add", "-A")
-            _check_ownership(co, [*tree.owned, rec, ".gitattributes"])
+            if moved_files and not cs.empty:  # outside the sparse checkout: taken out of the index directly
+                co.git.run("update-index", "--force-remove", "-z", "--stdin", input="\0".join(moved_files).encode())
+            _check_ownership(co, [*tree.owned, rec, ".gitattributes", *moved])
             _commit(co, cs, trailers)
             if opts.mode == "pr" and _same_as_branch(co, target):
                 # The PR branch already holds exactly this: pushing again would only re-trigger its checks.

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.deploy.diff import ChangeSet, compare, objects_of
+from generator.deploy.diff import ChangeSet, compare
 from generator.deploy.git import AUTHOR, BlobReader, Git, PushRejected, blob_id, ls_tree
-from generator.deploy.publish import Checkout, Options, _push, check_owner, desired, provenance_paths
+from generator.deploy.publish import Checkout, Options, _push, check_owner, desired, moved_from, provenance_paths
 from generator.deploy.record import RECORD_DIR, load_record, make_record, record_path
 from generator.deploy.tree import SYMLINK, GitTree
 from generator.errors import PlatoError, RepoError, UserError
@@ -144,7 +144,7 @@ def render_one(job: tuple[str, bytes, bool]) -> AppResult:
         )
         want = desired(tree, new_record)
         check_owner(view, tree)
-        moved = _moved_from(view, record, tree)
+        moved = moved_from(view, record.get("owned"), tree)
         result.owned = [*tree.owned, record_path(tree.env, tree.app), *moved]
         current: dict[str, bytes] = {}
         for rel in result.owned:
@@ -160,33 +160,6 @@ def render_one(job: tuple[str, bytes, bool]) -> AppResult:
     except PlatoError as exc:
         result.error = exc.render()
     return result
-
-
-def _moved_from(view: GitTree, record: dict[str, Any], tree: Any) -> list[str]:
-    """The paths this app had at its last publish that the new rules put elsewhere (a rule moved it): they go with
-    the move, but only where the repository still marks them as this app's (a marker file in a folder, the
-    CD-file labels), so that an edited record can never remove anyone else's files."""
-    from generator.create.render import OWNER_MARKER
-
-    ours = f"{tree.env}/{tree.app}"
-    now = set(tree.owned)
-    out = []
-    for rel in record.get("owned") or []:
-        if not isinstance(rel, str) or rel in now or any(rel.startswith(d) for d in now if d.endswith("/")):
-            continue
-        parts = rel.rstrip("/").split("/")
-        if rel.startswith("/") or any(p in ("", "..", ".") for p in parts) or rel.startswith(RECORD_DIR):
-            continue
-        if rel.endswith("/"):
-            marker = rel + OWNER_MARKER
-            if view.is_regular(marker) and view.read(marker).decode("utf-8", "replace").strip() == ours:
-                out.append(rel)
-        elif view.is_regular(rel):
-            objs = objects_of(view.read(rel)).values()
-            labels = [(o.get("metadata") or {}).get("labels") or {} for o in objs]
-            if labels and all(f"{x.get('plato.dev/env')}/{x.get('app.kubernetes.io/part-of')}" == ours for x in labels):
-                out.append(rel)
-    return out
 
 
 def render_all(

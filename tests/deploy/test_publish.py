@@ -312,3 +312,51 @@ def test_a_rejected_push_changes_nothing_and_leaves_no_private_clone(
     assert remote.snapshot() == before
     assert checkout_dirs(private_tmp) == []
     assert list(private_tmp.iterdir()) == []
+
+
+def _moved_rules(tmp_path: Path) -> Path:
+    """The bundled rules with development's manifests moved to apps/{env}/{app} (a layout change)."""
+    import shutil
+
+    from generator.resources import bundled_dir
+
+    rules = tmp_path / "moved-rules"
+    shutil.copytree(bundled_dir("rules"), rules)
+    envs = rules / "10-environments.yaml"
+    text = envs.read_text()
+    head, tail = text.split("name: development\n", 1)
+    at = tail.index("spec:\n") + len("spec:\n")
+    envs.write_text(
+        head + "name: development\n" + tail[:at] + "  paths:\n    manifests: apps/{env}/{app}\n" + tail[at:]
+    )
+    return rules
+
+
+def test_rules_that_move_an_app_take_its_old_files_away_in_the_same_commit(tmp_path, remote, run_plato, shop_args):
+    assert run_plato(shop_args("publish", remote)).returncode == 0
+    old = [f for f in remote.files() if f.startswith("development/shop/")]
+    assert "development/shop/.plato-owner" in old
+    moved = ["--rules", str(_moved_rules(tmp_path))]
+
+    preview = run_plato(shop_args("preview", remote, extra=[*moved, "--format", "json"]))
+    assert preview.returncode == 0, preview.explain()
+    files = json.loads(preview.stdout)["apps"][0]["files"]
+    assert {f: files.get(f) for f in old} == dict.fromkeys(old, "removed")
+
+    count = remote.count()
+    r = run_plato(shop_args("publish", remote, extra=moved))
+    assert r.returncode == 0, r.explain()
+    after = remote.files()
+    assert not [f for f in after if f.startswith("development/shop/")]
+    assert {"apps/" + f for f in old} <= set(after)
+    assert remote.count() == count + 1
+    assert "apps/development/shop/" in json.loads(remote.show(".plato/inputs/development/shop.json"))["owned"]
+
+
+def test_a_moved_apps_old_folder_marked_as_someone_elses_is_left_alone(tmp_path, remote, run_plato, shop_args):
+    assert run_plato(shop_args("publish", remote)).returncode == 0
+    remote.commit({"development/shop/.plato-owner": "development/other\n"}, workdir=tmp_path / "edit")
+    r = run_plato(shop_args("publish", remote, extra=["--rules", str(_moved_rules(tmp_path))]))
+    assert r.returncode == 0, r.explain()
+    after = remote.files()
+    assert "development/shop/manifest.yaml" in after and "apps/development/shop/manifest.yaml" in after
