@@ -41,8 +41,11 @@ _SHORTEST = 10  # "s://u:pwd@", the shortest a password in a URL can be
 _MARKERS = ("-----BEGIN", "AKIA", "ASIA", "gh", "github_pat", "xox", "glpat-", "AIza", "eyJ", "://")
 
 
+_MARKER = re.compile("|".join(re.escape(m) for m in _MARKERS))  # one C-level scan instead of ten `in` tests
+
+
 def looks_like_credential(value: str) -> str | None:
-    if len(value) < _SHORTEST or not any(m in value for m in _MARKERS) or not _ANY.search(value):
+    if len(value) < _SHORTEST or not _MARKER.search(value) or not _ANY.search(value):
         return None
     for what, pattern in PATTERNS:
         if pattern.search(value):

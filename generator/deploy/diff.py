@@ -111,12 +111,14 @@ def objects_of(data: bytes | None) -> dict[tuple[str, str, str], dict[str, Any]]
     return _parse_objects([data] if data else []) or {}
 
 
-def _parse_objects(texts: list[bytes]) -> dict[tuple[str, str, str], dict[str, Any]] | None:
-    """None when the texts are not YAML."""
+def _parse_objects(texts: list[bytes], typed: bool = True) -> dict[tuple[str, str, str], dict[str, Any]] | None:
+    """None when the texts are not YAML. Untyped (every scalar a string: no implicit-type resolution, a third
+    faster) when only which objects changed matters, not a readable diff of them."""
     import yaml
 
     out: dict[tuple[str, str, str], dict[str, Any]] = {}
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    safe, base = getattr(yaml, "CSafeLoader", yaml.SafeLoader), getattr(yaml, "CBaseLoader", yaml.BaseLoader)
+    loader = safe if typed else base
     try:
         docs = [d for text in texts for d in yaml.load_all(text, Loader=loader)]
     except yaml.YAMLError:
@@ -139,7 +141,8 @@ def _object_changes(path: str, a: bytes | None, b: bytes | None, with_diffs: boo
     # that cuts a document wrongly only makes both halves fail to parse: then the whole files are parsed.
     da, db = _documents(a), _documents(b)
     same = da & db
-    old, new = _parse_objects(list((da - same).elements())), _parse_objects(list((db - same).elements()))
+    old = _parse_objects(list((da - same).elements()), typed=with_diffs)
+    new = _parse_objects(list((db - same).elements()), typed=with_diffs)
     if old is None or new is None:
         old, new = objects_of(a), objects_of(b)
     out = []
@@ -228,7 +231,10 @@ def _risks(cs: ChangeSet) -> list[str]:
         obj, before = c.after, c.before or {}
         if obj is None:
             continue
-        to_zero = (obj.get("spec") or {}).get("replicas") == 0 and (before.get("spec") or {}).get("replicas") != 0
+        # (0 or "0": objects read untyped when no diff is shown)
+        to_zero = (obj.get("spec") or {}).get("replicas") in (0, "0") and (before.get("spec") or {}).get(
+            "replicas"
+        ) not in (0, "0")
         if c.kind in ("Deployment", "StatefulSet") and to_zero:
             risks.append(f"scales {c.kind} {c.name.split('/')[-1]} to zero replicas")
         if c.kind == "Application" and c.before is not None:

@@ -116,7 +116,7 @@ def _init(rules_dir: str | None, workdir: str, entries: dict[str, tuple[str, str
     from generator.match.rules import load_rules
 
     _W["dir"] = Path(rules_dir) if rules_dir else None
-    load_rules(_W["dir"])
+    _W["rules"] = load_rules(_W["dir"])  # held, not looked up per app (the lookup lists and stats the folder)
     _W["view"] = GitTree(entries, BlobReader(Git(Path(workdir))))
 
 
@@ -124,6 +124,7 @@ def render_one(job: tuple[str, bytes, bool]) -> AppResult:
     """Re-render one recorded app and compare it with the repository's tree (runs in a worker). Files whose new
     bytes have the object id they have now are not read."""
     from generator.create.render import render
+    from generator.match.plan import make_plan
     from generator.pipeline import inputs_from_record
 
     label, data, diffs = job
@@ -134,7 +135,7 @@ def render_one(job: tuple[str, bytes, bool]) -> AppResult:
     try:
         record = load_record(data)
         inputs = inputs_from_record(record, label, _W.get("dir"))
-        tree = render(inputs.plan(), inputs.files)
+        tree = render(make_plan(inputs.workloads, inputs.context, _W["rules"]), inputs.files)
         source = record.get("source") or {}
         used = tree.plan.rules_used()
         before = record.get("rules") or {}

@@ -77,3 +77,19 @@ def test_a_file_that_is_not_yaml_any_more_is_a_file_change_without_objects() -> 
     cs = run(yaml_file(service("api")), b"key: [unclosed\n")
     assert cs.files == {"k8s/shop/manifests.yaml": "changed"}
     assert [(c.kind, c.status) for c in cs.changes] == [("Service", "removed")]
+
+
+def test_without_diffs_the_same_changes_and_risks_are_found() -> None:
+    """A push-mode re-render reads objects untyped (faster); what it reports must not differ."""
+    pairs = [
+        (yaml_file(service("api"), deployment("api")), yaml_file(service("api"), deployment("api", memory="1Gi"))),
+        (yaml_file(deployment("api", replicas=3)), yaml_file(deployment("api", replicas=0))),
+        (yaml_file(deployment("api", ns="a"), service("x")), yaml_file(deployment("api", ns="b"))),
+    ]
+    for old, new in pairs:
+        path = "k8s/shop/manifests.yaml"
+        full = compare("dev", "shop", {path: old}, {path: new}, set())
+        fast = compare("dev", "shop", {path: old}, {path: new}, set(), with_diffs=False)
+        assert [(c.kind, c.name, c.status) for c in fast.changes] == [(c.kind, c.name, c.status) for c in full.changes]
+        assert fast.risks == full.risks and fast.counts() == full.counts()
+        assert all(c.diff == "" for c in fast.changes)
