@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+from gitrepos import REPO
 
 APPS = [f"app{i}" for i in range(1, 9)]
 
@@ -240,3 +241,29 @@ def test_a_policy_rejection_says_why(tmp_path, remote, run_plato, shop_args, wri
 
     assert r.returncode == 3, r.explain()
     assert "deployments are frozen" in r.stderr or "hook declined" in r.stderr
+
+
+def test_a_rerender_that_loses_a_race_renders_again_from_the_new_tip(tmp_path, remote, run_plato, shop_args, git):
+    """The fleet commit is written with fast-import on the tip it fetched; when another job pushes first, the
+    whole re-render starts again from the new tip, and the other job's commit stays."""
+    for e in ("development", "production"):
+        published = run_plato(shop_args("publish", remote.path, env=e, context={"org": "acme"}))
+        assert published.returncode == 0, published.explain()
+    env = _racing_env(tmp_path, remote, git, races=1)  # the racer's clone starts from the published fleet
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules)
+    profiles = rules / "20-profiles.yaml"
+    profiles.write_text(profiles.read_text().replace("cpu: 50m", "cpu: 60m").replace("cpu: 250m", "cpu: 300m"))
+    before = remote.count()
+
+    r = run_plato(["rerender", "--repo", str(remote.path), "--rules", str(rules)], env=env)
+
+    assert r.returncode == 0, r.explain()
+    assert (tmp_path / "race-count").read_text().strip() == "1"
+    subjects = remote.subjects()
+    assert subjects[0].startswith("plato: re-render 1 app in production")
+    assert subjects[1].startswith("plato: re-render 1 app in development")
+    assert subjects[2] == "race 0"  # under the re-render: nothing lost
+    assert remote.count() == before + 3
+    assert "cpu: 300m" in remote.show("production/shop/manifest.yaml")
+    remote.fsck()
