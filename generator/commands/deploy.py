@@ -74,7 +74,7 @@ def recorded_inputs(
     repo: str, branch: str, context: tuple[str, ...], image: str | None, rules_dir: Path | None
 ) -> Inputs:
     from generator.deploy.publish import Checkout, _exists
-    from generator.deploy.record import load_record, record_path
+    from generator.deploy.record import read_record, record_path
     from generator.errors import UserError
     from generator.pipeline import inputs_from_record
     from generator.read import context as ctxmod
@@ -91,7 +91,7 @@ def recorded_inputs(
                 f"{ctx['app']} in {ctx['env']} has no recorded inputs in {repo} ({rel})",
                 hint="give the workload files, or publish the app once with plato",
             )
-        record = load_record(path.read_bytes())
+        record = read_record(path.read_bytes(), rel)
     inputs = inputs_from_record(record, rel, rules_dir)
     inputs.context.update({k: v for k, v in ctx.items() if k not in ("env", "app")})
     return inputs

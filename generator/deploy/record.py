@@ -44,5 +44,27 @@ def make_record(
 
 
 def load_record(data: bytes) -> dict[str, Any]:
-    record: dict[str, Any] = json.loads(data)
+    """A record's data; ValueError when it is not JSON or not shaped as plato writes records (hand edits)."""
+    record = json.loads(data)
+    if not isinstance(record, dict):
+        raise ValueError("a record is a JSON object")
+    for key in ("context", "source", "rules"):
+        if not isinstance(record.get(key, {}), dict):
+            raise ValueError(f"'{key}' of a record is an object")
+    if not isinstance(record.get("owned", []), list) or not isinstance(record.get("workloads", []), list):
+        raise ValueError("'owned' and 'workloads' of a record are lists")
     return record
+
+
+def read_record(data: bytes, file: str) -> dict[str, Any]:
+    """load_record for a record plato must use: a broken one is the user's error, named with its file."""
+    from generator.errors import UserError
+
+    try:
+        return load_record(data)
+    except ValueError as exc:
+        raise UserError(
+            f"recorded inputs are not a valid record: {exc}",
+            file=file,
+            hint="publish the app again from its pipeline (the record is rewritten), or restore the file from git",
+        ) from None

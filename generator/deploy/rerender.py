@@ -26,7 +26,7 @@ from typing import Any
 from generator.deploy.diff import ChangeSet, compare
 from generator.deploy.git import AUTHOR, BlobReader, Git, PushRejected, blob_id, ls_tree
 from generator.deploy.publish import Checkout, Options, _push, check_owner, desired, moved_from, provenance_paths
-from generator.deploy.record import RECORD_DIR, load_record, make_record, record_path
+from generator.deploy.record import RECORD_DIR, load_record, make_record, read_record, record_path
 from generator.deploy.tree import SYMLINK, GitTree
 from generator.errors import PlatoError, RepoError, UserError
 
@@ -98,10 +98,7 @@ def recorded(view: GitTree, select: dict[str, str]) -> list[tuple[str, bytes]]:
         if rel.count("/") != 3 or not rel.endswith(".json") or not view.is_regular(rel):
             continue
         data = view.read(rel)
-        try:
-            ctx = load_record(data).get("context", {})
-        except ValueError:
-            raise UserError("recorded inputs are not valid JSON", file=rel) from None
+        ctx = read_record(data, rel).get("context", {})
         if matches(ctx, select):
             found.append((rel, data))
     return found

@@ -315,3 +315,28 @@ def test_a_symlink_on_an_owned_path_is_refused_without_a_checkout(tmp_path: Path
     assert code == 2
     assert "symlink development" in err, err
     assert git(bare, "rev-parse", "main") == head
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"context": ', "[1, 2]", '{"context": {"env": "development"}, "source": [], "workloads": []}'],
+    ids=["not-json", "not-an-object", "source-not-an-object"],
+)
+def test_a_hand_broken_record_is_a_clear_error_naming_it(text: str, tmp_path: Path) -> None:
+    bare = fleet(tmp_path, ["a1"], envs=("development",))
+    work = tmp_path / "edit"
+    subprocess.run(["git", "clone", "-q", str(bare), str(work)], check=True)
+    (work / ".plato" / "inputs" / "development" / "a1.json").write_text(text)
+    g = ["git", "-C", str(work), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*g, "commit", "-qam", "hand edit"], check=True)
+    subprocess.run([*g, "push", "-q", "origin", "main"], check=True)
+    head = git(bare, "rev-parse", "main")
+    for args in (
+        ["rerender", "--repo", str(bare), "--dry-run"],
+        ["preview", "-c", "env=development", "-c", "app=a1", "--repo", str(bare)],
+    ):
+        code, _, err = plato(*args)
+        assert code == 2, err
+        assert ".plato/inputs/development/a1.json" in err and "not a valid record" in err, err
+        assert "internal error" not in err and "Traceback" not in err
+    assert git(bare, "rev-parse", "main") == head
