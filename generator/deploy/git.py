@@ -175,9 +175,6 @@ class BlobReader:
         stdout.read(1)  # the newline after each object
         return data
 
-    def read_many(self, oids: Iterable[str]) -> dict[str, bytes]:
-        return {oid: self.read(oid) for oid in oids}
-
     def close(self) -> None:
         if self.proc.stdin:
             self.proc.stdin.close()
@@ -188,6 +185,14 @@ def repo_error(args: tuple[str, ...] | list[str], stderr: str) -> RepoError:
     text = mask_secrets(stderr.strip())
     low = text.lower()
     what = " ".join(mask_secrets(a) for a in args[:2])
+    read_only = ("not exported", "access denied", "repository not found", "permission to")
+    if args and args[0] == "push" and any(m in low for m in read_only):
+        # plato pushes only after a fetch that worked: the repository is there, but takes no push from this run.
+        return RepoError(
+            f"git {what}: the deployment repository can be read but refused the push: {_last(text)}",
+            hint="this run has read access only: give the token write access (contents: write), or point --repo "
+            "at a remote that accepts pushes; nothing was published",
+        )
     if "not exported" in low or "repository not found" in low or "does not appear to be a git repository" in low:
         return RepoError(
             f"git {what}: the deployment repository was not found (or this token may not see it): {_last(text)}",

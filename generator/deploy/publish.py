@@ -23,7 +23,16 @@ from generator.deploy.diff import ChangeSet, compare
 from generator.deploy.git import Git, PushRejected, ensure_local_repo, push_outcome, remote_url, repo_error
 from generator.deploy.record import RECORD_DIR, load_record, record_path
 from generator.deploy.report import summary_line
-from generator.deploy.tree import TreeView, WorkTree, clear_owned, safe_join, write_files
+from generator.deploy.tree import (
+    SYMLINK,
+    TreeView,
+    WorkTree,
+    clear_owned,
+    prefixes,
+    safe_join,
+    symlink_refused,
+    write_files,
+)
 from generator.errors import RepoError, UserError, mask_secrets
 
 GITATTRIBUTES = b"**/README.md linguist-generated=true\n**/hydrator.metadata linguist-generated=true\n"
@@ -162,17 +171,18 @@ class Checkout:
         from generator.deploy.git import BlobReader, ls_tree
         from generator.deploy.tree import GitTree
 
+        if not record or self.tip is None:
+            return [], {}
         try:
-            owned = load_record(record).get("owned") if record and self.tip else None
+            owned = load_record(record).get("owned", [])
         except ValueError:
             return [], {}
-        now = set(tree.owned)
-        old = [p for p in owned or [] if isinstance(p, str) and p not in now]
+        old = [p for p in owned if isinstance(p, str) and not within(p, tree.owned)]
         if not old:
             return [], {}
         reader = BlobReader(self.git)
         try:
-            view = GitTree(ls_tree(self.git, self.tip or "HEAD", old), reader)
+            view = GitTree(ls_tree(self.git, self.tip, old), reader)
             paths = moved_from(view, old, tree)
             return paths, {f: view.read(f) for rel in paths for f in view.files(rel)}
         finally:
@@ -183,22 +193,11 @@ class Checkout:
         be. Read from the tree, not the work tree: a sparse checkout leaves a symlinked folder out of it."""
         if self.tip is None:
             return
-        prefixes = sorted(
-            {
-                "/".join(parts[:i])
-                for p in paths
-                for parts in [p.rstrip("/").split("/")]
-                for i in range(1, len(parts) + 1)
-            }
-        )
-        out = self.git.run_bytes("ls-tree", "-z", self.tip, "--", *prefixes)[1]
+        on_the_way = sorted({prefix for p in paths for prefix in prefixes(p)})
+        out = self.git.run_bytes("ls-tree", "-z", self.tip, "--", *on_the_way)[1]
         for entry in out.split(b"\0"):
-            if entry.startswith(b"120000 "):
-                link = entry.partition(b"\t")[2].decode("utf-8", "replace")
-                raise UserError(
-                    f"refusing to write through the symlink {link} in the deployment repository",
-                    hint="remove the symlink from the repository",
-                )
+            if entry.startswith(SYMLINK.encode() + b" "):
+                raise symlink_refused(entry.partition(b"\t")[2].decode("utf-8", "replace"))
 
 
 def read_owned(view: TreeView, owned: list[str], extra: list[str]) -> dict[str, bytes]:
@@ -238,6 +237,22 @@ def checkout_paths(tree: RenderedTree) -> list[str]:
     return [*tree.owned, record_path(tree.env, tree.app), ".gitattributes", *sorted(around)]
 
 
+def within(path: str, allowed: list[str]) -> bool:
+    """The path is one of `allowed` or lies under one of its folders (those ending in '/')."""
+    return any(path == a or (a.endswith("/") and path.startswith(a)) for a in allowed)
+
+
+def _marker_owner(view: TreeView, rel: str) -> str:
+    """The (env, app) an ownership marker names."""
+    return view.read(rel).decode("utf-8", errors="replace").strip()
+
+
+def _labelled_owner(obj: dict[str, Any]) -> str:
+    """The (env, app) a CD object's labels name."""
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    return f"{labels.get('plato.dev/env', '?')}/{labels.get('app.kubernetes.io/part-of', '?')}"
+
+
 def check_owner(view: TreeView, tree: RenderedTree) -> None:
     """Refuse to write where another (env, app) owns the folder, or a folder around or inside ours."""
     from generator.create.render import OWNER_MARKER
@@ -253,8 +268,7 @@ def check_owner(view: TreeView, tree: RenderedTree) -> None:
         from generator.deploy.diff import objects_of
 
         for obj in objects_of(view.read(cd_file)).values():
-            labels = (obj.get("metadata") or {}).get("labels") or {}
-            owner = f"{labels.get('plato.dev/env', '?')}/{labels.get('app.kubernetes.io/part-of', '?')}"
+            owner = _labelled_owner(obj)
             if owner != ours:
                 raise UserError(
                     f"{cd_file} holds the CD registration of {owner}, and {ours} would replace it",
@@ -265,7 +279,7 @@ def check_owner(view: TreeView, tree: RenderedTree) -> None:
         if rel in tree.files and view.holds(rel, tree.files[rel]):
             continue  # the marker this (env, app) writes, as it writes it
         if view.is_regular(rel):
-            owner = view.read(rel).decode("utf-8", errors="replace").strip()
+            owner = _marker_owner(view, rel)
             if owner != ours:
                 raise UserError(
                     f"{rel.rsplit('/', 1)[0]}/ belongs to {owner}, and {ours} would write at or around it "
@@ -282,37 +296,42 @@ def moved_from(view: TreeView, owned: Any, tree: RenderedTree) -> list[str]:
     from generator.deploy.diff import objects_of
 
     ours = f"{tree.env}/{tree.app}"
-    now = set(tree.owned)
     out = []
     for rel in owned if isinstance(owned, list) else []:
-        if not isinstance(rel, str) or rel in now or any(rel.startswith(d) for d in now if d.endswith("/")):
+        if not isinstance(rel, str) or within(rel, tree.owned):
             continue
         parts = rel.rstrip("/").split("/")
         if rel.startswith("/") or any(p in ("", "..", ".") for p in parts) or rel.startswith(RECORD_DIR):
             continue
         if rel.endswith("/"):
             marker = rel + OWNER_MARKER
-            if view.is_regular(marker) and view.read(marker).decode("utf-8", "replace").strip() == ours:
+            if view.is_regular(marker) and _marker_owner(view, marker) == ours:
                 out.append(rel)
         elif view.is_regular(rel):
             objs = objects_of(view.read(rel)).values()
-            labels = [(o.get("metadata") or {}).get("labels") or {} for o in objs]
-            if labels and all(f"{x.get('plato.dev/env')}/{x.get('app.kubernetes.io/part-of')}" == ours for x in labels):
+            if objs and all(_labelled_owner(o) == ours for o in objs):
                 out.append(rel)
     return out
 
 
 def preview(tree: RenderedTree, record: bytes, repo: str, branch: str) -> ChangeSet:
     """What a publish would change. Writes nothing anywhere (a missing local repository counts as empty)."""
-    rec = record_path(tree.env, tree.app)
     if not _exists(repo):
         return compare(tree.env, tree.app, {}, desired(tree, record), provenance_paths(tree))
     with Checkout(repo, branch, checkout_paths(tree)) as co:
-        co.refuse_symlinks(checkout_paths(tree))
-        check_owner(WorkTree(co.dir), tree)
-        current = co.read(tree.owned, [rec])
-        current.update(co.moved(current.get(rec), tree)[1])
+        current = _current(co, tree)[0]
     return compare(tree.env, tree.app, current, desired(tree, record), provenance_paths(tree))
+
+
+def _current(co: Checkout, tree: RenderedTree) -> tuple[dict[str, bytes], list[str], dict[str, bytes]]:
+    """What the checkout holds for this (env, app), after refusing symlinks and other owners on its paths: its
+    files (and its record), the old paths a rule moved it away from, and the files there."""
+    rec = record_path(tree.env, tree.app)
+    co.refuse_symlinks(checkout_paths(tree))
+    check_owner(WorkTree(co.dir), tree)
+    current = co.read(tree.owned, [rec])
+    moved, moved_files = co.moved(current.get(rec), tree)
+    return {**current, **moved_files}, moved, moved_files
 
 
 def _exists(repo: str) -> bool:
@@ -329,11 +348,7 @@ def publish(tree: RenderedTree, record: bytes, opts: Options, trailers: Mapping[
         for attempt in range(1, opts.max_retries + 2):
             if attempt > 1:
                 co.sync()
-            co.refuse_symlinks(checkout_paths(tree))
-            check_owner(WorkTree(co.dir), tree)
-            current = co.read(tree.owned, [rec])
-            moved, moved_files = co.moved(current.get(rec), tree)
-            current.update(moved_files)
+            current, moved, moved_files = _current(co, tree)
             cs = compare(tree.env, tree.app, current, desired(tree, record), provenance_paths(tree))
             result = Result(changeset=cs, branch=target, attempts=attempt)
             newer = _newer_published(current.get(rec), record)
@@ -356,7 +371,7 @@ def publish(tree: RenderedTree, record: bytes, opts: Options, trailers: Mapping[
                 attributes.write_bytes(GITATTRIBUTES)
                 result.notes.append("created .gitattributes (generated files collapse in reviews)")
             co.git.run("add", "-A")
-            if moved_files and not cs.empty:  # outside the sparse checkout: taken out of the index directly
+            if moved_files:  # outside the sparse checkout: taken out of the index directly
                 co.git.run("update-index", "--force-remove", "-z", "--stdin", input="\0".join(moved_files).encode())
             _check_ownership(co, [*tree.owned, rec, ".gitattributes", *moved])
             _commit(co, cs, trailers)
@@ -409,7 +424,7 @@ def _check_ownership(co: Checkout, allowed: list[str]) -> None:
     """Defence in depth: the commit may touch only the (env, app)'s own paths."""
     staged = co.git.out("diff", "--cached", "--name-only", "--no-renames", "-z").split("\0")
     for path in filter(None, staged):
-        if not any(path == a or (a.endswith("/") and path.startswith(a)) for a in allowed):
+        if not within(path, allowed):
             raise RepoError(
                 f"refusing to commit {path!r}: it is outside the paths this (env, app) owns",
                 hint="this is a bug in plato or a rule; nothing was published",
@@ -460,20 +475,7 @@ def _push(co: Checkout, branch: str, force: bool, rev: str = "HEAD") -> None:
             f"git push: {mask_secrets(why)}",
             hint="nothing was published; the repository's own rules (hooks, branch protection) decide what it accepts",
         )
-    low = err.lower()
-    if any(m in low for m in ("not exported", "access denied", "repository not found", "permission to")):
-        # The fetch a moment ago worked: the repository is there, but it does not take pushes from this run.
-        raise RepoError(
-            f"git push: the deployment repository can be read but refused the push: {_last_line(err)}",
-            hint="this run has read access only: give the token write access (contents: write), or point --repo at "
-            "a remote that accepts pushes; nothing was published",
-        )
     raise repo_error(["push", "origin"], err + "\n" + out)
-
-
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in mask_secrets(text).splitlines() if line.strip()]
-    return lines[-1][:300] if lines else "(no message)"
 
 
 def trailers_for(tree: RenderedTree) -> dict[str, str]:

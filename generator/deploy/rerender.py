@@ -24,10 +24,19 @@ from pathlib import Path
 from typing import Any
 
 from generator.deploy.diff import ChangeSet, compare
-from generator.deploy.git import AUTHOR, BlobReader, Git, PushRejected, blob_id, ls_tree
-from generator.deploy.publish import Checkout, Options, _push, check_owner, desired, moved_from, provenance_paths
-from generator.deploy.record import RECORD_DIR, load_record, make_record, read_record, record_path
-from generator.deploy.tree import SYMLINK, GitTree
+from generator.deploy.git import AUTHOR, BlobReader, Git, PushRejected, ls_tree
+from generator.deploy.publish import (
+    Checkout,
+    Options,
+    _push,
+    check_owner,
+    desired,
+    moved_from,
+    provenance_paths,
+    within,
+)
+from generator.deploy.record import RECORD_DIR, make_record, read_record, record_path
+from generator.deploy.tree import GitTree
 from generator.errors import PlatoError, RepoError, UserError
 
 PARALLEL_THRESHOLD = 24  # below this, starting worker processes costs more than it saves
@@ -91,16 +100,16 @@ def parse_select(text: str | None) -> dict[str, str]:
     return out
 
 
-def recorded(view: GitTree, select: dict[str, str]) -> list[tuple[str, bytes]]:
-    """The recorded inputs (`.plato/inputs/<env>/<app>.json`) whose context matches the selection."""
+def recorded(view: GitTree, select: dict[str, str]) -> list[tuple[str, dict[str, Any]]]:
+    """The recorded inputs (`.plato/inputs/<env>/<app>.json`) whose context matches the selection, read once here
+    (the workers get them parsed)."""
     found = []
     for rel in view.files(RECORD_DIR + "/"):
         if rel.count("/") != 3 or not rel.endswith(".json") or not view.is_regular(rel):
             continue
-        data = view.read(rel)
-        ctx = read_record(data, rel).get("context", {})
-        if matches(ctx, select):
-            found.append((rel, data))
+        record = read_record(view.read(rel), rel)
+        if matches(record.get("context", {}), select):
+            found.append((rel, record))
     return found
 
 
@@ -117,20 +126,19 @@ def _init(rules_dir: str | None, workdir: str, entries: dict[str, tuple[str, str
     _W["view"] = GitTree(entries, BlobReader(Git(Path(workdir))))
 
 
-def render_one(job: tuple[str, bytes, bool]) -> AppResult:
+def render_one(job: tuple[str, dict[str, Any], bool]) -> AppResult:
     """Re-render one recorded app and compare it with the repository's tree (runs in a worker). Files whose new
     bytes have the object id they have now are not read."""
     from generator.create.render import render
     from generator.match.plan import make_plan
     from generator.pipeline import inputs_from_record
 
-    label, data, diffs = job
+    label, record, diffs = job
     view: GitTree = _W["view"]
     parts = label.split("/")
     env, app = parts[-2], parts[-1].removesuffix(".json")
     result = AppResult(env, app)
     try:
-        record = load_record(data)
         inputs = inputs_from_record(record, label, _W.get("dir"))
         tree = render(make_plan(inputs.workloads, inputs.context, _W["rules"]), inputs.files)
         source = record.get("source") or {}
@@ -148,9 +156,7 @@ def render_one(job: tuple[str, bytes, bool]) -> AppResult:
         for rel in result.owned:
             for f in view.files(rel):
                 new = want.get(f)
-                mode, oid = view.entries[f]
-                same = new is not None and mode != SYMLINK and oid == blob_id(new)
-                current[f] = new if same and new is not None else view.read(f)
+                current[f] = new if new is not None and view.holds(f, new) else view.read(f)
         result.changeset = compare(tree.env, tree.app, current, want, provenance_paths(tree), with_diffs=diffs)
         if not result.changeset.empty:
             result.writes = {f: b for f, b in want.items() if current.get(f) != b}
@@ -163,13 +169,13 @@ def render_one(job: tuple[str, bytes, bool]) -> AppResult:
 def render_all(
     workdir: Path,
     entries: dict[str, tuple[str, str]],
-    jobs: list[tuple[str, bytes]],
+    jobs: list[tuple[str, dict[str, Any]]],
     rules_dir: Path | None,
     workers: int | None,
     diffs: bool = True,
     progress: Callable[[Iterable[AppResult], int], Iterator[AppResult]] | None = None,
 ) -> Impact:
-    args = [(label, data, diffs) for label, data in jobs]
+    args = [(label, record, diffs) for label, record in jobs]
     init = (str(rules_dir) if rules_dir else None, str(workdir), entries)
     workers = workers or min(os.cpu_count() or 1, 8)
     if workers > 1 and len(args) >= PARALLEL_THRESHOLD:
@@ -273,7 +279,7 @@ def _check_paths(apps: list[AppResult]) -> None:
     writer: dict[str, str] = {}
     for a in apps:
         for path in [*a.writes, *a.removes]:
-            if not any(path == o or (o.endswith("/") and path.startswith(o)) for o in a.owned):
+            if not within(path, a.owned):
                 raise RepoError(
                     f"refusing to commit {path!r}: it is outside the paths {a.env}/{a.app} owns",
                     hint="this is a bug in plato or a rule; nothing was published",

@@ -18,6 +18,20 @@ if TYPE_CHECKING:
 SYMLINK = "120000"
 
 
+def symlink_refused(name: str) -> UserError:
+    """The one message for a symlink on the way to a path plato writes (on disk, in a tree, in a sparse clone)."""
+    return UserError(
+        f"refusing to write through the symlink {name} in the deployment repository",
+        hint="remove the symlink from the repository",
+    )
+
+
+def prefixes(rel: str) -> list[str]:
+    """'a/b/c' -> ['a', 'a/b', 'a/b/c'] (a trailing '/' ignored)."""
+    parts = rel.rstrip("/").split("/")
+    return ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
 class TreeView(Protocol):
     """What the deploy stage reads of a deployment tree. Paths are relative, folders end with '/'."""
 
@@ -76,14 +90,9 @@ class GitTree:
 
     def _check(self, rel: str) -> None:
         """As safe_join does on disk: a symlink on the way to an owned path is refused."""
-        parts = rel.rstrip("/").split("/")
-        for i in range(1, len(parts) + 1):
-            prefix = "/".join(parts[:i])
+        for prefix in prefixes(rel):
             if self.entries.get(prefix, ("",))[0] == SYMLINK:
-                raise UserError(
-                    f"refusing to write through the symlink {prefix} in the deployment repository",
-                    hint="remove the symlink from the repository",
-                )
+                raise symlink_refused(prefix)
 
     def files(self, rel: str) -> list[str]:
         self._check(rel)
@@ -92,10 +101,6 @@ class GitTree:
         start = bisect.bisect_left(self.paths, rel)
         end = bisect.bisect_left(self.paths, rel[:-1] + "0")  # '0' sorts right after '/'
         return self.paths[start:end]
-
-    def oid(self, rel: str) -> str | None:
-        entry = self.entries.get(rel)
-        return entry[1] if entry else None
 
     def read(self, rel: str) -> bytes:
         mode, oid = self.entries[rel]
@@ -128,10 +133,7 @@ def safe_join(root: Path, rel: str, checked: set[str] | None = None) -> Path:
         if checked is not None and prefix in checked:
             continue
         if os.path.islink(prefix):
-            raise UserError(
-                f"refusing to write through the symlink {'/'.join(parts[: i + 1])} in the deployment repository",
-                hint="remove the symlink from the repository",
-            )
+            raise symlink_refused("/".join(parts[: i + 1]))
         if checked is not None and i < len(parts) - 1:
             checked.add(prefix)
     return root / rel.rstrip("/")

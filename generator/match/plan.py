@@ -126,57 +126,43 @@ def resolve_environment(ctx: dict[str, str], rules: RuleSet) -> tuple[Rule, dict
 
 
 def _format_path(pattern: str, values: Mapping[str, str], rule: Rule, key: str) -> str:
-    loc = ("spec", "paths", key)  # its line is looked up only for a message (a second, slow parse of the file)
-    fields = []
+    def refuse(message: str, hint: str | None = None) -> UserError:
+        # The line of paths.<key> is looked up only for a message (a second, slow parse of the rule file).
+        return UserError(f"paths.{key} '{pattern}' {message}", file=rule.file, line=_line_of(rule, key), hint=hint)
+
     try:
         fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(pattern) if name is not None]
     except ValueError as exc:
-        raise UserError(
-            f"paths.{key} '{pattern}' is not a path pattern: {exc}",
-            file=rule.file,
-            line=_line_of(rule, loc),
-            hint="write fields as {env}, {app}; a literal brace as {{ or }}",
+        raise refuse(
+            f"is not a path pattern: {exc}", "write fields as {env}, {app}; a literal brace as {{ or }}"
         ) from None
     for name, spec, conv in fields:
         if not name.isidentifier() or spec or conv:
-            raise UserError(
-                f"paths.{key} '{pattern}': '{{{name}{'!' + conv if conv else ''}{':' + spec if spec else ''}}}' is "
-                "not a plain field",
-                file=rule.file,
-                line=_line_of(rule, loc),
-                hint="path fields are context keys only, e.g. {env}, {app}, {cluster}, {namespace}",
+            field_text = f"{{{name}{'!' + conv if conv else ''}{':' + spec if spec else ''}}}"
+            raise refuse(
+                f"has '{field_text}', which is not a plain field",
+                "path fields are context keys only, e.g. {env}, {app}, {cluster}, {namespace}",
             )
         if name not in values:
-            raise UserError(
-                f"paths.{key} '{pattern}' uses {{{name}}}, which the context does not have",
-                file=rule.file,
-                line=_line_of(rule, loc),
-                hint=did_you_mean(name, values),
-            )
+            raise refuse(f"uses {{{name}}}, which the context does not have", did_you_mean(name, values))
     if "{env}" not in pattern or "{app}" not in pattern:
         # Every (env, app) owns its own paths: a pattern without both would be shared, and a publish of one app
         # would replace another's files.
-        raise UserError(
-            f"paths.{key} '{pattern}' must contain both {{env}} and {{app}}",
-            file=rule.file,
-            line=_line_of(rule, loc),
-            hint="each (env, app) owns its paths, e.g. '{env}/{app}' or 'cd/{cluster}/{env}-{app}.yaml'",
+        raise refuse(
+            "must contain both {env} and {app}",
+            "each (env, app) owns its paths, e.g. '{env}/{app}' or 'cd/{cluster}/{env}-{app}.yaml'",
         )
     path = pattern.format(**values)
     parts = path.split("/")
     if path.startswith("/") or any(p in ("", ".", "..") for p in parts) or "\\" in path:
-        raise UserError(
-            f"paths.{key} '{pattern}' gives '{path}': a path must be relative, without '..' or empty parts",
-            file=rule.file,
-            line=_line_of(rule, loc),
-        )
+        raise refuse(f"gives '{path}': a path must be relative, without '..' or empty parts")
     return path
 
 
-def _line_of(rule: Rule, loc: tuple[str, ...]) -> int | None:
-    """The line of a key inside a rule's document (looked up only for a message), else the rule's first line."""
+def _line_of(rule: Rule, key: str) -> int | None:
+    """The line of paths.<key> inside a rule's document, else the rule's first line."""
     if rule.doc is not None:
-        line = rule.doc.where(loc)[0]
+        line = rule.doc.where(("spec", "paths", key))[0]
         if line is not None:
             return int(line)
     return rule.line

@@ -84,6 +84,11 @@ class Tpl:
                 if tb.tb_frame.f_code.co_filename == "<template>":
                     lineno = tb.tb_lineno
                 tb = tb.tb_next
+        return self.file_line(lineno)
+
+    def file_line(self, lineno: Any) -> int | None:
+        """The rule file line of a template line: a multi-line template (a block scalar) starts on the line after
+        its key; a one-line template is that line."""
         if self.line is not None and isinstance(lineno, int) and "\n" in self.source:
             return self.line + lineno
         return self.line
@@ -155,12 +160,10 @@ def _compiled(tpl: Tpl) -> Any:
     try:
         template = environment().from_string(source)
     except TemplateSyntaxError as exc:
-        line, file = tpl.line, tpl.file
-        at = (line + exc.lineno) if (line is not None and "\n" in source) else line
         raise UserError(
             f"template does not compile: {exc.message}",
-            file=file,
-            line=at,
+            file=tpl.file,
+            line=tpl.file_line(exc.lineno),
             hint="jinja2 syntax: {{ name }}, {% if %}...{% endif %}; write {{ '{{' }} for a literal",
         ) from None
     if _REACHES_OUT.search(source):
@@ -184,13 +187,11 @@ def _refuse_other_templates(tpl: Tpl, source: str) -> None:
         nodes.Extends: "extends",
     }
     for node in environment().parse(source).find_all(tuple(kinds)):
-        line = tpl.line
-        at = (line + node.lineno) if (line is not None and "\n" in source) else line
         raise UserError(
             f"template uses {{% {kinds[type(node)]} %}}: rule templates cannot include, import or extend other "
             "templates (or read files)",
             file=tpl.file,
-            line=at,
+            line=tpl.file_line(node.lineno),
             hint="each rule's template stands alone: write the text into the rule (a YAML anchor shares it within "
             "one file)",
         )

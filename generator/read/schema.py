@@ -39,7 +39,7 @@ def dotted(loc: Loc) -> str:
 
 
 # Documents this process found valid, by schema and content: a fleet re-render reads each app's workloads once
-# per environment (and rules once per app), and need not validate the same text again. Bounded.
+# per environment, and need not validate the same text again. Bounded.
 _VALID: set[tuple[str, str]] = set()
 
 
