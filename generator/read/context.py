@@ -1,7 +1,8 @@
 """The deployment context: an open map of keys from CI, validated.
 
 Layers, lowest first (a later layer wins):
-1. the GitHub Actions environment: git_ref, git_ref_name, source_sha, source_repo, run_url, org, app;
+1. the CI system's own variables (GitHub Actions, GitLab CI and others, see `read/ci.py`): git_ref,
+   git_ref_name, source_sha, source_repo, run_url, org, app;
 2. `PLATO_CONTEXT_<KEY>` environment variables (KEY lower-cased);
 3. `-c/--context key=value` flags, then `--image`.
 Context rules (match stage) may then derive keys that none of these set.
@@ -14,9 +15,10 @@ from collections.abc import Iterable, Mapping
 
 from generator.credentials import looks_like_credential
 from generator.errors import UserError
+from generator.read import ci
+from generator.read.ci import DNS_LABEL
 
 KEY = re.compile(r"[a-z][a-z0-9_]{0,62}")
-DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 # Keys whose values become names or paths (namespaces, folders, Kubernetes names): DNS-1123 labels only.
 NAME_KEYS = frozenset({"env", "app", "org", "env_type", "region", "cluster", "namespace"})
 # Keys that change on every CI run: they go into commit trailers, never into rendered files.
@@ -24,30 +26,6 @@ RUN_KEYS = frozenset({"run_url", "run_id", "source_time"})
 MAX_VALUE = 1024
 
 Context = dict[str, str]
-
-
-def from_github(environ: Mapping[str, str]) -> Context:
-    ctx: Context = {}
-    if environ.get("GITHUB_ACTIONS") != "true" and "GITHUB_REPOSITORY" not in environ:
-        return ctx
-    server = environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
-    repo = environ.get("GITHUB_REPOSITORY", "")
-    if environ.get("GITHUB_REF"):
-        ctx["git_ref"] = environ["GITHUB_REF"]
-    if environ.get("GITHUB_REF_NAME"):
-        ctx["git_ref_name"] = environ["GITHUB_REF_NAME"]
-    if environ.get("GITHUB_SHA"):
-        ctx["source_sha"] = environ["GITHUB_SHA"]
-    if repo:
-        ctx["source_repo"] = f"{server}/{repo}"
-        owner, _, name = repo.partition("/")
-        if DNS_LABEL.fullmatch(owner.lower()):
-            ctx["org"] = owner.lower()
-        if DNS_LABEL.fullmatch(name.lower()):
-            ctx["app"] = name.lower()
-        if environ.get("GITHUB_RUN_ID"):
-            ctx["run_url"] = f"{server}/{repo}/actions/runs/{environ['GITHUB_RUN_ID']}"
-    return ctx
 
 
 def from_env(environ: Mapping[str, str]) -> Context:
@@ -68,7 +46,7 @@ def parse_pairs(pairs: Iterable[str]) -> Context:
 def build(pairs: Iterable[str] = (), environ: Mapping[str, str] | None = None, image: str | None = None) -> Context:
     environ = environ if environ is not None else {}
     ctx: Context = {}
-    ctx.update(from_github(environ))
+    ctx.update(ci.read(environ))
     ctx.update(from_env(environ))
     ctx.update(parse_pairs(pairs))
     if image:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from generator.errors import UserError
-from generator.read.context import build, from_env, from_github, parse_pairs, require, validate
+from generator.read.ci import read as from_ci
+from generator.read.context import build, from_env, parse_pairs, require, validate
 
 GITHUB = {
     "GITHUB_ACTIONS": "true",
@@ -32,18 +33,18 @@ def test_github_environment_mapping() -> None:
 
 def test_github_enterprise_server_url() -> None:
     env = {**GITHUB, "GITHUB_SERVER_URL": "https://ghe.example.com/"}
-    ctx = from_github(env)
+    ctx = from_ci(env)
     assert ctx["source_repo"] == "https://ghe.example.com/Acme/Shop"
     assert ctx["run_url"] == "https://ghe.example.com/Acme/Shop/actions/runs/4242"
 
 
 def test_no_github_outside_actions() -> None:
-    assert from_github({"GITHUB_SHA": "abc", "HOME": "/root"}) == {}
+    assert from_ci({"GITHUB_SHA": "abc", "HOME": "/root"}) == {}
     assert build(environ={"GITHUB_SHA": "abc"}) == {}
 
 
 def test_github_repository_alone_is_enough() -> None:
-    ctx = from_github({"GITHUB_REPOSITORY": "acme/shop"})
+    ctx = from_ci({"GITHUB_REPOSITORY": "acme/shop"})
     assert ctx == {"source_repo": "https://github.com/acme/shop", "org": "acme", "app": "shop"}
 
 
@@ -56,7 +57,7 @@ def test_github_names_that_are_not_dns_labels_are_not_guessed() -> None:
 
 def test_no_run_url_without_run_id() -> None:
     env = {k: v for k, v in GITHUB.items() if k != "GITHUB_RUN_ID"}
-    assert "run_url" not in from_github(env)
+    assert "run_url" not in from_ci(env)
 
 
 def test_plato_context_variables() -> None:
