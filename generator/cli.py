@@ -163,14 +163,28 @@ def repo_args(f: F) -> F:
 @click.argument("workloads", nargs=-1, type=click.Path(path_type=Path))
 @rules_option("Also check this rules folder (default: the bundled rules when no workload is given).")
 @click.option("--allow-outside-workspace", is_flag=True, help="Allow file sources outside the workspace.")
-def validate(workloads: tuple[Path, ...], rules_dir: Path | None, allow_outside_workspace: bool) -> None:
+@click.option(
+    "-c", "--context", "context", multiple=True, metavar="KEY=VALUE", help="Also match the specs in this context."
+)
+@click.option("--image", default=None, help="The image CI built: what `image: .` means.")
+@click.option("--all-envs", is_flag=True, help="Also match the specs in every environment the rules define.")
+def validate(
+    workloads: tuple[Path, ...],
+    rules_dir: Path | None,
+    allow_outside_workspace: bool,
+    context: tuple[str, ...],
+    image: str | None,
+    all_envs: bool,
+) -> None:
     """Check workload specs and rules. Changes nothing.
 
-    A file `source` that does not exist is a warning here (rendering fails on it).
+    With -c env=... (or --all-envs) the specs are matched against the rules without rendering: every resource
+    needs a rule, every placeholder an output, every param must be accepted. A file `source` that does not exist
+    is a warning here (rendering fails on it).
     """
-    from generator.commands.validate import run
+    from generator.commands.validate import Targets, run
 
-    run(list(workloads), rules_dir, allow_outside_workspace)
+    run(list(workloads), rules_dir, allow_outside_workspace, Targets(context, image, all_envs))
 
 
 @main.command()

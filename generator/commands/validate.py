@@ -1,80 +1,188 @@
-"""`plato validate`: check specs and rules, change nothing, report every problem found."""
+"""`plato validate`: check specs and rules, change nothing, report every problem found.
+
+With a context (`-c env=... -c app=...`, or the CI's variables) or `--all-envs`, the specs are also matched
+against the rules for each target environment, without rendering: every resource must have a rule, every
+placeholder an output the rule offers, every param must be accepted, every context key a rule needs must be
+there. That is the check an application repository wants before merge.
+"""
 
 from __future__ import annotations
 
+import functools
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
 from generator.errors import Errors, PlatoError, UserError
 
+if TYPE_CHECKING:
+    from generator.match.plan import Plan
+    from generator.match.rules import RuleSet
+    from generator.read.models import Workload
 
-def run(paths: list[Path], rules_dir: Path | None, allow_outside: bool) -> None:
-    from generator.match.rules import compile_all, indistinguishable, load_rules, shadowed, uncovered
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What to match the specs against: the -c pairs and --image, and whether to do so for every environment."""
+
+    context: tuple[str, ...] = ()
+    image: str | None = None
+    all_envs: bool = False
+
+
+def run(paths: list[Path], rules_dir: Path | None, allow_outside: bool, targets: Targets = Targets()) -> None:
+    errors: list[PlatoError] = []
+    workloads = _collect(errors, lambda: _specs(paths, allow_outside)) if paths else None
+    matching = bool(workloads) and (targets.all_envs or bool(targets.context))
+    if rules_dir is not None or not paths or matching:
+        rs = _collect(errors, lambda: _rules(rules_dir))
+        if rs is not None and workloads and matching:
+            contexts = _collect(errors, lambda: _target_contexts(targets, rs)) or []
+            for ctx in contexts:
+                _collect(errors, functools.partial(_coverage, workloads, ctx, rs))
+    if errors:
+        raise errors[0] if len(errors) == 1 else Errors(errors)
+    if workloads is not None:
+        count = len(workloads)
+        click.echo(f"ok: {count} workload{'s' if count != 1 else ''} valid", err=True)
+
+
+def _collect(errors: list[PlatoError], check: Callable[[], T]) -> T | None:
+    try:
+        return check()
+    except Errors as exc:
+        errors.extend(exc.errors)
+    except UserError as exc:
+        errors.append(exc)
+    return None
+
+
+def _specs(paths: list[Path], allow_outside: bool) -> list[Workload]:
     from generator.read.workload import Options, load_workloads
     from generator.read.yamlfile import iter_yaml_files
 
-    errors: list[PlatoError] = []
-    count = 0
-    if paths:
-        files = list(iter_yaml_files(paths))
-        if not files:
-            raise UserError("no .yaml files found", file=", ".join(map(str, paths)))
-        try:
-            workloads = load_workloads(files, Options(allow_outside_workspace=allow_outside, require_sources=False))
-            count = len(workloads)
-            for w in workloads:
-                for c in w.containers:
-                    for f in c.files:
-                        if f.missing_source:
-                            click.echo(
-                                f"{f.where.file}:{f.where.line}: warning: file source '{f.source}' does not "
-                                f"exist ({f.missing_source}); rendering will fail until it does",
-                                err=True,
-                            )
-        except Errors as exc:
-            errors.extend(exc.errors)
-        except UserError as exc:
-            errors.append(exc)
-    if rules_dir is not None or not paths:
-        try:
-            rs = load_rules(rules_dir, full=True)
-            errors.extend(compile_all(rs))
-            for a, b in indistinguishable(rs):
-                errors.append(
-                    UserError(
-                        f"{a.kind} rules '{a.name}' and '{b.name}' ({b.where}) can never be told apart: same "
-                        "dimensions, overlapping criteria",
-                        file=a.file,
-                        line=a.line,
-                        hint="add a criterion to one of them, or make their values disjoint",
+    files = list(iter_yaml_files(paths))
+    if not files:
+        raise UserError("no .yaml files found", file=", ".join(map(str, paths)))
+    workloads = load_workloads(files, Options(allow_outside_workspace=allow_outside, require_sources=False))
+    for w in workloads:
+        for c in w.containers:
+            for f in c.files:
+                if f.missing_source:
+                    click.echo(
+                        f"{f.where.file}:{f.where.line}: warning: file source '{f.source}' does not "
+                        f"exist ({f.missing_source}); rendering will fail until it does",
+                        err=True,
                     )
-                )
-            for loser, winner in shadowed(rs):
-                errors.append(
-                    UserError(
-                        f"{loser.kind} rule '{loser.name}' can never win: '{winner.name}' ({winner.where}) matches "
-                        "wherever it does and is more specific",
-                        file=loser.file,
-                        line=loser.line,
-                        hint=f"remove '{loser.name}', or narrow '{winner.name}' (a '*' criterion matches every value)",
-                    )
-                )
-            for type_, env, env_rule in uncovered(rs):
-                click.echo(
-                    f"{env_rule.where}: warning: no {type_} rule covers env={env} in general (only some apps, orgs, "
-                    f"regions or ids): a workload asking for a {type_} there will fail to publish",
-                    err=True,
-                )
-            click.echo(
-                f"rules: {len(rs.all_rules())} rules in {rs.origin} are valid" if not errors else "rules: checked",
-                err=True,
+    return workloads
+
+
+def _rules(rules_dir: Path | None) -> RuleSet:
+    from generator.match.rules import compile_all, indistinguishable, load_rules, shadowed, uncovered
+
+    rs = load_rules(rules_dir, full=True)
+    errors: list[PlatoError] = list(compile_all(rs))
+    for a, b in indistinguishable(rs):
+        errors.append(
+            UserError(
+                f"{a.kind} rules '{a.name}' and '{b.name}' ({b.where}) can never be told apart: same "
+                "dimensions, overlapping criteria",
+                file=a.file,
+                line=a.line,
+                hint="add a criterion to one of them, or make their values disjoint",
             )
-        except Errors as exc:
-            errors.extend(exc.errors)
-        except UserError as exc:
-            errors.append(exc)
+        )
+    for loser, winner in shadowed(rs):
+        errors.append(
+            UserError(
+                f"{loser.kind} rule '{loser.name}' can never win: '{winner.name}' ({winner.where}) matches "
+                "wherever it does and is more specific",
+                file=loser.file,
+                line=loser.line,
+                hint=f"remove '{loser.name}', or narrow '{winner.name}' (a '*' criterion matches every value)",
+            )
+        )
+    for type_, env, env_rule in uncovered(rs):
+        click.echo(
+            f"{env_rule.where}: warning: no {type_} rule covers env={env} in general (only some apps, orgs, "
+            f"regions or ids): a workload asking for a {type_} there will fail to publish",
+            err=True,
+        )
     if errors:
         raise errors[0] if len(errors) == 1 else Errors(errors)
-    if paths:
-        click.echo(f"ok: {count} workload{'s' if count != 1 else ''} valid", err=True)
+    click.echo(f"rules: {len(rs.all_rules())} rules in {rs.origin} are valid", err=True)
+    return rs
+
+
+def _target_contexts(targets: Targets, rs: RuleSet) -> list[dict[str, str]]:
+    """The -c context as given, or, with --all-envs, one context per environment the rules define: the first
+    plain value of each criterion of each Environment rule fills what the context does not say."""
+    from generator.read import context as ctxmod
+
+    base = ctxmod.build(targets.context, dict(os.environ), targets.image)
+    if not targets.all_envs:
+        return [base]
+    contexts: dict[str, dict[str, str]] = {}
+    for rule in rs.environments:
+        plain = {key: v for key, wanted in rule.match.items() if (v := next((w for w in wanted if not _glob(w)), ""))}
+        if "env" not in plain:
+            click.echo(
+                f"{rule.where}: warning: Environment rule '{rule.name}' names no plain env; check it with -c env=...",
+                err=True,
+            )
+            continue
+        ctx = {**plain, **base, "env": plain["env"]}
+        contexts.setdefault(ctx["env"], ctx)
+    return list(contexts.values())
+
+
+def _glob(value: str) -> bool:
+    return any(ch in value for ch in "*?[")
+
+
+def _coverage(workloads: list[Workload], ctx: Mapping[str, str], rs: RuleSet) -> None:
+    """Match without rendering: a rule for every resource, an output for every placeholder, accepted params, and
+    every context key the matched rules' templates read."""
+    from generator.match.plan import make_plan
+
+    ctx = dict(ctx)
+    if "app" not in ctx:
+        # An application repository's pre-merge check runs outside CI: its workloads name the app.
+        ctx["app"] = workloads[0].name
+    plan = make_plan(workloads, ctx, rs)
+    missing = _missing_keys(plan)
+    if missing:
+        raise missing[0] if len(missing) == 1 else Errors(missing)
+    n = len(plan.resources)
+    click.echo(
+        f"ok: env={plan.context['env']} app={plan.context['app']}: {n} resource{'s' if n != 1 else ''} matched "
+        f"(Environment '{plan.environment.name}')",
+        err=True,
+    )
+
+
+def _missing_keys(plan: Plan) -> list[PlatoError]:
+    from generator.match.templates import STAGE_NAMES, free_names
+
+    env = plan.context["env"]
+    rules = [plan.environment, *(p for p in plan.profiles.values() if p), *(n.rule for n in plan.resources.values())]
+    found: dict[tuple[str, str], PlatoError] = {}
+    for rule in rules:
+        for name, tpl in free_names(rule.spec):
+            if name in plan.context or name in STAGE_NAMES or (rule.ref, name) in found:
+                continue
+            found[(rule.ref, name)] = UserError(
+                f"{rule.kind} rule '{rule.name}' (used in env={env}) needs the context key '{name}', which this "
+                "run does not set",
+                file=tpl.file,
+                line=tpl.line,
+                hint=f"pass -c {name}=... (or PLATO_CONTEXT_{name.upper()}=...), or set it in CI",
+            )
+    return list(found.values())

@@ -200,10 +200,10 @@ def _build(directory: Path, files: list[Path], full: bool = False) -> RuleSet:
 
 
 def _shown(path: Path, directory: Path) -> str:
-    """How messages name a rule file: bundled rules as rules/<file> (as in the source tree, the same in every
-    installation); others relative to the working directory when inside it."""
+    """How messages name a rule file: bundled rules as plato:rules/<file> (the same in every installation, and
+    never mistaken for a rules/ folder of the current directory); others relative to the working directory."""
     if directory.resolve() == bundled_dir("rules").resolve():
-        return "rules/" + path.resolve().relative_to(directory.resolve()).as_posix()
+        return "plato:rules/" + path.resolve().relative_to(directory.resolve()).as_posix()
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:

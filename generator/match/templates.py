@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from difflib import get_close_matches
 from functools import cache
 from typing import Any
 
@@ -52,12 +53,7 @@ class Tpl:
         try:
             return str(self.template.render(variables))
         except UndefinedError as exc:
-            raise UserError(
-                f"{what}: {exc.message}",
-                file=self.file,
-                line=self._line(exc),
-                hint="available names: " + ", ".join(sorted(k for k in variables if not k.startswith("_"))),
-            ) from None
+            raise _undefined(exc, variables, what, self.file, self._line(exc)) from None
         except SecurityError as exc:
             raise UserError(
                 f"{what}: refused by the template sandbox: {exc}", file=self.file, line=self._line(exc)
@@ -92,6 +88,26 @@ class Tpl:
         if self.line is not None and isinstance(lineno, int) and "\n" in self.source:
             return self.line + lineno
         return self.line
+
+
+_UNDEFINED_NAME = re.compile(r"'([a-z][a-z0-9_]*)' is undefined")
+
+
+def _undefined(exc: Exception, variables: Mapping[str, Any], what: str, file: str, line: int | None) -> UserError:
+    """A name the template uses and nobody set. Context keys are the template's top-level names, so an unknown
+    name that is no near-miss of a known one is a context key this run lacks: say which, and how to pass it."""
+    message = str(getattr(exc, "message", None) or exc)
+    names = sorted(k for k in variables if not k.startswith("_"))
+    missing = _UNDEFINED_NAME.fullmatch(message)
+    if missing and not get_close_matches(missing.group(1), names, n=1, cutoff=0.6):
+        key = missing.group(1)
+        return UserError(
+            f"{what}: the rules need the context key '{key}', which this run does not set",
+            file=file,
+            line=line,
+            hint=f"pass -c {key}=... (or PLATO_CONTEXT_{key.upper()}=...), or set it in CI",
+        )
+    return UserError(f"{what}: {message}", file=file, line=line, hint="available names: " + ", ".join(names))
 
 
 _DNS_BAD = re.compile(r"[^a-z0-9-]+")
@@ -131,6 +147,39 @@ def environment() -> Any:
 
     env.globals["range"] = safe_range  # refuses ranges over 100,000 items: a rule cannot spin forever
     return env
+
+
+# The names a rule template gets besides the context keys (filled by create/resources.py and create/workloads.py).
+# `plato validate` reads every other free name of a matched rule's templates as a context key the rules need.
+STAGE_NAMES = frozenset(
+    {"ctx", "environment", "namespace", "cluster", "workloads", "workload", "resource", "params", "deps"}
+    | {"store_path", "tf", "outputs", "output"}
+)
+
+
+@cache
+def _free_names(source: str) -> frozenset[str]:
+    from jinja2 import meta, nodes
+
+    ast = environment().parse(source)
+    # jinja2's analysis counts a name set in only some branches ({% if %}{% set port = ... %}) as free; a name
+    # the template sets anywhere is its own, not the context's.
+    own = {n.name for n in ast.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    own |= {m.name for m in ast.find_all(nodes.Macro)}
+    return frozenset(meta.find_undeclared_variables(ast) - own)
+
+
+def free_names(value: Any) -> Iterator[tuple[str, Tpl]]:
+    """Every name the templates inside a rule spec read without setting it, with the template that reads it."""
+    if isinstance(value, Tpl):
+        for name in sorted(_free_names(value.source) - environment().globals.keys()):
+            yield name, value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from free_names(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from free_names(v)
 
 
 def is_template(text: str) -> bool:

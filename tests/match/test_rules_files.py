@@ -204,7 +204,18 @@ def test_template_with_an_undefined_name_fails_when_rendered(project, build):
         project.plan()
     assert "Environment rule 'development'" in err.value.message and "tenant" in err.value.message
     assert err.value.location() == f"{path}:{build.line_of(path, 'namespace:')}"
-    assert "available names:" in (err.value.hint or "") and "app" in (err.value.hint or "")
+    # An unknown name that is no near-miss of a known one is a context key the run lacks: say how to pass it.
+    assert "the rules need the context key 'tenant'" in err.value.message
+    assert err.value.hint == "pass -c tenant=... (or PLATO_CONTEXT_TENANT=...), or set it in CI"
+
+
+def test_template_with_a_misspelt_name_lists_the_names(project, build):
+    project.write_rules(build.env_rule(namespace="{{ app }}-{{ evn }}"))
+    project.write_workload(build.workload("api"))
+    with pytest.raises(UserError) as err:
+        project.plan()
+    assert "'evn' is undefined" in err.value.message
+    assert "available names:" in (err.value.hint or "") and "env" in (err.value.hint or "")
 
 
 def test_duplicate_rule_names_in_one_file(project, build):
