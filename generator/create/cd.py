@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from generator.create.emit import dump_json
@@ -96,6 +97,16 @@ def hydrator_metadata(plan: Plan) -> str:
     return dump_json(meta)
 
 
+def _source_line(ctx: Mapping[str, str]) -> str:
+    repo, sha = ctx.get("source_repo"), ctx.get("source_sha")
+    if repo and sha:
+        return f"- Source: {repo} at `{sha}`"
+    if repo or sha:
+        return f"- Source: {repo or 'a repository'}" + (f" at `{sha}`" if sha else " (no commit given)")
+    # Outside CI nobody said where the specs came from: say so, and how CI (or -c) would record it.
+    return "- Source: a local run (no `source_repo` or `source_sha` in the context; CI sets them)"
+
+
 def app_readme(plan: Plan, workload_files: list[str], has_terraform: bool) -> str:
     ctx = plan.context
     from generator import __version__
@@ -113,7 +124,7 @@ def app_readme(plan: Plan, workload_files: list[str], has_terraform: bool) -> st
         "",
         f"- Environment rule: `{plan.environment.name}` (cluster `{plan.env['cluster']}`, namespace "
         f"`{plan.env['namespace']}`)",
-        f"- Source: {ctx.get('source_repo', '(not recorded)')} at `{ctx.get('source_sha', '(not recorded)')}`",
+        _source_line(ctx),
         f"- Workloads: {', '.join(w.name for w in plan.workloads)}",
         f"- Resources: {resources or 'none'}",
     ]

@@ -204,8 +204,9 @@ def _tf_changes(path: str, a: bytes | None, b: bytes | None, with_diffs: bool = 
             after = new[addr].encode() if addr in new else None
             text = unified(before, after, addr)
         out.append(Change(kind, addr, status, path, text, infra=True))
-    if not out and a != b:  # backend or providers changed
-        out.append(Change("settings", path, "changed", path, unified(a, b, path) if with_diffs else "", infra=True))
+    if not out and a != b:  # backend or providers: added with a new app, removed with it, else changed
+        status = "added" if a is None else "removed" if b is None else "changed"
+        out.append(Change("settings", path, status, path, unified(a, b, path) if with_diffs else "", infra=True))
     return out
 
 

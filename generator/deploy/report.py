@@ -32,7 +32,7 @@ def summary_line(cs: ChangeSet) -> str:
 def text(cs: ChangeSet, show_diff: bool = True) -> str:
     if cs.empty:
         return f"No changes: the deployment repository already holds exactly this for {cs.app} in {cs.env}.\n"
-    lines = [click.style(f"{cs.app} in {cs.env}: {len(cs.files)} file(s) would change", bold=True)]
+    lines = [click.style(f"{cs.app} in {cs.env}: {plural(len(cs.files), 'file')} would change", bold=True)]
     for risk in cs.risks:
         lines.append(click.style(f"  ! {risk}", fg="yellow"))
     for kind, n in cs.counts().items():
@@ -81,7 +81,35 @@ def pr_title(sets: Sequence[ChangeSet]) -> str:
     if len(live) == 1:
         return f"plato: {summary_line(live[0])}"
     envs = sorted({cs.env for cs in live})
-    return f"plato: {len(live)} apps in {', '.join(envs)}"
+    return f"plato: {plural(len(live), 'app')} in {', '.join(envs)}"
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+SUBJECT_LIMIT = 200
+
+
+def subject(title: str, limit: int = SUBJECT_LIMIT) -> str:
+    """A commit subject within `limit` characters, cut between the items of a summary line ("a, b, c") and
+    saying how many were left out, never in the middle of one."""
+    if len(title) <= limit:
+        return title
+    head, sep, rest = title.partition(": ")
+    items = rest.split(", ") if sep else [title]
+    kept: list[str] = []
+    for i, item in enumerate(items):
+        more = f", and {len(items) - i - 1} more" if i < len(items) - 1 else ""
+        candidate = f"{head}{sep}{', '.join([*kept, item])}{more}"
+        if len(candidate) > limit:
+            break
+        kept.append(item)
+    if not kept:  # one item longer than the limit: cut between words where there are any, visibly
+        cut = title[: limit - 4]
+        return (cut.rsplit(" ", 1)[0] if " " in cut[len(head) + 2 :] else cut) + " ..."
+    left = len(items) - len(kept)
+    return f"{head}{sep}{', '.join(kept)}" + (f", and {left} more" if left else "")
 
 
 def markdown(sets: Sequence[ChangeSet], provenance: Mapping[str, str], key: str, note: str = "") -> str:
