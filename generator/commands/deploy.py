@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 import click
 
+from generator import terminal
 from generator.pipeline import Inputs
 
 
@@ -116,7 +118,7 @@ def run_preview(inputs: Inputs, repo: str, branch: str, fmt: str) -> None:
     elif fmt == "markdown":
         click.echo(report.markdown([cs], provenance(tree), f"env={cs.env} app={cs.app}"), nl=False)
     else:
-        click.echo(report.text(cs), nl=False)
+        terminal.echo(report.text(cs, stream=sys.stdout), err=False, nl=False)
 
 
 def run_publish(
@@ -193,7 +195,7 @@ def run_publish(
             err=True,
         )
         for r in cs.risks:
-            click.echo(click.style(f"  ! {r}", fg="yellow"), err=True)
+            terminal.echo(click.style(f"  ! {r}", fg="yellow"))
 
 
 def _masked(repo: str) -> str:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
+from generator import terminal
 from generator.deploy.diff import Change, ChangeSet
 
 PR_BODY_LIMIT = 65_536  # GitHub cuts a PR body here (peter-evans/create-pull-request)
@@ -29,14 +30,15 @@ def summary_line(cs: ChangeSet) -> str:
     return f"{cs.app} in {cs.env}: " + ", ".join(parts)
 
 
-def text(cs: ChangeSet, show_diff: bool = True) -> str:
+def text(cs: ChangeSet, show_diff: bool = True, stream: TextIO | None = None) -> str:
+    """The terminal report of one app's change; `stream` is where it goes (its table is drawn for a terminal)."""
     if cs.empty:
         return f"No changes: the deployment repository already holds exactly this for {cs.app} in {cs.env}.\n"
     lines = [click.style(f"{cs.app} in {cs.env}: {plural(len(cs.files), 'file')} would change", bold=True)]
     for risk in cs.risks:
         lines.append(click.style(f"  ! {risk}", fg="yellow"))
-    for kind, n in cs.counts().items():
-        lines.append(f"  {kind:<28} {n['added']:>3} added {n['changed']:>3} changed {n['removed']:>3} removed")
+    rows = [(kind, str(n["added"]), str(n["changed"]), str(n["removed"])) for kind, n in cs.counts().items()]
+    lines += terminal.table(("", "added", "changed", "removed"), rows, stream=stream)
     if show_diff:
         lines.append("")
         for path in cs.files:
