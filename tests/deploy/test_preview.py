@@ -19,7 +19,7 @@ def test_preview_of_a_missing_repo_shows_everything_added_and_creates_nothing(fm
     assert r.returncode == 0, r.explain()
     assert not target.exists() and not target.parent.exists()
     if fmt == "text":
-        assert re.search(r"^shop in development: \d+ file\(s\) would change$", r.stdout, re.M)
+        assert re.search(r"^shop in development: \d+ files would change$", r.stdout, re.M)
         assert " 0 changed " in r.stdout and " 0 removed" in r.stdout
         assert "+++ b/development/shop/manifest.yaml" in r.stdout
         assert "--- /dev/null" in r.stdout
