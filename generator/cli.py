@@ -205,19 +205,12 @@ def run() -> None:  # pragma: no cover - console entry for `python -m generator`
 @workload_args
 @format_option("text", "json")
 def explain(spec: Spec, fmt: str) -> None:
-    """Which rules matched for the target and each resource, and why each candidate won or lost."""
-    import json
+    """Which rules matched for the target and each resource, and why each candidate won or lost.
 
-    from generator.match.explain import explanation, text
-    from generator.match.plan import derive_context
+    What cannot be matched is listed after the table, and the exit code is then 2."""
+    from generator.commands.explain import run
 
-    inputs = spec.inputs()
-    plan = inputs.plan()
-    from generator.match.rules import load_rules
-
-    _, notes = derive_context(inputs.context, load_rules(spec.rules_dir))
-    data = explanation(plan, notes)
-    click.echo(json.dumps(data, indent=2, sort_keys=True) if fmt == "json" else text(data), nl=fmt == "json")
+    run(spec.inputs(), fmt)
 
 
 @main.command()

@@ -7,7 +7,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from difflib import get_close_matches
 from pathlib import Path
 
@@ -87,15 +88,49 @@ class RepoError(PlatoError):
     exit_code = EXIT_REPO
 
 
+ERROR_LIMIT = 50  # more than this in one run is one mistake repeated: the first ones say what to fix
+
+
 class Errors(UserError):
-    """Several user errors found in one pass (validate reports them all)."""
+    """Several user errors found in one run, reported together, sorted by file and line."""
 
     def __init__(self, errors: list[PlatoError]) -> None:
-        self.errors = errors
+        self.errors = sorted(errors, key=lambda e: (e.file or "", e.line or 0, e.col or 0))
         super().__init__(f"{len(errors)} errors")
 
     def render(self) -> str:
-        return "\n".join(e.render() for e in self.errors)
+        shown = [e.render() for e in self.errors[:ERROR_LIMIT]]
+        if len(self.errors) > ERROR_LIMIT:
+            shown.append(f"... and {len(self.errors) - ERROR_LIMIT} more errors: fix these and run again")
+        return "\n".join(shown)
+
+
+class Collector:
+    """Gathers the user errors of independent pieces of work (files, resources, templates), so that one run
+    reports every problem it can find instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.errors: list[PlatoError] = []
+
+    @contextmanager
+    def attempt(self) -> Iterator[None]:
+        """Run a piece of work; a user error it raises is kept, and the caller goes on with the next piece."""
+        try:
+            yield
+        except Errors as exc:
+            self.errors.extend(exc.errors)
+        except UserError as exc:
+            self.errors.append(exc)
+
+    def __bool__(self) -> bool:
+        return bool(self.errors)
+
+    def check(self) -> None:
+        """Raise what was gathered: the one error as it is, several as one `Errors`."""
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        if self.errors:
+            raise Errors(self.errors)
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

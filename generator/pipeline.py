@@ -38,11 +38,12 @@ class Inputs:
         opts = Options(allow_outside_workspace=allow_outside_workspace, require_sources=False)
         return cls(load_workloads(files, opts), ctx, rules_dir, sorted(display_path(f) for f in files))
 
-    def plan(self) -> Any:
+    def plan(self, partial: bool = False) -> Any:
+        """The match stage's plan; with `partial` (explain), what did match, with the errors of the rest."""
         from generator.match.plan import make_plan
         from generator.match.rules import load_rules
 
-        return make_plan(self.workloads, self.context, load_rules(self.rules_dir))
+        return make_plan(self.workloads, self.context, load_rules(self.rules_dir), partial=partial)
 
     def render(self) -> Any:
         from generator.create.render import render

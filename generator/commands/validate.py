@@ -8,24 +8,20 @@ there. That is the check an application repository wants before merge.
 
 from __future__ import annotations
 
-import functools
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import click
 
-from generator.errors import Errors, PlatoError, UserError
+from generator.errors import Collector, Errors, PlatoError, UserError
 
 if TYPE_CHECKING:
     from generator.match.plan import Plan
     from generator.match.rules import RuleSet
     from generator.read.models import Workload
-
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -38,30 +34,27 @@ class Targets:
 
 
 def run(paths: list[Path], rules_dir: Path | None, allow_outside: bool, targets: Targets = Targets()) -> None:
-    errors: list[PlatoError] = []
-    workloads = _collect(errors, lambda: _specs(paths, allow_outside)) if paths else None
+    found = Collector()
+    workloads: list[Workload] | None = None
+    rs: RuleSet | None = None
+    if paths:
+        with found.attempt():
+            workloads = _specs(paths, allow_outside)
     matching = bool(workloads) and (targets.all_envs or bool(targets.context))
     if rules_dir is not None or not paths or matching:
-        rs = _collect(errors, lambda: _rules(rules_dir))
-        if rs is not None and workloads and matching:
-            contexts = _collect(errors, lambda: _target_contexts(targets, rs)) or []
-            for ctx in contexts:
-                _collect(errors, functools.partial(_coverage, workloads, ctx, rs))
-    if errors:
-        raise errors[0] if len(errors) == 1 else Errors(errors)
+        with found.attempt():
+            rs = _rules(rules_dir)
+    if workloads and matching and rs is not None:
+        contexts: list[dict[str, str]] = []
+        with found.attempt():
+            contexts = _target_contexts(targets, rs)
+        for ctx in contexts:
+            with found.attempt():
+                _coverage(workloads, ctx, rs)
+    found.check()
     if workloads is not None:
         count = len(workloads)
         click.echo(f"ok: {count} workload{'s' if count != 1 else ''} valid", err=True)
-
-
-def _collect(errors: list[PlatoError], check: Callable[[], T]) -> T | None:
-    try:
-        return check()
-    except Errors as exc:
-        errors.extend(exc.errors)
-    except UserError as exc:
-        errors.append(exc)
-    return None
 
 
 def _specs(paths: list[Path], allow_outside: bool) -> list[Workload]:
@@ -156,10 +149,10 @@ def _coverage(workloads: list[Workload], ctx: Mapping[str, str], rs: RuleSet) ->
     if "app" not in ctx:
         # An application repository's pre-merge check runs outside CI: its workloads name the app.
         ctx["app"] = workloads[0].name
-    plan = make_plan(workloads, ctx, rs)
-    missing = _missing_keys(plan)
-    if missing:
-        raise missing[0] if len(missing) == 1 else Errors(missing)
+    plan = make_plan(workloads, ctx, rs, partial=True)
+    problems = [*plan.errors, *_missing_keys(plan)]
+    if problems:
+        raise problems[0] if len(problems) == 1 else Errors(problems)
     n = len(plan.resources)
     click.echo(
         f"ok: env={plan.context['env']} app={plan.context['app']}: {n} resource{'s' if n != 1 else ''} matched "

@@ -23,6 +23,7 @@ def explanation(plan: Plan, notes: list[str] | None = None) -> dict[str, Any]:
             "paths": env["paths"],
         },
         "decisions": [_decision(d) for d in plan.decisions],
+        "unmatched": [e.render() for e in sorted(plan.errors, key=lambda e: (e.file or "", e.line or 0))],
         "resources": [
             {
                 "key": n.key,
@@ -87,4 +88,7 @@ def text(data: dict[str, Any]) -> str:
             deps = f" after {', '.join(r['depends_on'])}" if r["depends_on"] else ""
             by = ", ".join(r["declared_by"]) or "required by a rule"
             lines.append(f"  {r['name']} ({r['type']}, class {r['class']}) via {r['rule']} for {by}{deps}")
+    if data["unmatched"]:
+        lines += ["", f"not matched ({len(data['unmatched'])}; a render stops here, see below):"]
+        lines += [f"  x {e.splitlines()[0]}" for e in data["unmatched"]]
     return "\n".join(lines) + "\n"

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
-from generator.errors import UserError, did_you_mean
+from generator.errors import Collector, PlatoError, UserError, did_you_mean
 from generator.match.engine import Decision, choose
 from generator.match.rules import Rule, RuleSet
 from generator.match.templates import Tpl, dns_label, render_tree, short_hash
@@ -59,6 +59,7 @@ class Plan:
     bindings: dict[tuple[str, str], str]  # (workload, resource name) -> node key
     decisions: list[Decision]
     rules: RuleSet
+    errors: list[PlatoError] = field(default_factory=list)  # with make_plan(partial=True): what did not match
 
     def rules_used(self) -> dict[str, str]:
         """Every rule that shaped this plan, with its digest: what a later rule change is compared against."""
@@ -168,144 +169,142 @@ def _line_of(rule: Rule, key: str) -> int | None:
     return rule.line
 
 
-def make_plan(workloads: list[Workload], ctx: dict[str, str], rules: RuleSet) -> Plan:
+def make_plan(workloads: list[Workload], ctx: dict[str, str], rules: RuleSet, partial: bool = False) -> Plan:
+    """The plan for an app. Every resource, param and placeholder is checked, and every user error found is
+    reported together; with `partial` (explain) the plan of what did match is returned with those errors."""
     ctx, _ = derive_context(ctx, rules)
     env_rule, env, env_decision, ctx = resolve_environment(ctx, rules)
+    found = Collector()
     decisions: list[Decision] = [env_decision]
-    profiles: dict[str, Rule | None] = {}
+    profiles: dict[str, Rule | None] = {w.name: None for w in workloads}
     for w in workloads:
-        d = choose(f"profile for workload '{w.name}'", "Profile", rules.profiles, ctx, rules.dimensions, required=False)
-        decisions.append(d)
-        profiles[w.name] = d.winner
-    nodes, bindings, res_decisions = _resource_nodes(workloads, ctx, rules)
-    decisions += res_decisions
-    _check_params(nodes, workloads)
-    _check_outputs(workloads, nodes, bindings)
-    ordered = _order(nodes)
-    return Plan(ctx, env_rule, env, workloads, profiles, ordered, bindings, decisions, rules)
+        with found.attempt():
+            need = f"profile for workload '{w.name}'"
+            d = choose(need, "Profile", rules.profiles, ctx, rules.dimensions, required=False)
+            decisions.append(d)
+            profiles[w.name] = d.winner
+    graph = _Graph(ctx, rules, found)
+    graph.build(workloads)
+    decisions += graph.decisions
+    _check_params(graph.nodes, workloads, found)
+    _check_outputs(workloads, graph.nodes, graph.bindings, found)
+    ordered = graph.nodes if found else _order(graph.nodes)
+    if not partial:
+        found.check()
+    return Plan(ctx, env_rule, env, workloads, profiles, ordered, graph.bindings, decisions, rules, found.errors)
 
 
 def _attrs(ctx: Mapping[str, str], type_: str, class_: str, id_: str | None) -> dict[str, str | None]:
     return {**ctx, "type": type_, "class": class_, "id": id_}
 
 
-def _resource_nodes(
-    workloads: list[Workload], ctx: dict[str, str], rules: RuleSet
-) -> tuple[dict[str, ResourceNode], dict[tuple[str, str], str], list[Decision]]:
-    nodes: dict[str, ResourceNode] = {}
-    bindings: dict[tuple[str, str], str] = {}
-    decisions: list[Decision] = []
-    names: dict[str, str] = {}
+class _Graph:
+    """The resource graph of an app: a node per declared resource (one per id when shared), the references
+    between them through params, then the resources their rules require. A resource that fails is reported
+    and left out; the rest are still matched, so one run finds every problem."""
 
-    def node_for(
-        key: str,
-        type_: str,
-        class_: str,
-        id_: str | None,
-        params: dict[str, Any],
-        need: str,
-        where: Where,
-        base_name: str,
+    def __init__(self, ctx: dict[str, str], rules: RuleSet, found: Collector) -> None:
+        self.ctx, self.rules, self.found = ctx, rules, found
+        self.nodes: dict[str, ResourceNode] = {}
+        self.bindings: dict[tuple[str, str], str] = {}  # (workload, resource name) -> node key
+        self.decisions: list[Decision] = []
+        self._names: dict[str, str] = {}
+
+    def build(self, workloads: list[Workload]) -> None:
+        pending: list[ResourceNode] = []
+        for w in workloads:
+            for r in w.resources:
+                with self.found.attempt():
+                    self._declare(w, r, pending)
+        for w in workloads:
+            for r in w.resources:
+                with self.found.attempt():
+                    self._bind_refs(w, r)
+        while pending:
+            node = pending.pop(0)
+            for req_name, req in sorted((node.rule.spec.get("requires") or {}).items()):
+                with self.found.attempt():
+                    self._require(node, req_name, req, pending)
+
+    def _node(
+        self, key: str, type_: str, class_: str, id_: str | None, need: str, where: Where, base: str
     ) -> ResourceNode:
         d = choose(
             need,
             "Resource",
-            rules.for_type(type_),
-            _attrs(ctx, type_, class_, id_),
-            rules.dimensions,
+            self.rules.for_type(type_),
+            _attrs(self.ctx, type_, class_, id_),
+            self.rules.dimensions,
             where=where,
         )
-        decisions.append(d)
+        self.decisions.append(d)
         assert d.winner is not None
-        name = dns_label(base_name)
-        if name in names and names[name] != key:
+        name = dns_label(base)
+        if name in self._names and self._names[name] != key:
             # Two resources would share a name ("api" + "cache-db" and "api-cache" + "db"): a stable suffix.
-            name = dns_label(f"{base_name[:54]}-{short_hash(key)}")
-        names[name] = key
+            name = dns_label(f"{base[:54]}-{short_hash(key)}")
+        self._names[name] = key
         return ResourceNode(
-            key=key,
-            name=name,
-            type=type_,
-            class_=class_,
-            id=id_,
-            rule=d.winner,
-            params=dict(params),
-            declared_by=[],
-            where=where,
+            key=key, name=name, type=type_, class_=class_, id=id_, rule=d.winner, params={}, declared_by=[], where=where
         )
 
-    pending: list[ResourceNode] = []
-    for w in workloads:
-        for r in w.resources:
-            key = _key(w, r)
-            bindings[(w.name, r.name)] = key
-            node = nodes.get(key)
-            if node is None:
-                base = f"{r.type}-{r.id}" if r.id else f"{w.name}-{r.name}"
-                node = node_for(
-                    key,
-                    r.type,
-                    r.class_,
-                    r.id,
-                    r.params,
-                    f"resource '{r.name}' ({r.type}) of workload '{w.name}'",
-                    r.where,
-                    base,
-                )
-                nodes[key] = node
-                pending.append(node)
-            elif _plain(node.params) != _plain(r.params):
-                first_w, first_r = node.declared_by[0]
+    def _declare(self, w: Workload, r: ResourceRequest, pending: list[ResourceNode]) -> None:
+        key = _key(w, r)
+        node = self.nodes.get(key)
+        if node is None:
+            base = f"{r.type}-{r.id}" if r.id else f"{w.name}-{r.name}"
+            need = f"resource '{r.name}' ({r.type}) of workload '{w.name}'"
+            node = self._node(key, r.type, r.class_, r.id, need, r.where, base)
+            node.params = dict(r.params)
+            self.nodes[key] = node
+            pending.append(node)
+        elif _plain(node.params) != _plain(r.params):
+            first_w, first_r = node.declared_by[0]
+            raise UserError(
+                f"shared resource '{r.id}' ({r.type}) is declared with different params by workload "
+                f"'{first_w}' (resource '{first_r}', {_at(node.where)}) and workload '{w.name}' "
+                f"(resource '{r.name}')",
+                file=r.where.file,
+                line=r.where.line,
+                hint="a shared resource is provisioned once per app: give it the same params everywhere",
+            )
+        self.bindings[(w.name, r.name)] = key
+        node.declared_by.append((w.name, r.name))
+
+    def _bind_refs(self, w: Workload, r: ResourceRequest) -> None:
+        node = self.nodes.get(self.bindings.get((w.name, r.name), ""))
+        if node is None:
+            return  # the resource itself failed, and was reported
+        for ref in _refs_in(r.params):
+            target = w.resource(ref.path[1])
+            assert target is not None  # checked at read
+            bound = self.bindings.get((w.name, target.name))
+            if bound is not None and node.refs.setdefault(target.name, bound) != bound:
                 raise UserError(
-                    f"shared resource '{r.id}' ({r.type}) is declared with different params by workload "
-                    f"'{first_w}' (resource '{first_r}', {_at(node.where)}) and workload '{w.name}' "
-                    f"(resource '{r.name}')",
+                    f"shared resource '{r.id}' ({r.type}): its params refer to {ref.text}, which means a "
+                    f"different resource in workload '{w.name}' than in workload '{node.declared_by[0][0]}'",
                     file=r.where.file,
                     line=r.where.line,
-                    hint="a shared resource is provisioned once per app: give it the same params everywhere",
+                    hint="a shared resource is provisioned once: give the referenced resource an id too, so "
+                    "both workloads mean the same one",
                 )
-            node.declared_by.append((w.name, r.name))
-    for w in workloads:
-        for r in w.resources:
-            node = nodes[bindings[(w.name, r.name)]]
-            for ref in _refs_in(r.params):
-                target = w.resource(ref.path[1])
-                assert target is not None  # checked at read
-                bound = bindings[(w.name, target.name)]
-                if node.refs.setdefault(target.name, bound) != bound:
-                    raise UserError(
-                        f"shared resource '{r.id}' ({r.type}): its params refer to {ref.text}, which means a "
-                        f"different resource in workload '{w.name}' than in workload '{node.declared_by[0][0]}'",
-                        file=r.where.file,
-                        line=r.where.line,
-                        hint="a shared resource is provisioned once: give the referenced resource an id too, so "
-                        "both workloads mean the same one",
-                    )
-    while pending:
-        node = pending.pop(0)
-        for req_name, req in sorted((node.rule.spec.get("requires") or {}).items()):
-            req = render_tree(
-                req, {**ctx, "resource": {"name": node.name, "type": node.type}}, f"rule '{node.rule.name}' requires"
-            )
-            type_, class_ = req["type"], req.get("class", "default")
-            id_ = req.get("id") or req_name
-            key = f"{type_}.{class_}.{id_}"
-            node.requires[req_name] = key
-            if key not in nodes:
-                child = node_for(
-                    key,
-                    type_,
-                    class_,
-                    id_,
-                    req.get("params", {}),
-                    f"resource '{req_name}' ({type_}) required by rule '{node.rule.name}'",
-                    Where(node.rule.file, node.rule.line),
-                    f"{type_}-{id_}",
-                )
-                child.required_by = node.rule.name
-                nodes[key] = child
-                pending.append(child)
-    return nodes, bindings, decisions
+
+    def _require(self, node: ResourceNode, req_name: str, req: Any, pending: list[ResourceNode]) -> None:
+        req = render_tree(
+            req, {**self.ctx, "resource": {"name": node.name, "type": node.type}}, f"rule '{node.rule.name}' requires"
+        )
+        type_, class_ = req["type"], req.get("class", "default")
+        id_ = req.get("id") or req_name
+        key = f"{type_}.{class_}.{id_}"
+        node.requires[req_name] = key
+        if key in self.nodes:
+            return
+        need = f"resource '{req_name}' ({type_}) required by rule '{node.rule.name}'"
+        child = self._node(key, type_, class_, id_, need, Where(node.rule.file, node.rule.line), f"{type_}-{id_}")
+        child.params = dict(req.get("params", {}))
+        child.required_by = node.rule.name
+        self.nodes[key] = child
+        pending.append(child)
 
 
 def _at(where: Where | None) -> str:
@@ -340,26 +339,28 @@ def _refs_in(value: Any) -> Iterable[Ref]:
             yield from _refs_in(v)
 
 
-def _check_params(nodes: Mapping[str, ResourceNode], workloads: list[Workload]) -> None:
+def _check_params(nodes: Mapping[str, ResourceNode], workloads: list[Workload], found: Collector) -> None:
     by_name = {w.name: w for w in workloads}
     for node in nodes.values():
         accepted = node.rule.spec.get("params") or {}
         origin = by_name[node.declared_by[0][0]].resource(node.declared_by[0][1]) if node.declared_by else None
+
+        def error(message: str, hint: str, origin: ResourceRequest | None = origin, node: ResourceNode = node) -> None:
+            # The spec line is looked up only now: positions cost a second parse of the file.
+            where = origin.where if origin else Where(node.rule.file, node.rule.line)
+            found.errors.append(UserError(f"{node.label}: {message}", file=where.file, line=where.line, hint=hint))
+
         for p in node.params:
             if p not in accepted:
-                raise UserError(
-                    f"{node.label}: param '{p}' is not accepted by rule '{node.rule.name}' ({node.rule.where})",
-                    file=origin.where.file if origin else node.rule.file,
-                    line=origin.where.line if origin else node.rule.line,
-                    hint=did_you_mean(p, accepted),
+                error(
+                    f"param '{p}' is not accepted by rule '{node.rule.name}' ({node.rule.where})",
+                    did_you_mean(p, accepted),
                 )
         for p, decl in accepted.items():
             if decl.get("required") and p not in node.params:
-                raise UserError(
-                    f"{node.label}: rule '{node.rule.name}' ({node.rule.where}) requires param '{p}'",
-                    file=origin.where.file if origin else node.rule.file,
-                    line=origin.where.line if origin else node.rule.line,
-                    hint=str(decl.get("description") or f"add params: {{{p}: ...}}"),
+                error(
+                    f"rule '{node.rule.name}' ({node.rule.where}) requires param '{p}'",
+                    str(decl.get("description") or f"add params: {{{p}: ...}}"),
                 )
 
 
@@ -369,51 +370,70 @@ def outputs_of(rule: Rule) -> dict[str, Any]:
 
 
 def _check_outputs(
-    workloads: list[Workload], nodes: Mapping[str, ResourceNode], bindings: Mapping[tuple[str, str], str]
+    workloads: list[Workload],
+    nodes: Mapping[str, ResourceNode],
+    bindings: Mapping[tuple[str, str], str],
+    found: Collector,
 ) -> None:
+    found.errors.extend(_placeholder_errors(workloads, nodes, bindings))
+    found.errors.extend(_param_ref_errors(workloads, nodes))
+
+
+def _placeholder_errors(
+    workloads: list[Workload], nodes: Mapping[str, ResourceNode], bindings: Mapping[tuple[str, str], str]
+) -> Iterator[UserError]:
+    """Workload placeholders ${resources.<name>.<output>} that the matched rule cannot fill."""
     for w in workloads:
         for where, ref, whole_ok in _workload_refs(w):
-            if ref.path[0] != "resources":
-                continue
-            node = nodes[bindings[(w.name, ref.path[1])]]
+            node = nodes.get(bindings.get((w.name, ref.path[1]), "")) if ref.path[0] == "resources" else None
+            if node is None:
+                continue  # not a resource, or one that failed to match (reported)
             if len(ref.path) == 2:
                 if whole_ok:
                     continue
-                raise UserError(
+                yield UserError(
                     f"workload '{w.name}': {ref.text} refers to a whole resource; name one of its outputs",
                     file=where.file,
                     line=where.line,
                     hint="outputs of rule " + f"'{node.rule.name}': " + ", ".join(sorted(outputs_of(node.rule))),
                 )
+                continue
             out = ref.path[2]
             offered = outputs_of(node.rule)
             if out not in offered and "*" not in offered:
-                raise UserError(
+                yield UserError(
                     f"workload '{w.name}': {ref.text}: resource '{ref.path[1]}' ({node.type}) has no output '{out}' "
                     f"in rule '{node.rule.name}' ({node.rule.where})",
                     file=where.file,
                     line=where.line,
                     hint=did_you_mean(out, offered),
                 )
+
+
+def _param_ref_errors(workloads: list[Workload], nodes: Mapping[str, ResourceNode]) -> Iterator[UserError]:
+    """Params that refer to another resource's output it does not offer, or to a secret one."""
     for node in nodes.values():
         if not node.declared_by:
             continue
         w = next(x for x in workloads if x.name == node.declared_by[0][0])
         for ref in _refs_in(node.params):
-            dep = nodes[node.refs[ref.path[1]]]
+            dep = nodes.get(node.refs.get(ref.path[1], ""))
+            if dep is None:
+                continue  # the referenced resource failed to match (reported)
             if len(ref.path) < 3 or (ref.path[2] not in outputs_of(dep.rule) and "*" not in outputs_of(dep.rule)):
                 r = w.resource(node.declared_by[0][1])
-                raise UserError(
+                yield UserError(
                     f"{node.label}: param placeholder {ref.text}: rule '{dep.rule.name}' ({dep.rule.where}) offers "
                     + (", ".join(sorted(outputs_of(dep.rule))) or "no outputs"),
                     file=r.where.file if r else None,
                     line=r.where.line if r else None,
                     hint=did_you_mean(ref.path[2], outputs_of(dep.rule)) if len(ref.path) > 2 else None,
                 )
+                continue
             spec = outputs_of(dep.rule).get(ref.path[2], outputs_of(dep.rule).get("*"))
             if isinstance(spec, dict) and "secret" in spec:
                 r = w.resource(node.declared_by[0][1])
-                raise UserError(
+                yield UserError(
                     f"{node.label}: param placeholder {ref.text} is a secret output; params take plain values only",
                     file=r.where.file if r else None,
                     line=r.where.line if r else None,

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from generator.errors import UserError
+from generator.errors import Errors, UserError
 from generator.match.rules import DEFAULT_DIMENSIONS, load_rules
 
 # A context in which every default dimension has a value, so a rule may name any of them.
@@ -342,10 +342,13 @@ def test_no_match_points_at_the_workload_resource(project, build):
     spec = project.write_workload(
         build.workload("api", {"cache": {"type": "postgres", "class": "default"}, "db": {"type": "postgres"}})
     )
-    with pytest.raises(UserError) as err:
+    with pytest.raises(Errors) as err:
         project.plan()
-    # Resources are matched in name order: cache first.
-    assert err.value.location() == f"{spec}:{build.line_of(spec, 'cache:')}"
+    # Both resources fail, and both are reported, in the order of their lines.
+    assert [e.location() for e in err.value.errors] == [
+        f"{spec}:{build.line_of(spec, 'cache:')}",
+        f"{spec}:{build.line_of(spec, 'db:')}",
+    ]
 
 
 @pytest.mark.parametrize("fmt", ["text", "json"])
@@ -355,7 +358,14 @@ def test_explain_no_match_exits_2_without_traceback(project, build, fmt):
     result = project.explain("env=production", "app=demo", fmt=fmt)
     assert result.exit_code == 2
     assert "Traceback" not in result.output and "internal error" not in result.output
-    assert result.stdout == ""
+    # The table of what did match is shown, and what did not is marked in it and reported on stderr.
+    if fmt == "json":
+        data = json.loads(result.stdout)
+        assert data["target"]["environment"] == "production"
+        assert len(data["unmatched"]) == 1 and "no Resource rule matches" in data["unmatched"][0]
+    else:
+        assert "target: environment 'production'" in result.stdout
+        assert "not matched (1;" in result.stdout and "x " in result.stdout
     assert result.stderr.startswith(f"{spec}:{build.line_of(spec, 'db:')}: error: ")
     assert "env_type is 'production', rule wants development" in result.stderr
 

@@ -90,3 +90,43 @@ def test_validate_agrees_with_render_on_every_conformance_file(conformance_file:
     elif rendered.exit_code != 0:
         # Render may fail later than matching (writing to an impossible folder here): never at matching.
         assert "/dev/null" in rendered.output or "source" in rendered.output, rendered.output
+
+
+def test_every_gap_in_one_run_sorted(app: Any) -> None:
+    """Validate reports everything matching finds, at once, sorted by file and line."""
+    result = _validate("--rules", str(app.rules), "-c", "env=development", *map(str, app.workload_files))
+    assert result.exit_code == 2
+    errors = [line for line in result.output.splitlines() if ": error: " in line]
+    expected = [
+        "param 'versoin' is not accepted",
+        "no Resource rule matches",  # queue (amqp)
+        "has no output 'hostname'",
+        "requires param 'size'",  # worker's cache
+        "needs the context key 'team'",
+    ]
+    for text in expected:
+        assert sum(text in e for e in errors) == 1, (text, errors)
+    places = [
+        (e.split(": error: ")[0].rsplit(":", 1)[0], int(e.split(": error: ")[0].rsplit(":", 1)[1])) for e in errors
+    ]
+    assert places == sorted(places)
+
+
+def test_five_resources_of_three_workloads_lacking_rules_in_one_run(project: Any, build: Any) -> None:
+    project.write_rules(build.env_rule(), build.resource_rule("db", "postgres"))
+    project.write_workload(build.workload("api", {"db": {"type": "postgres"}, "queue": {"type": "amqp"}}))
+    project.write_workload(build.workload("web", {"svc": {"type": "service"}, "cdn": {"type": "cdn"}}))
+    project.write_workload(build.workload("worker", {"llm": {"type": "llm-model"}, "hpa": {"type": "hpa"}}))
+    for command in (["render", "-o", str(project.root / "out")], ["validate"]):
+        args = [*command, "--rules", str(project.rules), "-c", "env=development", "-c", "app=demo"]
+        result = _validate_cmd(*args, *map(str, project.workload_files))
+        assert result.exit_code == 2, result.output
+        errors = [line for line in result.output.splitlines() if ": error: " in line]
+        assert len(errors) == 5, result.output
+        assert all("no Resource rule matches" in e for e in errors)
+        shown = [e.split(" (")[0].split("resource '")[1] for e in errors]
+        assert shown == ["queue'", "svc'", "cdn'", "llm'", "hpa'"], shown  # by file (api, web, worker), then line
+
+
+def _validate_cmd(*args: str) -> Any:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
