@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import textwrap
 
 import pytest
 from click.testing import CliRunner
@@ -18,7 +19,7 @@ BLOCK = re.compile(r"```console\n(.*?)```", re.S)
 def _examples() -> list[tuple[str, list[str]]]:
     out = []
     for block in BLOCK.findall((REPO / "README.md").read_text(encoding="utf-8")):
-        lines = block.rstrip("\n").split("\n")
+        lines = textwrap.dedent(block).rstrip("\n").split("\n")
         if lines and lines[0].startswith("$ plato "):
             out.append((lines[0][2:], lines[1:]))
     return out
@@ -28,7 +29,7 @@ EXAMPLES = _examples()
 
 
 def test_the_readme_shows_examples() -> None:
-    assert len(EXAMPLES) >= 1
+    assert len(EXAMPLES) >= 2
 
 
 @pytest.mark.parametrize(("command", "shown"), EXAMPLES, ids=[c for c, _ in EXAMPLES])
