@@ -1,10 +1,10 @@
-"""The command line: parses flags and calls the stages. Heavy imports happen inside the commands."""
+"""The command line: parses flags and calls `generator/commands/<name>.run()`. Heavy imports happen inside the
+commands, so `--help` imports click and nothing else."""
 
 from __future__ import annotations
 
 import functools
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,43 +18,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Plato(click.Group):
-    """Maps errors to exit codes in one place: 2 bad input, 3 repository, 1 a bug."""
+    """The command group; every error becomes an exit code in generator/error_handler.py."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from generator.errors import EXIT_BUG, PlatoError, mask_secrets
+        from generator.error_handler import exit_codes
 
-        debug = "--debug" in sys.argv or os.environ.get("PLATO_DEBUG") == "1"
-        try:
+        with exit_codes(ctx, debug=bool(ctx.params.get("debug")) or os.environ.get("PLATO_DEBUG") == "1"):
             return super().invoke(ctx)
-        except PlatoError as exc:
-            if debug:
-                import traceback
-
-                traceback.print_exc()
-            click.echo(exc.render(), err=True)
-            ctx.exit(exc.exit_code)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
-            raise
-        except KeyboardInterrupt:
-            click.echo(
-                "interrupted: plato stopped. The deployment repository holds either its previous state or one whole "
-                "new commit (a push is atomic); run again to be sure it holds this one",
-                err=True,
-            )
-            ctx.exit(130)
-        except Exception as exc:  # a bug: say so, and how to report it
-            if debug:
-                import traceback
-
-                traceback.print_exc()
-            click.echo(
-                mask_secrets(
-                    f"internal error: {type(exc).__name__}: {exc}\n"
-                    "This is a bug in plato. Run again with --debug for the traceback and report it."
-                ),
-                err=True,
-            )
-            ctx.exit(EXIT_BUG)
 
 
 @click.group(cls=Plato, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -191,10 +161,9 @@ def validate(
 @click.argument("what", type=click.Choice(["workload", "rules"]))
 def schema(what: str) -> None:
     """Print plato's JSON schema for workload specs or rule files (for editors)."""
-    from generator.resources import bundled_dir
+    from generator.commands.schema import run
 
-    name = "workload" if what == "workload" else "rules"
-    click.echo((bundled_dir("schemas") / f"{name}.schema.json").read_text(encoding="utf-8"), nl=False)
+    run(what)
 
 
 def run() -> None:  # pragma: no cover - console entry for `python -m generator`
@@ -226,13 +195,9 @@ def explain(spec: Spec, fmt: str) -> None:
 )
 def render(spec: Spec, out: Path) -> None:
     """Render the files the deployment repository would hold for this (env, app) into a folder."""
-    from generator.deploy.tree import write_tree
+    from generator.commands.render import run
 
-    tree = spec.inputs().render()
-    write_tree(out, tree)
-    click.echo(f"rendered {len(tree.files)} files for {tree.app} in {tree.env} into {out}/", err=True)
-    for path in tree.files:
-        click.echo(f"  {path}", err=True)
+    run(spec.inputs(), out)
 
 
 @main.command()
