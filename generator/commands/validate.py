@@ -20,7 +20,7 @@ from generator.errors import Collector, Errors, PlatoError, UserError
 
 if TYPE_CHECKING:
     from generator.match.plan import Plan
-    from generator.match.rules import RuleSet
+    from generator.match.rules import Rule, RuleSet
     from generator.read.models import Workload
 
 
@@ -82,26 +82,24 @@ def _rules(rules_dir: Path | None) -> RuleSet:
 
     rs = load_rules(rules_dir, full=True)
     errors: list[PlatoError] = list(compile_all(rs))
-    for a, b in indistinguishable(rs):
-        errors.append(
-            UserError(
-                f"{a.kind} rules '{a.name}' and '{b.name}' ({b.where}) can never be told apart: same "
-                "dimensions, overlapping criteria",
-                file=a.file,
-                line=a.line,
-                hint="add a criterion to one of them, or make their values disjoint",
-            )
+    errors += [
+        _at_rule(
+            a,
+            f"rules '{a.name}' and '{b.name}' ({b.where}) can never be told apart: same dimensions, overlapping "
+            "criteria",
+            "add a criterion to one of them, or make their values disjoint",
         )
-    for loser, winner in shadowed(rs):
-        errors.append(
-            UserError(
-                f"{loser.kind} rule '{loser.name}' can never win: '{winner.name}' ({winner.where}) matches "
-                "wherever it does and is more specific",
-                file=loser.file,
-                line=loser.line,
-                hint=f"remove '{loser.name}', or narrow '{winner.name}' (a '*' criterion matches every value)",
-            )
+        for a, b in indistinguishable(rs)
+    ]
+    errors += [
+        _at_rule(
+            loser,
+            f"rule '{loser.name}' can never win: '{winner.name}' ({winner.where}) matches wherever it does and is "
+            "more specific",
+            f"remove '{loser.name}', or narrow '{winner.name}' (a '*' criterion matches every value)",
         )
+        for loser, winner in shadowed(rs)
+    ]
     for type_, env, env_rule in uncovered(rs):
         click.echo(
             f"{env_rule.where}: warning: no {type_} rule covers env={env} in general (only some apps, orgs, "
@@ -112,6 +110,10 @@ def _rules(rules_dir: Path | None) -> RuleSet:
         raise errors[0] if len(errors) == 1 else Errors(errors)
     click.echo(f"rules: {len(rs.all_rules())} rules in {rs.origin} are valid", err=True)
     return rs
+
+
+def _at_rule(rule: Rule, message: str, hint: str) -> UserError:
+    return UserError(f"{rule.kind} {message}", file=rule.file, line=rule.line, hint=hint)
 
 
 def _target_contexts(targets: Targets, rs: RuleSet) -> list[dict[str, str]]:

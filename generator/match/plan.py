@@ -11,7 +11,7 @@ from typing import Any
 from generator.errors import Collector, PlatoError, UserError, did_you_mean
 from generator.match.engine import Decision, choose
 from generator.match.rules import Rule, RuleSet
-from generator.match.templates import Tpl, dns_label, render_tree, short_hash
+from generator.match.templates import Tpl, dns_label, leaves, render_tree, short_hash
 from generator.read import context as ctxmod
 from generator.read.models import ResourceRequest, Where, Workload
 from generator.read.placeholders import Ref, Template
@@ -329,14 +329,8 @@ def _plain(value: Any) -> Any:
 
 
 def _refs_in(value: Any) -> Iterable[Ref]:
-    if isinstance(value, Template):
-        yield from value.refs
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _refs_in(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _refs_in(v)
+    for template in leaves(value, Template):
+        yield from template.refs
 
 
 def _check_params(nodes: Mapping[str, ResourceNode], workloads: list[Workload], found: Collector) -> None:

@@ -13,9 +13,11 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from difflib import get_close_matches
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from generator.errors import UserError
+
+T = TypeVar("T")
 
 
 class Tpl:
@@ -171,15 +173,21 @@ def _free_names(source: str) -> frozenset[str]:
 
 def free_names(value: Any) -> Iterator[tuple[str, Tpl]]:
     """Every name the templates inside a rule spec read without setting it, with the template that reads it."""
-    if isinstance(value, Tpl):
-        for name in sorted(_free_names(value.source) - environment().globals.keys()):
-            yield name, value
+    for tpl in leaves(value, Tpl):
+        for name in sorted(_free_names(tpl.source) - environment().globals.keys()):
+            yield name, tpl
+
+
+def leaves(value: Any, kind: type[T]) -> Iterator[T]:
+    """The values of one kind inside a structure of dicts and lists, in order."""
+    if isinstance(value, kind):
+        yield value
     elif isinstance(value, dict):
         for v in value.values():
-            yield from free_names(v)
+            yield from leaves(v, kind)
     elif isinstance(value, list):
         for v in value:
-            yield from free_names(v)
+            yield from leaves(v, kind)
 
 
 def is_template(text: str) -> bool:

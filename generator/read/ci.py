@@ -95,28 +95,41 @@ def _bitbucket(env: Env) -> Facts:
     )
 
 
-def _buildkite(env: Env) -> Facts:
-    return Facts(
-        git_ref=_ref(env.get("BUILDKITE_BRANCH"), env.get("BUILDKITE_TAG")),
-        git_ref_name=env.get("BUILDKITE_TAG") or env.get("BUILDKITE_BRANCH"),
-        source_sha=env.get("BUILDKITE_COMMIT"),
-        source_repo=env.get("BUILDKITE_REPO"),
-        run_url=env.get("BUILDKITE_BUILD_URL"),
-        owner=env.get("BUILDKITE_ORGANIZATION_SLUG"),
-        project=env.get("BUILDKITE_PIPELINE_SLUG"),
-    )
+def _named(branch: str, tag: str, sha: str, repo: str, run: str, owner: str, project: str) -> Callable[[Env], Facts]:
+    """The facts of a CI that has one variable for each (Buildkite, CircleCI): the variables' names."""
+
+    def facts(env: Env) -> Facts:
+        return Facts(
+            git_ref=_ref(env.get(branch), env.get(tag)),
+            git_ref_name=env.get(tag) or env.get(branch),
+            source_sha=env.get(sha),
+            source_repo=env.get(repo),
+            run_url=env.get(run),
+            owner=env.get(owner),
+            project=env.get(project),
+        )
+
+    return facts
 
 
-def _circleci(env: Env) -> Facts:
-    return Facts(
-        git_ref=_ref(env.get("CIRCLE_BRANCH"), env.get("CIRCLE_TAG")),
-        git_ref_name=env.get("CIRCLE_TAG") or env.get("CIRCLE_BRANCH"),
-        source_sha=env.get("CIRCLE_SHA1"),
-        source_repo=env.get("CIRCLE_REPOSITORY_URL"),
-        run_url=env.get("CIRCLE_BUILD_URL"),
-        owner=env.get("CIRCLE_PROJECT_USERNAME"),
-        project=env.get("CIRCLE_PROJECT_REPONAME"),
-    )
+_buildkite = _named(
+    "BUILDKITE_BRANCH",
+    "BUILDKITE_TAG",
+    "BUILDKITE_COMMIT",
+    "BUILDKITE_REPO",
+    "BUILDKITE_BUILD_URL",
+    "BUILDKITE_ORGANIZATION_SLUG",
+    "BUILDKITE_PIPELINE_SLUG",
+)
+_circleci = _named(
+    "CIRCLE_BRANCH",
+    "CIRCLE_TAG",
+    "CIRCLE_SHA1",
+    "CIRCLE_REPOSITORY_URL",
+    "CIRCLE_BUILD_URL",
+    "CIRCLE_PROJECT_USERNAME",
+    "CIRCLE_PROJECT_REPONAME",
+)
 
 
 def _azure(env: Env) -> Facts:
