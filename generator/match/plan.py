@@ -39,6 +39,7 @@ class ResourceNode:
     refs: dict[str, str] = field(default_factory=dict)  # resource name in the declaring workload -> node key
     where: Where | None = None  # the declaring resource in a spec, or the rule whose `requires` made it
     required_by: str = ""  # the rule whose `requires` created this node
+    target: dict[str, Any] | None = None  # for a rule with `dependency: workload`: the workload it reaches
 
     @property
     def label(self) -> str:
@@ -180,6 +181,7 @@ def make_plan(workloads: list[Workload], ctx: dict[str, str], rules: RuleSet) ->
     nodes, bindings, res_decisions = _resource_nodes(workloads, ctx, rules)
     decisions += res_decisions
     _check_params(nodes, workloads)
+    _resolve_targets(nodes, workloads, ctx, env, rules)
     _check_outputs(workloads, nodes, bindings)
     ordered = _order(nodes)
     return Plan(ctx, env_rule, env, workloads, profiles, ordered, bindings, decisions, rules)
@@ -283,10 +285,24 @@ def _resource_nodes(
                     )
     while pending:
         node = pending.pop(0)
+        # A required resource can be named after what asks for it: the resource (its name, class and id, or
+        # its name in the declaring workload) and that workload, e.g. one `dns` per workload for its routes.
+        declared = node.declared_by[0] if node.declared_by else None
+        variables = {
+            **ctx,
+            "resource": {
+                "name": node.name,
+                "type": node.type,
+                "class": node.class_,
+                "id": node.id,
+                "ref": node.id or (declared[1] if declared else node.name),
+            },
+            "workload": {"name": declared[0]} if declared else None,
+        }
         for req_name, req in sorted((node.rule.spec.get("requires") or {}).items()):
-            req = render_tree(
-                req, {**ctx, "resource": {"name": node.name, "type": node.type}}, f"rule '{node.rule.name}' requires"
-            )
+            if req.get("unlessParam") in node.params:
+                continue  # the resource was given what the requirement would provide (a route its host)
+            req = render_tree(req, variables, f"rule '{node.rule.name}' requires")
             type_, class_ = req["type"], req.get("class", "default")
             id_ = req.get("id") or req_name
             key = f"{type_}.{class_}.{id_}"
@@ -306,6 +322,49 @@ def _resource_nodes(
                 nodes[key] = child
                 pending.append(child)
     return nodes, bindings, decisions
+
+
+def _resolve_targets(
+    nodes: Mapping[str, ResourceNode],
+    workloads: list[Workload],
+    ctx: dict[str, str],
+    env: Mapping[str, Any],
+    rules: RuleSet,
+) -> None:
+    """Resources whose rule says `dependency: workload` stand for another workload: the one their param
+    `workload` names, else their id, else their name in the declaring workload (Score's convention: the
+    resource key names the workload). In the same app it must exist (its ports are known); with param `app`
+    it is a workload of another app in the same environment, reached in that app's namespace."""
+    by_name = {w.name: w for w in workloads}
+    for node in nodes.values():
+        if node.rule.spec.get("dependency") != "workload":
+            continue
+        declared = node.declared_by[0] if node.declared_by else (node.key, node.key)
+        name = _plain(node.params.get("workload")) or node.id or declared[1]
+        other_app = _plain(node.params.get("app"))
+        if other_app and other_app != ctx["app"]:
+            _, other_env, _, _ = resolve_environment({**ctx, "app": str(other_app)}, rules)
+            node.target = {"name": name, "app": other_app, "namespace": other_env["namespace"], "ports": None}
+            continue
+        target = by_name.get(name)
+        if target is None:
+            where = node.where
+            raise UserError(
+                f"{node.label} depends on workload '{name}', which is not part of app '{ctx['app']}' "
+                f"(its workloads: {', '.join(sorted(by_name))})",
+                file=where.file if where else None,
+                line=where.line if where else None,
+                hint="the resource's name (or its id, or params.workload) names the workload: "
+                + did_you_mean(str(name), by_name)
+                + "; render the app's workloads together, or add params.app for a workload of another app",
+            )
+        ports = {p.name: {"port": p.port, "targetPort": p.target_port, "protocol": p.protocol} for p in target.ports}
+        node.target = {"name": name, "app": ctx["app"], "namespace": env["namespace"], "ports": ports}
+
+
+def dependencies(plan: Plan) -> list[tuple[str, dict[str, Any]]]:
+    """(declaring workload, target) for every workload-to-workload dependency: what network policy allows."""
+    return [(w, n.target) for n in plan.resources.values() if n.target for w, _ in n.declared_by]
 
 
 def _at(where: Where | None) -> str:
