@@ -243,7 +243,10 @@ def _resource_nodes(
             bindings[(w.name, r.name)] = key
             node = nodes.get(key)
             if node is None:
-                base = f"{r.type}-{r.id}" if r.id else f"{w.name}-{r.name}"
+                # Shared resources are named by type, class (when not default) and id: a read-only view of a bucket
+                # and the bucket itself share the id, never the name.
+                parts = [r.type, r.class_, r.id] if r.class_ != "default" else [r.type, r.id]
+                base = "-".join(str(p) for p in parts) if r.id else f"{w.name}-{r.name}"
                 node = node_for(
                     key,
                     r.type,

@@ -10,10 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import hcl2
 import pytest
 import yaml
 
-from tests.create.test_valid_objects import check_references, validate_object
+from tests.create.test_valid_objects import PINNED, check_references, hcl_module_blocks, unquote, validate_object
 
 if TYPE_CHECKING:
     from tests.create.conftest import Kit
@@ -72,6 +73,9 @@ def test_corpus_app_renders_valid(kit: Kit, app: str, env: str) -> None:
         for obj in kit.docs(tree.files[path]):
             validate_object(obj, crd_dir, f"{where} {path}")
     check_references(objects, where)
+    for path in (p for p in tree.files if p.endswith(".tf")):
+        for label, body in hcl_module_blocks(hcl2.loads(tree.files[path].decode("utf-8"))):
+            assert PINNED.match(unquote(body["version"])), f"{where} {path}: module {label} is not pinned"
     _check_dependencies(kit, app, env, objects)
     _check_routes(app, env, objects)
     _check_autoscaling(kit, app, objects)

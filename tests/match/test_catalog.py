@@ -191,6 +191,9 @@ def test_delegating_classes_share_the_bucket_of_their_id(project: Project, build
     plan = bundled_plan(project, "env=production", "app=demo")
     assert plan.resources["s3.read-only.media"].requires == {"bucket": "s3.default.media"}
     assert sorted(k for k in plan.resources if k.startswith("s3.")) == ["s3.default.media", "s3.read-only.media"]
+    # named by type, class and id: never the bucket's name with a hash added for whichever came second
+    names = {n.name for k, n in plan.resources.items() if k.startswith("s3.")}
+    assert names == {"s3-media", "s3-read-only-media"}
 
 
 def test_catalog_rules_validate() -> None:
