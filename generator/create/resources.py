@@ -80,15 +80,7 @@ def provision(plan: Plan) -> dict[str, Provisioned]:
         store_path = f"{prefix}/{node.name}"
         variables = {
             **base,
-            "resource": {
-                "name": node.name,
-                "type": node.type,
-                "class": node.class_,
-                "id": node.id,
-                "key": key,
-                # the resource's id, else its name in the declaring workload (Score's "resource key")
-                "ref": node.id or (node.declared_by[0][1] if node.declared_by else node.name),
-            },
+            "resource": node.variables,
             "params": params,
             "deps": {name: done[k].outputs for name, k in node.requires.items()},
             "workload": workload,

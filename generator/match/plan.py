@@ -42,6 +42,13 @@ class ResourceNode:
     target: dict[str, Any] | None = None  # for a rule with `dependency: workload`: the workload it reaches
 
     @property
+    def variables(self) -> dict[str, Any]:
+        """What templates see as `resource`: `ref` is the id, else the name in the declaring workload (Score's
+        resource key)."""
+        ref = self.id or (self.declared_by[0][1] if self.declared_by else self.name)
+        return {"name": self.name, "type": self.type, "class": self.class_, "id": self.id, "key": self.key, "ref": ref}
+
+    @property
     def label(self) -> str:
         if self.declared_by:
             w, r = self.declared_by[0]
@@ -182,6 +189,7 @@ def make_plan(workloads: list[Workload], ctx: dict[str, str], rules: RuleSet) ->
     decisions += res_decisions
     _check_params(nodes, workloads)
     _resolve_targets(nodes, workloads, ctx, env, rules)
+    _check_target_ports(nodes, workloads, bindings)
     _check_outputs(workloads, nodes, bindings)
     ordered = _order(nodes)
     return Plan(ctx, env_rule, env, workloads, profiles, ordered, bindings, decisions, rules)
@@ -293,13 +301,7 @@ def _resource_nodes(
         declared = node.declared_by[0] if node.declared_by else None
         variables = {
             **ctx,
-            "resource": {
-                "name": node.name,
-                "type": node.type,
-                "class": node.class_,
-                "id": node.id,
-                "ref": node.id or (declared[1] if declared else node.name),
-            },
+            "resource": node.variables,
             "workload": {"name": declared[0]} if declared else None,
         }
         for req_name, req in sorted((node.rule.spec.get("requires") or {}).items()):
@@ -363,6 +365,29 @@ def _resolve_targets(
             )
         ports = {p.name: {"port": p.port, "targetPort": p.target_port, "protocol": p.protocol} for p in target.ports}
         node.target = {"name": name, "app": ctx["app"], "namespace": env["namespace"], "ports": ports}
+
+
+def _check_target_ports(
+    nodes: Mapping[str, ResourceNode], workloads: list[Workload], bindings: Mapping[tuple[str, str], str]
+) -> None:
+    """An output of a workload dependency that its rule does not name is a port of that workload, by name: one
+    it lacks is the spec's mistake, told at the spec's line (not as a template failure in the rule)."""
+    for w in workloads:
+        for where, ref, _ in _workload_refs(w):
+            if ref.path[0] != "resources" or len(ref.path) < 3:
+                continue
+            node = nodes[bindings[(w.name, ref.path[1])]]
+            target = node.target or {}
+            ports = target.get("ports")
+            if ports is None or ref.path[2] in outputs_of(node.rule) or ref.path[2] in ports:
+                continue
+            raise UserError(
+                f"workload '{w.name}': {ref.text}: workload '{target['name']}' has no port '{ref.path[2]}' in its "
+                "service.ports",
+                file=where.file,
+                line=where.line,
+                hint=did_you_mean(ref.path[2], [*ports, *(o for o in outputs_of(node.rule) if o != "*")]),
+            )
 
 
 def dependencies(plan: Plan) -> list[tuple[str, dict[str, Any]]]:
