@@ -338,11 +338,13 @@ def _resolve_targets(
 ) -> None:
     """Resources whose rule says `dependency: workload` stand for another workload: the one their param
     `workload` names, else their id, else their name in the declaring workload (Score's convention: the
-    resource key names the workload). In the same app it must exist (its ports are known); with param `app`
-    it is a workload of another app in the same environment, reached in that app's namespace."""
+    resource key names the workload). In the same app it must exist (its ports are known), unless the rule says
+    `workload-or-external`; with param `app` it is a workload of another app in the same environment, reached in
+    that app's namespace."""
     by_name = {w.name: w for w in workloads}
     for node in nodes.values():
-        if node.rule.spec.get("dependency") != "workload":
+        mode = node.rule.spec.get("dependency")
+        if mode not in ("workload", "workload-or-external"):
             continue
         declared = node.declared_by[0] if node.declared_by else (node.key, node.key)
         name = _plain(node.params.get("workload")) or node.id or declared[1]
@@ -352,6 +354,8 @@ def _resolve_targets(
             node.target = {"name": name, "app": other_app, "namespace": other_env["namespace"], "ports": None}
             continue
         target = by_name.get(name)
+        if target is None and mode == "workload-or-external":
+            continue  # not a workload of the app: the rule serves it another way (an endpoint's URL or mock)
         if target is None:
             where = node.where
             raise UserError(
@@ -377,17 +381,20 @@ def _check_target_ports(
             if ref.path[0] != "resources" or len(ref.path) < 3:
                 continue
             node = nodes[bindings[(w.name, ref.path[1])]]
-            target = node.target or {}
-            ports = target.get("ports")
-            if ports is None or ref.path[2] in outputs_of(node.rule) or ref.path[2] in ports:
+            target, out = node.target, ref.path[2]
+            if target is None or out in outputs_of(node.rule) or out in (target["ports"] or {}):
                 continue
-            raise UserError(
-                f"workload '{w.name}': {ref.text}: workload '{target['name']}' has no port '{ref.path[2]}' in its "
-                "service.ports",
-                file=where.file,
-                line=where.line,
-                hint=did_you_mean(ref.path[2], [*ports, *(o for o in outputs_of(node.rule) if o != "*")]),
-            )
+            if target["ports"] is None:
+                message = (
+                    f"workload '{w.name}': {ref.text}: the ports of workload '{target['name']}' of app "
+                    f"'{target['app']}' are not known when rendering this app"
+                )
+                hint = "give the port as params.port and read ${resources.<name>.port} or .url"
+            else:
+                message = f"workload '{w.name}': {ref.text}: workload '{target['name']}' has no port '{out}' in its "
+                message += "service.ports"
+                hint = did_you_mean(out, [*target["ports"], *(o for o in outputs_of(node.rule) if o != "*")])
+            raise UserError(message, file=where.file, line=where.line, hint=hint)
 
 
 def dependencies(plan: Plan) -> list[tuple[str, dict[str, Any]]]:

@@ -40,6 +40,11 @@ CASES = {
         "      PORT: ${resources.backend.grpc}\n",
         ("frontend.yaml:7:", "workload 'backend' has no port 'grpc' in its service.ports", "allowed: host, http"),
     ),
+    "port of another app": (
+        "  billing:\n    type: service\n    params: {app: billing, workload: invoices}\n",
+        "      PORT: ${resources.billing.http}\n",
+        ("frontend.yaml:7:", "the ports of workload 'invoices' of app 'billing' are not known", "params.port"),
+    ),
     "autoscaling range": (
         "  hpa:\n    type: horizontal-pod-autoscaler\n    params: {minReplicas: 4, maxReplicas: 2}\n",
         "",

@@ -167,6 +167,15 @@ def test_service_to_a_workload_the_app_lacks_is_refused(project: Project, build:
     assert err.value.file == str(spec)
 
 
+def test_endpoint_is_a_dependency_only_on_a_workload_of_the_app(project: Project, build: type[Build]) -> None:
+    _two_workloads(project, build, {"type": "endpoint", "params": {"port": 80}})
+    project.write_workload(build.workload("mailer", {"smtp-api": {"type": "endpoint"}}))
+    plan = bundled_plan(project)
+    assert plan.resources["frontend.backend"].target["name"] == "backend"  # type: ignore[index]
+    assert plan.resources["mailer.smtp-api"].target is None  # no such workload: mocked in development
+    assert [(w, t["name"]) for w, t in dependencies(plan)] == [("frontend", "backend")]
+
+
 def test_route_without_host_requires_the_workloads_dns(project: Project, build: type[Build]) -> None:
     w = build.workload("web", {"route": {"type": "route", "params": {"port": 80}}})
     w["service"] = {"ports": {"http": {"port": 80}}}
