@@ -30,6 +30,7 @@ CATALOG = {
     "dapr-state-store": ["default"],
     "dapr-subscription": ["default"],
     "postgres": ["default"],
+    "postgres-instance": ["default"],
     "mysql": ["default"],
     "mssql": ["default"],
     "redis": ["default"],
@@ -74,6 +75,38 @@ def test_a_type_offers_the_same_outputs_in_every_environment() -> None:
     for (type_, class_), envs in _served().items():
         if "any" not in envs:
             assert envs["development"] == envs["production"], (type_, class_)
+
+
+# The outputs Score files written for the ecosystem's provisioners read (the `expected_outputs` of score-compose's
+# and score-k8s's default provisioners and of the community provisioners): a file written for them renders here.
+ECOSYSTEM_OUTPUTS = {
+    "service": {"name"},
+    "service-port": {"hostname", "port"},
+    "endpoint": {"url"},
+    "dns": {"host"},
+    "redis": {"host", "port", "username", "password"},
+    "postgres": {"host", "port", "name", "database", "username", "password"},
+    "postgres-instance": {"host", "port", "username", "password"},
+    "mysql": {"host", "port", "name", "database", "username", "password"},
+    "mssql": {"server", "port", "connection", "database", "username", "password"},
+    "mongodb": {"host", "port", "username", "password", "connection"},
+    "amqp": {"host", "port", "vhost", "username", "password"},
+    "kafka-topic": {"host", "port", "name", "num_partitions"},
+    "elasticsearch": {"host", "port", "username", "password"},
+    "s3": {"bucket", "access_key_id", "secret_key", "endpoint", "region", "aws_access_key_id", "aws_secret_key"},
+    "llm-model": {"model", "url"},
+    "dapr-pubsub": {"name"},
+    "dapr-state-store": {"name"},
+    "dapr-subscription": {"name", "topic"},
+    "gcp-pubsub-emulator": {"host", "port", "project_id", "emulator_host"},
+}
+
+
+def test_outputs_cover_what_the_ecosystem_gives() -> None:
+    served = _served()
+    for type_, wanted in ECOSYSTEM_OUTPUTS.items():
+        for env_type, offered in served[(type_, "default")].items():
+            assert wanted <= offered or "*" in offered, (type_, env_type, sorted(wanted - offered))
 
 
 @pytest.mark.parametrize(
