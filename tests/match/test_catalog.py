@@ -94,7 +94,7 @@ ECOSYSTEM_OUTPUTS = {
     "kafka-topic": {"host", "port", "name", "num_partitions"},
     "elasticsearch": {"host", "port", "username", "password"},
     "s3": {"bucket", "access_key_id", "secret_key", "endpoint", "region", "aws_access_key_id", "aws_secret_key"},
-    "llm-model": {"model", "url"},
+    "llm-model": {"model", "url", "api-key"},
     "dapr-pubsub": {"name"},
     "dapr-state-store": {"name"},
     "dapr-subscription": {"name", "topic"},
