@@ -296,18 +296,7 @@ def _resource_nodes(
                     )
     while pending:
         node = pending.pop(0)
-        # A required resource can be named after what asks for it: the resource (its name, class and id, or
-        # its name in the declaring workload) and that workload, e.g. one `dns` per workload for its routes.
-        declared = node.declared_by[0] if node.declared_by else None
-        variables = {
-            **ctx,
-            "resource": node.variables,
-            "workload": {"name": declared[0]} if declared else None,
-        }
-        for req_name, req in sorted((node.rule.spec.get("requires") or {}).items()):
-            if req.get("unlessParam") in node.params:
-                continue  # the resource was given what the requirement would provide (a route its host)
-            req = render_tree(req, variables, f"rule '{node.rule.name}' requires")
+        for req_name, req in _requirements(node, ctx):
             type_, class_ = req["type"], req.get("class", "default")
             id_ = req.get("id") or req_name
             key = f"{type_}.{class_}.{id_}"
@@ -400,6 +389,19 @@ def _check_target_ports(
 def dependencies(plan: Plan) -> list[tuple[str, dict[str, Any]]]:
     """(declaring workload, target) for every workload-to-workload dependency: what network policy allows."""
     return [(w, n.target) for n in plan.resources.values() if n.target for w, _ in n.declared_by]
+
+
+def _requirements(node: ResourceNode, ctx: Mapping[str, str]) -> list[tuple[str, dict[str, Any]]]:
+    """The node's rule's `requires`, rendered. A required resource can be named after what asks for it: the
+    resource (its name, class, id or ref) and its workload, e.g. one `dns` per workload for its routes. An entry
+    with `unlessParam` is skipped when the resource was given that param (a route given its host)."""
+    declared = node.declared_by[0] if node.declared_by else None
+    variables = {**ctx, "resource": node.variables, "workload": {"name": declared[0]} if declared else None}
+    return [
+        (name, render_tree(req, variables, f"rule '{node.rule.name}' requires"))
+        for name, req in sorted((node.rule.spec.get("requires") or {}).items())
+        if req.get("unlessParam") not in node.params
+    ]
 
 
 def _at(where: Where | None) -> str:
