@@ -246,3 +246,13 @@ def test_catalog_rules_validate() -> None:
 
     result = CliRunner().invoke(main, ["validate", "--rules", str(Path(__file__).parents[2] / "rules")])
     assert result.exit_code == 0, result.output
+
+
+def test_a_class_glob_beside_a_plain_rule_is_reported_by_validate(project: Project, build: type[Build]) -> None:
+    """'*' serves 'default' too: with the same dimensions the two rules tie there, and validate says so up front."""
+    project.write_rules(
+        build.env_rule(), build.resource_rule("any-queue", "queue", class_="*"), build.resource_rule("queue", "queue")
+    )
+    result = project.cli("validate", "--rules", str(project.rules))
+    assert result.exit_code == 2, result.output
+    assert "'any-queue'" in result.output and "'queue'" in result.output
