@@ -38,6 +38,7 @@ class Provisioned:
     store: dict[str, Any] = field(default_factory=dict)
     store_path: str = ""
     tf_resources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    workload: dict[str, Any] = field(default_factory=dict)  # the rule's `workload` settings (autoscaling)
 
 
 def base_variables(plan: Plan) -> dict[str, Any]:
@@ -79,10 +80,11 @@ def provision(plan: Plan) -> dict[str, Provisioned]:
         store_path = f"{prefix}/{node.name}"
         variables = {
             **base,
-            "resource": {"name": node.name, "type": node.type, "class": node.class_, "id": node.id, "key": key},
+            "resource": node.variables,
             "params": params,
             "deps": {name: done[k].outputs for name, k in node.requires.items()},
             "workload": workload,
+            "target": node.target,
             "store_path": store_path,
         }
         variables["tf"] = re.sub(r"[^A-Za-z0-9_]", "_", node.name)
@@ -97,6 +99,8 @@ def provision(plan: Plan) -> dict[str, Provisioned]:
             vol = render_tree(rule.spec["volume"], variables, what)
             prov.claim_template = vol.pop("claimTemplate", None)
             prov.volume = vol or None
+        if "workload" in rule.spec:
+            prov.workload = render_tree(rule.spec["workload"], variables, what)
         tf = rule.spec.get("terraform")
         if tf:
             prov.modules = {name: render_tree(m, variables, what) for name, m in (tf.get("modules") or {}).items()}

@@ -46,6 +46,7 @@ def workload_objects(plan: Plan, w: Workload, provisioned: dict[str, Provisioned
         prof = render_tree(
             {k: v for k, v in profile.spec.items() if k != "manifests"}, variables, f"Profile '{profile.name}'"
         )
+    prof = _with_resource_settings(w, prof, provisioned, plan)
     outputs = {r.name: provisioned[plan.bindings[(w.name, r.name)]].outputs for r in w.resources}
     resolver = Resolver(w.name, w.metadata, outputs, w.where.file)
     ns = plan.env["namespace"]
@@ -193,6 +194,43 @@ def workload_objects(plan: Plan, w: Workload, provisioned: dict[str, Provisioned
     return objects
 
 
+def _with_resource_settings(
+    w: Workload, prof: dict[str, Any], provisioned: dict[str, Provisioned], plan: Plan
+) -> dict[str, Any]:
+    """A resource whose rule gives `workload: {autoscaling: ...}` (horizontal-pod-autoscaler) replaces the
+    profile's autoscaling for the workloads that declare it: one HPA per workload, never two."""
+    settings = [(r, provisioned[plan.bindings[(w.name, r.name)]].workload) for r in w.resources]
+    found: list[tuple[Any, dict[str, Any]]] = [(r, s["autoscaling"]) for r, s in settings if s.get("autoscaling")]
+    if not found:
+        return prof
+    if len(found) > 1:
+        r = found[1][0]
+        raise UserError(
+            f"workload '{w.name}': resources '{found[0][0].name}' and '{r.name}' both set its autoscaling",
+            file=r.where.file,
+            line=r.where.line,
+            hint="a workload has one HorizontalPodAutoscaler: keep one of them",
+        )
+    r, scaling = found[0]
+    numbers = [str(scaling.get(k, 1)) for k in ("minReplicas", "maxReplicas", "targetCPUUtilizationPercentage")]
+    if not all(n.isdigit() for n in numbers):
+        raise UserError(
+            f"workload '{w.name}', resource '{r.name}': minReplicas, maxReplicas and targetCPUUtilizationPercentage "
+            f"must be whole numbers, not {', '.join(numbers)}",
+            file=r.where.file,
+            line=r.where.line,
+        )
+    low, high = int(numbers[0]), int(numbers[1])
+    if not 1 <= low <= high:
+        raise UserError(
+            f"workload '{w.name}', resource '{r.name}': minReplicas {low} and maxReplicas {high} do not make a "
+            "range (1 <= minReplicas <= maxReplicas)",
+            file=r.where.file,
+            line=r.where.line,
+        )
+    return {**prof, "autoscaling": scaling}
+
+
 def _version(w: Workload, plan: Plan) -> str | None:
     images = sorted({_image(c, plan, w) for c in w.containers})
     if len(images) != 1:
@@ -320,6 +358,11 @@ def _volume(
     stateful: bool,
 ) -> dict[str, Any]:
     ref = v.source.single_ref
+    if not v.source.refs and v.source.literal:
+        # A plain name (Score's "external volume reference"): an existing claim in the namespace.
+        claim = dns_label(v.source.literal)
+        volumes.append({"name": claim, "persistentVolumeClaim": {"claimName": v.source.literal}})
+        return _mount(claim, v)
     if ref is None or ref.path[0] != "resources" or len(ref.path) != 2:
         raise UserError(
             f"workload '{w.name}', container '{c.name}': volume source must be a volume resource "
@@ -346,6 +389,10 @@ def _volume(
             claim_templates.append({"metadata": {"name": name}, "spec": prov.claim_template})
         if not stateful:
             volumes.append({"name": name, "persistentVolumeClaim": {"claimName": name}})
+    return _mount(name, v)
+
+
+def _mount(name: str, v: Any) -> dict[str, Any]:
     mount: dict[str, Any] = {"name": name, "mountPath": v.target}
     if v.path:
         mount["subPath"] = v.path.lstrip("/")

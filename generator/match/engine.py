@@ -109,9 +109,26 @@ def no_match_error(need: str, kind: str, attrs: Mapping[str, str | None], cands:
             f"{need}: no {kind} rule matches ({shown}): there is no {kind} rule for it at all",
             hint="add a rule for it to your rules folder (see `plato schema rules`)",
         )
+    wanted_class = attrs.get("class") or "default"
+    classes = available_classes(kind, attrs, [c.rule for c in cands])
+    if classes and wanted_class not in classes:
+        return UserError(
+            f"{need}: no {kind} rule matches class '{wanted_class}' ({shown}); the classes of "
+            f"{attrs.get('type')} served here are {', '.join(classes)}",
+            hint="use one of those classes (no class means 'default'), or add a rule with "
+            f"match: {{type: {attrs.get('type')}, class: {wanted_class}}}",
+        )
     closest = sorted(cands, key=lambda c: (-sum(c.vector), c.rule.name))[:3]
     lines = "; ".join(f"'{c.rule.name}' ({c.rule.where}): {c.reason}" for c in closest)
     return UserError(
         f"{need}: no {kind} rule matches ({shown}). Closest: {lines}",
         hint="widen a rule's match, or add one for this context",
     )
+
+
+def available_classes(kind: str, attrs: Mapping[str, str | None], rules: Sequence[Rule]) -> list[str]:
+    """The classes some rule would serve for this need, were it asked for that class (a glob shown as written)."""
+    if kind != "Resource":
+        return []
+    found = {c for r in rules for c in r.classes if r.failed_criterion({**attrs, "class": c}) is None}
+    return sorted(found, key=lambda c: (c != "default", c))

@@ -34,6 +34,7 @@ def explanation(plan: Plan, notes: list[str] | None = None) -> dict[str, Any]:
                 "rule": n.rule.name,
                 "declared_by": [f"{w}/{r}" for w, r in n.declared_by],
                 "depends_on": sorted({*n.refs.values(), *n.requires.values()}),
+                **({"reaches": f"{n.target['app']}/{n.target['name']}"} if n.target else {}),
             }
             for n in plan.resources.values()
         ],
@@ -86,6 +87,7 @@ def text(data: dict[str, Any]) -> str:
         lines.append("resources, in provisioning order:")
         for r in data["resources"]:
             deps = f" after {', '.join(r['depends_on'])}" if r["depends_on"] else ""
+            deps += f", reaches workload {r['reaches']}" if "reaches" in r else ""
             by = ", ".join(r["declared_by"]) or "required by a rule"
             lines.append(f"  {r['name']} ({r['type']}, class {r['class']}) via {r['rule']} for {by}{deps}")
     if data["unmatched"]:

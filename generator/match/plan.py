@@ -39,6 +39,14 @@ class ResourceNode:
     refs: dict[str, str] = field(default_factory=dict)  # resource name in the declaring workload -> node key
     where: Where | None = None  # the declaring resource in a spec, or the rule whose `requires` made it
     required_by: str = ""  # the rule whose `requires` created this node
+    target: dict[str, Any] | None = None  # for a rule with `dependency: workload`: the workload it reaches
+
+    @property
+    def variables(self) -> dict[str, Any]:
+        """What templates see as `resource`: `ref` is the id, else the name in the declaring workload (Score's
+        resource key)."""
+        ref = self.id or (self.declared_by[0][1] if self.declared_by else self.name)
+        return {"name": self.name, "type": self.type, "class": self.class_, "id": self.id, "key": self.key, "ref": ref}
 
     @property
     def label(self) -> str:
@@ -187,6 +195,8 @@ def make_plan(workloads: list[Workload], ctx: dict[str, str], rules: RuleSet, pa
     graph.build(workloads)
     decisions += graph.decisions
     _check_params(graph.nodes, workloads, found)
+    _resolve_targets(graph.nodes, workloads, ctx, env, rules, found)
+    found.errors.extend(_target_port_errors(graph.nodes, workloads, graph.bindings))
     _check_outputs(workloads, graph.nodes, graph.bindings, found)
     ordered = graph.nodes if found else _order(graph.nodes)
     if not partial:
@@ -252,7 +262,10 @@ class _Graph:
         key = _key(w, r)
         node = self.nodes.get(key)
         if node is None:
-            base = f"{r.type}-{r.id}" if r.id else f"{w.name}-{r.name}"
+            # Shared resources are named by type, class (when not default) and id: a read-only view of a bucket
+            # and the bucket itself share the id, never the name.
+            parts = [r.type, r.class_, r.id] if r.class_ != "default" else [r.type, r.id]
+            base = "-".join(str(p) for p in parts) if r.id else f"{w.name}-{r.name}"
             need = f"resource '{r.name}' ({r.type}) of workload '{w.name}'"
             node = self._node(key, r.type, r.class_, r.id, need, r.where, base)
             node.params = dict(r.params)
@@ -290,9 +303,13 @@ class _Graph:
                 )
 
     def _require(self, node: ResourceNode, req_name: str, req: Any, pending: list[ResourceNode]) -> None:
-        req = render_tree(
-            req, {**self.ctx, "resource": {"name": node.name, "type": node.type}}, f"rule '{node.rule.name}' requires"
-        )
+        if req.get("unlessParam") in node.params:
+            return  # the resource was given what the requirement would provide (a route its host)
+        # A required resource can be named after what asks for it: the resource (its name, class and id, or its
+        # name in the declaring workload) and that workload, e.g. one `dns` per workload for its routes.
+        declared = node.declared_by[0] if node.declared_by else None
+        variables = {**self.ctx, "resource": node.variables, "workload": {"name": declared[0]} if declared else None}
+        req = render_tree(req, variables, f"rule '{node.rule.name}' requires")
         type_, class_ = req["type"], req.get("class", "default")
         id_ = req.get("id") or req_name
         key = f"{type_}.{class_}.{id_}"
@@ -305,6 +322,91 @@ class _Graph:
         child.required_by = node.rule.name
         self.nodes[key] = child
         pending.append(child)
+
+
+def _resolve_targets(
+    nodes: Mapping[str, ResourceNode],
+    workloads: list[Workload],
+    ctx: dict[str, str],
+    env: Mapping[str, Any],
+    rules: RuleSet,
+    found: Collector,
+) -> None:
+    """Resources whose rule says `dependency: workload` stand for another workload: the one their param
+    `workload` names, else their id, else their name in the declaring workload (Score's convention: the
+    resource key names the workload). In the same app it must exist (its ports are known), unless the rule says
+    `workload-or-external`; with param `app` it is a workload of another app in the same environment, reached in
+    that app's namespace."""
+    by_name = {w.name: w for w in workloads}
+    for node in nodes.values():
+        mode = node.rule.spec.get("dependency")
+        if mode in ("workload", "workload-or-external"):
+            with found.attempt():
+                _resolve_target(node, mode, by_name, ctx, env, rules)
+
+
+def _resolve_target(
+    node: ResourceNode,
+    mode: str,
+    by_name: Mapping[str, Workload],
+    ctx: dict[str, str],
+    env: Mapping[str, Any],
+    rules: RuleSet,
+) -> None:
+    declared = node.declared_by[0] if node.declared_by else (node.key, node.key)
+    name = _plain(node.params.get("workload")) or node.id or declared[1]
+    other_app = _plain(node.params.get("app"))
+    if other_app and other_app != ctx["app"]:
+        _, other_env, _, _ = resolve_environment({**ctx, "app": str(other_app)}, rules)
+        node.target = {"name": name, "app": other_app, "namespace": other_env["namespace"], "ports": None}
+        return
+    target = by_name.get(name)
+    if target is None and mode == "workload-or-external":
+        return  # not a workload of the app: the rule serves it another way (an endpoint's URL or mock)
+    if target is None:
+        where = node.where
+        raise UserError(
+            f"{node.label} depends on workload '{name}', which is not part of app '{ctx['app']}' "
+            f"(its workloads: {', '.join(sorted(by_name))})",
+            file=where.file if where else None,
+            line=where.line if where else None,
+            hint="the resource's name (or its id, or params.workload) names the workload: "
+            + did_you_mean(str(name), by_name)
+            + "; render the app's workloads together, or add params.app for a workload of another app",
+        )
+    ports = {p.name: {"port": p.port, "targetPort": p.target_port, "protocol": p.protocol} for p in target.ports}
+    node.target = {"name": name, "app": ctx["app"], "namespace": env["namespace"], "ports": ports}
+
+
+def _target_port_errors(
+    nodes: Mapping[str, ResourceNode], workloads: list[Workload], bindings: Mapping[tuple[str, str], str]
+) -> Iterator[UserError]:
+    """An output of a workload dependency that its rule does not name is a port of that workload, by name: one
+    it lacks is the spec's mistake, told at the spec's line (not as a template failure in the rule)."""
+    for w in workloads:
+        for where, ref, _ in _workload_refs(w):
+            node = nodes.get(bindings.get((w.name, ref.path[1]), "")) if ref.path[0] == "resources" else None
+            if node is None or len(ref.path) < 3:
+                continue  # not a resource's output, or a resource that failed to match (reported)
+            target, out = node.target, ref.path[2]
+            if target is None or out in outputs_of(node.rule) or out in (target["ports"] or {}):
+                continue
+            if target["ports"] is None:
+                message = (
+                    f"workload '{w.name}': {ref.text}: the ports of workload '{target['name']}' of app "
+                    f"'{target['app']}' are not known when rendering this app"
+                )
+                hint = "give the port as params.port and read ${resources.<name>.port} or .url"
+            else:
+                message = f"workload '{w.name}': {ref.text}: workload '{target['name']}' has no port '{out}' in its "
+                message += "service.ports"
+                hint = did_you_mean(out, [*target["ports"], *(o for o in outputs_of(node.rule) if o != "*")])
+            yield UserError(message, file=where.file, line=where.line, hint=hint)
+
+
+def dependencies(plan: Plan) -> list[tuple[str, dict[str, Any]]]:
+    """(declaring workload, target) for every workload-to-workload dependency: what network policy allows."""
+    return [(w, n.target) for n in plan.resources.values() if n.target for w, _ in n.declared_by]
 
 
 def _at(where: Where | None) -> str:

@@ -155,7 +155,7 @@ def environment() -> Any:
 # `plato validate` reads every other free name of a matched rule's templates as a context key the rules need.
 STAGE_NAMES = frozenset(
     {"ctx", "environment", "namespace", "cluster", "workloads", "workload", "resource", "params", "deps"}
-    | {"store_path", "tf", "outputs", "output"}
+    | {"store_path", "tf", "outputs", "output", "target"}
 )
 
 

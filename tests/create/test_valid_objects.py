@@ -1,4 +1,4 @@
-"""Everything plato renders for the score-compose examples is valid: built-in kinds against Kubernetes 1.31's
+"""Everything plato renders for the score-compose examples is valid: built-in kinds against Kubernetes 1.33's
 schemas (strict), custom resources against their CRD schemas, Terraform that parses with pinned modules, and a CD
 registration that Argo CD (or Flux) accepts. Objects refer only to objects that exist."""
 
@@ -19,7 +19,7 @@ import pytest
 if TYPE_CHECKING:
     from tests.create.conftest import Kit
 
-K8S_VERSION = "1.31"
+K8S_VERSION = "1.33"
 # API groups served by Kubernetes itself (kubernetes-validate has their schemas); anything else is a custom resource
 # and must have a CRD schema in shared/schemas/crds/.
 BUILTIN_GROUPS = frozenset(
@@ -131,8 +131,9 @@ def _selects(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
     return all(labels.get(k) == v for k, v in selector.items())
 
 
-def check_references(objects: list[dict[str, Any]], where: str) -> None:
-    """Every name an object points at is in the tree (or made on the cluster by an operator plato configures)."""
+def check_references(objects: list[dict[str, Any]], where: str, external_claims: frozenset[str] = frozenset()) -> None:
+    """Every name an object points at is in the tree (or made on the cluster by an operator plato configures;
+    `external_claims` are claims a spec names as existing volumes)."""
     by_kind: dict[str, dict[str, dict[str, Any]]] = {}
     for o in objects:
         by_kind.setdefault(o["kind"], {})[o["metadata"]["name"]] = o
@@ -140,7 +141,9 @@ def check_references(objects: list[dict[str, Any]], where: str) -> None:
         (es["spec"].get("target") or {}).get("name") or name for name, es in by_kind.get("ExternalSecret", {}).items()
     }
     secrets |= {f"{name}-app" for name in by_kind.get("Cluster", {})}  # CloudNativePG writes <cluster>-app
-    configmaps = set(by_kind.get("ConfigMap", {}))
+    secrets |= {f"{name}-es-elastic-user" for name in by_kind.get("Elasticsearch", {})}  # and ECK its user's
+    # kube-root-ca.crt is in every namespace (the cluster's CA, published by kube-controller-manager)
+    configmaps = set(by_kind.get("ConfigMap", {})) | {"kube-root-ca.crt"}
     workloads = [o for o in objects if o["kind"] in WORKLOAD_KINDS]
     pod_labels = [(o["spec"]["template"].get("metadata") or {}).get("labels") or {} for o in workloads]
 
@@ -160,7 +163,7 @@ def check_references(objects: list[dict[str, Any]], where: str) -> None:
                 assert v["secret"]["secretName"] in secrets, f"{what}: volume {name}: no Secret {v['secret']}"
             if "persistentVolumeClaim" in v:
                 claim = v["persistentVolumeClaim"]["claimName"]
-                assert claim in by_kind.get("PersistentVolumeClaim", {}), f"{what}: no PVC {claim}"
+                assert claim in by_kind.get("PersistentVolumeClaim", {}) or claim in external_claims, f"{what}: no PVC"
         containers = [*spec.get("initContainers", []), *spec["containers"]]
         names = [c["name"] for c in containers]
         assert len(names) == len(set(names)), f"{what}: container names {names}"

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import yaml
 
 from generator.read.models import Workload
@@ -128,3 +129,78 @@ def test_cli_validates_multi_workload_app(shared_dir: SharedDir) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "ok: 2 workloads valid" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+# Files whose resource types are made up for a test (score-spec's Resource-One..., score-k8s's provisioner tests):
+# rendering them must fail with one clear message per such resource, naming the type. Every other file renders.
+INVENTED = {
+    "score-spec/score-full.yaml": "Resource-One",
+    "score-go/score-full.deprecated-arrays.yaml": "Resource-One",
+    "score-k8s/03-generate-example.score.yaml": "example-provisioner-resource",
+    "score-k8s/06-generate-example-a.score.yaml": "dummy",
+}
+FOLDER_APPS = ("score-compose/examples/", "community-provisioners/")  # each folder's files form one app
+
+
+def render_units() -> list[str]:
+    """What renders as one app: a folder of score-compose examples or community provisioners, else one file."""
+    from tests.conftest import conformance_files
+
+    units = set()
+    for rel in conformance_files():
+        prefix = next((p for p in FOLDER_APPS if rel.startswith(p) and "/" in rel[len(p) :]), None)
+        units.add(prefix + rel[len(prefix) :].split("/")[0] if prefix else rel)
+    return sorted(units)
+
+
+UNITS = render_units()
+
+
+@pytest.mark.parametrize("env", ["development", "production"])
+@pytest.mark.parametrize("unit", UNITS or [None], ids=UNITS or ["missing"])
+def test_conformance_renders(shared_dir: SharedDir, unit: str | None, env: str, tmp_path: Path) -> None:
+    """Each app renders with the bundled rules, every object valid (Kubernetes 1.33 strict, CRD schemas); a file of
+    invented types fails with exit 2 and one message naming the type."""
+    from click.testing import CliRunner
+
+    from generator.cli import main
+    from tests.create.test_valid_objects import check_references, validate_object
+
+    conformance_dir = shared_dir(*CONFORMANCE)
+    crd_dir = shared_dir("schemas", "crds")
+    assert unit is not None, f"no .yaml files under {conformance_dir}"
+    context = ["-c", f"env={env}", "-c", "app=demo", "-c", "org=acme", "--image", "registry.example.com/demo:1.0"]
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["render", str(conformance_dir / unit), *context, "-o", str(out)])
+    if unit in INVENTED:
+        assert result.exit_code == 2, result.output
+        # One message per resource of an invented type (every problem of a run is reported), the first naming it.
+        errors = [line for line in result.output.splitlines() if ": error: " in line]
+        assert errors and all("no Resource rule matches" in e for e in errors), result.output
+        assert f"({INVENTED[unit]})" in errors[0], errors
+        assert "Traceback" not in result.output and not out.exists()
+        return
+    assert result.exit_code == 0, result.output
+    manifests = sorted(out.rglob("manifest.yaml"))
+    assert len(manifests) == 1, manifests
+    for path in sorted(out.rglob("*.yaml")):
+        for obj in (d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d is not None):
+            validate_object(obj, crd_dir, f"{unit} ({env}) {path.relative_to(out)}")
+    # A volume whose source is a plain name (not a resource) mounts an existing claim of that name.
+    source = conformance_dir / unit
+    files = sorted(source.glob("*.yaml")) if source.is_dir() else [source]
+    workloads = load_workloads(files, Options(require_sources=False))
+    named = {v.source.literal for w in workloads for c in w.containers for v in c.volumes if not v.source.refs}
+    objects = [d for d in yaml.safe_load_all(manifests[0].read_text(encoding="utf-8")) if d]
+    check_references(objects, unit, frozenset(n for n in named if n))
+
+
+def test_conformance_units_cover_every_file(shared_dir: SharedDir) -> None:
+    """The render test above covers every conformance file (folders as apps, the rest one by one)."""
+    from tests.conftest import conformance_files
+
+    shared_dir(*CONFORMANCE)
+    covered = {f for f in conformance_files() if any(f == u or f.startswith(u + "/") for u in UNITS)}
+    assert covered == set(conformance_files())
+    assert set(INVENTED) <= set(UNITS)
+    assert len(UNITS) == 38, UNITS  # 13 score-compose and 12 community folders, 13 single files
