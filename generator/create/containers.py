@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from generator.create.files import FileItem, container_files, file_mount, source_names
+from generator.create.security import container_security, read_only_root, tmp_mount
 from generator.create.values import Resolver, SecretRef, expanded, refuse_literal_credential
 from generator.create.volumes import VolumeUse
 from generator.errors import UserError
@@ -29,17 +30,32 @@ class BuiltContainer:
 
 
 def image(c: Container, plan: Plan, w: Workload) -> str:
-    if c.image != ".":
-        return c.image
-    built = plan.context.get("image")
-    if not built:
+    name = c.image if c.image != "." else plan.context.get("image")
+    if not name:
         raise UserError(
             f"workload '{w.name}', container '{c.name}': image '.' needs the image CI built",
             file=c.where.file,
             line=c.where.line,
             hint="pass --image REGISTRY/NAME:TAG or -c image=... (the GitHub Action passes it)",
         )
-    return built
+    if plan.env.get("env_type") == "production" and _mutable_latest(name):
+        given = "the image CI passed" if c.image == "." else "the spec"
+        raise UserError(
+            f"workload '{w.name}', container '{c.name}': image {name!r} (from {given}) is the mutable tag "
+            "'latest'; production runs only images that cannot change under it",
+            file=c.where.file,
+            line=c.where.line,
+            hint="name a version tag (nginx:1.27.3) or a digest (repo:tag@sha256:...); CI passes its build as "
+            "--image REGISTRY/NAME:TAG@sha256:DIGEST",
+        )
+    return name
+
+
+def _mutable_latest(name: str) -> bool:
+    if "@" in name:
+        return False  # a digest pins the image whatever the tag says
+    last = name.rsplit("/", 1)[-1]
+    return ":" in last and last.rsplit(":", 1)[1] == "latest"
 
 
 def version(w: Workload, plan: Plan) -> str | None:
@@ -177,6 +193,8 @@ def build_container(
     volumes = uses(c)
     names = source_names(w)
     mounts = [file_mount(f, names) for f in files] + [u.mount for u in volumes]
+    if read_only_root(w, prof):
+        mounts += tmp_mount(mounts)
     if mounts:
         out["volumeMounts"] = sorted(mounts, key=lambda m: m["mountPath"])
     res = _resources(c, prof)
@@ -185,6 +203,5 @@ def build_container(
     for probe_name, probe in (("livenessProbe", c.liveness_probe), ("readinessProbe", c.readiness_probe)):
         if probe:
             out[probe_name] = _probe(probe, c, probe_name)
-    if prof.get("securityContext", {}).get("container"):
-        out["securityContext"] = prof["securityContext"]["container"]
+    out["securityContext"] = container_security(w, prof)
     return BuiltContainer(out, files, volumes)

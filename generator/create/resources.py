@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from generator.create.pods import label_resource_pods
 from generator.create.values import SecretRef, resolve_params
 from generator.errors import UserError
 from generator.match.plan import Plan, ResourceNode
@@ -38,6 +39,10 @@ class Provisioned:
     store: dict[str, Any] = field(default_factory=dict)
     store_path: str = ""
     tf_resources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # What the workloads using this resource need of their ServiceAccount: annotations, the API token.
+    service_account: dict[str, Any] = field(default_factory=dict)
+    identity: dict[str, Any] = field(default_factory=dict)  # cloud permissions, granted per workload
+    network: dict[str, Any] = field(default_factory=dict)  # pods an operator runs for it, peers it admits
 
 
 def base_variables(plan: Plan) -> dict[str, Any]:
@@ -93,10 +98,17 @@ def provision(plan: Plan) -> dict[str, Provisioned]:
         variables["outputs"] = {k: v for k, v in outputs.items() if not isinstance(v, SecretRef)}
         if "manifests" in rule.spec:
             prov.manifests = parse_manifests(rule.spec["manifests"], variables, what)
+            label_resource_pods(node, prov.manifests)
         if "volume" in rule.spec:
             vol = render_tree(rule.spec["volume"], variables, what)
             prov.claim_template = vol.pop("claimTemplate", None)
             prov.volume = vol or None
+        if "serviceAccount" in rule.spec:
+            prov.service_account = render_tree(rule.spec["serviceAccount"], variables, what)
+        if "network" in rule.spec:
+            prov.network = render_tree(rule.spec["network"], variables, what)
+        if "identity" in rule.spec:
+            prov.identity = render_tree(rule.spec["identity"], variables, what)
         tf = rule.spec.get("terraform")
         if tf:
             prov.modules = {name: render_tree(m, variables, what) for name, m in (tf.get("modules") or {}).items()}

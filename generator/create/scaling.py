@@ -19,6 +19,11 @@ def min_replicas(prof: dict[str, Any]) -> int:
     return int(prof.get("replicas", 1))
 
 
+def max_replicas(prof: dict[str, Any]) -> int:
+    autoscaling = prof.get("autoscaling")
+    return int(autoscaling["maxReplicas"]) if autoscaling else min_replicas(prof)
+
+
 def autoscaler(
     prof: dict[str, Any], kind: WorkloadKind, name: str, ns: str, labels: dict[str, str]
 ) -> dict[str, Any] | None:

@@ -9,7 +9,7 @@ from typing import Any
 from generator.create.resources import Provisioned
 from generator.errors import UserError
 from generator.match.plan import Plan
-from generator.read.models import Container, Volume, Workload
+from generator.read.models import Container, Volume, Where, Workload
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,7 @@ class VolumeUse:
     mount: dict[str, Any]
     volume: dict[str, Any] | None = None  # a pod volume
     claim: dict[str, Any] | None = None  # a claim template: {metadata: {name}, spec}
+    where: Where | None = None  # the spec's volumes entry, for messages
 
 
 def volume_use(
@@ -32,11 +33,11 @@ def volume_use(
     if v.read_only:
         mount["readOnly"] = True
     if prov.volume is not None and not (stateful and prov.claim_template is not None):
-        return VolumeUse(mount, volume={"name": name, **prov.volume})
+        return VolumeUse(mount, volume={"name": name, **prov.volume}, where=v.where)
     claim = {"metadata": {"name": name}, "spec": prov.claim_template}
     # A StatefulSet mounts its claim template by name; a Deployment mounts the one claim made for it.
     volume = None if stateful else {"name": name, "persistentVolumeClaim": {"claimName": name}}
-    return VolumeUse(mount, volume=volume, claim=claim)
+    return VolumeUse(mount, volume=volume, claim=claim, where=v.where)
 
 
 def _volume_resource(
@@ -60,6 +61,29 @@ def _volume_resource(
             line=v.where.line,
         )
     return prov
+
+
+SINGLE_WRITER = ("ReadWriteOnce", "ReadWriteOncePod")
+
+
+def refuse_shared_single_writer(w: Workload, uses: list[VolumeUse], most_replicas: int) -> None:
+    """A Deployment of several replicas shares one claim: a single-node access mode leaves every replica after
+    the first unscheduled (or a rolling update stalled), so it is refused before it is rendered."""
+    if most_replicas <= 1:
+        return
+    for u in uses:
+        modes = (u.claim or {}).get("spec", {}).get("accessModes") or []
+        single = [m for m in modes if m in SINGLE_WRITER]
+        if u.claim is not None and single and not [m for m in modes if m not in SINGLE_WRITER]:
+            at = u.where or w.where
+            raise UserError(
+                f"workload '{w.name}': volume '{u.claim['metadata']['name']}' is {single[0]}, which one node "
+                f"mounts at a time, but the workload runs up to {most_replicas} replicas sharing it",
+                file=at.file,
+                line=at.line,
+                hint="give each replica its own volume (annotate the workload plato.dev/kind: StatefulSet), or "
+                "ask for a class whose access mode is ReadWriteMany (bundled production: class: shared)",
+            )
 
 
 def claims(uses: list[VolumeUse]) -> list[dict[str, Any]]:

@@ -8,16 +8,19 @@ from typing import Any
 
 from generator.create.containers import BuiltContainer, build_container, start_order, version
 from generator.create.files import file_sources
+from generator.create.identity import needs_token, service_account, service_account_name
 from generator.create.resources import Provisioned, base_variables, parse_manifests
-from generator.create.scaling import WorkloadKind, autoscaler, disruption_budget, replicas
+from generator.create.scaling import WorkloadKind, autoscaler, disruption_budget, max_replicas, replicas
+from generator.create.security import TMP_VOLUME, pod_security, tmp_volume
 from generator.create.service import service_object
 from generator.create.values import Resolver
-from generator.create.volumes import VolumeUse, claim_objects, claims, volume_use
+from generator.create.volumes import VolumeUse, claim_objects, claims, refuse_shared_single_writer, volume_use
 from generator.match.plan import Plan
 from generator.match.templates import dns_label, render_tree
 from generator.read.models import Container, Workload
 
 KIND_ANNOTATION = "plato.dev/kind"  # workload annotation: "StatefulSet" for stable storage per replica
+DEFAULT_CONTAINER = "kubectl.kubernetes.io/default-container"
 
 
 def selector_labels(plan: Plan, w: Workload) -> dict[str, str]:
@@ -50,6 +53,7 @@ class Shape:
     ns: str
     selector: dict[str, str]
     labels: dict[str, str]
+    token: bool  # the pod mounts the Kubernetes API token (a rule of one of its resources needs it)
 
 
 def workload_objects(plan: Plan, w: Workload, provisioned: dict[str, Provisioned]) -> list[dict[str, Any]]:
@@ -62,17 +66,21 @@ def workload_objects(plan: Plan, w: Workload, provisioned: dict[str, Provisioned
         )
     selector = selector_labels(plan, w)
     labels = {**common_labels(plan), **prof.get("labels", {}), **selector}
-    s = Shape(plan, w, prof, workload_kind(w), plan.env["namespace"], selector, labels)
+    token = needs_token(plan, w, provisioned)
+    s = Shape(plan, w, prof, workload_kind(w), plan.env["namespace"], selector, labels, token)
     built = _containers(s, provisioned)
     files = [f for b in built.values() for f in b.files]
     file_volumes, objects = file_sources(plan, w, files, labels)
     uses = [u for b in built.values() for u in b.volumes]
     templates = claims(uses)
     if s.kind == "Deployment":
+        refuse_shared_single_writer(w, uses, max_replicas(prof))
+    if s.kind == "Deployment":
         objects += claim_objects(s.ns, common_labels(plan), templates)
     volumes = [u.volume for u in uses if u.volume is not None] + file_volumes
     objects.append(_controller(s, built, volumes, templates))
     extras = (
+        service_account(plan, w, provisioned, labels),
         service_object(w, s.ns, labels, selector),
         autoscaler(prof, s.kind, w.name, s.ns, labels),
         disruption_budget(prof, w.name, s.ns, labels, selector),
@@ -125,13 +133,17 @@ def _pod(
     pod_spec: dict[str, Any] = {"containers": main}
     if init:
         pod_spec["initContainers"] = init
+    if any(m["name"] == TMP_VOLUME for b in built.values() for m in b.spec.get("volumeMounts", [])):
+        volumes = [*volumes, tmp_volume()]
     if volumes:
         pod_spec["volumes"] = sorted({v["name"]: v for v in volumes}.values(), key=lambda v: v["name"])
-    if s.plan.env.get("serviceAccount"):
-        pod_spec["serviceAccountName"] = s.plan.env["serviceAccount"]
-    if s.prof.get("securityContext", {}).get("pod"):
-        pod_spec["securityContext"] = s.prof["securityContext"]["pod"]
+    pod_spec["serviceAccountName"] = service_account_name(s.plan, s.w)
+    pod_spec["automountServiceAccountToken"] = s.token
+    pod_spec["securityContext"] = pod_security(s.prof)
     annotations = {**s.prof.get("annotations", {}), **_reload_annotations(built)}
+    if len(s.w.containers) > 1:
+        # `kubectl logs` and `exec` pick this one when no container is named: the first of the spec.
+        annotations[DEFAULT_CONTAINER] = main[0]["name"]
     template: dict[str, Any] = {"metadata": {"labels": pod_labels}, "spec": pod_spec}
     if annotations:
         template["metadata"]["annotations"] = annotations
