@@ -1,5 +1,6 @@
 """Who a workload is: its own ServiceAccount (the API token not mounted unless a rule needs it), and the cloud
-role it reaches its resources through (workload identity: EKS Pod Identity on AWS), never static keys."""
+identity it reaches its resources through (EKS Pod Identity on AWS, GKE Workload Identity on GCP), never static
+keys."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ _POD_IDENTITY_TRUST = {
 }
 
 
+GKE_ACCOUNT = "iam.gke.io/gcp-service-account"  # the Google service account a Kubernetes one impersonates
+
+
 def _uses(plan: Plan, w: Workload, provisioned: dict[str, Provisioned]) -> list[Provisioned]:
     return [provisioned[plan.bindings[(w.name, r.name)]] for r in w.resources]
 
@@ -45,6 +49,9 @@ def service_account(
     annotations: dict[str, str] = {}
     for p in _uses(plan, w, provisioned):
         annotations.update(p.service_account.get("annotations") or {})
+    if gcp_bindings(plan, w, provisioned):
+        project = (plan.env.get("cloud") or {}).get("project", "")
+        annotations[GKE_ACCOUNT] = f"{gcp_account(plan, w)}@{project}.iam.gserviceaccount.com"
     meta: dict[str, Any] = {"name": service_account_name(plan, w), "namespace": plan.env["namespace"], "labels": labels}
     if annotations:
         meta["annotations"] = annotations
@@ -65,38 +72,88 @@ def aws_statements(plan: Plan, w: Workload, provisioned: dict[str, Provisioned])
 
 
 def identity_blocks(plan: Plan, provisioned: dict[str, Provisioned]) -> list[Block]:
-    """Per workload that needs cloud permissions: a role only its ServiceAccount can assume, its policy, and
-    the EKS Pod Identity association that binds the two."""
     blocks: list[Block] = []
     for w in sorted(plan.workloads, key=lambda w: w.name):
-        statements = aws_statements(plan, w, provisioned)
-        if not statements:
-            continue
-        ident = "workload_" + dns_label(w.name).replace("-", "_")
-        role = dns_label(f"{plan.context['app']}-{plan.context['env']}-{w.name}", 64)
-        policy = {"Version": "2012-10-17", "Statement": statements}
-        blocks += [
-            Block(
-                "resource",
-                ("aws_iam_role", ident),
-                attrs={"name": role, "assume_role_policy": _json(_POD_IDENTITY_TRUST)},
-            ),
-            Block(
-                "resource",
-                ("aws_iam_role_policy", ident),
-                attrs={"name": role, "role": {"expr": f"aws_iam_role.{ident}.id"}, "policy": _json(policy)},
-            ),
-            Block(
-                "resource",
-                ("aws_eks_pod_identity_association", ident),
-                attrs={
-                    "cluster_name": plan.env["cluster"],
-                    "namespace": plan.env["namespace"],
-                    "service_account": service_account_name(plan, w),
-                    "role_arn": {"expr": f"aws_iam_role.{ident}.arn"},
-                },
-            ),
-        ]
+        blocks += _aws_blocks(plan, w, provisioned) + _gcp_blocks(plan, w, provisioned)
+    return blocks
+
+
+def _ident(w: Workload) -> str:
+    return "workload_" + dns_label(w.name).replace("-", "_")
+
+
+def _aws_blocks(plan: Plan, w: Workload, provisioned: dict[str, Provisioned]) -> list[Block]:
+    """A role only the workload's ServiceAccount can assume, its policy, and the EKS Pod Identity association
+    that binds the two."""
+    statements = aws_statements(plan, w, provisioned)
+    if not statements:
+        return []
+    ident = _ident(w)
+    role = dns_label(f"{plan.context['app']}-{plan.context['env']}-{w.name}", 64)
+    policy = {"Version": "2012-10-17", "Statement": statements}
+    return [
+        Block(
+            "resource",
+            ("aws_iam_role", ident),
+            attrs={"name": role, "assume_role_policy": _json(_POD_IDENTITY_TRUST)},
+        ),
+        Block(
+            "resource",
+            ("aws_iam_role_policy", ident),
+            attrs={"name": role, "role": {"expr": f"aws_iam_role.{ident}.id"}, "policy": _json(policy)},
+        ),
+        Block(
+            "resource",
+            ("aws_eks_pod_identity_association", ident),
+            attrs={
+                "cluster_name": plan.env["cluster"],
+                "namespace": plan.env["namespace"],
+                "service_account": service_account_name(plan, w),
+                "role_arn": {"expr": f"aws_iam_role.{ident}.arn"},
+            },
+        ),
+    ]
+
+
+def gcp_bindings(plan: Plan, w: Workload, provisioned: dict[str, Provisioned]) -> list[dict[str, Any]]:
+    return [
+        b for p in sorted(_uses(plan, w, provisioned), key=lambda p: p.node.name) for b in p.identity.get("gcp") or []
+    ]
+
+
+def gcp_account(plan: Plan, w: Workload) -> str:
+    """The workload's Google service account id (6 to 30 characters)."""
+    return dns_label(f"{plan.context['app']}-{plan.context['env']}-{w.name}", 30).rjust(6, "x")
+
+
+def _gcp_blocks(plan: Plan, w: Workload, provisioned: dict[str, Provisioned]) -> list[Block]:
+    """A Google service account per workload, which only the workload's Kubernetes ServiceAccount may
+    impersonate (GKE Workload Identity), and the bindings its resources' rules grant it."""
+    bindings = gcp_bindings(plan, w, provisioned)
+    if not bindings:
+        return []
+    ident, project = _ident(w), (plan.env.get("cloud") or {}).get("project", "")
+    pool_member = f"serviceAccount:{project}.svc.id.goog[{plan.env['namespace']}/{service_account_name(plan, w)}]"
+    member = {"expr": f'"serviceAccount:${{google_service_account.{ident}.email}}"'}
+    blocks = [
+        Block(
+            "resource",
+            ("google_service_account", ident),
+            attrs={"account_id": gcp_account(plan, w), "project": project},
+        ),
+        Block(
+            "resource",
+            ("google_service_account_iam_member", f"{ident}_workload_identity"),
+            attrs={
+                "service_account_id": {"expr": f"google_service_account.{ident}.name"},
+                "role": "roles/iam.workloadIdentityUser",
+                "member": pool_member,
+            },
+        ),
+    ]
+    for i, b in enumerate(bindings):
+        attrs = {**dict(sorted(b["attrs"].items())), "member": member}
+        blocks.append(Block("resource", (b["type"], f"{ident}_{i}"), attrs=attrs))
     return blocks
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.create.identity import aws_statements
+from generator.create.identity import aws_statements, gcp_bindings
 from generator.create.pods import RESOURCE_LABEL, pod_template
 from generator.create.resources import Provisioned
 from generator.match.plan import Plan
@@ -37,6 +37,9 @@ _DNS = {
 # The EKS Pod Identity agent, on every node's link-local address: where the SDK trades the pod's token for the
 # role's credentials.
 _POD_IDENTITY_AGENT = {"to": [{"ipBlock": {"cidr": "169.254.170.23/32"}}], "ports": [{"protocol": "TCP", "port": 80}]}
+
+# GKE's metadata server, where Workload Identity hands the pod its Google credentials.
+_GKE_METADATA = {"to": [{"ipBlock": {"cidr": "169.254.169.254/32"}}], "ports": [{"protocol": "TCP", "port": 80}]}
 
 Selector = dict[str, str]
 
@@ -81,6 +84,8 @@ def network_policies(
         ]
         if aws_statements(plan, w, provisioned):
             egress.append(_POD_IDENTITY_AGENT)
+        if gcp_bindings(plan, w, provisioned):
+            egress.append(_GKE_METADATA)
         own = {**labels, **selectors[w.name]}
         out.append(_policy(w.name, ns, own, selectors[w.name], ingress=ingress, egress=_unique(egress)))
     clients = _resource_pods(provisioned, serving=False)

@@ -356,3 +356,49 @@ def test_production_terraform_keeps_secrets_out_of_state_and_encrypted(kit: Kit)
     store = json.dumps([o for o in objects if o["kind"] == "ExternalSecret"])
     assert '"property": "url"' in store  # the broker URL (amqps://, written by Terraform) comes from the store
     assert "amqps://" in main_tf and "amqp://" not in main_tf.replace("amqps://", "")
+
+
+GCS_RULE = """
+apiVersion: plato.dev/v1
+kind: Resource
+name: gcs-prod
+match: {type: gcs, env_type: production}
+spec:
+  outputs:
+    bucket: "{{ app }}-{{ resource.name }}"
+  identity:
+    gcp:
+      - type: google_storage_bucket_iam_member
+        attrs: {bucket: "{{ app }}-{{ resource.name }}", role: roles/storage.objectUser}
+"""
+
+
+def on_gcp(rule: dict[str, Any]) -> None:
+    rule["spec"]["cloud"] = {"provider": "gcp", "project": "acme-prod"}
+
+
+def test_gcp_resources_are_reached_through_workload_identity(kit: Kit) -> None:
+    rules = kit.rules(extra={"60-gcs.yaml": GCS_RULE}, edit={("Environment", "production"): on_gcp})
+    tree = kit.render(kit.spec(web_using({"BUCKET": "files.bucket"}, {"files": "gcs"})), "production", rules=rules)
+    main_tf = next(v.decode() for k, v in tree.files.items() if k.endswith("main.tf"))
+    assert 'resource "google_service_account" "workload_web"' in main_tf
+    assert 'member             = "serviceAccount:acme-prod.svc.id.goog[demo/web]"' in main_tf
+    assert 'role               = "roles/iam.workloadIdentityUser"' in main_tf
+    binding = re.search(r'resource "google_storage_bucket_iam_member" "workload_web_0" \{\n(.*?)\n\}', main_tf, re.S)
+    assert binding and "google_service_account.workload_web.email" in binding.group(1)
+    objects = kit.manifest(tree)
+    account = kit.find(objects, "ServiceAccount", "web")
+    email = account["metadata"]["annotations"]["iam.gke.io/gcp-service-account"]
+    assert email == "demo-production-web@acme-prod.iam.gserviceaccount.com"
+    assert {"to": [{"ipBlock": {"cidr": "169.254.169.254/32"}}], "ports": [{"protocol": "TCP", "port": 80}]} in (
+        policies(objects)["web"]["egress"]
+    )
+
+
+def test_a_basic_gcp_role_is_refused(kit: Kit) -> None:
+    rules = kit.rules(
+        extra={"60-gcs.yaml": GCS_RULE.replace("roles/storage.objectUser", "roles/editor")},
+        edit={("Environment", "production"): on_gcp},
+    )
+    spec = kit.spec(web_using({"BUCKET": "files.bucket"}, {"files": "gcs"}))
+    kit.assert_user_error(kit.cli_render(spec, "production", "--rules", str(rules)), "60-gcs.yaml", "roles/editor")
