@@ -15,11 +15,14 @@ import hcl2
 import jsonschema
 import kubernetes_validate
 import pytest
+import yaml
+
+from tests.conftest import REPO
 
 if TYPE_CHECKING:
     from tests.create.conftest import Kit
 
-K8S_VERSION = "1.31"
+K8S_VERSION = "1.33"
 # API groups served by Kubernetes itself (kubernetes-validate has their schemas); anything else is a custom resource
 # and must have a CRD schema in shared/schemas/crds/.
 BUILTIN_GROUPS = frozenset(
@@ -276,3 +279,25 @@ def test_flux_environment_renders_valid_kustomization(kit: Kit) -> None:
     # The application's own manifests do not change with the CD tool.
     argo = kit.example(folder, "development")
     assert tree.files[kit.manifest_path(tree)] == argo.files[kit.manifest_path(argo)]
+
+
+def _rendered(case: Path) -> dict[str, str]:
+    outcome: dict[str, str] = yaml.safe_load(case.read_text(encoding="utf-8"))["outcome"]
+    return {} if "exit" in outcome else outcome  # a case that shows a refusal renders nothing
+
+
+GOLDEN_RENDERS = [p for p in sorted((REPO / "golden" / "render").glob("*.yaml")) if _rendered(p)]
+
+
+@pytest.mark.parametrize("case", GOLDEN_RENDERS, ids=[p.stem for p in GOLDEN_RENDERS])
+def test_golden_renders_are_valid(kit: Kit, case: Path) -> None:
+    """Every object of every golden render (the hardened cases too) against Kubernetes strict and the CRDs."""
+    outcome = _rendered(case)
+    crd_dir = kit.crd_dir()
+    for path, text in outcome.items():
+        if path.endswith(".yaml"):
+            objects = kit.docs(text)
+            for obj in objects:
+                validate_object(obj, crd_dir, f"{case.stem} {path}")
+            if path.endswith("manifest.yaml"):
+                check_references(objects, case.stem)
