@@ -32,7 +32,8 @@ def pod_security(prof: dict[str, Any]) -> dict[str, Any]:
 
 def container_security(w: Workload, prof: dict[str, Any]) -> dict[str, Any]:
     out = {**RESTRICTED_CONTAINER, **(prof.get("securityContext", {}).get("container") or {})}
-    if out.get("readOnlyRootFilesystem") and writable_root_reason(w):
+    reason = writable_root_reason(w)  # checked in every environment: a spec valid in one is valid in all
+    if out.get("readOnlyRootFilesystem") and reason:
         out["readOnlyRootFilesystem"] = False
     return out
 

@@ -118,8 +118,9 @@ def test_opting_out_without_a_reason_is_refused(kit: Kit) -> None:
     text = TWO_CONTAINERS.replace(
         "  name: web\n", '  name: web\n  annotations:\n    plato.dev/writable-root-filesystem: " "\n'
     )
-    result = kit.cli_render(kit.spec(text), "production", "--image", kit.IMAGE)
-    kit.assert_user_error(result, "score.yaml:", "needs a reason")
+    for env in ("production", "development"):
+        result = kit.cli_render(kit.spec(text), env, "--image", kit.IMAGE)
+        kit.assert_user_error(result, "score.yaml:", "needs a reason")
 
 
 def test_the_first_container_is_the_default_one(kit: Kit) -> None:
