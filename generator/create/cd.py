@@ -22,31 +22,43 @@ def cd_objects(plan: Plan) -> list[dict[str, Any]]:
         "plato.dev/env": ctx["env"],
     }
     if cd["tool"] == "argocd":
-        sync: dict[str, Any] = {"syncOptions": ["CreateNamespace=true"]}
-        if cd.get("automated", True):
-            sync["automated"] = {"prune": True, "selfHeal": True}
-        return [
-            {
-                "apiVersion": "argoproj.io/v1alpha1",
-                "kind": "Application",
-                "metadata": {
-                    "name": name,
-                    "namespace": cd.get("namespace", "argocd"),
-                    "labels": labels,
-                    "annotations": {"argocd.argoproj.io/manifest-generate-paths": "."},
-                    "finalizers": ["resources-finalizer.argocd.argoproj.io"],
-                },
-                "spec": {
-                    "project": cd.get("project", "default"),
-                    "source": {"repoURL": repo, "targetRevision": revision, "path": path},
-                    "destination": {
-                        "server": cd.get("server", "https://kubernetes.default.svc"),
-                        "namespace": plan.env["namespace"],
-                    },
-                    "syncPolicy": sync,
-                },
-            }
-        ]
+        return [_argocd_application(plan, name, path, repo, revision, labels)]
+    return _flux_objects(plan, name, path, repo, revision, labels)
+
+
+def _argocd_application(
+    plan: Plan, name: str, path: str, repo: str, revision: str, labels: dict[str, str]
+) -> dict[str, Any]:
+    cd = plan.env["cd"]
+    sync: dict[str, Any] = {"syncOptions": ["CreateNamespace=true"]}
+    if cd.get("automated", True):
+        sync["automated"] = {"prune": True, "selfHeal": True}
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {
+            "name": name,
+            "namespace": cd.get("namespace", "argocd"),
+            "labels": labels,
+            "annotations": {"argocd.argoproj.io/manifest-generate-paths": "."},
+            "finalizers": ["resources-finalizer.argocd.argoproj.io"],
+        },
+        "spec": {
+            "project": cd.get("project", "default"),
+            "source": {"repoURL": repo, "targetRevision": revision, "path": path},
+            "destination": {
+                "server": cd.get("server", "https://kubernetes.default.svc"),
+                "namespace": plan.env["namespace"],
+            },
+            "syncPolicy": sync,
+        },
+    }
+
+
+def _flux_objects(
+    plan: Plan, name: str, path: str, repo: str, revision: str, labels: dict[str, str]
+) -> list[dict[str, Any]]:
+    cd = plan.env["cd"]
     ns = cd.get("namespace", "flux-system")
     source = cd.get("sourceRef")
     objects: list[dict[str, Any]] = []

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+# An escape as json writes it, read left to right so that the `b` of an escaped backslash (`\\b`) is left alone.
+_JSON_ONLY_ESCAPE = re.compile(r"\\(.)")
+_HCL_ESCAPE = {"b": "\\u0008", "f": "\\u000c"}
 
 
 @dataclass
@@ -24,7 +27,7 @@ class Block:
 
 def quote(text: str) -> str:
     # JSON's escapes are HCL's, except \b and \f, which HCL spells as \u escapes.
-    s = json.dumps(text, ensure_ascii=False).replace("\\b", "\\u0008").replace("\\f", "\\u000c")
+    s = _JSON_ONLY_ESCAPE.sub(lambda m: _HCL_ESCAPE.get(m.group(1), m.group(0)), json.dumps(text, ensure_ascii=False))
     return s.replace("${", "$${").replace("%{", "%%{")
 
 

@@ -8,10 +8,11 @@ from typing import Any
 from generator.create import guard
 from generator.create.cd import app_readme, cd_objects, hydrator_metadata
 from generator.create.emit import dump_documents, object_key
+from generator.create.network import network_policies
 from generator.create.resources import Provisioned, provision
 from generator.create.terraform import terraform_files
 from generator.create.values import SecretRef, external_secret
-from generator.create.workloads import common_labels, workload_objects
+from generator.create.workloads import common_labels, selector_labels, workload_objects
 from generator.match.plan import Plan
 
 OWNER_MARKER = ".plato-owner"
@@ -60,6 +61,8 @@ def render(plan: Plan, workload_files: list[str] | None = None) -> RenderedTree:
     objects += _store_external_secrets(plan, provisioned, ns, labels)
     for w in plan.workloads:
         objects += [_own(o, ns, {}) for o in workload_objects(plan, w, provisioned)]
+    selectors = {w.name: selector_labels(plan, w) for w in plan.workloads}
+    objects += network_policies(plan, provisioned, selectors, labels)
     objects = _dedupe(objects)
     _check_unique(objects)
     paths = plan.env["paths"]

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from generator.create.pods import label_resource_pods
 from generator.create.values import SecretRef, resolve_params
 from generator.errors import UserError
 from generator.match.plan import Plan, ResourceNode
@@ -39,6 +40,10 @@ class Provisioned:
     store_path: str = ""
     tf_resources: dict[str, dict[str, Any]] = field(default_factory=dict)
     workload: dict[str, Any] = field(default_factory=dict)  # the rule's `workload` settings (autoscaling)
+    # What the workloads using this resource need of their ServiceAccount: annotations, the API token.
+    service_account: dict[str, Any] = field(default_factory=dict)
+    identity: dict[str, Any] = field(default_factory=dict)  # cloud permissions, granted per workload
+    network: dict[str, Any] = field(default_factory=dict)  # pods an operator runs for it, peers it admits
 
 
 def base_variables(plan: Plan) -> dict[str, Any]:
@@ -95,12 +100,19 @@ def provision(plan: Plan) -> dict[str, Provisioned]:
         variables["outputs"] = {k: v for k, v in outputs.items() if not isinstance(v, SecretRef)}
         if "manifests" in rule.spec:
             prov.manifests = parse_manifests(rule.spec["manifests"], variables, what)
+            label_resource_pods(node, prov.manifests)
         if "volume" in rule.spec:
             vol = render_tree(rule.spec["volume"], variables, what)
             prov.claim_template = vol.pop("claimTemplate", None)
             prov.volume = vol or None
         if "workload" in rule.spec:
             prov.workload = render_tree(rule.spec["workload"], variables, what)
+        if "serviceAccount" in rule.spec:
+            prov.service_account = render_tree(rule.spec["serviceAccount"], variables, what)
+        if "network" in rule.spec:
+            prov.network = render_tree(rule.spec["network"], variables, what)
+        if "identity" in rule.spec:
+            prov.identity = render_tree(rule.spec["identity"], variables, what)
         tf = rule.spec.get("terraform")
         if tf:
             prov.modules = {name: render_tree(m, variables, what) for name, m in (tf.get("modules") or {}).items()}

@@ -6,7 +6,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from generator.credentials import high_entropy, looks_like_credential
 from generator.errors import UserError
+from generator.read.models import Container, Where
 from generator.read.placeholders import Ref, Template
 
 
@@ -166,3 +168,23 @@ def external_secret(
             "data": data,
         },
     }
+
+
+def refuse_literal_credential(
+    tpl: Template, what: str, c: Container, where: Where | None, entropy: bool = False
+) -> None:
+    """A credential written into the spec itself (not a placeholder): refused at the spec's line, before the
+    guard would find it in the rendered file."""
+    literal = " ".join(p for p in tpl.parts if isinstance(p, str))
+    found = looks_like_credential(literal)
+    if not found and entropy and tpl.literal is not None and high_entropy(tpl.literal):
+        found = "a high-entropy value that looks like a credential"
+    if found:
+        at = where or c.where
+        raise UserError(
+            f"{what} of container '{c.name}' contains {found}: it would be written to the deployment repository",
+            file=at.file,
+            line=at.line,
+            hint="secrets reach the workload by reference: give a resource a secret output and write "
+            "${resources.<name>.<output>} here",
+        )

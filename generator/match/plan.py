@@ -195,6 +195,7 @@ def make_plan(workloads: list[Workload], ctx: dict[str, str], rules: RuleSet, pa
     graph.build(workloads)
     decisions += graph.decisions
     _check_params(graph.nodes, workloads, found)
+    found.errors.extend(_image_errors(workloads, ctx, env))
     _resolve_targets(graph.nodes, workloads, ctx, env, rules, found)
     found.errors.extend(_target_port_errors(graph.nodes, workloads, graph.bindings))
     _check_outputs(workloads, graph.nodes, graph.bindings, found)
@@ -407,6 +408,33 @@ def _target_port_errors(
 def dependencies(plan: Plan) -> list[tuple[str, dict[str, Any]]]:
     """(declaring workload, target) for every workload-to-workload dependency: what network policy allows."""
     return [(w, n.target) for n in plan.resources.values() if n.target for w, _ in n.declared_by]
+
+
+def _image_errors(workloads: list[Workload], ctx: Mapping[str, str], env: Mapping[str, Any]) -> Iterator[UserError]:
+    """Production runs only images that cannot change under it: a `:latest` tag (from the spec or from CI) is
+    refused, a digest pins any tag. Known from the spec and the context alone, so validate finds it too."""
+    if env.get("env_type") != "production":
+        return
+    for w in workloads:
+        for c in w.containers:
+            name = c.image if c.image != "." else ctx.get("image")
+            if name and _mutable_latest(name):
+                given = "the image CI passed" if c.image == "." else "the spec"
+                yield UserError(
+                    f"workload '{w.name}', container '{c.name}': image {name!r} (from {given}) is the mutable tag "
+                    "'latest'; production runs only images that cannot change under it",
+                    file=c.where.file,
+                    line=c.where.line,
+                    hint="name a version tag (nginx:1.27.3) or a digest (repo:tag@sha256:...); CI passes its build "
+                    "as --image REGISTRY/NAME:TAG@sha256:DIGEST",
+                )
+
+
+def _mutable_latest(name: str) -> bool:
+    if "@" in name:
+        return False  # a digest pins the image whatever the tag says
+    last = name.rsplit("/", 1)[-1]
+    return ":" in last and last.rsplit(":", 1)[1] == "latest"
 
 
 def _at(where: Where | None) -> str:

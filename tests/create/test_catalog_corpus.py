@@ -14,7 +14,7 @@ import hcl2
 import pytest
 import yaml
 
-from tests.create.test_valid_objects import PINNED, check_references, hcl_module_blocks, unquote, validate_object
+from tests.create.test_valid_objects import PINNED, check_references, hcl_module_blocks, validate_object
 
 if TYPE_CHECKING:
     from tests.create.conftest import Kit
@@ -75,7 +75,7 @@ def test_corpus_app_renders_valid(kit: Kit, app: str, env: str) -> None:
     check_references(objects, where)
     for path in (p for p in tree.files if p.endswith(".tf")):
         for label, body in hcl_module_blocks(hcl2.loads(tree.files[path].decode("utf-8"))):
-            assert PINNED.match(unquote(body["version"])), f"{where} {path}: module {label} is not pinned"
+            assert PINNED.match(body["version"]), f"{where} {path}: module {label} is not pinned"
     _check_dependencies(kit, app, env, objects)
     _check_routes(app, env, objects)
     _check_autoscaling(kit, app, objects)

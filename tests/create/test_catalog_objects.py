@@ -44,7 +44,10 @@ resources:
 
 @pytest.mark.parametrize("env", ["development", "production"])
 def test_volume_classes(kit: Kit, env: str) -> None:
-    objects = kit.manifest(kit.render(kit.spec(SPEC), env))
+    # Production autoscales the Deployment, so its shared volume must be ReadWriteMany (class shared): a
+    # ReadWriteOnce (persistent) one is refused there (tests/create/test_hardening.py).
+    spec = SPEC if env == "development" else SPEC.replace("class: persistent}", "class: shared}")
+    objects = kit.manifest(kit.render(kit.spec(spec), env))
     pod = kit.pod_spec(kit.find(objects, "Deployment", "web"))
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes["web-scratch"]["emptyDir"] == {"sizeLimit": "1Gi", "medium": ""}

@@ -58,6 +58,7 @@ resources:
     type: redis
   data:
     type: volume
+    class: shared
   route:
     type: route
     params:

@@ -80,7 +80,12 @@ def mounted_item(obj: dict[str, Any], container: str, path: str, kit: Kit) -> tu
 
 def test_a_workload_is_a_deployment(kit: Kit) -> None:
     objects = kit.manifest(kit.render(web(kit)))
-    assert [o["kind"] for o in objects if o["metadata"]["name"] == "web"] == ["Service", "Deployment"]
+    assert [o["kind"] for o in objects if o["metadata"]["name"] == "web"] == [
+        "NetworkPolicy",
+        "ServiceAccount",
+        "Service",
+        "Deployment",
+    ]
     deployment = workload(objects)
     assert deployment["apiVersion"] == "apps/v1" and deployment["kind"] == "Deployment"
     assert deployment["metadata"]["annotations"] == {"example.com/team": "payments"}
@@ -128,7 +133,7 @@ def test_the_statefulset_annotation_makes_a_statefulset_with_claim_templates(kit
         assert claim["spec"]["storageClassName"] == "gp3"
         hpa = kit.find(objects, "HorizontalPodAutoscaler", "db")
         assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "db"}
-    mount = kit.container(sts, "main")["volumeMounts"][0]
+    mount = next(m for m in kit.container(sts, "main")["volumeMounts"] if m["mountPath"] != "/tmp")
     assert mount == {"name": claim["metadata"]["name"], "mountPath": "/var/lib/postgresql/data", "subPath": "pgdata"}
     # The claim comes from the template: no pod volume of that name.
     assert claim["metadata"]["name"] not in {v["name"] for v in kit.pod_spec(sts).get("volumes", [])}
@@ -322,10 +327,10 @@ def test_production_autoscales_and_keeps_a_disruption_budget(kit: Kit) -> None:
     assert pdb["apiVersion"] == "policy/v1"
     assert pdb["spec"] == {"minAvailable": 2, "selector": deployment["spec"]["selector"]}
     spec = kit.pod_spec(deployment)
-    assert spec["securityContext"] == {"seccompProfile": {"type": "RuntimeDefault"}}
+    assert spec["securityContext"] == {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
     main = kit.container(deployment, "main")
     assert main["resources"] == {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}}
-    assert main["securityContext"] == {"allowPrivilegeEscalation": False}
+    assert main["securityContext"]["readOnlyRootFilesystem"] is True
 
 
 def test_development_runs_one_replica_without_autoscaling(kit: Kit) -> None:

@@ -112,7 +112,7 @@ def test_outputs_cover_what_the_ecosystem_gives() -> None:
 @pytest.mark.parametrize(
     ("type_", "class_", "listed"),
     [
-        ("volume", "nfs", "default, config, ephemeral, persistent, projected"),
+        ("volume", "nfs", "default, config, ephemeral, persistent, projected, shared"),
         ("s3", "write-only", "default, admin, read-only"),
         ("mysql", "large", "default"),
     ],

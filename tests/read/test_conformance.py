@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -139,6 +140,21 @@ INVENTED = {
     "score-k8s/03-generate-example.score.yaml": "example-provisioner-resource",
     "score-k8s/06-generate-example-a.score.yaml": "dummy",
 }
+_PRODUCTION_REFUSAL = re.compile(r"is the mutable tag 'latest'|is ReadWriteOnce, which one node mounts at a time")
+
+
+def _production_ready_copy(source: Path, dest: Path) -> Path:
+    """The spec file or folder, changed only as production requires (tests/create/conftest.py says how)."""
+    from tests.create.conftest import _production_ready
+
+    files = sorted(source.glob("*.yaml")) if source.is_dir() else [source]
+    folder = dest / source.name if source.is_dir() else dest
+    folder.mkdir(parents=True)
+    for f in files:
+        (folder / f.name).write_bytes(_production_ready(f.read_bytes()))
+    return folder if source.is_dir() else folder / source.name
+
+
 FOLDER_APPS = ("score-compose/examples/", "community-provisioners/")  # each folder's files form one app
 
 
@@ -172,12 +188,20 @@ def test_conformance_renders(shared_dir: SharedDir, unit: str | None, env: str, 
     context = ["-c", f"env={env}", "-c", "app=demo", "-c", "org=acme", "--image", "registry.example.com/demo:1.0"]
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["render", str(conformance_dir / unit), *context, "-o", str(out)])
+    if env == "production" and result.exit_code == 2 and unit not in INVENTED:
+        # Production refuses what it cannot run safely (a ':latest' image, one ReadWriteOnce volume under many
+        # replicas), each at its spec line; a copy changed only that way renders.
+        errors = [line for line in result.output.splitlines() if ": error: " in line]
+        assert errors and all(_PRODUCTION_REFUSAL.search(e) for e in errors), result.output
+        ready = _production_ready_copy(conformance_dir / unit, tmp_path / "ready")
+        result = CliRunner().invoke(main, ["render", str(ready), *context, "-o", str(out)])
     if unit in INVENTED:
         assert result.exit_code == 2, result.output
         # One message per resource of an invented type (every problem of a run is reported), the first naming it.
         errors = [line for line in result.output.splitlines() if ": error: " in line]
-        assert errors and all("no Resource rule matches" in e for e in errors), result.output
-        assert f"({INVENTED[unit]})" in errors[0], errors
+        unserved = [e for e in errors if "no Resource rule matches" in e]
+        assert unserved and all(e in unserved or _PRODUCTION_REFUSAL.search(e) for e in errors), result.output
+        assert f"({INVENTED[unit]})" in unserved[0], errors
         assert "Traceback" not in result.output and not out.exists()
         return
     assert result.exit_code == 0, result.output
