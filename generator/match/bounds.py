@@ -27,7 +27,7 @@ import contextlib
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any
 
 MAX_STEPS = 200_000
@@ -84,14 +84,13 @@ def current() -> Budget:
     return budget if budget is not None else Budget()
 
 
-@contextlib.contextmanager
-def rendering() -> Iterator[Budget]:
-    budget = Budget()
-    token = _CURRENT.set(budget)
-    try:
-        yield budget
-    finally:
-        _CURRENT.reset(token)
+def start() -> Token[Budget | None]:
+    """Open a fresh budget for one rendering (a plain token, not a context manager: this runs per template)."""
+    return _CURRENT.set(Budget())
+
+
+def stop(token: Token[Budget | None]) -> None:
+    _CURRENT.reset(token)
 
 
 class _RunBudget:
@@ -115,9 +114,14 @@ def run_budget() -> Iterator[None]:
         _RUN.reset(token)
 
 
-def check_output(text: str) -> str:
-    if len(text) > MAX_OUTPUT:
-        raise TemplateLimit(f"the template rendered {len(text):,} characters, over the limit of {MAX_OUTPUT:,}")
+def output(chunks: Iterable[str]) -> str:
+    """A rendering's text, measured before it is joined. Holding the chunks costs only references: every new
+    value in them was paid for where it was built, and what repeats an existing value is counted here."""
+    parts = list(chunks)
+    total = sum(map(len, parts))
+    if total > MAX_OUTPUT:
+        raise TemplateLimit(f"the template rendered {total:,} characters, over the limit of {MAX_OUTPUT:,}")
+    text = "".join(parts)
     run = _RUN.get()
     if run is not None:
         run.output -= len(text)
@@ -129,45 +133,80 @@ def check_output(text: str) -> str:
 # -- sizes ------------------------------------------------------------------------------------------------------
 
 
+_SMALL = {bool, float, type(None)}
+
+
 def size_of(value: Any, limit: int = MAX_VALUE) -> int:
     """About how many characters `str(value)` has, walked without recursion and given up past `limit` (so a
     deeply shared structure costs at most `limit` to measure)."""
-    if type(value) is str:
+    kind = type(value)
+    if kind is str:
         return len(value)
+    if kind in _SMALL:
+        return 8
+    if kind is int:
+        return int(value.bit_length()) // 3 + 2
     total, stack = 0, [value]
     while stack:
         v = stack.pop()
-        if isinstance(v, str | bytes):
+        kind = type(v)
+        if kind is str:
             total += len(v) + 2
-        elif isinstance(v, bool) or v is None or isinstance(v, float):
+        elif kind in _SMALL:
             total += 5
-        elif isinstance(v, int):
+        elif kind is int:
             total += v.bit_length() // 3 + 2
-        elif isinstance(v, range):
-            total += len(v) * (len(str(max(abs(v.start), abs(v.stop)))) + 2)
-        elif isinstance(v, Mapping):
+        elif kind is list or kind is tuple:
+            total += 2 + 2 * len(v)
+            stack.extend(v)
+        elif kind is dict:
             total += 2 + 4 * len(v)
             stack.extend(v.keys())
             stack.extend(v.values())
-        elif isinstance(v, list | tuple | set | frozenset) or type(v).__name__.startswith("dict_"):
-            total += 2 + 2 * len(v)
-            stack.extend(v)
         else:
-            total += 8  # an opaque object (a macro, undefined, a generator): its text is a short repr
+            total += _other_size(v, stack)
         if total > limit:
             break
     return total
 
 
+def _other_size(v: Any, stack: list[Any]) -> int:
+    """The rarer kinds for size_of: subclasses (Markup), bytes, ranges, other mappings and collections."""
+    if isinstance(v, str | bytes):
+        return len(v) + 2
+    if isinstance(v, int | float):
+        return 5 if isinstance(v, bool | float) else v.bit_length() // 3 + 2
+    if isinstance(v, range):
+        return len(v) * (len(str(max(abs(v.start), abs(v.stop)))) + 2)
+    if isinstance(v, Mapping):
+        stack.extend(v.keys())
+        stack.extend(v.values())
+        return 2 + 4 * len(v)
+    if isinstance(v, list | tuple | set | frozenset) or type(v).__name__.startswith("dict_"):
+        stack.extend(v)
+        return 2 + 2 * len(v)
+    return 8  # an opaque object (a macro, undefined, a generator): its text is a short repr
+
+
 def built(value: Any) -> Any:
     """The check every built value passes: at most MAX_VALUE, paid for from the rendering's budget."""
-    size = len(value) if isinstance(value, str) else size_of(value)
+    if isinstance(value, str):
+        size = len(value)
+    else:
+        size = size_of(value)
+        if type(value) is int and value.bit_length() > MAX_INT_BITS:
+            raise TemplateLimit(f"the template built an integer of over {MAX_INT_BITS} bits")
     if size > MAX_VALUE:
         raise TemplateLimit(f"the template built a value of over {MAX_VALUE:,} characters (or items)")
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > MAX_INT_BITS:
-        raise TemplateLimit(f"the template built an integer of over {MAX_INT_BITS} bits")
-    current().spend(size)
+    spend(size)
     return value
+
+
+def spend(size: int) -> None:
+    """Pay `size` from the budget of the rendering in progress (nothing to pay outside one)."""
+    budget = _CURRENT.get()
+    if budget is not None:
+        budget.spend(size)
 
 
 def _expect(size: int, what: str) -> None:
@@ -184,9 +223,10 @@ def _ints(args: Iterable[Any]) -> int:
 
 
 def _plain(value: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
-    """Most operations: no bigger than their inputs plus any width they are given."""
-    parts = (value, *args, *kwargs.values())
-    return sum(size_of(p) for p in parts) + _ints(parts)
+    """Most operations: no bigger than their inputs (each within the bounds already) plus any width or count
+    they are given; so only a numeric argument needs a look before the call."""
+    widths = _ints(args) + _ints(kwargs.values())
+    return size_of(value) + widths if widths else 0
 
 
 _SPEC_NUMBER = re.compile(r"\d+")
@@ -304,10 +344,13 @@ def counted(iterable: Any) -> Iterator[Any]:
         yield item
 
 
+EAGER = frozenset({str, int, float, bool, type(None), list, tuple, dict})
+
+
 def materialized(value: Any) -> Any:
     """A lazy argument (a generator from `map`, `select`, ...) as a list, built item by item under the bounds,
     so the filter that consumes it (`list`, `join`, `sort`, ...) never sees more than MAX_VALUE."""
-    if not isinstance(value, Iterator):
+    if type(value) in EAGER or not isinstance(value, Iterator):
         return value
     budget, items, size = current(), [], 0
     for item in value:

@@ -61,8 +61,25 @@ class BoundedCodeGenerator(CodeGenerator):
     def visit_Dict(self, node: nodes.Dict, frame: Frame) -> None:
         self._wrap_literal(super().visit_Dict, node, frame)
 
+    def visit_Output(self, node: nodes.Output, frame: Frame) -> None:
+        # Text written straight to the renderer is measured there before it is joined (bounds.output); text
+        # gathered into a buffer (a macro, a {% set %} or {% call %} block, a filter block) is joined without
+        # anyone looking, so it is paid for as it is written: a loop can fill a buffer any number of times.
+        self.__dict__["_buffered"] = frame.buffer is not None
+        super().visit_Output(node, frame)
+
+    def _output_child_pre(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
+        # `{{ x }}` makes new text when x is not a string (str() of a list): always paid for.
+        self.write("environment.bounded_text(")
+        super()._output_child_pre(node, frame, finalize)
+
+    def _output_child_post(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
+        super()._output_child_post(node, frame, finalize)
+        self.write(")")
+
     def _output_const_repr(self, group: Any) -> str:
-        return f"environment.bounded_text({super()._output_const_repr(group)})"
+        text = super()._output_const_repr(group)
+        return f"environment.bounded_text({text})" if self.__dict__.get("_buffered") else text
 
 
 def _method_self(obj: Any) -> Any:
@@ -111,14 +128,8 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         return bounds.built(value)
 
     def bounded_text(self, text: str) -> str:
-        bounds.current().spend(len(text))
+        bounds.spend(len(text))
         return text
-
-
-def _written(value: Any) -> Any:
-    """finalize: what `{{ ... }}` writes is paid for like a built value."""
-    bounds.current().spend(bounds.size_of(value))
-    return value
 
 
 # Filters that are not deterministic have no place in a GitOps render (same inputs, same bytes).
@@ -126,31 +137,44 @@ _DROPPED = {"random"}
 
 
 def bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
-    """`func` with the bounds: a step, lazy arguments materialized under the budget, the result estimated
-    before and measured after. Marked pass_context, which also keeps jinja2 from running it at compile time."""
-    pass_arg = _PassArg.from_obj(func)
-    estimate = bounds.FILTER_ESTIMATES.get(name, bounds._plain)
+    """`func` with the bounds: lazy arguments materialized under the budget, the result estimated before and
+    measured after (a filter is no step of its own: the loops and calls that apply it are). Marked
+    pass_context, which also keeps jinja2 from running it at compile time."""
+    estimate = bounds.FILTER_ESTIMATES.get(name)
+    call = _caller(func)
 
     @pass_context
     def bounded(context: Context, value: Any, *args: Any, **kwargs: Any) -> Any:
-        bounds.current().step()
-        value = bounds.materialized(value)
-        args = tuple(bounds.materialized(a) for a in args)
-        bounds._expect(estimate(value, args, kwargs), f"the filter '{name}'")
-        if pass_arg is _PassArg.context:
-            result = func(context, value, *args, **kwargs)
-        elif pass_arg is _PassArg.eval_context:
-            result = func(context.eval_ctx, value, *args, **kwargs)
-        elif pass_arg is _PassArg.environment:
-            result = func(context.environment, value, *args, **kwargs)
-        else:
-            result = func(value, *args, **kwargs)
+        if type(value) not in bounds.EAGER:
+            value = bounds.materialized(value)
+        if args:
+            args = tuple(a if type(a) in bounds.EAGER else bounds.materialized(a) for a in args)
+        if estimate is not None:
+            bounds._expect(estimate(value, args, kwargs), f"the filter '{name}'")
+        elif args or kwargs:
+            bounds._expect(bounds._plain(value, args, kwargs), f"the filter '{name}'")
+        result = call(context, value, *args, **kwargs)
+        if type(result) is str:
+            return bounds.built(result)
         if isinstance(result, Iterator):
             return bounds.counted(result)
         return bounds.built(result)
 
     bounded.__name__ = getattr(func, "__name__", name)
     return bounded
+
+
+def _caller(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Call `func` with what its jinja2 decorator asks for in front (the context, its eval context, the
+    environment, or nothing)."""
+    pass_arg = _PassArg.from_obj(func)
+    if pass_arg is _PassArg.context:
+        return func
+    if pass_arg is _PassArg.eval_context:
+        return lambda context, *a, **k: func(context.eval_ctx, *a, **k)
+    if pass_arg is _PassArg.environment:
+        return lambda context, *a, **k: func(context.environment, *a, **k)
+    return lambda context, *a, **k: func(*a, **k)
 
 
 def make_environment(filters: dict[str, Callable[..., Any]], globals_: dict[str, Any]) -> BoundedEnvironment:
@@ -162,8 +186,6 @@ def make_environment(filters: dict[str, Callable[..., Any]], globals_: dict[str,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
-        finalize=_written,
-        optimized=False,  # no constant folding: every operation runs, and is checked, at render time
     )
     every = {k: v for k, v in {**env.filters, **filters}.items() if k not in _DROPPED}
     env.filters = {k: bounded_filter(k, v) for k, v in every.items()}

@@ -51,9 +51,14 @@ class Tpl:
 
         from generator.match import bounds
 
+        token = bounds.start()
         try:
-            with bounds.rendering():
-                return bounds.check_output(str(self.template.render(variables)))
+            template = self.template
+            try:  # what Template.render does, with the output counted as it is yielded
+                return bounds.output(template.root_render_func(template.new_context(variables)))
+            except Exception:
+                template.environment.handle_exception()  # re-raises with template line numbers
+                raise
         except bounds.TemplateLimit as exc:
             raise self._limit(what, str(exc), exc) from None
         except RecursionError as exc:  # a safety net: MAX_DEPTH stops template recursion well before this
@@ -82,6 +87,8 @@ class Tpl:
             raise UserError(
                 f"{what}: template failed: {type(exc).__name__}: {exc}", file=self.file, line=self._line(exc)
             ) from None
+        finally:
+            bounds.stop(token)
 
     def _limit(self, what: str, message: str, exc: BaseException) -> UserError:
         return UserError(

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from types import GeneratorType
 from typing import Any
 
 from generator.errors import UserError
@@ -139,34 +140,55 @@ def _refuse(problem: str, node: Any) -> Exception:
 
 
 def _fitting(construct: Any, name: str) -> Any:
+    def check(value: Any, node: Any) -> None:
+        if name == "int" and isinstance(value, int) and not MIN_INT <= value <= MAX_INT:
+            text = str(node.value)[:24]
+            raise _refuse(f"the integer {text} does not fit in 64 bits (quote it to keep it as text)", node)
+
     def checked(self: Any, node: Any) -> Any:
         text = str(node.value)
         if name == "int" and len(text) > 80:  # before int(): parsing a huge literal is itself the attack
             raise _refuse(f"an integer of {len(text)} characters: integers must fit in 64 bits", node)
         try:
-            value = construct(self, node)
+            return _checked_value(construct(self, node), node, check)
         except (ValueError, KeyError, TypeError, OverflowError):
             raise _refuse(f"value {text[:40]!r} is not a valid !!{name}", node) from None
-        if name == "int" and not MIN_INT <= value <= MAX_INT:
-            raise _refuse(f"the integer {text[:24]} does not fit in 64 bits (quote it to keep it as text)", node)
-        return value
 
     return checked
 
 
 def _string(construct: Any) -> Any:
-    def checked(self: Any, node: Any) -> Any:
-        value = construct(self, node)
-        if len(value) > MAX_STRING:
-            raise _refuse(f"string of {len(value)} characters, over the limit of {MAX_STRING}", node)
-        bad = _SURROGATE.search(value)
+    def check(value: Any, node: Any) -> None:
+        text = str(getattr(value, "value", value))  # a tagged scalar (`!!str 12`) holds its text in .value
+        if len(text) > MAX_STRING:
+            raise _refuse(f"string of {len(text)} characters, over the limit of {MAX_STRING}", node)
+        bad = _SURROGATE.search(text)
         if bad:
             raise _refuse(
                 f"the string holds a lone surrogate (\\u{ord(bad.group()):04x}), which is not a character", node
             )
-        return value
+
+    def checked(self: Any, node: Any) -> Any:
+        return _checked_value(construct(self, node), node, check)
 
     return checked
+
+
+def _checked_value(value: Any, node: Any, check: Any) -> Any:
+    """`check` the constructed value; ruamel builds some values in two steps (a generator that yields the
+    object, then fills it), and those are checked once filled."""
+    if not isinstance(value, GeneratorType):
+        check(value, node)
+        return value
+
+    def two_step() -> Iterator[Any]:
+        data = next(value)
+        yield data
+        for _ in value:
+            pass
+        check(data, node)
+
+    return two_step()
 
 
 def _construct_mapping(base: Any) -> Any:

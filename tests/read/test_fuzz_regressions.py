@@ -44,6 +44,7 @@ EXPECT = {
     "reader/surrogate-escape.yaml": "lone surrogate",
     "reader/merge-key-into-a-mapping.yaml": "unknown field 'version'",
     "reader/escape-beyond-unicode.yaml": "an escape names no character",
+    "reader/tag-str-on-a-number.yaml": "service.ports.http must be a mapping, not a string ('12')",
     "rules/tag-bool-maybe.yaml": "is not a valid !!bool",
     "rules/tag-float-x.yaml": "is not a valid !!float",
     "rules/pairs-as-a-key.yaml": "keys must be strings",

@@ -252,6 +252,9 @@ BOMBS = {
     "output-in-a-loop": "{% set s = 'x' * 1000000 %}{% for i in range(1000) %}{{ s }}{% endfor %}",
     "literal-text-in-a-loop": "{% for i in range(100000) %}" + "x" * 1000 + "{% endfor %}",
     "output-over-the-limit": "{% for i in range(2) %}{{ 'x' * 1000000 }}{% endfor %}",
+    "text-of-a-list-in-a-loop": "{% set l = ['x' * 100000] * 9 %}{% for i in range(100000) %}{{ l }}{% endfor %}",
+    "macro-filling-its-buffer": "{% macro m() %}{% for i in range(100000) %}{{ 'y' * 1000 }}{% endfor %}"
+    "{% endmacro %}{{ m() }}",
     "captured-block": "{% set x %}{% for i in range(100000) %}{{ 'y' * 1000 }}{% endfor %}{% endset %}{{ x }}",
 }
 
