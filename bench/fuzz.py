@@ -245,10 +245,20 @@ def read_and_render(folder: Path, data: bytes) -> None:
     inputs.render()
 
 
+SMALL_WORKLOAD = (
+    "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  web:\n    image: .\n"
+    "    variables:\n      DB: ${resources.db.host}\nresources:\n  db:\n    type: postgres\n"
+)
+
+
 def load_and_check_rules(folder: Path, data: bytes) -> None:
+    """Load the rules as `plato validate` does, then (if they load) render a small app with them."""
     from generator.match import rules
+    from generator.pipeline import Inputs
 
     rules._CACHE.clear()
+    folder = folder / "rules"
+    folder.mkdir()
     (folder / "50-fuzz.yaml").write_bytes(data)
     rs = rules.load_rules(folder, full=True)
     for error in rules.compile_all(rs):
@@ -256,6 +266,11 @@ def load_and_check_rules(folder: Path, data: bytes) -> None:
     rules.indistinguishable(rs)
     rules.shadowed(rs)
     rules.uncovered(rs)
+    app = folder.parent / "app"
+    (app / ".git").mkdir(parents=True)
+    (app / "score.yaml").write_text(SMALL_WORKLOAD, encoding="utf-8")
+    context = ["env=development", "app=web"]
+    Inputs.load([app / "score.yaml"], context=context, image="ghcr.io/acme/web:1", rules_dir=folder).render()
 
 
 TARGETS: dict[str, tuple[str, Callable[[Path, bytes], None]]] = {

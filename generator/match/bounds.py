@@ -10,9 +10,11 @@ they cost, by design rather than by a list of known bombs:
   inputs (`*`, `%`, `**`, `format`, `replace`, `join`, `center`, `indent`, `wordwrap`, ...) is estimated
   *before* it runs, from the sizes of its inputs and its numeric arguments, so a 10**9-character string is
   never allocated; every result is measured after, so no value over MAX_VALUE ever exists.
-- Every loop iteration, call and filter is a step, and every value built or text written costs its size, from
-  one budget per rendering (MAX_STEPS, MAX_WORK, checked against a wall clock every 1,024 steps). Nested loops
-  and exponential macros therefore end, and the memory a rendering holds is bounded by what it may build.
+- Every loop iteration and call is a step, and so is every item a filter goes through in Python (sort,
+  unique, groupby, wordwrap, ...); every value built or text written costs its size. Both come from one budget
+  per rendering (MAX_STEPS, MAX_WORK), checked against a wall clock every 256 steps and every 64 KiB built.
+  Nested loops and exponential macros therefore end, and the memory a rendering holds is bounded by what it
+  may build.
 - Calls nest at most MAX_DEPTH deep (macros, `caller()`, blocks, recursive loops), well before Python's own
   recursion limit.
 - A rendering returns at most MAX_OUTPUT characters, and one run (every template of one app in one
@@ -38,7 +40,8 @@ MAX_OUTPUT = 1024 * 1024
 MAX_WORK = 32 * 1024 * 1024
 MAX_INT_BITS = 1024
 MAX_RUN_OUTPUT = 16 * 1024 * 1024
-_CLOCK_EVERY = 1024
+_CLOCK_EVERY = 256  # steps between two looks at the clock
+_CLOCK_EVERY_WORK = 64 * 1024  # characters built between two looks at the clock
 
 
 class TemplateLimit(Exception):
@@ -48,7 +51,7 @@ class TemplateLimit(Exception):
 class Budget:
     """What one rendering may still spend."""
 
-    __slots__ = ("deadline", "depth", "next_clock", "steps", "work")
+    __slots__ = ("deadline", "depth", "next_clock", "next_work_clock", "steps", "work")
 
     def __init__(self) -> None:
         self.steps = MAX_STEPS
@@ -56,6 +59,7 @@ class Budget:
         self.depth = 0
         self.deadline = time.monotonic() + MAX_SECONDS
         self.next_clock = MAX_STEPS - _CLOCK_EVERY
+        self.next_work_clock = MAX_WORK - _CLOCK_EVERY_WORK
 
     def step(self) -> None:
         self.steps -= 1
@@ -63,16 +67,28 @@ class Budget:
             self.next_clock -= _CLOCK_EVERY
             if self.steps < 0:
                 raise TemplateLimit(f"the template ran more than {MAX_STEPS:,} steps (loop iterations and calls)")
-            if time.monotonic() > self.deadline:
-                raise TemplateLimit(f"the template ran for more than {MAX_SECONDS:g} s")
+            self.check_clock()
+
+    def check_clock(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise TemplateLimit(f"the template ran for more than {MAX_SECONDS:g} s")
+
+    def steps_for(self, items: int) -> None:
+        """Pay one step per item for work done item by item in Python (sorting, grouping, wrapping...)."""
+        self.steps -= items
+        self.next_clock = min(self.next_clock, self.steps)
+        self.step()
 
     def spend(self, size: int) -> None:
         """Pay for `size` characters built or written."""
         self.work -= size
-        if self.work < 0:
-            raise TemplateLimit(
-                f"the template built more than {MAX_WORK:,} characters of values and text in one rendering"
-            )
+        if self.work <= self.next_work_clock:  # building big values takes time even in a few steps
+            self.next_work_clock = self.work - _CLOCK_EVERY_WORK
+            if self.work < 0:
+                raise TemplateLimit(
+                    f"the template built more than {MAX_WORK:,} characters of values and text in one rendering"
+                )
+            self.check_clock()
 
 
 _CURRENT: ContextVar[Budget | None] = ContextVar("plato_template_budget", default=None)

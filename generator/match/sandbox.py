@@ -134,6 +134,12 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
 
 # Filters that are not deterministic have no place in a GitOps render (same inputs, same bytes).
 _DROPPED = {"random"}
+# Filters that go through their input item by item in Python (a key function per item, a regex per word):
+# each item is a step, so sorting a million characters is refused rather than left to run for seconds.
+_PER_ITEM = {
+    "sort", "unique", "groupby", "dictsort", "batch", "slice", "map", "select", "reject", "selectattr",
+    "rejectattr", "wordwrap", "min", "max", "urlize", "title", "xmlattr", "pprint", "wordcount", "filesizeformat",
+}  # fmt: skip
 
 
 def bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
@@ -142,6 +148,7 @@ def bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     pass_context, which also keeps jinja2 from running it at compile time."""
     estimate = bounds.FILTER_ESTIMATES.get(name)
     call = _caller(func)
+    per_item = name in _PER_ITEM
 
     @pass_context
     def bounded(context: Context, value: Any, *args: Any, **kwargs: Any) -> Any:
@@ -149,6 +156,8 @@ def bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
             value = bounds.materialized(value)
         if args:
             args = tuple(a if type(a) in bounds.EAGER else bounds.materialized(a) for a in args)
+        if per_item and hasattr(value, "__len__"):
+            bounds.current().steps_for(len(value))
         if estimate is not None:
             bounds._expect(estimate(value, args, kwargs), f"the filter '{name}'")
         elif args or kwargs:

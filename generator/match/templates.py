@@ -83,7 +83,15 @@ class Tpl:
                 line=self._line(exc),
                 hint="rule templates cannot include or import other files",
             ) from None
-        except (TypeError, ValueError, KeyError, AttributeError, ZeroDivisionError, OverflowError) as exc:
+        except (
+            TypeError,
+            ValueError,
+            KeyError,
+            AttributeError,
+            ZeroDivisionError,
+            OverflowError,
+            AssertionError,  # jinja2's filters assert on their arguments (truncate: length >= len(end))
+        ) as exc:
             raise UserError(
                 f"{what}: template failed: {type(exc).__name__}: {exc}", file=self.file, line=self._line(exc)
             ) from None

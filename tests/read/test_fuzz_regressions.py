@@ -51,14 +51,28 @@ EXPECT = {
     "rules/mapping-as-a-key.yaml": "keys must be strings",
     "rules/merge-key-into-a-mapping.yaml": "unknown field 'team'",
 }
+# Found by the fuzzer in the create stage (rendered manifests are parsed by generator/create/resources.py
+# parse_manifests, outside this change): kept as strict xfails for its owners. Each is exit 1 today.
+CREATE = "crashes in generator/create/ (parse_manifests takes the YAML a template renders without checking it)"
+XFAIL = {
+    "rules/manifest-integer-5000-digits.yaml": "a 5,000-digit integer in a rendered manifest: ValueError",
+    "rules/manifest-integer-key.yaml": "an integer key in a rendered manifest: TypeError when sorting keys",
+    "rules/manifest-apiversion-a-number.yaml": "apiVersion rendered as a number: AttributeError on .split",
+}
 CASES = sorted(str(p.relative_to(CORPUS)) for p in CORPUS.glob("*/*.yaml"))
+PARAMS = [
+    pytest.param(c, marks=pytest.mark.xfail(strict=True, raises=Exception, reason=f"{CREATE}: {XFAIL[c]}"))
+    if c in XFAIL
+    else c
+    for c in CASES
+]
 
 
 def test_every_kept_input_has_an_expectation() -> None:
-    assert sorted(EXPECT) == CASES
+    assert sorted([*EXPECT, *XFAIL]) == CASES
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", PARAMS)
 def test_a_crashing_input_found_by_the_fuzzer_is_now_a_user_error(case: str) -> None:
     target = case.split("/")[0]
     _, run = FUZZ.TARGETS[target]
@@ -66,7 +80,7 @@ def test_a_crashing_input_found_by_the_fuzzer_is_now_a_user_error(case: str) -> 
         run(Path(tmp), (CORPUS / case).read_bytes())
     error = caught.value
     errors = getattr(error, "errors", [error])
-    assert any(EXPECT[case] in e.message for e in errors), error.render()
+    assert any(EXPECT.get(case, "") in e.message for e in errors), error.render()
     assert all(e.file and e.line for e in errors), f"no file:line in {error.render()}"
 
 

@@ -247,6 +247,7 @@ BOMBS = {
     "slice-fill": "{{ ((range(1000)|list)|slice(10**9, 'x')|list)|length }}",
     "sum-of-lists": "{{ (([[1]] * 100000)|sum(start=[]))|length }}",
     "map-to-a-big-list": "{{ (range(100000)|map('string')|map('center', 100000)|list)|length }}",
+    "sort-a-million-characters": "{% for i in range(300) %}{{ ('y' * 10**6)|sort }}{% endfor %}",
     "power": "{{ 2 ** (10**10) }}",
     # output
     "output-in-a-loop": "{% set s = 'x' * 1000000 %}{% for i in range(1000) %}{{ s }}{% endfor %}",
