@@ -102,10 +102,11 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         budget = bounds.current()
         budget.step()
         owner = _method_self(__obj)
-        if isinstance(owner, str):
+        if owner is not None:  # a method of a value: str.center(n), bytes.zfill(n), int.to_bytes(n), ...
             name = getattr(__obj, "__name__", "")
-            estimate = bounds.METHOD_ESTIMATES.get(name, bounds._plain)
-            bounds._expect(estimate(owner, args, kwargs), f"str.{name}()")
+            table = bounds.METHOD_ESTIMATES if isinstance(owner, str | bytes) else {}
+            estimate = table.get(name, bounds._plain)
+            bounds._expect(estimate(owner, args, kwargs), f"{type(owner).__name__}.{name}()")
         elif type(__obj).__name__ == "LoopContext" and args:
             args = (bounds.counted(args[0]), *args[1:])  # a recursive loop's next level
         if budget.depth >= MAX_DEPTH:

@@ -225,6 +225,8 @@ BOMBS = {
     "center-method": "{{ 'a'.center(1000000000) }}",
     "ljust-method": "{{ 'a'.ljust(1000000000) }}",
     "zfill-method": "{{ '1'.zfill(1000000000) }}",
+    "bytes-center-method": "{{ 'x'.encode().center(1000000000) }}",
+    "int-to-bytes-method": "{{ (1).to_bytes(1000000000, 'big') }}",
     "indent-filter": "{{ 'a'|indent(1000000000) }}",
     "indent-filter-string-width": "{{ ('a\\n' * 100000)|indent('x' * 100000) }}",
     "join-filter": "{{ (['x' * 1000] * 1000)|join('y' * 1000000) }}",
