@@ -47,8 +47,10 @@ class Inputs:
 
     def render(self) -> Any:
         from generator.create.render import render
+        from generator.match.bounds import run_budget
 
-        return render(self.plan(), self.files)
+        with run_budget():  # every template of this (env, app) together: a publish's memory stays bounded
+            return render(self.plan(), self.files)
 
 
 def display_path(path: Path) -> str:

@@ -52,8 +52,22 @@ class Tpl:
         from jinja2 import TemplateError
         from jinja2.exceptions import SecurityError, UndefinedError
 
+        from generator.match import bounds
+
+        token = bounds.start()
         try:
-            return str(self.template.render(variables))
+            template = self.template
+            try:  # what Template.render does, with the output counted as it is yielded
+                return bounds.output(template.root_render_func(template.new_context(variables)))
+            except Exception:
+                template.environment.handle_exception()  # re-raises with template line numbers
+                raise
+        except bounds.TemplateLimit as exc:
+            raise self._limit(what, str(exc), exc) from None
+        except RecursionError as exc:  # a safety net: MAX_DEPTH stops template recursion well before this
+            raise self._limit(what, "the template recursed too deeply", exc) from None
+        except MemoryError as exc:  # a safety net: the size bounds stop every known way to get here
+            raise self._limit(what, "the template ran out of memory", exc) from None
         except UndefinedError as exc:
             raise _undefined(exc, variables, what, self.file, self._line(exc)) from None
         except SecurityError as exc:
@@ -67,12 +81,30 @@ class Tpl:
                 line=self._line(exc),
                 hint="rule templates cannot include or import other files",
             ) from None
-        except (TypeError, ValueError, KeyError, AttributeError, ZeroDivisionError, OverflowError) as exc:
+        except (
+            TypeError,
+            ValueError,
+            KeyError,
+            AttributeError,
+            ZeroDivisionError,
+            OverflowError,
+            AssertionError,  # jinja2's filters assert on their arguments (truncate: length >= len(end))
+        ) as exc:
             raise UserError(
                 f"{what}: template failed: {type(exc).__name__}: {exc}", file=self.file, line=self._line(exc)
             ) from None
+        finally:
+            bounds.stop(token)
 
-    def _line(self, exc: Exception) -> int | None:
+    def _limit(self, what: str, message: str, exc: BaseException) -> UserError:
+        return UserError(
+            f"{what}: {message}",
+            file=self.file,
+            line=self._line(exc),
+            hint="rule templates are bounded in time, size and depth (README: 'Limits on templates')",
+        )
+
+    def _line(self, exc: BaseException) -> int | None:
         """The rule file line of an error inside a multi-line template (jinja2 rewrites tracebacks so that
         template frames carry template line numbers)."""
         lineno = getattr(exc, "lineno", None)
@@ -130,25 +162,18 @@ def short_hash(value: Any, n: int = 8) -> str:
 
 @cache
 def environment() -> Any:
-    from jinja2 import StrictUndefined
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
-
-    env = ImmutableSandboxedEnvironment(
-        undefined=StrictUndefined,
-        autoescape=False,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["dns_label"] = dns_label
-    env.filters["hash"] = short_hash
-    env.filters["tojson"] = lambda v: json.dumps(v, sort_keys=True)
-    env.filters["quote"] = lambda v: json.dumps(str(v))
-    env.globals.clear()
     from jinja2.sandbox import safe_range
 
-    env.globals["range"] = safe_range  # refuses ranges over 100,000 items: a rule cannot spin forever
-    return env
+    from generator.match.sandbox import make_environment
+
+    filters = {
+        "dns_label": dns_label,
+        "hash": short_hash,
+        "tojson": lambda v: json.dumps(v, sort_keys=True),
+        "quote": lambda v: json.dumps(str(v)),
+    }
+    # safe_range refuses ranges over 100,000 items; the step budget bounds what loops over them do.
+    return make_environment(filters, {"range": safe_range})
 
 
 # The names a rule template gets besides the context keys (filled by create/resources.py and create/workloads.py).
@@ -222,6 +247,14 @@ def _compiled(tpl: Tpl) -> Any:
             file=tpl.file,
             line=tpl.file_line(exc.lineno),
             hint="jinja2 syntax: {{ name }}, {% if %}...{% endif %}; write {{ '{{' }} for a literal",
+        ) from None
+    except (RecursionError, SyntaxError, MemoryError):
+        # jinja2's parser recurses per nesting level and Python's compiler caps nested brackets (about 200).
+        raise UserError(
+            "template does not compile: its expressions are nested too deeply",
+            file=tpl.file,
+            line=tpl.line,
+            hint="split the expression with {% set %}",
         ) from None
     if _REACHES_OUT.search(source):
         _refuse_other_templates(tpl, source)

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from types import GeneratorType
 from typing import Any
 
 from generator.errors import UserError
@@ -25,6 +26,8 @@ MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 64
 MAX_NODES = 200_000
 MAX_STRING = 256 * 1024
+MAX_INT = 2**63 - 1  # integers are signed 64-bit, what Kubernetes, JSON tooling and Terraform all carry
+MIN_INT = -(2**63)
 
 Loc = tuple[str | int, ...]
 
@@ -74,7 +77,134 @@ def _yaml() -> Any:
 
     y = YAML(typ="rt")
     y.allow_duplicate_keys = False
+    y.Constructor = _checked_constructors()[0]
+    y.Scanner = _checked_scanner()
     return y
+
+
+@lru_cache(maxsize=1)
+def _checked_scanner() -> Any:
+    """ruamel's scanner turns `"\\U00110000"` into chr(0x110000) and fails with a bare ValueError: a scanner
+    error with the position instead (the C parser of the fast path refuses it itself)."""
+    from ruamel.yaml.scanner import RoundTripScanner, ScannerError
+
+    class CheckedScanner(RoundTripScanner):
+        def scan_flow_scalar_non_spaces(self, double: Any, start_mark: Any) -> Any:
+            try:
+                return super().scan_flow_scalar_non_spaces(double, start_mark)
+            except ValueError:
+                raise ScannerError(
+                    "while scanning a double-quoted scalar",
+                    start_mark,
+                    "an escape names no character (the last is \\U0010ffff)",
+                    self.reader.get_mark(),
+                ) from None
+
+    return CheckedScanner
+
+
+# -- construction: every scalar and mapping is checked as it is built, the same way by both loaders ------------
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_TAG = "tag:yaml.org,2002:"
+
+
+@lru_cache(maxsize=1)
+def _checked_constructors() -> tuple[Any, Any]:
+    """Round-trip and safe constructors (subclasses: ruamel's own stay untouched) that refuse, with the
+    position, what ruamel would build wrongly or crash on: a value that does not fit its tag (`!!int 0x1g`,
+    `!!bool maybe`), integers beyond 64 bits (Python refuses to even parse more than 4,300 digits), strings
+    holding lone surrogates (a `"\\ud800"` escape: not a character, and not writable as UTF-8) or over
+    MAX_STRING, collections used as keys, and merge keys (`<<`) whose value is not a mapping or a list of them."""
+    import warnings
+
+    from ruamel.yaml.constructor import RoundTripConstructor, SafeConstructor
+    from ruamel.yaml.error import ReusedAnchorWarning
+
+    # An anchor defined twice is valid YAML (the later one wins); ruamel's warning on stderr is not for users.
+    warnings.filterwarnings("ignore", category=ReusedAnchorWarning)
+    made: list[Any] = []
+    for base in (RoundTripConstructor, SafeConstructor):
+        checked: Any = type(f"Checked{base.__name__}", (base,), {"construct_mapping": _construct_mapping(base)})
+        for name in ("null", "bool", "int", "float", "binary", "timestamp"):
+            checked.add_constructor(_TAG + name, _fitting(base.yaml_constructors[_TAG + name], name))
+        checked.add_constructor(_TAG + "str", _string(base.yaml_constructors[_TAG + "str"]))
+        made.append(checked)
+    return made[0], made[1]
+
+
+def _refuse(problem: str, node: Any) -> Exception:
+    from ruamel.yaml.constructor import ConstructorError
+
+    return ConstructorError(None, None, problem, node.start_mark)
+
+
+def _fitting(construct: Any, name: str) -> Any:
+    def check(value: Any, node: Any) -> None:
+        if name == "int" and isinstance(value, int) and not MIN_INT <= value <= MAX_INT:
+            text = str(node.value)[:24]
+            raise _refuse(f"the integer {text} does not fit in 64 bits (quote it to keep it as text)", node)
+
+    def checked(self: Any, node: Any) -> Any:
+        text = str(node.value)
+        if name == "int" and len(text) > 80:  # before int(): parsing a huge literal is itself the attack
+            raise _refuse(f"an integer of {len(text)} characters: integers must fit in 64 bits", node)
+        try:
+            return _checked_value(construct(self, node), node, check)
+        except (ValueError, KeyError, TypeError, OverflowError):
+            raise _refuse(f"value {text[:40]!r} is not a valid !!{name}", node) from None
+
+    return checked
+
+
+def _string(construct: Any) -> Any:
+    def check(value: Any, node: Any) -> None:
+        text = str(getattr(value, "value", value))  # a tagged scalar (`!!str 12`) holds its text in .value
+        if len(text) > MAX_STRING:
+            raise _refuse(f"string of {len(text)} characters, over the limit of {MAX_STRING}", node)
+        bad = _SURROGATE.search(text)
+        if bad:
+            raise _refuse(
+                f"the string holds a lone surrogate (\\u{ord(bad.group()):04x}), which is not a character", node
+            )
+
+    def checked(self: Any, node: Any) -> Any:
+        return _checked_value(construct(self, node), node, check)
+
+    return checked
+
+
+def _checked_value(value: Any, node: Any, check: Any) -> Any:
+    """`check` the constructed value; ruamel builds some values in two steps (a generator that yields the
+    object, then fills it), and those are checked once filled."""
+    if not isinstance(value, GeneratorType):
+        check(value, node)
+        return value
+
+    def two_step() -> Iterator[Any]:
+        data = next(value)
+        yield data
+        for _ in value:
+            pass
+        check(data, node)
+
+    return two_step()
+
+
+def _construct_mapping(base: Any) -> Any:
+    def construct_mapping(self: Any, node: Any, *args: Any, **kwargs: Any) -> Any:
+        from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+        for key, value in node.value:
+            if not isinstance(key, ScalarNode):
+                raise _refuse("keys must be strings, found a list or mapping used as a key", key)
+            if key.tag == _TAG + "merge":
+                sources = value.value if isinstance(value, SequenceNode) else [value]
+                if not all(isinstance(v, MappingNode) for v in sources):
+                    raise _refuse("a merge key (<<) takes a mapping or a list of mappings", value)
+        return base.construct_mapping(self, node, *args, **kwargs)
+
+    return construct_mapping
 
 
 def read_text(path: Path) -> str:
@@ -175,6 +305,7 @@ def _fast_yaml() -> Any:
 
     y = YAML(typ="safe", pure=False)  # the C parser from ruamel.yaml.clib; YAML 1.2 like the round-trip loader
     y.allow_duplicate_keys = False
+    y.Constructor = _checked_constructors()[1]
     return y
 
 
@@ -247,16 +378,23 @@ def _plain_fast(value: Any, loc: Loc, doc: Document, budget: list[int], depth: i
         return out
     if isinstance(value, list):
         return [_plain_fast(v, (*loc, i), doc, budget, depth + 1) for i, v in enumerate(value)]
+    return _scalar(value, loc, doc)
+
+
+def _scalar(value: Any, loc: Loc, doc: Document) -> Any:
+    """A scalar as plain Python, the same from both loaders (their constructors have checked it already)."""
     if isinstance(value, str):
-        if len(value) > MAX_STRING:
-            raise doc.error(f"string of {len(value)} characters, over the limit of {MAX_STRING}", loc)
+        return str(value)
+    if isinstance(value, bool) or value is None:
         return value
-    if value is None or isinstance(value, bool | int | float):
-        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
     import datetime
 
     if isinstance(value, datetime.date):
-        return value.isoformat()
+        return value.isoformat()  # an unquoted date: keep it as the text it was written as
     raise doc.error(
         f"unsupported YAML value of type {type(value).__name__} (from a tag such as !!binary, !!set or !!omap)",
         loc,
@@ -342,7 +480,8 @@ def _plain(node: Any, loc: Loc, doc: Document, budget: list[int], depth: int) ->
     if isinstance(node, CommentedMap):
         out: dict[str, Any] = {}
         for key in node:
-            kpos = node.lc.key(key)
+            # A key merged in by `<<` has no position of its own in this mapping: use the mapping's.
+            kpos = node.lc.key(key) if key in (node.lc.data or {}) else (node.lc.line, node.lc.col)
             if not isinstance(key, str):
                 raise UserError(
                     f"keys must be strings, found {_describe_key(key)}",
@@ -366,25 +505,7 @@ def _plain(node: Any, loc: Loc, doc: Document, budget: list[int], depth: int) ->
             positions[sub] = node.lc.item(i)
             items.append(_plain(item, sub, doc, budget, depth + 1))
         return items
-    if isinstance(node, str):
-        if len(node) > MAX_STRING:
-            raise doc.error(f"string of {len(node)} characters, over the limit of {MAX_STRING}", loc)
-        return str(node)
-    if isinstance(node, bool) or node is None:
-        return node
-    if isinstance(node, int):
-        return int(node)
-    if isinstance(node, float):
-        return float(node)
-    import datetime
-
-    if isinstance(node, datetime.date):
-        return node.isoformat()  # an unquoted date: keep it as the text it was written as
-    raise doc.error(
-        f"unsupported YAML value of type {type(node).__name__} (from a tag such as !!binary, !!set or !!omap)",
-        loc,
-        hint="write it as a plain string, list or mapping",
-    )
+    return _scalar(node, loc, doc)
 
 
 def _short_tag(tag: str) -> str:

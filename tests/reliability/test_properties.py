@@ -668,3 +668,73 @@ def test_a_resource_rule_without_a_type_is_a_user_error(match) -> None:
         _write_rules(folder, [[ENV_RULE, rule]])
         with pytest.raises(PlatoError):
             load_rules(folder)
+
+
+# -- template bounds ----------------------------------------------------------------------------------------------
+
+SIZES = st.sampled_from(["0", "1", "3", "1000", "100000", "10**6", "10**9", "-5"])
+ATOMS = st.one_of(
+    st.sampled_from(["'x'", "'ab\\n'", "'%s{0}'", "'\\t'", "app", "params", "[1, 'a']", "{'k': 'v'}", "range(5)"]),
+    SIZES,
+    st.builds(lambda n: f"('y' * {n})", SIZES),
+    st.builds(lambda n: f"(range({n})|list)", st.sampled_from(["3", "1000", "100000"])),
+)
+GROWING = [
+    "center({n})",
+    "indent({n})",
+    "join('--')",
+    "replace('x', 'xx')",
+    "replace('', 'z')",
+    "format({n})",
+    "wordwrap(1)",
+    "truncate({n})",
+    "batch({n}, 'f')",
+    "slice({n}, 'f')",
+    "list",
+    "string",
+    "tojson",
+    "sum",
+    "map('string')",
+    "unique",
+    "sort",
+]
+
+
+def _grow(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    binary = st.tuples(inner, st.sampled_from(["~", "+", "*", "%", "**"]), inner).map(
+        lambda t: f"({t[0]} {t[1]} {t[2]})"
+    )
+    filtered = st.tuples(inner, st.sampled_from(GROWING), SIZES).map(lambda t: f"({t[0]}|{t[1].format(n=t[2])})")
+    method = st.tuples(inner, st.sampled_from(["center", "ljust", "zfill", "expandtabs", "join", "format"]), inner)
+    return st.one_of(binary, filtered, method.map(lambda t: f"({t[0]}).{t[1]}({t[2]})"))
+
+
+EXPRESSION = st.recursive(ATOMS, _grow, max_leaves=6)
+LOOPED = st.tuples(st.sampled_from(["", "{% for i in range(100000) %}", "{% for i in range(300) %}"]), EXPRESSION)
+
+
+@settings(SETTINGS, max_examples=150)
+@given(template=LOOPED)
+def test_any_template_expression_renders_within_the_bounds_or_is_a_plato_error(template) -> None:
+    """Expressions built from every operator, method and filter that can grow a value, with sizes up to 10**9,
+    alone or in a loop: each renders within the output limit, or stops with a plato error (never a
+    MemoryError, a RecursionError or an exception of jinja2's own)."""
+    from generator.match import bounds
+    from generator.match.templates import compile_template
+
+    loop, expression = template
+    source = f"{loop}{{{{ {expression} }}}}{'{% endfor %}' if loop else ''}"
+    tpl = compile_template(source, "rules/50-test.yaml", 10)
+    text = only_plato_errors(lambda: tpl.render({"app": "web", "params": {"a": 1}}, "rule 'x'"))
+    if text is not None:
+        assert len(text) <= bounds.MAX_OUTPUT
+
+
+def test_a_filter_refusing_its_arguments_by_assertion_is_a_plato_error() -> None:
+    """Found by the property above: jinja2's truncate asserts `length >= len(end)`, and the AssertionError
+    escaped as an internal error (exit 1)."""
+    from generator.match.templates import compile_template
+
+    tpl = compile_template("{{ 'y'|truncate(1) }}", "rules/50-test.yaml", 10)
+    with pytest.raises(PlatoError, match="expected length >= 3"):
+        tpl.render({}, "rule 'x'")
