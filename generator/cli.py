@@ -21,6 +21,12 @@ class Plato(click.Group):
     """Maps errors to exit codes in one place: 2 bad input, 3 repository, 1 a bug."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from generator.errors import masked_output
+
+        with masked_output():  # every byte printed, by any command or error, passes the secret mask
+            return self._invoke(ctx)
+
+    def _invoke(self, ctx: click.Context) -> Any:
         from generator.errors import EXIT_BUG, PlatoError, mask_secrets
 
         debug = "--debug" in sys.argv or os.environ.get("PLATO_DEBUG") == "1"

@@ -1,4 +1,4 @@
-"""Read -> Match -> Create, composed once for the commands that need all three."""
+"""Read -> Match -> Create -> Check, composed once for the commands that need them."""
 
 from __future__ import annotations
 
@@ -45,9 +45,12 @@ class Inputs:
         return make_plan(self.workloads, self.context, load_rules(self.rules_dir))
 
     def render(self) -> Any:
+        from generator.check.guard import check_rendered
         from generator.create.render import render
 
-        return render(self.plan(), self.files)
+        tree = render(self.plan(), self.files)
+        check_rendered(tree, self.workloads)  # the check stage: nothing leaves that looks like a credential
+        return tree
 
 
 def display_path(path: Path) -> str:

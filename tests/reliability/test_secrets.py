@@ -45,11 +45,11 @@ CASES = {
         PASSWORD,
         ["DB_URL", "password in a URL"],
     ),
-    "aws-access-key-id": ({"variables": {"AWS_KEY": AWS}}, AWS, ["AWS_KEY", "AWS access key id"]),
-    "github-token": ({"variables": {"TOKEN": GHP}}, GHP, ["TOKEN", "GitHub token"]),
-    "github-token-in-args": ({"args": [f"--token={GHP}"]}, GHP, ["args[0]", "GitHub token"]),
+    "aws-access-key-id": ({"variables": {"AWS_KEY": AWS}}, AWS, ["AWS_KEY", "AWS Access Key"]),
+    "github-token": ({"variables": {"TOKEN": GHP}}, GHP, ["TOKEN", "GitHub Token"]),
+    "github-token-in-args": ({"args": [f"--token={GHP}"]}, GHP, ["args[0]", "GitHub Token"]),
     "high-entropy-variable": ({"variables": {"API_KEY": ENTROPIC}}, ENTROPIC, ["API_KEY", "high-entropy"]),
-    "private-key-in-a-file": ({"files": {"/etc/tls/key.pem": {"content": PEM}}}, "MIIEow", ["private key"]),
+    "private-key-in-a-file": ({"files": {"/etc/tls/key.pem": {"content": PEM}}}, "MIIEow", ["Private Key"]),
 }
 
 
@@ -76,7 +76,7 @@ def test_a_credential_in_a_spec_is_refused_naming_the_place_and_never_printed(na
     )
 
     # The spec's own line is named (not the rendered file the value would have gone to).
-    key = {"args[0]": "- --token", "private key": "/etc/tls/key.pem:"}.get(named[0], named[0] + ":")
+    key = {"args[0]": "- --token", "Private Key": "/etc/tls/key.pem:"}.get(named[0], named[0] + ":")
     lines = (kit.tmp / "app" / "score.yaml").read_text().splitlines()
     line = next(i for i, text in enumerate(lines, 1) if text.strip().startswith(key))
     for run in (render, publish):
@@ -165,10 +165,10 @@ def test_a_token_in_the_repository_url_is_not_printed_with_debug_either(kit, clo
 @pytest.mark.parametrize(
     ("how", "value", "what"),
     [
-        ("flag", GHP, "GitHub token"),
+        ("flag", GHP, "GitHub Token"),
         ("flag", f"postgres://u:{PASSWORD}@db/app", "password in a URL"),
-        ("flag", AWS, "AWS access key id"),
-        ("environment", GHP, "GitHub token"),
+        ("flag", AWS, "AWS Access Key"),
+        ("environment", GHP, "GitHub Token"),
         ("image", f"https://robot:{PASSWORD}@registry.example.com/acme/web:1.0", "password in a URL"),
     ],
 )

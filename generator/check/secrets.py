@@ -1,0 +1,347 @@
+"""The one secret detector: what a credential looks like in any text plato writes, sends or prints.
+
+plato never knows a secret value (outputs are references), so a value that looks like one came from a spec, a
+rule or the context by mistake. Four kinds of evidence, each over the whole text (keys and values alike):
+
+- a known token shape (GitHub, AWS, Slack, Stripe, JWT, private keys, ... two dozen): detect-secrets' plugins,
+  imported only when a line holds a token-like run that one of them could match (the import costs ~200 ms; most
+  publishes never pay it);
+- a password in a URL's userinfo, in every shape: empty user (`redis://:pw@h`), `/`, `$` or `%` in the password,
+  no scheme at all (`robot:pw@registry.example.com/app`);
+- a literal under a credential-named key: `DB_PASSWORD: x`, `password = "x"`, `--api-key=x`, `Authorization:
+  Bearer x`, anywhere in a line of text (the structured guard does the same for mapping keys and name/value pairs);
+- a high-entropy token anywhere, and whatever base64 or hex encodes (decoded and scanned again), including tokens
+  split over several lines.
+
+A short allowlist keeps real output clean: image digests and git object ids (hex of 40 or 64), UUIDs, references
+and placeholders (`$(VAR)`, `${...}`, `{{ ... }}`), public certificates, and base64 that decodes to plain text
+(which is scanned instead).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Literal
+
+Lang = Literal["text", "terraform"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """What was found and where in the scanned text (the span is what masking hides)."""
+
+    what: str
+    start: int
+    end: int
+    rank: int = 3  # which to name first: 0 a known token shape, 1 a URL password, 2 a credential key, 3 entropy
+
+    def line(self, text: str) -> int:
+        return text.count("\n", 0, self.start) + 1
+
+
+# -- allowlist: shapes that are never secrets --------------------------------------------------------------------
+
+_HASH = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{128}")  # git object ids, sha256/sha512 content digests
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+REFERENCE = re.compile(
+    r"\$\([A-Za-z_][A-Za-z0-9_]*\)"  # Kubernetes $(VAR)
+    r"|\$\{[^}\n]*\}"  # Score placeholders, Terraform and shell interpolation
+    r"|\{\{[^}\n]*\}\}"  # Go and jinja templates (ExternalSecret templates)
+    r"|\$[A-Za-z_][A-Za-z0-9_]*"  # $VAR
+    r"|<[A-Za-z0-9 _.-]+>"  # <placeholder>
+)
+_PUBLIC_BLOCK = re.compile(
+    r"-----BEGIN (CERTIFICATE|PUBLIC KEY|RSA PUBLIC KEY|X509 CRL|CERTIFICATE REQUEST)-----.*?-----END \1-----", re.S
+)
+
+# -- URL userinfo --------------------------------------------------------------------------------------------------
+
+# scheme://user:password@host, with an empty user, any character but whitespace and quotes in the password.
+_URL_USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://(?P<user>[^\s/@:'\"<>]*):(?P<pw>[^\s'\"<>]+?)@(?=[^\s@]*)")
+# user:password@host.name/... with no scheme (a registry in an image reference).
+_BARE_USERINFO = re.compile(
+    r"(?<![\w/.:@-])(?P<user>[A-Za-z0-9._~+-]+):(?P<pw>[^\s'\"@/<>]+)@(?P<host>[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)"
+    r"(?=[/:\s'\"]|$)"
+)
+
+# -- credential-named keys -----------------------------------------------------------------------------------------
+
+_FINAL_WORDS = frozenset(
+    {"password", "passwd", "passphrase", "pwd", "pass", "secret", "secrets", "token", "apikey", "credential"}
+    | {"credentials", "authorization", "requirepass", "masterauth", "dsn", "bearer", "cookie", "privatekey"}
+)
+_FINAL_PAIRS = frozenset(
+    {("api", "key"), ("access", "key"), ("secret", "key"), ("private", "key"), ("signing", "key")}
+    | {("encryption", "key"), ("master", "key"), ("account", "key"), ("session", "key"), ("auth", "key")}
+    | {("connection", "string"), ("client", "key"), ("basic", "auth")}
+)
+_WORD_SUFFIXES = ("password", "passwd", "secret", "token", "apikey", "passphrase")
+
+
+def _words(key: str) -> list[str]:
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", key)
+    return [w for w in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if w]
+
+
+def credential_key(key: str) -> bool:
+    """The key names a credential itself (DB_PASSWORD, apiKey, x-auth-token), not something about one
+    (DB_PASSWORD_FILE, secretName, tokenTTL, passwordSecretRef)."""
+    words = _words(key)
+    if not words:
+        return False
+    last = words[-1]
+    return (
+        last in _FINAL_WORDS or tuple(words[-2:]) in _FINAL_PAIRS or (len(last) > 6 and last.endswith(_WORD_SUFFIXES))
+    )
+
+
+_EXPRESSION = re.compile(r"(?:var|local|module|data|each)\.[\w.\[\]\"-]+|[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_-]*){2,}")
+_HARMLESS = re.compile(
+    r"(true|false|yes|no|on|off|null|none|nil|~|required|optional|enabled|disabled|\*+|-?\d+(\.\d+)?[a-zA-Z]{0,2})",
+    re.I,
+)
+
+
+def literal(value: Any, lang: Lang = "text") -> bool:
+    """A value under a credential-named key that is a literal credential: not empty, not a reference or a
+    placeholder, not a number, boolean, path or a Terraform expression."""
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1].strip()
+    elif lang == "terraform":
+        return text.startswith("<<")  # unquoted: an expression (var.x, random_password.x.result); <<EOT: a heredoc
+    if not text or _HARMLESS.fullmatch(text) or text.startswith(("/", "./", "~/", "|", ">", "{", "[")):
+        return False
+    if value.strip() == text and _EXPRESSION.fullmatch(text):
+        return False  # unquoted var.x, random_password.db.result: a Terraform expression (a diff of a .tf file)
+    # Built from references (a URL of placeholders): the credential in it is a reference. A literal password
+    # inside such a URL is still found by the URL check.
+    return not REFERENCE.search(text)
+
+
+# A key, `:` or `=` (or a space after a --flag), and a value: in config files, shell, .env, HCL, HTTP headers.
+_ASSIGNMENT = re.compile(
+    r"(?:^|(?<=[\s{,;(\"']))(?:--?)?(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)[\"']?(?P<op>\s*[:=]\s*|(?<=\w) +)"
+    r"(?P<value>\"[^\"\n]*\"|'[^'\n]*'|[^\s,;#]+(?: [^\s,;#]+)?)",
+    re.M,
+)
+
+# -- high entropy --------------------------------------------------------------------------------------------------
+
+TOKEN = re.compile(r"[A-Za-z0-9+/=_\-.]{20,}")
+_BASE64 = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
+_HEX = re.compile(r"(?:[0-9a-fA-F]{2}){8,}")
+
+
+def entropy(text: str) -> float:
+    counts: dict[str, int] = {}
+    for ch in text:
+        counts[ch] = counts.get(ch, 0) + 1
+    n = len(text)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def high_entropy(token: str) -> bool:
+    """A random-looking token: mixed classes and an entropy close to that of random text of its length."""
+    token = token.strip("=.-_")
+    n = len(token)
+    if n < 20 or n > 256 or _HASH.fullmatch(token) or _UUID.search(token):
+        return False
+    lower, upper, digit = (any(f(c) for c in token) for f in (str.islower, str.isupper, str.isdigit))
+    if re.fullmatch(r"[0-9a-f]+|[0-9A-F]+", token):
+        return n >= 32 and digit and entropy(token) > 3.3
+    if not (digit and (lower or upper)):
+        return False
+    if not (lower and upper):  # one case and digits: only unbroken runs (names are broken by - . _ /)
+        return n >= 24 and not re.search(r"[-._/]", token) and entropy(token) > min(4.0, math.log2(n) - 0.5)
+    return entropy(token) > min(4.3, math.log2(n) - 0.6)
+
+
+# -- known token shapes: detect-secrets -----------------------------------------------------------------------------
+
+# Every shape the library knows holds a run like this (the shortest, Artifactory's AP..., has 11 characters).
+_GATE = re.compile(r"[A-Za-z0-9_\-+=.]{11,}|PRIVATE KEY|PuTTY-User-Key")
+_NOT_SECRETS = frozenset({"Public IP (ipv4)", "Basic Auth Credentials"})  # not a secret; URLs are checked above
+
+
+def _gate(token: str) -> bool:
+    if token in ("PRIVATE KEY", "PuTTY-User-Key"):
+        return True
+    digit = any(c.isdigit() for c in token)
+    return digit and (len(token) >= 20 or any(c.isupper() for c in token)) and not _HASH.fullmatch(token)
+
+
+@cache
+def _plugins() -> tuple[Any, ...]:
+    """detect-secrets' regex detectors, once per process (imported here: most runs never need them)."""
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+    from detect_secrets.plugins.base import RegexBasedDetector
+
+    classes: list[Any] = list(get_mapping_from_secret_type_to_class().values())
+    chosen = [c for c in classes if issubclass(c, RegexBasedDetector) and c.secret_type not in _NOT_SECRETS]
+    return tuple(c() for c in sorted(chosen, key=lambda c: str(c.secret_type)))
+
+
+def _shapes(text: str, offset: int = 0) -> Iterator[Finding]:
+    for line in re.finditer(r"[^\n]+", text):
+        if not any(_gate(m.group()) for m in _GATE.finditer(line.group())):
+            continue
+        for plugin in _plugins():
+            for value in plugin.analyze_string(line.group()):
+                at = line.group().find(value) if value else -1
+                kind = plugin.secret_type
+                what = f"{'an' if kind[0] in 'AEIOU' else 'a'} {kind}"
+                if at < 0 or plugin.secret_type == "Private Key":  # hide the whole line, or the whole key
+                    yield Finding(what, line.start() + offset, _block_end(text, line.end()) + offset, 0)
+                else:
+                    start = line.start() + at + offset
+                    yield Finding(what, start, start + len(value), 0)
+
+
+def _block_end(text: str, at: int) -> int:
+    """The end of the line that closes a PEM block begun before `at` (the end of the text if none does)."""
+    close = text.find("-----END", at)
+    end = text.find("\n", close) if close >= 0 else -1
+    return end if end >= 0 else len(text)
+
+
+# -- the scan ------------------------------------------------------------------------------------------------------
+
+
+def _urls(text: str) -> Iterator[Finding]:
+    for pattern in (_URL_USERINFO, _BARE_USERINFO):
+        for m in pattern.finditer(text):
+            pw = m.group("pw")
+            if pattern is _BARE_USERINFO and (m.group("host").startswith("sha") or pw.isdigit()):
+                continue  # an image digest (name:tag@sha256:...), a port
+            if REFERENCE.sub("", pw):
+                yield Finding("a password in a URL", m.start("pw"), m.end("pw"), 1)
+
+
+def _assignments(text: str, lang: Lang) -> Iterator[Finding]:
+    for m in _ASSIGNMENT.finditer(text):
+        if (
+            m.group("op").strip() == ""
+            and not m.group(0).lstrip().startswith("-")
+            and m.group("key").lower()
+            not in (
+                "requirepass",
+                "masterauth",
+                "authorization",
+                "bearer",
+            )
+        ):
+            continue  # "key value" (no : or =) only after a --flag and in the few config files that use it
+        key, value = m.group("key"), m.group("value")
+        if key == "secretKey" and "remoteRef" in text[max(0, m.start() - 200) : m.end() + 200]:
+            continue  # an ExternalSecret data item (a diff of one): the key of the Secret it makes
+        if credential_key(key) and literal(value, lang) and not _value_is_key(key, value):
+            yield Finding(f"a literal value for '{key}'", m.start("value"), m.end("value"), 2)
+
+
+def _value_is_key(key: str, value: str) -> bool:
+    """`Authorization: Bearer $(TOKEN)`, `password: ${resources.db.password}`: what follows is a reference."""
+    parts = value.strip("\"'").split()
+    return len(parts) == 2 and parts[0].lower() in ("bearer", "basic", "token") and not literal(parts[1])
+
+
+def _tokens(text: str, depth: int) -> Iterator[Finding]:
+    for m in TOKEN.finditer(text):
+        token = m.group()
+        decoded = _decoded(token)
+        if decoded is not None:
+            if depth < 2:
+                inner = first(decoded, depth=depth + 1)
+                if inner:
+                    yield Finding(f"{inner.what} (base64 or hex encoded)", m.start(), m.end(), inner.rank)
+            continue
+        if any(high_entropy(part) for part in re.split(r"[.]{2,}|(?<=[a-z])\.(?=[a-z])", token)):
+            yield Finding("a high-entropy string", m.start(), m.end())
+
+
+def _decoded(token: str) -> str | None:
+    """The text a base64 or hex token encodes, when it encodes text (a credential written encoded)."""
+    raw: bytes | None = None
+    if _HEX.fullmatch(token):  # a git id or a digest decodes to bytes that are not text
+        raw = bytes.fromhex(token)
+    elif _BASE64.fullmatch(token) and len(token.rstrip("=")) % 4 != 1:
+        try:
+            raw = base64.b64decode(
+                token + "=" * (-len(token) % 4), altchars=b"-_" if "-" in token or "_" in token else None
+            )
+        except (binascii.Error, ValueError):
+            raw = None
+    if raw is None or len(raw) < 8:
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    printable = sum(ch.isprintable() or ch in "\n\t\r" for ch in text)
+    return text if printable >= 0.95 * len(text) else None
+
+
+def _split_runs(text: str) -> Iterator[tuple[int, str]]:
+    """Tokens cut over several lines (wrapped base64, a token folded by hand, HCL string concatenation): runs of
+    lines that each hold one token-like fragment, joined."""
+    run: list[re.Match[str]] = []
+    for m in re.finditer(r"^[ \t]*[\"'+]?[ \t]*(?P<frag>[A-Za-z0-9+/=_-]{4,})[\"']?[ \t]*[+\\]?[ \t]*$", text, re.M):
+        if run and text.count("\n", run[-1].end(), m.start()) > 1:
+            yield from _joined(run)
+            run = []
+        run.append(m)
+    yield from _joined(run)
+
+
+def _joined(run: list[re.Match[str]]) -> Iterator[tuple[int, str]]:
+    if len(run) > 1:
+        yield run[0].start("frag"), "".join(m.group("frag") for m in run)
+
+
+def scan(text: str, lang: Lang = "text", *, assignments: bool = True, depth: int = 0) -> list[Finding]:
+    """Every credential found in the text, in order. Without `assignments`, `key: value` lines are not judged by
+    their key (YAML that the structured guard has read object by object, knowing which keys are references)."""
+    if not text:
+        return []
+    text = _PUBLIC_BLOCK.sub(lambda m: " " * len(m.group()), text)  # keep offsets: certificates are public
+    found = [*_urls(text), *(_assignments(text, lang) if assignments else ()), *_tokens(text, depth), *_shapes(text)]
+    if "\n" in text.strip():
+        for start, token in _split_runs(text):
+            inner = first(token, lang, depth=2)
+            if inner:
+                found.append(Finding(f"{inner.what} (split over lines)", start, _run_end(text, start), inner.rank))
+    return sorted(found, key=lambda f: (f.start, -f.end))
+
+
+def _run_end(text: str, start: int) -> int:
+    """Where the run of token lines that begins at `start` ends (what masking hides)."""
+    m = re.compile(r"(?:[A-Za-z0-9+/=_\-\"'\\ \t]*\n)*[A-Za-z0-9+/=_\-\"' \t]*").match(text, start)
+    return m.end() if m else len(text)
+
+
+def first(text: str, lang: Lang = "text", *, assignments: bool = True, depth: int = 0) -> Finding | None:
+    """The finding to name in a message: the most specific kind, then the earliest."""
+    found = scan(text, lang, assignments=assignments, depth=depth)
+    return min(found, key=lambda f: (f.rank, f.start)) if found else None
+
+
+def mask(text: str) -> str:
+    """The text with every credential found in it replaced by ***."""
+    found = scan(text)
+    if not found:
+        return text
+    out, at = [], 0
+    for f in found:
+        if f.end <= at:
+            continue
+        out.append(text[at : max(at, f.start)] + "***")
+        at = max(f.end, f.start + 1) if f.end > f.start else f.start
+    return "".join(out) + text[at:]
