@@ -160,9 +160,10 @@ def _refusal(what: str, path: str, line: int | None, obj: str = "", loc: Loc = (
             line=line,
             hint=SECRET_HINT,
         )
+    # No "key: value" shape in the message: the mask would take the description for a credential.
     at = " at ".join(filter(None, [obj, described(loc)]))
     return UserError(
-        f"{at + ': ' if at else ''}{what}; refusing to write it", file=path, line=line, hint=REFERENCE_HINT
+        f"{at or 'the file'} holds {what}; refusing to write it", file=path, line=line, hint=REFERENCE_HINT
     )
 
 

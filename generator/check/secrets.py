@@ -50,7 +50,7 @@ class Finding:
 _HASH = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{128}")  # git object ids, sha256/sha512 content digests
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 REFERENCE = re.compile(
-    r"\$\([A-Za-z_][A-Za-z0-9_]*\)"  # Kubernetes $(VAR)
+    r"\$?\$\([A-Za-z_][A-Za-z0-9_]*\)"  # Kubernetes $(VAR), and $$(VAR) (a literal $(VAR))
     r"|\$\{[^}\n]*\}"  # Score placeholders, Terraform and shell interpolation
     r"|\{\{[^}\n]*\}\}"  # Go and jinja templates (ExternalSecret templates)
     r"|\$[A-Za-z_][A-Za-z0-9_]*"  # $VAR
@@ -93,7 +93,7 @@ def credential_key(key: str) -> bool:
     """The key names a credential itself (DB_PASSWORD, apiKey, x-auth-token), not something about one
     (DB_PASSWORD_FILE, secretName, tokenTTL, passwordSecretRef)."""
     words = _words(key)
-    if not words:
+    if not words or words[0] in ("existing", "use"):  # existingSecret, useSecret: the name of one
         return False
     last = words[-1]
     return (
@@ -127,12 +127,19 @@ def literal(value: Any, lang: Lang = "text") -> bool:
     return not REFERENCE.search(text)
 
 
-# A key, `:` or `=` (or a space after a --flag), and a value: in config files, shell, .env, HCL, HTTP headers.
-_ASSIGNMENT = re.compile(
-    r"(?:^|(?<=[\s{,;(\"']))(?:--?)?(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)[\"']?(?P<op>\s*[:=]\s*|(?<=\w) +)"
-    r"(?P<value>\"[^\"\n]*\"|'[^'\n]*'|[^\s,;#]+(?: [^\s,;#]+)?)",
+# A key, `:` or `=`, and a value: in config files, shell, .env, HCL, HTTP headers, --flag=value.
+_ASSIGNMENT = re.compile(  # a lookahead, so that matches overlap: --set=a.password=x holds two
+    r"(?=(?:^|(?<=[\s{,;(\"'=]))(?:--?)?(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)[\"']?[ \t]*[:=][ \t]*"
+    r"(?P<value>\"[^\"\n]*\"|'[^'\n]*'|[^\s,;#=\\]+(?: [^\s,;#=\\]+)?))",
     re.M,
 )
+# A key, spaces and a value: `--password x`, and the config files that write `requirepass x`.
+_SPACED = re.compile(
+    r"(?:^|(?<=\s))(?P<key>--?[A-Za-z][\w-]*|requirepass|masterauth)[ \t]+(?P<value>\"[^\"\n]*\"|'[^'\n]*'|[^\s,;#]+)",
+    re.M,
+)
+_HEREDOC = re.compile(r"<<-?(?P<tag>[A-Za-z_]+)\n(?P<body>.*?)\n[ \t]*(?P=tag)\b", re.S)
+_HCL_STRING = re.compile(r'"(?P<body>(?:[^"\\\n]|\\.)*)"')
 
 # -- high entropy --------------------------------------------------------------------------------------------------
 
@@ -206,6 +213,28 @@ def _shapes(text: str, offset: int = 0) -> Iterator[Finding]:
                     yield Finding(what, start, start + len(value), 0)
 
 
+_KIND_SECRET = re.compile(r"^(?P<indent>[ \t]*)kind:[ \t]*[\"']?[ \t]*secret[ \t]*[\"']?[ \t]*$", re.M | re.I)
+
+
+def _embedded_secrets(text: str) -> list[Finding]:
+    """A Secret manifest with data written as text (a file's content, a rule's extra file): `kind: Secret` and
+    `data:` or `stringData:` at the same indentation of one YAML document."""
+    out = []
+    for m in _KIND_SECRET.finditer(text):
+        start = text.rfind("\n---", 0, m.start()) + 1
+        end = text.find("\n---", m.end())
+        doc = text[start : end if end >= 0 else len(text)]
+        indent = re.escape(m.group("indent"))
+        data = re.search(rf"^{indent}(string)?[dD]ata:[ \t]*(?P<inline>\S.*)?\n?(?P<next>[ \t]*\S)?", doc, re.M)
+        if not data:
+            continue
+        inline = (data.group("inline") or "").strip()
+        block = not inline and len(data.group("next") or "") > len(m.group("indent")) + 1
+        if block or inline not in ("", "{}", "null", "~"):
+            out.append(Finding("a Secret with data", start + data.start(), start + data.end(), 0))
+    return out
+
+
 def _block_end(text: str, at: int) -> int:
     """The end of the line that closes a PEM block begun before `at` (the end of the text if none does)."""
     close = text.find("-----END", at)
@@ -226,25 +255,20 @@ def _urls(text: str) -> Iterator[Finding]:
                 yield Finding("a password in a URL", m.start("pw"), m.end("pw"), 1)
 
 
-def _assignments(text: str, lang: Lang) -> Iterator[Finding]:
-    for m in _ASSIGNMENT.finditer(text):
-        if (
-            m.group("op").strip() == ""
-            and not m.group(0).lstrip().startswith("-")
-            and m.group("key").lower()
-            not in (
-                "requirepass",
-                "masterauth",
-                "authorization",
-                "bearer",
-            )
-        ):
-            continue  # "key value" (no : or =) only after a --flag and in the few config files that use it
+def _assignments(text: str, lang: Lang, offset: int = 0) -> Iterator[Finding]:
+    if lang == "terraform":  # heredocs and strings hold literal text, whatever the file around them is
+        for doc in _HEREDOC.finditer(text):
+            yield from _assignments(doc.group("body"), "text", offset + doc.start("body"))
+        for s in _HCL_STRING.finditer(text):
+            if "\\n" in s.group("body"):  # a file's content in a string: its lines, each where the string is
+                for f in _assignments(s.group("body").replace("\\n", "\n").replace('\\"', '"'), "text"):
+                    yield Finding(f.what, offset + s.start(), offset + s.end(), f.rank)
+    for m in [*_ASSIGNMENT.finditer(text), *_SPACED.finditer(text)]:
         key, value = m.group("key"), m.group("value")
         if key == "secretKey" and "remoteRef" in text[max(0, m.start() - 200) : m.end() + 200]:
             continue  # an ExternalSecret data item (a diff of one): the key of the Secret it makes
         if credential_key(key) and literal(value, lang) and not _value_is_key(key, value):
-            yield Finding(f"a literal value for '{key}'", m.start("value"), m.end("value"), 2)
+            yield Finding(f"a literal value for '{key}'", offset + m.start("value"), offset + m.end("value"), 2)
 
 
 def _value_is_key(key: str, value: str) -> bool:
@@ -313,6 +337,11 @@ def scan(text: str, lang: Lang = "text", *, assignments: bool = True, depth: int
         return []
     text = _PUBLIC_BLOCK.sub(lambda m: " " * len(m.group()), text)  # keep offsets: certificates are public
     found = [*_urls(text), *(_assignments(text, lang) if assignments else ()), *_tokens(text, depth), *_shapes(text)]
+    found += _embedded_secrets(text)
+    if not found and len(text) <= 256 and 1 < len(text.split()) <= 3:  # a token folded at spaces (a YAML plain scalar)
+        found += [
+            Finding(f"{f.what} (split at spaces)", 0, len(text), f.rank) for f in _shapes(re.sub(r"\s+", "", text))
+        ]
     if "\n" in text.strip():
         for start, token in _split_runs(text):
             inner = first(token, lang, depth=2)
