@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Literal
 
 Lang = Literal["text", "terraform"]
@@ -84,6 +85,7 @@ _FINAL_PAIRS = frozenset(
 _WORD_SUFFIXES = ("password", "passwd", "secret", "token", "apikey", "passphrase")
 
 
+@lru_cache(maxsize=4096)
 def _words(key: str) -> list[str]:
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", key)
     return [w for w in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if w]
@@ -169,21 +171,36 @@ def high_entropy(token: str) -> bool:
         return False
     if not (lower and upper):  # one case and digits: only unbroken runs (names are broken by - . _ /)
         return n >= 24 and not re.search(r"[-._/]", token) and entropy(token) > min(4.0, math.log2(n) - 0.5)
+    # Random text changes class (lower, upper, digit) often inside a run; paths and names (development/a1/README,
+    # PLATO_SECRET_DB_PASSWORD) change it only between words.
+    if not any(len(seg) >= 10 and _class_changes(seg) >= 4 for seg in re.split(r"[/+=_.-]", token)):
+        return False
     return entropy(token) > min(4.3, math.log2(n) - 0.6)
+
+
+def _class_changes(seg: str) -> int:
+    kinds = [0 if c.islower() else 1 if c.isupper() else 2 for c in seg]
+    return sum(a != b for a, b in itertools.pairwise(kinds))
 
 
 # -- known token shapes: detect-secrets -----------------------------------------------------------------------------
 
 # Every shape the library knows holds a run like this (the shortest, Artifactory's AP..., has 11 characters).
 _GATE = re.compile(r"[A-Za-z0-9_\-+=.]{11,}|PRIVATE KEY|PuTTY-User-Key")
+_ALNUM = re.compile(r"(?=[A-Za-z0-9]*[0-9])(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]+")
 _NOT_SECRETS = frozenset({"Public IP (ipv4)", "Basic Auth Credentials"})  # not a secret; URLs are checked above
 
 
 def _gate(token: str) -> bool:
     if token in ("PRIVATE KEY", "PuTTY-User-Key"):
         return True
-    digit = any(c.isdigit() for c in token)
-    return digit and (len(token) >= 20 or any(c.isupper() for c in token)) and not _HASH.fullmatch(token)
+    if _HASH.fullmatch(token):
+        return False
+    # Every shape the library knows has a run of ten or more letters and digits, both, between separators:
+    # names (s3-shop-uploads, networking.k8s.io) and version tags (RELEASE.2024-11-07T00-52-20Z) have none, so
+    # a publish that holds nothing else never imports the library. Short hex (digests plato writes) neither.
+    parts = re.split(r"[-_.=+/]", token)
+    return any(len(p) >= 10 and _ALNUM.fullmatch(p) and not re.fullmatch(r"[0-9a-f]{,31}", p) for p in parts)
 
 
 @cache
@@ -333,20 +350,31 @@ def _joined(run: list[re.Match[str]]) -> Iterator[tuple[int, str]]:
 def scan(text: str, lang: Lang = "text", *, assignments: bool = True, depth: int = 0) -> list[Finding]:
     """Every credential found in the text, in order. Without `assignments`, `key: value` lines are not judged by
     their key (YAML that the structured guard has read object by object, knowing which keys are references)."""
-    if not text:
+    if len(text) < 6:  # nothing that short is a credential plato could tell from a name
         return []
+    if len(text) <= 512:  # names, labels and values repeat across a manifest: each is judged once
+        return list(_scan_short(text, lang, assignments, depth))
+    return _scan(text, lang, assignments, depth)
+
+
+@lru_cache(maxsize=8192)
+def _scan_short(text: str, lang: Lang, assignments: bool, depth: int) -> tuple[Finding, ...]:
+    return tuple(_scan(text, lang, assignments, depth))
+
+
+def _scan(text: str, lang: Lang, assignments: bool, depth: int) -> list[Finding]:
     text = _PUBLIC_BLOCK.sub(lambda m: " " * len(m.group()), text)  # keep offsets: certificates are public
     found = [*_urls(text), *(_assignments(text, lang) if assignments else ()), *_tokens(text, depth), *_shapes(text)]
     found += _embedded_secrets(text)
-    if not found and len(text) <= 256 and 1 < len(text.split()) <= 3:  # a token folded at spaces (a YAML plain scalar)
-        found += [
-            Finding(f"{f.what} (split at spaces)", 0, len(text), f.rank) for f in _shapes(re.sub(r"\s+", "", text))
-        ]
     if "\n" in text.strip():
         for start, token in _split_runs(text):
             inner = first(token, lang, depth=2)
             if inner:
                 found.append(Finding(f"{inner.what} (split over lines)", start, _run_end(text, start), inner.rank))
+    if not found and len(text) <= 256 and 1 < len(text.split()) <= 3:  # a token folded at spaces (YAML plain)
+        found += [
+            Finding(f"{f.what} (split at spaces)", 0, len(text), f.rank) for f in _shapes(re.sub(r"\s+", "", text))
+        ]
     return sorted(found, key=lambda f: (f.start, -f.end))
 
 
