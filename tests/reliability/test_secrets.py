@@ -213,3 +213,33 @@ def test_a_published_repository_holds_no_credential_looking_value(kit) -> None:
         assert looks_like_credential(text) is None, path
         for value in re.findall(r"value: (\S{32,})", text):
             assert not high_entropy(value), f"{path}: {value}"
+
+
+# -- the fleet re-render ---------------------------------------------------------------------------------------------
+
+
+def test_a_rerender_whose_new_rules_write_a_credential_writes_nothing(kit) -> None:
+    """The re-render composes the stages itself (in its workers): the check stage and the commit-message check
+    hold there too, and no worker's error quotes the value."""
+    spec = kit.score(variables={"H": "${resources.thing.host}"}, resources={"thing": {"type": "evil"}})
+    kit.workload("app/score.yaml", spec)
+    clean = kit.resource_rule("evil", "evil", {"outputs": {"host": "x"}})
+    leaky = kit.resource_rule(
+        "evil",
+        "evil",
+        {
+            "outputs": {"host": "x"},
+            "manifests": f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  k: {GHP}\n",
+        },
+    )
+    remote = kit.bare()
+    rules = kit.rules(clean, bundled=True)
+    published = kit.run(kit.args("publish", Path("app/score.yaml"), rules=rules, repo=remote.path))
+    assert published.returncode == 0, published.explain()
+    before = remote.snapshot()
+
+    rules = kit.rules(leaky, bundled=True)
+    run = kit.run(["rerender", "--repo", str(remote.path), "--rules", str(rules), "--jobs", "1"])
+
+    kit.assert_refused(run, 2, names=["development/web/manifest.yaml"], says=["GitHub Token"], never=[GHP])
+    assert remote.snapshot() == before
