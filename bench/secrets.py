@@ -29,9 +29,10 @@ def best(fn: Callable[[], object], reps: int) -> float:
 
 
 def measure(env: str, reps: int) -> str:
-    from generator.check import guard, secrets
-    from generator.check.secrets import mask
+    from generator import credentials as secrets
+    from generator.check import guard
     from generator.create.render import render
+    from generator.credentials import mask
     from generator.deploy.record import make_record, record_path
     from generator.pipeline import Inputs
 
@@ -70,7 +71,7 @@ def main() -> None:
         print(measure(env, args.reps))
     print(f"detect-secrets imported: {'detect_secrets' in sys.modules}")
     t = time.perf_counter()
-    from generator.check.secrets import _plugins
+    from generator.credentials import _plugins
 
     _plugins()
     print(f"importing detect-secrets and building its plugins: {(time.perf_counter() - t) * 1000:.0f} ms (wall)")

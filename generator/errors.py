@@ -34,8 +34,8 @@ def register_secret(value: str) -> None:
 def mask_secrets(text: str) -> str:
     """Hide every credential in text that is printed or handed to CI (messages, PR bodies, step summaries):
     the ones this run knows (--repo's userinfo), whole URL userinfo, and whatever the one detector finds
-    (generator/check/secrets.py). Printing never refuses; it masks."""
-    from generator.check.secrets import REFERENCE, mask
+    (generator/credentials.py). Printing never refuses; it masks."""
+    from generator.credentials import REFERENCE, mask
 
     def userinfo(m: re.Match[str]) -> str:
         _, colon, password = m.group("cred").partition(":")

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from generator.check.secrets import Lang, credential_key, first, literal
+from generator.credentials import Lang, credential_key, first, literal
 from generator.errors import UserError
 
 if TYPE_CHECKING:

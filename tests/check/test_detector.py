@@ -1,4 +1,4 @@
-"""The one detector (generator/check/secrets.py) on its own: what it finds, what it lets pass, what masking hides.
+"""The one detector (generator/credentials.py) alone: what it finds, what it lets pass, what masking hides.
 
 The end-to-end corpus (tests/reliability/secret_corpus.yaml) holds it to whole publishes; this table pins the
 judgements themselves, including the allowlist that keeps real output clean.
@@ -11,7 +11,7 @@ import io
 
 import pytest
 
-from generator.check.secrets import credential_key, first, mask, scan
+from generator.credentials import credential_key, first, mask, scan
 from generator.errors import MaskedStream, mask_secrets
 
 GHP = "ghp_" + "aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6"
