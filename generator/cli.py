@@ -22,8 +22,10 @@ class Plato(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         from generator.error_handler import exit_codes
+        from generator.errors import masked_output
 
-        with exit_codes(ctx, debug=bool(ctx.params.get("debug")) or os.environ.get("PLATO_DEBUG") == "1"):
+        debug = bool(ctx.params.get("debug")) or os.environ.get("PLATO_DEBUG") == "1"
+        with masked_output(), exit_codes(ctx, debug):  # every byte printed passes the secret mask
             return super().invoke(ctx)
 
 

@@ -1,26 +1,157 @@
-"""What a credential looks like: shared by the context check (read) and the guard before writing (create).
+"""The one secret detector: what a credential looks like in any text plato writes, sends or prints.
+
+A base module (like errors.py), not part of a stage: the read stage refuses a context value with it, create
+names a spec's line with it, errors.py masks every message with it, and the check stage (generator/check/)
+judges every file with it. Under the one-way import contract a stage module could serve none but the last.
 
 plato never knows a secret value (outputs are references), so a value that looks like one came from a spec, a
-rule or the context by mistake.
+rule or the context by mistake. Four kinds of evidence, each over the whole text (keys and values alike):
+
+- a known token shape (GitHub, AWS, Slack, Stripe, JWT, private keys, ... two dozen): detect-secrets' plugins,
+  imported only when a line holds a token-like run that one of them could match (the import costs ~200 ms; most
+  publishes never pay it);
+- a password in a URL's userinfo, in every shape: empty user (`redis://:pw@h`), `/`, `$` or `%` in the password,
+  no scheme at all (`robot:pw@registry.example.com/app`);
+- a literal under a credential-named key: `DB_PASSWORD: x`, `password = "x"`, `--api-key=x`, `Authorization:
+  Bearer x`, anywhere in a line of text (the structured guard does the same for mapping keys and name/value pairs);
+- a high-entropy token anywhere, and whatever base64 or hex encodes (decoded and scanned again), including tokens
+  split over several lines.
+
+A short allowlist keeps real output clean: image digests and git object ids (hex of 40 or 64), UUIDs, references
+and placeholders (`$(VAR)`, `${...}`, `{{ ... }}`), public certificates, and base64 that decodes to plain text
+(which is scanned instead).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import itertools
 import math
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from typing import Any, Literal
 
-PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("a private key", re.compile(r"-----BEGIN ((RSA|EC|DSA|OPENSSH|PGP|ENCRYPTED) )?PRIVATE KEY( BLOCK)?-----")),
-    ("an AWS access key id", re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b")),
-    ("a GitHub token", re.compile(r"\b(ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{20,}\b")),
-    ("a Slack token", re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b")),
-    ("a GitLab token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}\b")),
-    ("a Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
-    ("a JSON web token", re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")),
-    ("a password in a URL", re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@$]+:(?!\$\()[^/\s@$]{3,}@")),
-]
-_ENTROPY_CANDIDATE = re.compile(r"^[A-Za-z0-9+/=_-]{32,}$")
-_HEX = re.compile(r"^[0-9a-f]{40}$|^[0-9a-f]{64}$")  # git and content hashes are not secrets
+Lang = Literal["text", "terraform"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """What was found and where in the scanned text (the span is what masking hides)."""
+
+    what: str
+    start: int
+    end: int
+    rank: int = 3  # which to name first: 0 a known token shape, 1 a URL password, 2 a credential key, 3 entropy
+
+    def line(self, text: str) -> int:
+        return text.count("\n", 0, self.start) + 1
+
+
+# -- allowlist: shapes that are never secrets --------------------------------------------------------------------
+
+_HASH = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{128}")  # git object ids, sha256/sha512 content digests
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+REFERENCE = re.compile(
+    r"\$?\$\([A-Za-z_][A-Za-z0-9_]*\)"  # Kubernetes $(VAR), and $$(VAR) (a literal $(VAR))
+    r"|\$\{[^}\n]*\}"  # Score placeholders, Terraform and shell interpolation
+    r"|\{\{[^}\n]*\}\}"  # Go and jinja templates (ExternalSecret templates)
+    r"|\$[A-Za-z_][A-Za-z0-9_]*"  # $VAR
+    r"|<[A-Za-z0-9 _.-]+>"  # <placeholder>
+)
+_PUBLIC_BLOCK = re.compile(
+    r"-----BEGIN (CERTIFICATE|PUBLIC KEY|RSA PUBLIC KEY|X509 CRL|CERTIFICATE REQUEST)-----.*?-----END \1-----", re.S
+)
+
+# -- URL userinfo --------------------------------------------------------------------------------------------------
+
+# scheme://user:password@host, with an empty user, any character but whitespace and quotes in the password.
+_URL_USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://(?P<user>[^\s/@:'\"<>]*):(?P<pw>[^\s'\"<>]+?)@(?=[^\s@]*)")
+# user:password@host.name/... with no scheme (a registry in an image reference).
+_BARE_USERINFO = re.compile(
+    r"(?<![\w/.:@-])(?P<user>[A-Za-z0-9._~+-]+):(?P<pw>[^\s'\"@/<>]+)@(?P<host>[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)"
+    r"(?=[/:\s'\"]|$)"
+)
+
+# -- credential-named keys -----------------------------------------------------------------------------------------
+
+_FINAL_WORDS = frozenset(
+    {"password", "passwd", "passphrase", "pwd", "pass", "secret", "secrets", "token", "apikey", "credential"}
+    | {"credentials", "authorization", "requirepass", "masterauth", "dsn", "bearer", "cookie", "privatekey"}
+)
+_FINAL_PAIRS = frozenset(
+    {("api", "key"), ("access", "key"), ("secret", "key"), ("private", "key"), ("signing", "key")}
+    | {("encryption", "key"), ("master", "key"), ("account", "key"), ("session", "key"), ("auth", "key")}
+    | {("connection", "string"), ("client", "key"), ("basic", "auth")}
+)
+_WORD_SUFFIXES = ("password", "passwd", "secret", "token", "apikey", "passphrase")
+
+
+@lru_cache(maxsize=4096)
+def _words(key: str) -> list[str]:
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", key)
+    return [w for w in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if w]
+
+
+def credential_key(key: str) -> bool:
+    """The key names a credential itself (DB_PASSWORD, apiKey, x-auth-token), not something about one
+    (DB_PASSWORD_FILE, secretName, tokenTTL, passwordSecretRef)."""
+    words = _words(key)
+    if not words or words[0] in ("existing", "use"):  # existingSecret, useSecret: the name of one
+        return False
+    last = words[-1]
+    return (
+        last in _FINAL_WORDS or tuple(words[-2:]) in _FINAL_PAIRS or (len(last) > 6 and last.endswith(_WORD_SUFFIXES))
+    )
+
+
+_EXPRESSION = re.compile(r"(?:var|local|module|data|each)\.[\w.\[\]\"-]+|[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_-]*){2,}")
+_HARMLESS = re.compile(
+    r"(true|false|yes|no|on|off|null|none|nil|~|required|optional|enabled|disabled|\*+|-?\d+(\.\d+)?[a-zA-Z]{0,2})",
+    re.I,
+)
+
+
+def literal(value: Any, lang: Lang = "text") -> bool:
+    """A value under a credential-named key that is a literal credential: not empty, not a reference or a
+    placeholder, not a number, boolean, path or a Terraform expression."""
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1].strip()
+    elif lang == "terraform":
+        return text.startswith("<<")  # unquoted: an expression (var.x, random_password.x.result); <<EOT: a heredoc
+    if not text or _HARMLESS.fullmatch(text) or text.startswith(("/", "./", "~/", "|", ">", "{", "[")):
+        return False
+    if value.strip() == text and _EXPRESSION.fullmatch(text):
+        return False  # unquoted var.x, random_password.db.result: a Terraform expression (a diff of a .tf file)
+    # Built from references (a URL of placeholders): the credential in it is a reference. A literal password
+    # inside such a URL is still found by the URL check.
+    return not REFERENCE.search(text)
+
+
+# A key, `:` or `=`, and a value: in config files, shell, .env, HCL, HTTP headers, --flag=value.
+_ASSIGNMENT = re.compile(  # a lookahead, so that matches overlap: --set=a.password=x holds two
+    r"(?=(?:^|(?<=[\s{,;(\"'=]))(?:--?)?(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)[\"']?[ \t]*[:=][ \t]*"
+    r"(?P<value>\"[^\"\n]*\"|'[^'\n]*'|[^\s,;#=\\]+(?: [^\s,;#=\\]+)?))",
+    re.M,
+)
+# A key, spaces and a value: `--password x`, and the config files that write `requirepass x`.
+_SPACED = re.compile(
+    r"(?:^|(?<=\s))(?P<key>--?[A-Za-z][\w-]*|requirepass|masterauth)[ \t]+(?P<value>\"[^\"\n]*\"|'[^'\n]*'|[^\s,;#]+)",
+    re.M,
+)
+_HEREDOC = re.compile(r"<<-?(?P<tag>[A-Za-z_]+)\n(?P<body>.*?)\n[ \t]*(?P=tag)\b", re.S)
+_HCL_STRING = re.compile(r'"(?P<body>(?:[^"\\\n]|\\.)*)"')
+
+# -- high entropy --------------------------------------------------------------------------------------------------
+
+TOKEN = re.compile(r"[A-Za-z0-9+/=_\-.]{20,}")
+_BASE64 = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
+_HEX = re.compile(r"(?:[0-9a-fA-F]{2}){8,}")
 
 
 def entropy(text: str) -> float:
@@ -31,27 +162,258 @@ def entropy(text: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in counts.values())
 
 
-# One pass over the text finds whether any pattern may match; only then is the culprit named. Values shorter
-# than the shortest pattern cannot match at all (most values in a manifest are short names and numbers).
-_ANY = re.compile("|".join(f"(?:{p.pattern})" for _, p in PATTERNS))
-_SHORTEST = 10  # "s://u:pwd@", the shortest a password in a URL can be
+def random_token(token: str) -> bool:
+    """A random-looking token: mixed classes and an entropy close to that of random text of its length."""
+    token = token.strip("=.-_")
+    n = len(token)
+    if n < 20 or n > 256 or _HASH.fullmatch(token) or _UUID.search(token):
+        return False
+    lower, upper, digit = (any(f(c) for c in token) for f in (str.islower, str.isupper, str.isdigit))
+    if re.fullmatch(r"[0-9a-f]+|[0-9A-F]+", token):
+        return n >= 32 and digit and entropy(token) > 3.3
+    if not (digit and (lower or upper)):
+        return False
+    if not (lower and upper):  # one case and digits: only unbroken runs (names are broken by - . _ /)
+        return n >= 24 and not re.search(r"[-._/]", token) and entropy(token) > min(4.0, math.log2(n) - 0.5)
+    # Random text changes class (lower, upper, digit) often inside a run; paths and names (development/a1/README,
+    # PLATO_SECRET_DB_PASSWORD) change it only between words.
+    if not any(len(seg) >= 10 and _class_changes(seg) >= 4 for seg in re.split(r"[/+=_.-]", token)):
+        return False
+    return entropy(token) > min(4.3, math.log2(n) - 0.6)
 
 
-# Every pattern contains one of these: a plain substring test rules out almost every value before any regex.
-_MARKERS = ("-----BEGIN", "AKIA", "ASIA", "gh", "github_pat", "xox", "glpat-", "AIza", "eyJ", "://")
+def _class_changes(seg: str) -> int:
+    kinds = [0 if c.islower() else 1 if c.isupper() else 2 for c in seg]
+    return sum(a != b for a, b in itertools.pairwise(kinds))
 
 
-_MARKER = re.compile("|".join(re.escape(m) for m in _MARKERS))  # one C-level scan instead of ten `in` tests
+# -- known token shapes: detect-secrets -----------------------------------------------------------------------------
+
+# Every shape the library knows holds a run like this (the shortest, Artifactory's AP..., has 11 characters).
+_GATE = re.compile(r"[A-Za-z0-9_\-+=.]{11,}|PRIVATE KEY|PuTTY-User-Key")
+_ALNUM = re.compile(r"(?=[A-Za-z0-9]*[0-9])(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]+")
+_NOT_SECRETS = frozenset({"Public IP (ipv4)", "Basic Auth Credentials"})  # not a secret; URLs are checked above
 
 
-def looks_like_credential(value: str) -> str | None:
-    if len(value) < _SHORTEST or not _MARKER.search(value) or not _ANY.search(value):
+def _gate(token: str) -> bool:
+    if token in ("PRIVATE KEY", "PuTTY-User-Key"):
+        return True
+    if _HASH.fullmatch(token):
+        return False
+    # Every shape the library knows has a run of ten or more letters and digits, both, between separators:
+    # names (s3-shop-uploads, networking.k8s.io) and version tags (RELEASE.2024-11-07T00-52-20Z) have none, so
+    # a publish that holds nothing else never imports the library. Short hex (digests plato writes) neither.
+    parts = re.split(r"[-_.=+/]", token)
+    return any(len(p) >= 10 and _ALNUM.fullmatch(p) and not re.fullmatch(r"[0-9a-f]{,31}", p) for p in parts)
+
+
+@cache
+def _plugins() -> tuple[Any, ...]:
+    """detect-secrets' regex detectors, once per process (imported here: most runs never need them)."""
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+    from detect_secrets.plugins.base import RegexBasedDetector
+
+    classes: list[Any] = list(get_mapping_from_secret_type_to_class().values())
+    chosen = [c for c in classes if issubclass(c, RegexBasedDetector) and c.secret_type not in _NOT_SECRETS]
+    return tuple(c() for c in sorted(chosen, key=lambda c: str(c.secret_type)))
+
+
+def _shapes(text: str, offset: int = 0) -> Iterator[Finding]:
+    for line in re.finditer(r"[^\n]+", text):
+        if not any(_gate(m.group()) for m in _GATE.finditer(line.group())):
+            continue
+        for plugin in _plugins():
+            for value in plugin.analyze_string(line.group()):
+                at = line.group().find(value) if value else -1
+                kind = plugin.secret_type
+                what = f"{'an' if kind[0] in 'AEIOU' else 'a'} {kind}"
+                if at < 0 or plugin.secret_type == "Private Key":  # hide the whole line, or the whole key
+                    yield Finding(what, line.start() + offset, _block_end(text, line.end()) + offset, 0)
+                else:
+                    start = line.start() + at + offset
+                    yield Finding(what, start, start + len(value), 0)
+
+
+_KIND_SECRET = re.compile(r"^(?P<indent>[ \t]*)kind:[ \t]*[\"']?[ \t]*secret[ \t]*[\"']?[ \t]*$", re.M | re.I)
+
+
+def _embedded_secrets(text: str) -> list[Finding]:
+    """A Secret manifest with data written as text (a file's content, a rule's extra file): `kind: Secret` and
+    `data:` or `stringData:` at the same indentation of one YAML document."""
+    out = []
+    for m in _KIND_SECRET.finditer(text):
+        start = text.rfind("\n---", 0, m.start()) + 1
+        end = text.find("\n---", m.end())
+        doc = text[start : end if end >= 0 else len(text)]
+        indent = re.escape(m.group("indent"))
+        data = re.search(rf"^{indent}(string)?[dD]ata:[ \t]*(?P<inline>\S.*)?\n?(?P<next>[ \t]*\S)?", doc, re.M)
+        if not data:
+            continue
+        inline = (data.group("inline") or "").strip()
+        block = not inline and len(data.group("next") or "") > len(m.group("indent")) + 1
+        if block or inline not in ("", "{}", "null", "~"):
+            out.append(Finding("a Secret with data", start + data.start(), start + data.end(), 0))
+    return out
+
+
+def _block_end(text: str, at: int) -> int:
+    """The end of the line that closes a PEM block begun before `at` (the end of the text if none does)."""
+    close = text.find("-----END", at)
+    end = text.find("\n", close) if close >= 0 else -1
+    return end if end >= 0 else len(text)
+
+
+# -- the scan ------------------------------------------------------------------------------------------------------
+
+
+def _urls(text: str) -> Iterator[Finding]:
+    for pattern in (_URL_USERINFO, _BARE_USERINFO):
+        for m in pattern.finditer(text):
+            pw = m.group("pw")
+            if pattern is _BARE_USERINFO and (m.group("host").startswith("sha") or pw.isdigit()):
+                continue  # an image digest (name:tag@sha256:...), a port
+            if REFERENCE.sub("", pw):
+                yield Finding("a password in a URL", m.start("pw"), m.end("pw"), 1)
+
+
+def _assignments(text: str, lang: Lang, offset: int = 0) -> Iterator[Finding]:
+    if lang == "terraform":  # heredocs and strings hold literal text, whatever the file around them is
+        for doc in _HEREDOC.finditer(text):
+            yield from _assignments(doc.group("body"), "text", offset + doc.start("body"))
+        for s in _HCL_STRING.finditer(text):
+            if "\\n" in s.group("body"):  # a file's content in a string: its lines, each where the string is
+                for f in _assignments(s.group("body").replace("\\n", "\n").replace('\\"', '"'), "text"):
+                    yield Finding(f.what, offset + s.start(), offset + s.end(), f.rank)
+    for m in [*_ASSIGNMENT.finditer(text), *_SPACED.finditer(text)]:
+        key, value = m.group("key"), m.group("value")
+        if key == "secretKey" and "remoteRef" in text[max(0, m.start() - 200) : m.end() + 200]:
+            continue  # an ExternalSecret data item (a diff of one): the key of the Secret it makes
+        if credential_key(key) and literal(value, lang) and not _value_is_key(key, value):
+            yield Finding(f"a literal value for '{key}'", offset + m.start("value"), offset + m.end("value"), 2)
+
+
+def _value_is_key(key: str, value: str) -> bool:
+    """`Authorization: Bearer $(TOKEN)`, `password: ${resources.db.password}`: what follows is a reference."""
+    parts = value.strip("\"'").split()
+    return len(parts) == 2 and parts[0].lower() in ("bearer", "basic", "token") and not literal(parts[1])
+
+
+def _tokens(text: str, depth: int) -> Iterator[Finding]:
+    for m in TOKEN.finditer(text):
+        token = m.group()
+        decoded = _decoded(token)
+        if decoded is not None:
+            if depth < 2:
+                inner = first(decoded, depth=depth + 1)
+                if inner:
+                    yield Finding(f"{inner.what} (base64 or hex encoded)", m.start(), m.end(), inner.rank)
+            continue
+        if any(random_token(part) for part in re.split(r"[.]{2,}|(?<=[a-z])\.(?=[a-z])", token)):
+            yield Finding("a high-entropy string", m.start(), m.end())
+
+
+def _decoded(token: str) -> str | None:
+    """The text a base64 or hex token encodes, when it encodes text (a credential written encoded)."""
+    raw: bytes | None = None
+    if _HEX.fullmatch(token):  # a git id or a digest decodes to bytes that are not text
+        raw = bytes.fromhex(token)
+    elif _BASE64.fullmatch(token) and len(token.rstrip("=")) % 4 != 1:
+        try:
+            raw = base64.b64decode(
+                token + "=" * (-len(token) % 4), altchars=b"-_" if "-" in token or "_" in token else None
+            )
+        except (binascii.Error, ValueError):
+            raw = None
+    if raw is None or len(raw) < 8:
         return None
-    for what, pattern in PATTERNS:
-        if pattern.search(value):
-            return what
-    return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    printable = sum(ch.isprintable() or ch in "\n\t\r" for ch in text)
+    return text if printable >= 0.95 * len(text) else None
+
+
+def _split_runs(text: str) -> Iterator[tuple[int, str]]:
+    """Tokens cut over several lines (wrapped base64, a token folded by hand, HCL string concatenation): runs of
+    lines that each hold one token-like fragment, joined."""
+    run: list[re.Match[str]] = []
+    for m in re.finditer(r"^[ \t]*[\"'+]?[ \t]*(?P<frag>[A-Za-z0-9+/=_-]{4,})[\"']?[ \t]*[+\\]?[ \t]*$", text, re.M):
+        if run and text.count("\n", run[-1].end(), m.start()) > 1:
+            yield from _joined(run)
+            run = []
+        run.append(m)
+    yield from _joined(run)
+
+
+def _joined(run: list[re.Match[str]]) -> Iterator[tuple[int, str]]:
+    if len(run) > 1:
+        yield run[0].start("frag"), "".join(m.group("frag") for m in run)
+
+
+def scan(text: str, lang: Lang = "text", *, assignments: bool = True, depth: int = 0) -> list[Finding]:
+    """Every credential found in the text, in order. Without `assignments`, `key: value` lines are not judged by
+    their key (YAML that the structured guard has read object by object, knowing which keys are references)."""
+    if len(text) < 6:  # nothing that short is a credential plato could tell from a name
+        return []
+    if len(text) <= 512:  # names, labels and values repeat across a manifest: each is judged once
+        return list(_scan_short(text, lang, assignments, depth))
+    return _scan(text, lang, assignments, depth)
+
+
+@lru_cache(maxsize=8192)
+def _scan_short(text: str, lang: Lang, assignments: bool, depth: int) -> tuple[Finding, ...]:
+    return tuple(_scan(text, lang, assignments, depth))
+
+
+def _scan(text: str, lang: Lang, assignments: bool, depth: int) -> list[Finding]:
+    text = _PUBLIC_BLOCK.sub(lambda m: " " * len(m.group()), text)  # keep offsets: certificates are public
+    found = [*_urls(text), *(_assignments(text, lang) if assignments else ()), *_tokens(text, depth), *_shapes(text)]
+    found += _embedded_secrets(text)
+    if "\n" in text.strip():
+        for start, token in _split_runs(text):
+            inner = first(token, lang, depth=2)
+            if inner:
+                found.append(Finding(f"{inner.what} (split over lines)", start, _run_end(text, start), inner.rank))
+    if not found and len(text) <= 256 and 1 < len(text.split()) <= 3:  # a token folded at spaces (YAML plain)
+        found += [
+            Finding(f"{f.what} (split at spaces)", 0, len(text), f.rank) for f in _shapes(re.sub(r"\s+", "", text))
+        ]
+    return sorted(found, key=lambda f: (f.start, -f.end))
+
+
+def _run_end(text: str, start: int) -> int:
+    """Where the run of token lines that begins at `start` ends (what masking hides)."""
+    m = re.compile(r"(?:[A-Za-z0-9+/=_\-\"'\\ \t]*\n)*[A-Za-z0-9+/=_\-\"' \t]*").match(text, start)
+    return m.end() if m else len(text)
+
+
+def first(text: str, lang: Lang = "text", *, assignments: bool = True, depth: int = 0) -> Finding | None:
+    """The finding to name in a message: the most specific kind, then the earliest."""
+    found = scan(text, lang, assignments=assignments, depth=depth)
+    return min(found, key=lambda f: (f.rank, f.start)) if found else None
+
+
+def mask(text: str) -> str:
+    """The text with every credential found in it replaced by ***."""
+    found = scan(text)
+    if not found:
+        return text
+    out, at = [], 0
+    for f in found:
+        if f.end <= at:
+            continue
+        out.append(text[at : max(at, f.start)] + "***")
+        at = max(f.end, f.start + 1) if f.end > f.start else f.start
+    return "".join(out) + text[at:]
 
 
 def high_entropy(value: str) -> bool:
-    return bool(_ENTROPY_CANDIDATE.match(value)) and not _HEX.match(value) and entropy(value) > 4.5
+    """Some token in the value is random-looking."""
+    return any(random_token(token) for token in TOKEN.findall(value))
+
+
+def looks_like_credential(value: str) -> str | None:
+    """What the value looks like (`a password in a URL`, `a GitHub Token`...) if it looks like a credential."""
+    found = first(value, assignments=False)
+    return found.what if found else None

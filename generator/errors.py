@@ -7,10 +7,12 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from difflib import get_close_matches
 from pathlib import Path
+from typing import Any
 
 EXIT_OK = 0
 EXIT_BUG = 1
@@ -30,10 +32,47 @@ def register_secret(value: str) -> None:
 
 
 def mask_secrets(text: str) -> str:
-    """Hide credentials embedded in URLs (https://x-access-token:TOKEN@host/...) wherever text is printed."""
+    """Hide every credential in text that is printed or handed to CI (messages, PR bodies, step summaries):
+    the ones this run knows (--repo's userinfo), whole URL userinfo, and whatever the one detector finds
+    (generator/credentials.py). Printing never refuses; it masks."""
+    from generator.credentials import REFERENCE, mask
+
+    def userinfo(m: re.Match[str]) -> str:
+        _, colon, password = m.group("cred").partition(":")
+        if colon and not REFERENCE.sub("", password):
+            return m.group(0)  # user:$(PASSWORD_VAR)@: a reference, shown as written
+        return f"{m.group('scheme')}***@"  # a token as the user name, or user:password
+
     for secret in sorted(_SECRETS, key=len, reverse=True):
         text = text.replace(secret, "***")
-    return _URL_CREDENTIALS.sub(lambda m: f"{m.group('scheme')}***@", text)
+    return mask(_URL_CREDENTIALS.sub(userinfo, text))
+
+
+class MaskedStream:
+    """stdout or stderr with every write masked: the one choke point for what plato prints."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(mask_secrets(text) if isinstance(text, str) else text)
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:  # encoding, errors, flush, isatty...
+        if name == "buffer":  # never the bytes underneath: writing there would skip the mask
+            raise AttributeError(name)
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def masked_output() -> Iterator[None]:
+    """Everything printed while inside passes mask_secrets (the command line wraps every command in it)."""
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = MaskedStream(out), MaskedStream(err)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = out, err
 
 
 class PlatoError(Exception):

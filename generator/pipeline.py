@@ -1,4 +1,4 @@
-"""Read -> Match -> Create, composed once for the commands that need all three."""
+"""Read -> Match -> Create -> Check, composed once for the commands that need them."""
 
 from __future__ import annotations
 
@@ -46,11 +46,14 @@ class Inputs:
         return make_plan(self.workloads, self.context, load_rules(self.rules_dir), partial=partial)
 
     def render(self) -> Any:
+        from generator.check.guard import check_rendered
         from generator.create.render import render
         from generator.match.bounds import run_budget
 
         with run_budget():  # every template of this (env, app) together: a publish's memory stays bounded
-            return render(self.plan(), self.files)
+            tree = render(self.plan(), self.files)
+        check_rendered(tree, self.workloads)  # the check stage: nothing leaves that looks like a credential
+        return tree
 
 
 def display_path(path: Path) -> str:

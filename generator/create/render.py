@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator.create import guard
 from generator.create.cd import app_readme, cd_objects, hydrator_metadata
 from generator.create.emit import dump_documents, object_key
 from generator.create.network import network_policies
@@ -76,10 +75,6 @@ def render(plan: Plan, workload_files: list[str] | None = None) -> RenderedTree:
     files[f"{mdir}/README.md"] = app_readme(plan, workload_files or [], bool(tf))
     cd = cd_objects(plan)
     files[paths["cd"]] = dump_documents(cd)
-    guard.check_objects([(f"{mdir}/manifest.yaml", o) for o in objects] + [(paths["cd"], o) for o in cd])
-    for path, text in files.items():
-        if not path.endswith((".yaml", ".yml")):  # YAML was checked object by object, with better locations
-            guard.check_text(path, text)
     # Each owned folder carries a marker naming its (env, app): a publish refuses to write into a folder that
     # belongs to another pair, or that sits inside or around one (two Environment rules with clashing paths).
     marker = f"{plan.context['env']}/{plan.context['app']}\n"

@@ -21,6 +21,14 @@ class SecretRef:
     store_key: str | None = None  # where it lives in the secret store, when it does
     store_property: str | None = None
 
+    def __str__(self) -> str:
+        # Taint: a secret output never becomes text (a rule template writing {{ deps.db.password }}, an output
+        # built from one); only its reference (.name, .key) may be written. In a template this is exit 2.
+        raise TypeError(
+            f"output is the secret {self.name}/{self.key}: it can only be used as a reference "
+            "(its .name and .key), never as text"
+        )
+
     @property
     def env_name(self) -> str:
         return "PLATO_SECRET_" + re.sub(r"[^A-Z0-9]+", "_", f"{self.name}_{self.key}".upper()).strip("_")

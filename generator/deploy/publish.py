@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from generator import __version__
+from generator.check.guard import check_message, check_outgoing
 from generator.create.render import RenderedTree
 from generator.deploy.diff import ChangeSet, compare
 from generator.deploy.git import Git, PushRejected, ensure_local_repo, push_outcome, remote_url, repo_error
@@ -221,7 +222,8 @@ def provenance_paths(tree: RenderedTree) -> set[str]:
 
 
 def desired(tree: RenderedTree, record: bytes) -> dict[str, bytes]:
-    return {**tree.files, record_path(tree.env, tree.app): record}
+    """Every file a publish, a preview or a re-render writes for the (env, app), checked for secrets."""
+    return dict(check_outgoing({**tree.files, record_path(tree.env, tree.app): record}))
 
 
 def checkout_paths(tree: RenderedTree) -> list[str]:
@@ -456,7 +458,7 @@ def _commit(co: Checkout, cs: ChangeSet, trailers: Mapping[str, str]) -> None:
         lines += [f"! {r}" for r in cs.risks] + [""]
     lines += [f"{path}: {status}" for path, status in cs.files.items()] + [""]
     lines += [f"{k}: {' '.join(str(v).split())}" for k, v in trailers.items() if v]
-    message = "\n".join(lines) + "\n"
+    message = check_message("the commit message", "\n".join(lines) + "\n")
     msg_file = co.dir / ".git" / "PLATO_COMMIT_MSG"
     msg_file.write_text(message, encoding="utf-8")
     co.git.run("commit", "-q", "--no-verify", "--no-gpg-sign", "-F", str(msg_file))

@@ -10,6 +10,7 @@ import click
 
 from generator import terminal
 from generator.deploy.diff import Change, ChangeSet
+from generator.errors import mask_secrets
 
 PR_BODY_LIMIT = 65_536  # GitHub cuts a PR body here (peter-evans/create-pull-request)
 PR_BODY_BUDGET = 60_000  # leave room for the note and the footer
@@ -189,7 +190,7 @@ def markdown(sets: Sequence[ChangeSet], provenance: Mapping[str, str], key: str,
     if len(out) >= PR_BODY_LIMIT:  # only a table of thousands of apps gets here: cut it, visibly
         note = "\n\n> [!NOTE]\n> This summary was cut at GitHub's 65,536-character limit.\n"
         out = out[: PR_BODY_LIMIT - len(note) - 1] + note
-    return out
+    return mask_secrets(out)  # the PR body and step summary: old content in a diff is masked, never shown
 
 
 def _icon(c: Change) -> str:

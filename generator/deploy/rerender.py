@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from generator.check.guard import check_message
 from generator.deploy.diff import ChangeSet, compare
 from generator.deploy.git import AUTHOR, BlobReader, Git, PushRejected, ls_tree
 from generator.deploy.publish import (
@@ -129,6 +130,7 @@ def _init(rules_dir: str | None, workdir: str, entries: dict[str, tuple[str, str
 def render_one(job: tuple[str, dict[str, Any], bool]) -> AppResult:
     """Re-render one recorded app and compare it with the repository's tree (runs in a worker). Files whose new
     bytes have the object id they have now are not read."""
+    from generator.check.guard import check_rendered
     from generator.create.render import render
     from generator.match.plan import make_plan
     from generator.pipeline import inputs_from_record
@@ -141,6 +143,7 @@ def render_one(job: tuple[str, dict[str, Any], bool]) -> AppResult:
     try:
         inputs = inputs_from_record(record, label, _W.get("dir"))
         tree = render(make_plan(inputs.workloads, inputs.context, _W["rules"]), inputs.files)
+        check_rendered(tree, inputs.workloads)  # the check stage (this worker composes the stages itself)
         source = record.get("source") or {}
         used = tree.plan.rules_used()
         before = record.get("rules") or {}
@@ -307,7 +310,7 @@ def _message(env: str, apps: list[AppResult], digest: str) -> str:
     if rules:
         lines += ["", "Rules that changed: " + ", ".join(rules)]
     lines += ["", f"Plato-Env: {env}", f"Plato-Rules: {digest}", "Plato-Rerender: true"]
-    return "\n".join(lines) + "\n"
+    return check_message("the commit message", "\n".join(lines) + "\n")
 
 
 def _fi_path(path: str) -> bytes:

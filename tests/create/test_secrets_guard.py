@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from generator.create import guard
+from generator.check.guard import check_outgoing
 
 if TYPE_CHECKING:
     from tests.create.conftest import Kit
@@ -158,9 +158,8 @@ def assert_refused(kit: Kit, result: Any, *needles: str) -> str:
 def test_example_trees_hold_no_secret_values(kit: Kit, example: str | None, env: str) -> None:
     example_dir = kit.example_path(example)
     tree = kit.example(example_dir, env)
+    check_outgoing(tree.files)  # raises naming the file and line
     for path, data in tree.files.items():
-        text = data.decode("utf-8")
-        assert guard.looks_like_credential(text) is None, f"{path}: {guard.looks_like_credential(text)}"
         if not path.endswith(".yaml"):
             continue
         for obj in kit.docs(data):
@@ -196,14 +195,14 @@ def test_plain_output_holding_a_github_token_is_refused(kit: Kit) -> None:
     assert GITHUB_TOKEN not in out
     # Under an innocent name, the guard refuses it in the file it would have been written to.
     result = kit.cli_render(kit.resource_spec("leaky-label", "label", name="label.yaml"), rules=rules)
-    out = assert_refused(kit, result, f"{MANIFEST}:", "GitHub token", "Deployment 'web'")
+    out = assert_refused(kit, result, f"{MANIFEST}:", "GitHub Token", "Deployment 'web'")
     assert GITHUB_TOKEN not in out
 
 
 def test_github_token_in_terraform_is_refused(kit: Kit) -> None:
     rules = kit.rules(extra={"60-leaky.yaml": LEAKY_RULES})
     result = kit.cli_render(kit.resource_spec("leaky-terraform", "name"), "production", rules=rules)
-    out = assert_refused(kit, result, "terraform/production/demo/main.tf:", "GitHub token")
+    out = assert_refused(kit, result, "terraform/production/demo/main.tf:", "GitHub Token")
     assert GITHUB_TOKEN not in out
 
 
@@ -221,7 +220,7 @@ def test_aws_key_id_in_a_spec_variable_is_refused(kit: Kit) -> None:
         """
     )
     # Written in the spec itself: the spec's line is named, before anything is rendered.
-    out = assert_refused(kit, kit.cli_render(spec), f"{spec}:8:", "AWS access key id", "AWS_ACCESS_KEY_ID")
+    out = assert_refused(kit, kit.cli_render(spec), f"{spec}:8:", "AWS Access Key", "AWS_ACCESS_KEY_ID")
     assert AWS_KEY_ID not in out
 
 
@@ -257,7 +256,7 @@ def test_private_key_in_a_file_is_refused(kit: Kit) -> None:
                 content: {json.dumps(PRIVATE_KEY)}
         """
     )
-    out = assert_refused(kit, kit.cli_render(spec), f"{spec}:8:", "private key", "file /etc/tls/key.pem")
+    out = assert_refused(kit, kit.cli_render(spec), f"{spec}:8:", "Private Key", "file /etc/tls/key.pem")
     assert "MIIEowIBAAKCAQEAx" not in out
 
 
@@ -280,7 +279,7 @@ def test_private_key_in_a_file_with_a_secret_is_refused(kit: Kit) -> None:
     )
     result = kit.cli_render(spec, "production")
     assert "BEGIN RSA PRIVATE KEY" not in written(kit.out), "the private key was written"
-    assert_refused(kit, result, "private key")
+    assert_refused(kit, result, "Private Key")
 
 
 @pytest.mark.parametrize("type_", ["secret-with-data", "secret-with-string-data"])
@@ -295,7 +294,7 @@ def test_credential_in_a_context_value_is_refused(kit: Kit) -> None:
     spec = kit.resource_spec("dns", "host")
     result = kit.cli_render(spec, "development", "-c", f"ticket={GITHUB_TOKEN}")
     assert GITHUB_TOKEN not in written(kit.out), "the token was written"
-    assert_refused(kit, result, "GitHub token")
+    assert_refused(kit, result, "GitHub Token")
 
 
 # -- secrets by reference ---------------------------------------------------------------------------------------

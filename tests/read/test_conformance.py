@@ -15,6 +15,7 @@ import yaml
 
 from generator.read.models import Workload
 from generator.read.workload import Options, load_workloads
+from tests.conftest import production_ready_copy
 
 EXPECTED_FILES = 42
 CONFORMANCE = ("conformance", "score")
@@ -143,18 +144,6 @@ INVENTED = {
 _PRODUCTION_REFUSAL = re.compile(r"is the mutable tag 'latest'|is ReadWriteOnce, which one node mounts at a time")
 
 
-def _production_ready_copy(source: Path, dest: Path) -> Path:
-    """The spec file or folder, changed only as production requires (tests/create/conftest.py says how)."""
-    from tests.create.conftest import _production_ready
-
-    files = sorted(source.glob("*.yaml")) if source.is_dir() else [source]
-    folder = dest / source.name if source.is_dir() else dest
-    folder.mkdir(parents=True)
-    for f in files:
-        (folder / f.name).write_bytes(_production_ready(f.read_bytes()))
-    return folder if source.is_dir() else folder / source.name
-
-
 FOLDER_APPS = ("score-compose/examples/", "community-provisioners/")  # each folder's files form one app
 
 
@@ -193,7 +182,7 @@ def test_conformance_renders(shared_dir: SharedDir, unit: str | None, env: str, 
         # replicas), each at its spec line; a copy changed only that way renders.
         errors = [line for line in result.output.splitlines() if ": error: " in line]
         assert errors and all(_PRODUCTION_REFUSAL.search(e) for e in errors), result.output
-        ready = _production_ready_copy(conformance_dir / unit, tmp_path / "ready")
+        ready = production_ready_copy(conformance_dir / unit, tmp_path / "ready")
         result = CliRunner().invoke(main, ["render", str(ready), *context, "-o", str(out)])
     if unit in INVENTED:
         assert result.exit_code == 2, result.output

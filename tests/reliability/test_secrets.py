@@ -45,11 +45,11 @@ CASES = {
         PASSWORD,
         ["DB_URL", "password in a URL"],
     ),
-    "aws-access-key-id": ({"variables": {"AWS_KEY": AWS}}, AWS, ["AWS_KEY", "AWS access key id"]),
-    "github-token": ({"variables": {"TOKEN": GHP}}, GHP, ["TOKEN", "GitHub token"]),
-    "github-token-in-args": ({"args": [f"--token={GHP}"]}, GHP, ["args[0]", "GitHub token"]),
+    "aws-access-key-id": ({"variables": {"AWS_KEY": AWS}}, AWS, ["AWS_KEY", "AWS Access Key"]),
+    "github-token": ({"variables": {"TOKEN": GHP}}, GHP, ["TOKEN", "GitHub Token"]),
+    "github-token-in-args": ({"args": [f"--token={GHP}"]}, GHP, ["args[0]", "GitHub Token"]),
     "high-entropy-variable": ({"variables": {"API_KEY": ENTROPIC}}, ENTROPIC, ["API_KEY", "high-entropy"]),
-    "private-key-in-a-file": ({"files": {"/etc/tls/key.pem": {"content": PEM}}}, "MIIEow", ["private key"]),
+    "private-key-in-a-file": ({"files": {"/etc/tls/key.pem": {"content": PEM}}}, "MIIEow", ["Private Key"]),
 }
 
 
@@ -76,7 +76,7 @@ def test_a_credential_in_a_spec_is_refused_naming_the_place_and_never_printed(na
     )
 
     # The spec's own line is named (not the rendered file the value would have gone to).
-    key = {"args[0]": "- --token", "private key": "/etc/tls/key.pem:"}.get(named[0], named[0] + ":")
+    key = {"args[0]": "- --token", "Private Key": "/etc/tls/key.pem:"}.get(named[0], named[0] + ":")
     lines = (kit.tmp / "app" / "score.yaml").read_text().splitlines()
     line = next(i for i, text in enumerate(lines, 1) if text.strip().startswith(key))
     for run in (render, publish):
@@ -165,10 +165,10 @@ def test_a_token_in_the_repository_url_is_not_printed_with_debug_either(kit, clo
 @pytest.mark.parametrize(
     ("how", "value", "what"),
     [
-        ("flag", GHP, "GitHub token"),
+        ("flag", GHP, "GitHub Token"),
         ("flag", f"postgres://u:{PASSWORD}@db/app", "password in a URL"),
-        ("flag", AWS, "AWS access key id"),
-        ("environment", GHP, "GitHub token"),
+        ("flag", AWS, "AWS Access Key"),
+        ("environment", GHP, "GitHub Token"),
         ("image", f"https://robot:{PASSWORD}@registry.example.com/acme/web:1.0", "password in a URL"),
     ],
 )
@@ -213,3 +213,33 @@ def test_a_published_repository_holds_no_credential_looking_value(kit) -> None:
         assert looks_like_credential(text) is None, path
         for value in re.findall(r"value: (\S{32,})", text):
             assert not high_entropy(value), f"{path}: {value}"
+
+
+# -- the fleet re-render ---------------------------------------------------------------------------------------------
+
+
+def test_a_rerender_whose_new_rules_write_a_credential_writes_nothing(kit) -> None:
+    """The re-render composes the stages itself (in its workers): the check stage and the commit-message check
+    hold there too, and no worker's error quotes the value."""
+    spec = kit.score(variables={"H": "${resources.thing.host}"}, resources={"thing": {"type": "evil"}})
+    kit.workload("app/score.yaml", spec)
+    clean = kit.resource_rule("evil", "evil", {"outputs": {"host": "x"}})
+    leaky = kit.resource_rule(
+        "evil",
+        "evil",
+        {
+            "outputs": {"host": "x"},
+            "manifests": f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  k: {GHP}\n",
+        },
+    )
+    remote = kit.bare()
+    rules = kit.rules(clean, bundled=True)
+    published = kit.run(kit.args("publish", Path("app/score.yaml"), rules=rules, repo=remote.path))
+    assert published.returncode == 0, published.explain()
+    before = remote.snapshot()
+
+    rules = kit.rules(leaky, bundled=True)
+    run = kit.run(["rerender", "--repo", str(remote.path), "--rules", str(rules), "--jobs", "1"])
+
+    kit.assert_refused(run, 2, names=["development/web/manifest.yaml"], says=["GitHub Token"], never=[GHP])
+    assert remote.snapshot() == before

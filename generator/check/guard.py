@@ -1,0 +1,276 @@
+"""The check stage's secret guard: nothing that looks like a credential leaves plato.
+
+Every rendered file is checked as the bytes that will be written (YAML files are read back object by object, so
+that keys are judged by what they name and a finding has a line), the workload specs and the context before
+they are recorded, and each commit message. A finding is exit 2 naming the file and line and what to do; nothing
+has been written yet. What is only printed (messages, PR bodies) is masked instead: see `mask`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from generator.credentials import Lang, credential_key, first, literal
+from generator.errors import UserError
+
+if TYPE_CHECKING:
+    from generator.create.render import RenderedTree
+    from generator.read.models import Workload
+
+Loc = tuple[str | int, ...]
+REFERENCE_HINT = (
+    "no secret value may reach the deployment repository: declare it as a secret output of a resource and "
+    "write ${resources.<name>.<output>} (it is written as a reference, never as a value)"
+)
+SECRET_HINT = "secrets reach the cluster by reference: ExternalSecret, an operator's Secret, or a password generator"
+
+
+class Hit:
+    """One finding inside a structured value: what, where (the path of keys) and the key it sits under."""
+
+    __slots__ = ("loc", "what")
+
+    def __init__(self, what: str, loc: Loc) -> None:
+        self.what, self.loc = what, loc
+
+
+def find_in(value: Any, loc: Loc = ()) -> Hit | None:
+    """The first credential in a structured value: its keys, its strings, a Secret with data of any spelling."""
+    if isinstance(value, dict):
+        return _mapping(value, loc)
+    if isinstance(value, list):
+        return _sequence(value, loc)
+    if isinstance(value, str):
+        found = first(value)
+        return Hit(found.what, loc) if found else None
+    return None
+
+
+def _mapping(value: dict[Any, Any], loc: Loc) -> Hit | None:
+    kind = value.get("kind")
+    if isinstance(kind, str) and kind.strip().lower() == "secret" and (value.get("data") or value.get("stringData")):
+        return Hit("a Secret with data", loc)
+    pair = _name_value(value)
+    if pair and credential_key(pair[0]) and literal(pair[1]):
+        return Hit(f"a literal value for '{pair[0]}'", (*loc, "value"))
+    for key, item in value.items():
+        name = str(key)
+        found = first(name, assignments=False)
+        if found:
+            return Hit(f"{found.what} in a key", (*loc, name))
+        if credential_key(name) and literal(item) and not _reference_field(name, value):
+            return Hit(f"a literal value for '{name}'", (*loc, name))
+        hit = find_in(item, (*loc, name))
+        if hit:
+            return hit
+    return None
+
+
+def _name_value(value: dict[Any, Any]) -> tuple[str, Any] | None:
+    """An environment variable, an HTTP header, a Helm `set` value: {name: X, value: Y} is X = Y."""
+    name = value.get("name")
+    return (name, value["value"]) if isinstance(name, str) and "value" in value else None
+
+
+def _reference_field(key: str, mapping: dict[Any, Any]) -> bool:
+    """An ExternalSecret data item's `secretKey` names a key of the Secret it makes, not a credential."""
+    return key == "secretKey" and "remoteRef" in mapping
+
+
+def _sequence(value: list[Any], loc: Loc) -> Hit | None:
+    for i, item in enumerate(value):
+        hit = find_in(item, (*loc, i))
+        if hit:
+            return hit
+        # ["--password", "hunter2"]: a credential-named flag and its literal value as the next argument.
+        flag = isinstance(item, str) and item.startswith("-") and "=" not in item and i + 1 < len(value)
+        if (
+            flag
+            and credential_key(item.lstrip("-"))
+            and literal(value[i + 1])
+            and not str(value[i + 1]).startswith("-")
+        ):
+            return Hit(f"a literal value for '{item}'", (*loc, i + 1))
+    return None
+
+
+def described(loc: Loc) -> str:
+    """A path of keys as a person reads it: spec.containers[0].env[2].value."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+# -- files ---------------------------------------------------------------------------------------------------------
+
+_CLEAN: set[bytes] = set()  # digests of blobs already found clean in this process: scanned once, however often sent
+
+
+def check_blob(path: str, data: bytes) -> None:
+    """Refuse a file plato would write if anything in it looks like a credential (exit 2, file:line)."""
+    digest = hashlib.blake2b(data, digest_size=16).digest()
+    if digest in _CLEAN:
+        return
+    text = data.decode("utf-8", errors="replace")
+    if path.endswith((".yaml", ".yml")):
+        _check_yaml(path, text)
+        found = first(text, assignments=False)  # the bytes too: what parsing hides (comments, anchors)
+    else:
+        found = first(text, _lang(path))
+    if found:
+        raise _refusal(found.what, path, found.line(text))
+    _CLEAN.add(digest)
+
+
+def _lang(path: str) -> Lang:
+    return "terraform" if path.endswith((".tf", ".tfvars", ".hcl")) else "text"
+
+
+def _check_yaml(path: str, text: str) -> None:
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        docs = list(yaml.load_all(text, Loader=loader))
+    except yaml.YAMLError:
+        return  # not YAML after all (a rule's extra file): the text scan below still reads every byte
+    for i, doc in enumerate(docs):
+        hit = find_in(doc)
+        if hit:
+            raise _refusal(hit.what, path, line_of(text, hit.loc, i), _object_name(doc), hit.loc)
+
+
+def _object_name(doc: Any) -> str:
+    if not isinstance(doc, dict):
+        return ""
+    name = (doc.get("metadata") or {}).get("name") if isinstance(doc.get("metadata"), dict) else None
+    return f"{doc.get('kind')} '{name}'" if name else str(doc.get("kind") or "")
+
+
+def _refusal(what: str, path: str, line: int | None, obj: str = "", loc: Loc = ()) -> UserError:
+    if what == "a Secret with data":
+        return UserError(
+            f"refusing to write {obj or 'a Secret'} with data into the deployment repository"
+            + (f" (at {described(loc)})" if loc else ""),
+            file=path,
+            line=line,
+            hint=SECRET_HINT,
+        )
+    # No "key: value" shape in the message: the mask would take the description for a credential.
+    at = " at ".join(filter(None, [obj, described(loc)]))
+    return UserError(
+        f"{at or 'the file'} holds {what}; refusing to write it", file=path, line=line, hint=REFERENCE_HINT
+    )
+
+
+def line_of(text: str, loc: Loc, doc_index: int | None = None) -> int | None:
+    """The 1-based line of the node at `loc` in a YAML text (in document `doc_index`, or the first document that
+    holds the path), or of the deepest node on the way to it."""
+    import yaml
+
+    try:
+        nodes = list(yaml.compose_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+    except yaml.YAMLError:
+        return None
+    candidates = [nodes[doc_index]] if doc_index is not None and doc_index < len(nodes) else nodes
+    best: int | None = None
+    for node in candidates:
+        depth, line = _follow(node, loc)
+        if depth == len(loc):
+            return line
+        best = best or line
+    return best
+
+
+def _follow(node: Any, loc: Loc) -> tuple[int, int | None]:
+    import yaml
+
+    line = node.start_mark.line + 1 if node is not None else None
+    for depth, part in enumerate(loc):
+        nxt = None
+        if isinstance(node, yaml.MappingNode):
+            nxt = next((v for k, v in node.value if str(k.value) == str(part)), None)
+            key = next((k for k, v in node.value if str(k.value) == str(part)), None)
+            line = key.start_mark.line + 1 if key is not None else line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            nxt = node.value[part]
+            line = nxt.start_mark.line + 1
+        if nxt is None:
+            return depth, line
+        node = nxt
+    return len(loc), line
+
+
+# -- inputs --------------------------------------------------------------------------------------------------------
+
+
+def check_context(ctx: Mapping[str, str], origin: str = "--context") -> None:
+    """Context values go into commit trailers, the record and the README: none may look like a credential."""
+    for key, value in ctx.items():
+        found = first(value, assignments=False)
+        what = found.what if found else ("a literal credential" if credential_key(key) and literal(value) else "")
+        if what:
+            raise UserError(
+                f"context value of '{key}' looks like {what}",
+                file=origin,
+                hint="secrets never go into the context: it is written into commits, READMEs and recorded inputs",
+            )
+
+
+def check_rendered(tree: RenderedTree, workloads: Iterable[Workload]) -> None:
+    """The check stage: the context, the specs (both are recorded) and every rendered file, before anything is
+    written anywhere."""
+    check_context(tree.plan.context)
+    check_workloads(workloads)
+    check_outgoing(tree.files)
+
+
+def check_workloads(workloads: Iterable[Workload]) -> None:
+    """Everything a spec says is recorded (`.plato/inputs/`): extra metadata, annotations, params, files. Named
+    at the spec's own line."""
+    for w in workloads:
+        hit = find_in(w.raw)
+        if hit:
+            raise UserError(
+                f"workload '{w.name}': {described(hit.loc)} holds {hit.what}; it would be written to the deployment "
+                "repository",
+                file=w.where.file,
+                line=_spec_line(w.where.file, hit.loc),
+                hint=REFERENCE_HINT,
+            )
+
+
+def _spec_line(file: str, loc: Loc) -> int | None:
+    path = Path(file)
+    try:
+        return line_of(path.read_text(encoding="utf-8"), loc) if path.is_file() else None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+# -- what leaves: the choke points -----------------------------------------------------------------------------
+
+
+def check_outgoing(files: Mapping[str, bytes]) -> Mapping[str, bytes]:
+    """THE choke point for files: every blob plato commits, pushes or previews passes here (paths included)."""
+    for path, data in files.items():
+        found = first(path, assignments=False)
+        if found:
+            raise _refusal(f"{found.what} in a file path", path, None)
+        check_blob(path, data)
+    return files
+
+
+def check_message(label: str, text: str) -> str:
+    """THE choke point for commit messages and trailers: refused, never masked (a commit is forever)."""
+    found = first(text)
+    if found:
+        raise UserError(
+            f"{label} would contain {found.what} (line {found.line(text)}); nothing was committed",
+            hint="a context value or a name carries it: " + REFERENCE_HINT,
+        )
+    return text

@@ -1,0 +1,109 @@
+"""The one detector (generator/credentials.py) alone: what it finds, what it lets pass, what masking hides.
+
+The end-to-end corpus (tests/reliability/secret_corpus.yaml) holds it to whole publishes; this table pins the
+judgements themselves, including the allowlist that keeps real output clean.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import pytest
+
+from generator.credentials import credential_key, first, mask, scan
+from generator.errors import MaskedStream, mask_secrets
+
+GHP = "ghp_" + "aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6"
+AWS_ID = "AKIA" + "IOSFODNN7REALKEY"
+AWS_SECRET = "q9Zt3Lx8VbN2mK7pR4sW1" + "yH6jF0dG5cA+E/uTiOo"
+
+FOUND = {
+    "url password": ("postgres://app:hunter2pass@db/app", "a password in a URL"),
+    "url empty user": ("redis://:hunter2pass@cache:6379", "a password in a URL"),
+    "url slash": ("redis://u:pa/ss@cache", "a password in a URL"),
+    "url no scheme": ("robot:hunter2pass@registry.example.com/web:1", "a password in a URL"),
+    "github token": (f"token {GHP}", "GitHub Token"),
+    "aws key id": (AWS_ID, "AWS Access Key"),
+    "aws secret": (AWS_SECRET, "a high-entropy string"),
+    "env literal": ("DB_PASSWORD=correcthorse", "a literal value for 'DB_PASSWORD'"),
+    "yaml literal": ("auth:\n  password: correcthorse\n", "a literal value for 'password'"),
+    "terraform literal": ('password = "correcthorse"', "a literal value for 'password'"),
+    "header": ("Authorization: Bearer correcthorse", "a literal value for 'Authorization'"),
+    "flag": ("--api-key correcthorse", "a literal value for '--api-key'"),
+    "base64 of a url": (base64.b64encode(b"postgres://u:hunter2pass@h/db").decode(), "(base64 or hex encoded)"),
+    "hex of a key id": (AWS_ID.encode().hex(), "(base64 or hex encoded)"),
+    "split over lines": (f"{AWS_ID[:8]}\n{AWS_ID[8:]}\n", "(split over lines)"),
+    "split at a space": (f"{AWS_ID[:9]} {AWS_ID[9:]}", "(split at spaces)"),
+    "embedded secret": ("kind: secret\nmetadata: {name: x}\nstringData:\n  a: b\n", "a Secret with data"),
+}
+
+CLEAN = {
+    "digest": "nginx:1.27@sha256:" + "0f" * 32,
+    "git id": "9fceb02d0ae598e95dc970b74767f19372d61af8",
+    "uuid": "123e4567-e89b-12d3-a456-426614174000",
+    "k8s reference": "redis://default:$(PLATO_SECRET_CACHE_PASSWORD)@$(HOST):6379/0",
+    "placeholder url": "postgres://${resources.db.username}:${resources.db.password}@${resources.db.host}/x",
+    "terraform expression": ("password = random_password.db.result", "terraform"),
+    "names of secrets": "secretName: app-db\nDB_PASSWORD_FILE: /run/secrets/db\nexistingSecret: db\n",
+    "booleans and numbers": "automountServiceAccountToken: false\ntoken_ttl: 3600\n",
+    "paths": "development/a1/README.md and terraform/production/shop/main.tf",
+    "identifiers": "PLATO_SECRET_WEB_CACHE_OUTPUTS_PASSWORD someLongFeatureFlagNameWithV2Beta1",
+    "certificate": "-----BEGIN CERTIFICATE-----\nMIIDdzCCAl+gAwIBAgIEAgAAuTANBgkqhkiG9w0B\n-----END CERTIFICATE-----\n",
+    "base64 of text": base64.b64encode(b"hello world, a plain message of the day").decode(),
+    "version tag": "quay.io/minio/minio:RELEASE.2024-11-07T00-52-20Z",
+    "eso data item": "- remoteRef:\n    key: plato/prod/db\n  secretKey: db_password\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(FOUND))
+def test_a_credential_is_found_and_masked(name: str) -> None:
+    text, what = FOUND[name]
+    found = first(text)
+    assert found is not None, name
+    assert what in found.what, found.what
+    masked = mask(text)
+    assert "***" in masked
+    for secret in ("hunter2pass", "correcthorse", GHP, AWS_ID, AWS_SECRET, "pa/ss"):
+        assert secret not in masked
+
+
+@pytest.mark.parametrize("name", sorted(CLEAN))
+def test_a_known_non_secret_shape_is_let_through(name: str) -> None:
+    case = CLEAN[name]
+    text, lang = case if isinstance(case, tuple) else (case, "text")
+    assert scan(text, lang) == [], [(f.what, text[f.start : f.end]) for f in scan(text, lang)]
+
+
+@pytest.mark.parametrize(
+    ("key", "names_a_credential"),
+    [
+        ("DB_PASSWORD", True),
+        ("apiKey", True),
+        ("x-auth-token", True),
+        ("aws_secret_access_key", True),
+        ("requirepass", True),
+        ("DB_PASSWORD_FILE", False),
+        ("secretName", False),
+        ("passwordSecretRef", False),
+        ("tokenTTL", False),
+        ("existingSecret", False),
+    ],
+)
+def test_a_key_names_a_credential_by_its_last_word(key: str, names_a_credential: bool) -> None:
+    assert credential_key(key) is names_a_credential
+
+
+def test_printing_masks_every_write_and_never_offers_the_bytes_beneath() -> None:
+    out = io.StringIO()
+    stream = MaskedStream(out)
+
+    stream.write(f"error: could not parse {GHP} near postgres://u:hunter2pass@db\n")
+
+    assert GHP not in out.getvalue() and "hunter2pass" not in out.getvalue()
+    assert "error: could not parse" in out.getvalue()
+    with pytest.raises(AttributeError):
+        stream.buffer  # noqa: B018 - writing bytes underneath would skip the mask
+    assert mask_secrets("https://x-access-token:abc@h/x and redis://u:$(PW)@h") == (
+        "https://***@h/x and redis://u:$(PW)@h"
+    )
