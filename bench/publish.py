@@ -13,7 +13,8 @@ replaced (rendering 30,000 apps would take longer than the benchmark).
 `soak` runs the publishers side by side with plato's default retry settings (`--retry-for`, backoff), each its
 rounds one after another, against one repository served by `git daemon` on 127.0.0.1, and reports lost
 publishes (any exit other than 0), p50/p99/max publish time and the retries seen. `PLATO=path/to/tree` runs the
-plato of another source tree (a `git archive` of an older commit) for a before/after comparison.
+plato of another source tree (a `git archive` of an older commit) instead; `PLATO_BEFORE=path/to/tree` times
+that tree too, in the same interleaved rounds, for a before/after comparison.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ import fleet  # noqa: E402
 
 OTHER = os.environ.get("PLATO")  # another source tree to time, for a before/after run
 ENV = {**os.environ, **({"PYTHONPATH": OTHER} if OTHER else {}), "GIT_CONFIG_NOSYSTEM": "1"}
+BEFORE = os.environ.get("PLATO_BEFORE")  # a second source tree timed in the same rounds (interleaved)
+ENV_BEFORE = {**ENV, "PYTHONPATH": BEFORE or ""}
 PLATO = [sys.executable, "-m", "generator"]
 IDENT = ["-c", "user.name=bench", "-c", "user.email=bench@example.com"]
 
@@ -149,8 +152,9 @@ def sizes(args: argparse.Namespace) -> None:
         served.mkdir()
         daemon = Daemon(served)
         try:
-            print("| apps | served as | plato publish (median, min-max) | plain-git floor | ratio |")
-            print("|--:|---|--:|--:|--:|")
+            before = " | before (median) |" if BEFORE else " |"
+            print(f"| apps | served as{before} plato publish (median, min-max) | plain-git floor | ratio |")
+            print("|--:|---|" + ("--:|" if BEFORE else "") + "--:|--:|--:|")
             for n in [int(s) for s in args.sizes.split(",")]:
                 bare = served / f"fleet-{n}.git"
                 t0 = time.perf_counter()
@@ -161,18 +165,21 @@ def sizes(args: argparse.Namespace) -> None:
                 for label, repo, allow in served_as:
                     git("--git-dir", str(bare), "config", "uploadpack.allowFilter", allow)
                     base = git("--git-dir", str(bare), "rev-parse", "main").strip()
-                    runs, floors = [], []
-                    for r in range(args.reps):
-                        image = f"ghcr.io/acme/app0000:2.{r}.0"
-                        t, code, err = timed(publish_cmd(specs, rules, repo, "app0000", image))
-                        if code != 0:
-                            raise SystemExit(f"publish failed ({code}):\n{err}")
-                        runs.append(t)
+                    runs, olds, floors = [], [], []
+                    for r in range(args.reps):  # interleaved: floor, plato (, the other tree), floor, ...
                         floors.append(floor(repo, work / "floor.git", r))
                         git("--git-dir", str(bare), "update-ref", "refs/heads/main", base)
+                        for env, out in ((ENV, runs), *(((ENV_BEFORE, olds),) if BEFORE else ())):
+                            cmd = publish_cmd(specs, rules, repo, "app0000", f"ghcr.io/acme/app0000:2.{r}.0")
+                            t, code, err = timed(cmd, env)
+                            if code != 0:
+                                raise SystemExit(f"publish failed ({code}):\n{err}")
+                            out.append(t)
+                            git("--git-dir", str(bare), "update-ref", "refs/heads/main", base)
                     med, fl = statistics.median(runs), statistics.median(floors)
                     spread = f"{min(runs):.3f}-{max(runs):.3f}"
-                    print(f"| {n} | {label} | {med:.3f} s ({spread}) | {fl:.3f} s | {med / fl:.2f}x |", flush=True)
+                    old = f" | {statistics.median(olds):.3f} s" if olds else ""
+                    print(f"| {n} | {label}{old} | {med:.3f} s ({spread}) | {fl:.3f} s | {med / fl:.2f}x |", flush=True)
         finally:
             daemon.stop()
 

@@ -14,6 +14,7 @@ import click
 from generator.pipeline import Inputs
 
 if TYPE_CHECKING:
+    from generator.deploy.publish import Result
     from generator.deploy.transaction import Mode, Retry
 
 
@@ -174,6 +175,14 @@ def run_publish(
             )
         )
         return
+    _say(result, repo, branch)
+
+
+def _say(result: Result, repo: str, branch: str) -> None:
+    """What a publish did, for a person reading the CI log."""
+    from generator.deploy import report
+
+    cs = result.changeset
     if result.skipped:
         click.echo(f"not published: {result.skipped}", err=True)
     elif not result.changed:

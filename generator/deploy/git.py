@@ -166,24 +166,30 @@ def ls_tree(git: Git, rev: str, paths: Iterable[str] = (), recursive: bool = Tru
 
 
 class BlobReader:
-    """A long-running `git cat-file --batch`: many blobs read through one process."""
+    """A long-running `git cat-file --batch`: many blobs read through one process, started at the first read (a
+    publish whose files are all unchanged reads none)."""
 
     def __init__(self, git: Git) -> None:
-        self.proc = git.popen("cat-file", "--batch", stdin=subprocess.PIPE)
+        self.git = git
+        self.proc: subprocess.Popen[bytes] | None = None
 
     def read(self, oid: str) -> bytes:
+        if self.proc is None:
+            self.proc = self.git.popen("cat-file", "--batch", stdin=subprocess.PIPE)
         stdin, stdout = self.proc.stdin, self.proc.stdout
         assert stdin is not None and stdout is not None
         stdin.write(oid.encode() + b"\n")
         stdin.flush()
         header = stdout.readline().split()
         if len(header) != 3:
-            raise RepoError(f"git cat-file: object {oid} is missing from the checkout", hint="run again")
+            raise RepoError(f"git cat-file: object {oid} is missing from the clone", hint="run again")
         data = stdout.read(int(header[2]))
         stdout.read(1)  # the newline after each object
         return data
 
     def close(self) -> None:
+        if self.proc is None:
+            return
         if self.proc.stdin:
             self.proc.stdin.close()
         self.proc.wait()
@@ -300,6 +306,7 @@ class Clone:
         self.url = remote_url(repo)
         self.blobs = blobs
         self.filtered = False  # the server honoured the filter: blobs are fetched when they are read
+        self.fetched: set[str] = set()  # blobs already downloaded (a retry on a new tip reads mostly the same)
         sweep_abandoned()
         self.dir = Path(tempfile.mkdtemp(prefix=f"plato-checkout-{os.getpid()}-"))
         self.git = Git(self.dir)
@@ -336,7 +343,8 @@ class Clone:
 
     def prefetch(self, oids: Iterable[str]) -> None:
         """Download these blobs in one request (a filtered clone has none of them yet)."""
-        wanted = sorted(set(oids))
+        wanted = sorted(set(oids) - self.fetched)
+        self.fetched.update(wanted)
         if self.filtered and wanted:
             args = ("-c", "fetch.negotiationAlgorithm=noop", "fetch", "-q", "--no-tags", "--no-write-fetch-head")
             self.git.run(*args, "--filter=blob:none", "--stdin", "origin", input="\n".join(wanted).encode() + b"\n")

@@ -24,7 +24,15 @@ from typing import Any
 
 from generator.deploy.diff import ChangeSet, compare
 from generator.deploy.git import BlobReader, Clone, Git, PushRejected, ls_tree
-from generator.deploy.ownership import check_owner, check_written_paths, desired, moved_from, provenance_paths
+from generator.deploy.ownership import (
+    check_entries,
+    check_owner,
+    check_written_paths,
+    desired,
+    moved_from,
+    on_the_way,
+    provenance_paths,
+)
 from generator.deploy.record import RECORD_DIR, make_record, read_record, record_path
 from generator.deploy.transaction import Commit, Edit, Options, commit_message, write_commits
 from generator.deploy.tree import GitTree
@@ -140,6 +148,10 @@ def render_one(job: tuple[str, dict[str, Any], bool]) -> AppResult:
             tree.plan.context, inputs.workloads, source.get("time"), inputs.files, used, tree.owned
         )
         want = desired(tree, new_record)
+        writes = [*tree.owned, record_path(tree.env, tree.app)]
+        # The full listing has no folders: what it holds on the way to a written path is not a folder.
+        ahead = {p: view.entries[p] for p in on_the_way(writes) if p in view.entries}
+        check_entries(ahead, {f: view.entries[f] for rel in writes for f in view.files(rel)}, writes)
         check_owner(view, tree)
         moved = moved_from(view, record.get("owned"), tree)
         result.owned = [*tree.owned, record_path(tree.env, tree.app), *moved]
