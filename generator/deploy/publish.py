@@ -78,14 +78,13 @@ def read_state(clone: Clone, tip: str | None, tree: RenderedTree, record: bytes)
     rec = record_path(tree.env, tree.app)
     writes = [*tree.owned, rec]
     entries = ls_tree(clone.git, tip, read_paths(tree))
-    check_entries(ls_tree(clone.git, tip, on_the_way(writes), recursive=False), entries, writes)
+    inside = {p: e for p, e in entries.items() if within(p, writes)}
+    check_entries(ls_tree(clone.git, tip, on_the_way(writes), recursive=False), inside, writes)
     want = desired(tree, record)
     view = _view(clone, entries, want)
     try:
         check_owner(view, tree)
-        current = {
-            f: want[f] if f in want and view.holds(f, want[f]) else view.read(f) for f in entries if within(f, writes)
-        }
+        current = {f: want[f] if f in want and view.holds(f, want[f]) else view.read(f) for f in inside}
     finally:
         view.reader.close()
     state = State(current, current.get(rec), attributes=".gitattributes" in entries)
