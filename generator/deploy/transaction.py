@@ -26,7 +26,7 @@ from generator.errors import RepoError
 Mode = Literal["push", "pr"]
 RETRY_FOR = 300.0  # seconds: how long a publish keeps retrying lost races by default
 BACKOFF = 0.5  # seconds: the first retry waits up to this (PLATO_RETRY_BACKOFF changes it)
-BACKOFF_CAP = 8.0  # seconds: no wait is longer, however many races were lost
+BACKOFF_CAP = 2.0  # seconds: no wait is longer, however many races were lost
 
 
 @dataclass
