@@ -8,11 +8,14 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from generator import __version__
+
+if TYPE_CHECKING:
+    from generator.deploy.transaction import Mode
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,9 +55,21 @@ def mode_option(help: str) -> Callable[[F], F]:
     return click.option("--mode", type=click.Choice(["push", "pr"]), default="push", show_default=True, help=help)
 
 
-retries_option = click.option(
-    "--max-retries", default=10, show_default=True, help="Retries of a push that lost a race."
-)
+def retries_option(f: F) -> F:
+    f = click.option(
+        "--max-retries",
+        type=click.IntRange(min=0),
+        default=None,
+        help="Deprecated (use --retry-for): also give up after this many retries of a push that lost a race.",
+    )(f)
+    return click.option(
+        "--retry-for",
+        type=click.FloatRange(min=0),
+        default=300.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="Keep retrying a push that lost a race (jittered backoff) for this long.",
+    )(f)
 
 
 @dataclass(frozen=True)
@@ -228,11 +243,20 @@ def preview(spec: Spec, repo: str, branch: str, fmt: str) -> None:
 @retries_option
 @click.option("--pr-body", type=click.Path(path_type=Path), default=None, help="Write the PR body (Markdown) here.")
 @format_option("text", "json")
-def publish(spec: Spec, repo: str, branch: str, mode: str, max_retries: int, pr_body: Path | None, fmt: str) -> None:
+def publish(
+    spec: Spec,
+    repo: str,
+    branch: str,
+    mode: Mode,
+    retry_for: float,
+    max_retries: int | None,
+    pr_body: Path | None,
+    fmt: str,
+) -> None:
     """Render and commit to the deployment repository (push, or a branch for a pull request)."""
-    from generator.commands.deploy import run_publish
+    from generator.commands.deploy import retry_settings, run_publish
 
-    run_publish(spec.inputs(), repo, branch, mode, max_retries, fmt, pr_body)
+    run_publish(spec.inputs(), repo, branch, mode, retry_settings(retry_for, max_retries), fmt, pr_body)
 
 
 @main.command()
@@ -256,13 +280,16 @@ def rerender(
     rules_dir: Path | None,
     select: str | None,
     dry_run: bool,
-    mode: str,
-    max_retries: int,
+    mode: Mode,
+    retry_for: float,
+    max_retries: int | None,
     jobs: int | None,
     pr_body_dir: Path | None,
     fmt: str,
 ) -> None:
     """Re-render every recorded app (or a selection) with the given rules: the fleet update after a rule change."""
+    from generator.commands.deploy import retry_settings
     from generator.commands.rerender import run as run_rerender
 
-    run_rerender(repo, branch, rules_dir, select, dry_run, mode, max_retries, fmt, jobs, pr_body_dir)
+    retry = retry_settings(retry_for, max_retries)
+    run_rerender(repo, branch, rules_dir, select, dry_run, mode, retry, fmt, jobs, pr_body_dir)

@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator.read import context as ctxmod
 from generator.read.models import Workload
 from generator.read.workload import Options, load_workloads
 from generator.read.yamlfile import iter_yaml_files
+
+if TYPE_CHECKING:
+    from generator.create.render import RenderedTree
+    from generator.match.plan import Plan
+    from generator.match.rules import RuleSet
 
 
 @dataclass
@@ -38,20 +43,23 @@ class Inputs:
         opts = Options(allow_outside_workspace=allow_outside_workspace, require_sources=False)
         return cls(load_workloads(files, opts), ctx, rules_dir, sorted(display_path(f) for f in files))
 
-    def plan(self, partial: bool = False) -> Any:
-        """The match stage's plan; with `partial` (explain), what did match, with the errors of the rest."""
+    def plan(self, partial: bool = False, rules: RuleSet | None = None) -> Plan:
+        """The match stage's plan; with `partial` (explain), what did match, with the errors of the rest. `rules`
+        is a rule set already loaded (a re-render's workers hold one), else the rules folder is read."""
         from generator.match.plan import make_plan
         from generator.match.rules import load_rules
 
-        return make_plan(self.workloads, self.context, load_rules(self.rules_dir), partial=partial)
+        rs = rules if rules is not None else load_rules(self.rules_dir)
+        return make_plan(self.workloads, self.context, rs, partial=partial)
 
-    def render(self) -> Any:
+    def render(self, rules: RuleSet | None = None) -> RenderedTree:
+        """Read -> match -> create -> check: the one composition of the stages, for every command and worker."""
         from generator.check.guard import check_rendered
         from generator.create.render import render
         from generator.match.bounds import run_budget
 
         with run_budget():  # every template of this (env, app) together: a publish's memory stays bounded
-            tree = render(self.plan(), self.files)
+            tree = render(self.plan(rules=rules), self.files)
         check_rendered(tree, self.workloads)  # the check stage: nothing leaves that looks like a credential
         return tree
 

@@ -21,7 +21,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,11 +71,18 @@ def hermetic_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def git(*args: str, cwd: Path | None = None, check: bool = True, env: Mapping[str, str] | None = None) -> str:
+def git(
+    *args: str,
+    cwd: Path | None = None,
+    check: bool = True,
+    env: Mapping[str, str] | None = None,
+    input: str | None = None,
+) -> str:
     """Plain git with a test identity and no user config."""
     proc = subprocess.run(
         [REAL_GIT, *args],
         cwd=cwd,
+        input=input,
         capture_output=True,
         text=True,
         timeout=60,
@@ -157,6 +164,15 @@ class Bare:
         with self._repo() as repo:
             return sorted(str(b.path) for b in repo.commit(f"refs/heads/{ref}").tree.traverse() if b.type == "blob")
 
+    def blobs(self, ref: str = "main") -> dict[str, tuple[str, str]]:
+        """Every entry of the branch's tree that is not a folder: path -> (mode in octal, object id)."""
+        with self._repo() as repo:
+            return {
+                str(b.path): (f"{b.mode:06o}", str(b.hexsha))
+                for b in repo.commit(f"refs/heads/{ref}").tree.traverse()
+                if b.type != "tree"
+            }
+
     def show(self, path: str, ref: str = "main") -> str:
         with self._repo() as repo:
             blob = repo.commit(ref).tree / path
@@ -216,9 +232,11 @@ class Bare:
         message: str = "seed",
         *,
         symlinks: Mapping[str, str] | None = None,
+        gitlinks: Sequence[str] = (),
         workdir: Path,
     ) -> str:
-        """Commit files (path -> text) and symlinks (path -> target) on main with a normal clone and push."""
+        """Commit files (path -> text), symlinks (path -> target) and submodule entries (gitlinks, each pointing at
+        a commit of its own) on main with a normal clone and push."""
         if workdir.exists():
             shutil.rmtree(workdir)
         git("clone", "-q", str(self.path), str(workdir))
@@ -231,6 +249,9 @@ class Bare:
             link.parent.mkdir(parents=True, exist_ok=True)
             os.symlink(to, link)
         git("add", "-A", cwd=workdir)
+        for rel in gitlinks:  # as `git submodule add` leaves it in the tree (without .gitmodules)
+            sub = git("commit-tree", "-m", "submodule", git("mktree", cwd=workdir, input="").strip(), cwd=workdir)
+            git("update-index", "--add", "--cacheinfo", f"160000,{sub.strip()},{rel}", cwd=workdir)
         git("commit", "-q", "-m", message, cwd=workdir)
         git("push", "-q", "origin", "HEAD:refs/heads/main", cwd=workdir)
         return git("rev-parse", "HEAD", cwd=workdir).strip()

@@ -4,33 +4,39 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from generator import terminal
 from generator.pipeline import Inputs
 
+if TYPE_CHECKING:
+    from generator.deploy.publish import Result
+    from generator.deploy.transaction import Mode, Retry
+
+
+def retry_settings(retry_for: float, max_retries: int | None) -> Retry:
+    """The retry policy of a command: --retry-for seconds, --max-retries (deprecated) as an extra cap, the first
+    backoff step from PLATO_RETRY_BACKOFF."""
+    from generator.deploy.transaction import BACKOFF, Retry
+
+    backoff = float(os.environ.get("PLATO_RETRY_BACKOFF", BACKOFF))
+    return Retry(retry_for=retry_for, max_retries=max_retries, backoff=backoff)
+
 
 def source_time(ctx: dict[str, str]) -> int | None:
     """When the source commit was made: `source_time` from the context, else read from the checkout CI runs in."""
+    from generator.deploy.git import commit_time
+
     if ctx.get("source_time", "").isdigit():
         return int(ctx["source_time"])
     sha = ctx.get("source_sha")
-    if not sha:
-        return None
-    try:
-        out = subprocess.run(
-            ["git", "show", "-s", "--format=%ct", sha], capture_output=True, text=True, timeout=10, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return int(out.stdout.strip()) if out.returncode == 0 and out.stdout.strip().isdigit() else None
+    return commit_time(sha) if sha else None
 
 
 def rendered(inputs: Inputs) -> tuple[Any, bytes]:
@@ -75,7 +81,8 @@ def provenance(tree: Any) -> dict[str, str]:
 def recorded_inputs(
     repo: str, branch: str, context: tuple[str, ...], image: str | None, rules_dir: Path | None
 ) -> Inputs:
-    from generator.deploy.publish import Checkout, _exists
+    from generator.deploy.git import is_url
+    from generator.deploy.publish import read_file
     from generator.deploy.record import read_record, record_path
     from generator.errors import UserError
     from generator.pipeline import inputs_from_record
@@ -84,16 +91,15 @@ def recorded_inputs(
     ctx = ctxmod.build(context, {}, image)
     ctxmod.require(ctx, ("env", "app"))
     rel = record_path(ctx["env"], ctx["app"])
-    if not _exists(repo):
+    if not is_url(repo) and not Path(repo).exists():
         raise UserError(f"deployment repository {repo} does not exist", hint="give workload files, or --repo")
-    with Checkout(repo, branch, [rel]) as co:
-        path = co.dir / rel
-        if not path.is_file():
-            raise UserError(
-                f"{ctx['app']} in {ctx['env']} has no recorded inputs in {repo} ({rel})",
-                hint="give the workload files, or publish the app once with plato",
-            )
-        record = read_record(path.read_bytes(), rel)
+    data = read_file(repo, branch, rel)
+    if data is None:
+        raise UserError(
+            f"{ctx['app']} in {ctx['env']} has no recorded inputs in {repo} ({rel})",
+            hint="give the workload files, or publish the app once with plato",
+        )
+    record = read_record(data, rel)
     inputs = inputs_from_record(record, rel, rules_dir)
     inputs.context.update({k: v for k, v in ctx.items() if k not in ("env", "app")})
     return inputs
@@ -125,8 +131,8 @@ def run_publish(
     inputs: Inputs,
     repo: str,
     branch: str,
-    mode: str,
-    max_retries: int,
+    mode: Mode,
+    retry: Retry,
     fmt: str,
     pr_body: Path | None,
 ) -> None:
@@ -135,13 +141,7 @@ def run_publish(
     from generator.deploy.publish import Options, publish, trailers_for
 
     tree, record = rendered(inputs)
-    opts = Options(
-        repo=repo,
-        branch=branch,
-        mode=mode,
-        max_retries=max_retries,
-        backoff=float(os.environ.get("PLATO_RETRY_BACKOFF", "1.0")),
-    )
+    opts = Options(repo=repo, branch=branch, mode=mode, retry=retry)
     with terminate_as_interrupt():
         result = publish(tree, record, opts, trailers_for(tree))
     cs = result.changeset
@@ -177,6 +177,14 @@ def run_publish(
             )
         )
         return
+    _say(result, repo, branch)
+
+
+def _say(result: Result, repo: str, branch: str) -> None:
+    """What a publish did, for a person reading the CI log."""
+    from generator.deploy import report
+
+    cs = result.changeset
     if result.skipped:
         click.echo(f"not published: {result.skipped}", err=True)
     elif not result.changed:

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from generator.deploy.rerender import AppResult, Impact
+from generator.deploy.transaction import Mode, Retry
 
 
 def _progress(items: Iterable[AppResult], total: int) -> Iterator[AppResult]:
@@ -48,8 +49,8 @@ def run(
     rules_dir: Path | None,
     select: str | None,
     dry_run: bool,
-    mode: str,
-    max_retries: int,
+    mode: Mode,
+    retry: Retry,
     fmt: str,
     jobs: int | None,
     pr_body_dir: Path | None,
@@ -57,18 +58,12 @@ def run(
     from generator.commands.deploy import _origin
     from generator.deploy import report as reports
     from generator.deploy.github import write_outputs, write_summary
-    from generator.deploy.publish import Options
     from generator.deploy.rerender import parse_select, rerender
+    from generator.deploy.transaction import Options
     from generator.match.rules import load_rules
 
     rules = load_rules(rules_dir)  # fail fast on bad rules, before touching the repository
-    opts = Options(
-        repo=repo,
-        branch=branch,
-        mode=mode,
-        max_retries=max_retries,
-        backoff=float(os.environ.get("PLATO_RETRY_BACKOFF", "1.0")),
-    )
+    opts = Options(repo=repo, branch=branch, mode=mode, retry=retry)
     result = rerender(opts, rules_dir, parse_select(select), dry_run, jobs, _progress, rules.digest)
     impact = result.impact
     bodies: dict[str, str] = {}

@@ -3,8 +3,9 @@ has credentials masked.
 
 Why not GitPython here: importing it costs 50-100 ms (it runs `git version` at import) of a CI step whose whole
 budget is 0.6 s, and its index API rewrites the index in Python, ten times slower than git on a large repository.
-What plato needs is a handful of porcelain calls plus two plumbing streams (`cat-file --batch` to read blobs,
-`fast-import` to write a fleet's commits without a work tree), which the command line does best. GitPython serves
+What plato needs is a handful of plumbing calls and two streams (`cat-file --batch` to read blobs, `fast-import` to
+write commits without a work tree or an index), which the command line does best. No other module of plato starts
+a git process. GitPython serves
 the tests, which inspect the repositories plato wrote (tests/gitrepos.py).
 """
 
@@ -13,7 +14,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -145,37 +148,48 @@ def blob_id(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
-def ls_tree(git: Git, rev: str, paths: Iterable[str] = ()) -> dict[str, tuple[str, str]]:
-    """Every file of a commit (or under `paths`): path -> (mode, object id). Symlinks have mode 120000."""
+def ls_tree(git: Git, rev: str, paths: Iterable[str] = (), recursive: bool = True) -> dict[str, tuple[str, str]]:
+    """Every file of a commit (or under `paths`): path -> (mode, object id). Symlinks have mode 120000, submodules
+    160000. Without recursion: the entries at `paths` themselves (folders as 040000)."""
     out: dict[str, tuple[str, str]] = {}
     spec = ["--", *paths] if paths else []
-    for entry in git.run_bytes("ls-tree", "-r", "-z", "--full-tree", rev, *spec)[1].split(b"\0"):
+    flags = ["-r"] if recursive else []
+    for entry in git.run_bytes("ls-tree", *flags, "-z", "--full-tree", rev, *spec)[1].split(b"\0"):
         if entry:
             meta, _, path = entry.partition(b"\t")
             mode, _kind, oid = meta.decode().split(" ")
             out[path.decode("utf-8", "surrogateescape")] = (mode, oid)
+    if not recursive:  # ls-tree also lists the siblings of a deeper path's folders: keep what was asked for
+        asked = set(paths)
+        out = {p: e for p, e in out.items() if p in asked}
     return out
 
 
 class BlobReader:
-    """A long-running `git cat-file --batch`: many blobs read through one process."""
+    """A long-running `git cat-file --batch`: many blobs read through one process, started at the first read (a
+    publish whose files are all unchanged reads none)."""
 
     def __init__(self, git: Git) -> None:
-        self.proc = git.popen("cat-file", "--batch", stdin=subprocess.PIPE)
+        self.git = git
+        self.proc: subprocess.Popen[bytes] | None = None
 
     def read(self, oid: str) -> bytes:
+        if self.proc is None:
+            self.proc = self.git.popen("cat-file", "--batch", stdin=subprocess.PIPE)
         stdin, stdout = self.proc.stdin, self.proc.stdout
         assert stdin is not None and stdout is not None
         stdin.write(oid.encode() + b"\n")
         stdin.flush()
         header = stdout.readline().split()
         if len(header) != 3:
-            raise RepoError(f"git cat-file: object {oid} is missing from the checkout", hint="run again")
+            raise RepoError(f"git cat-file: object {oid} is missing from the clone", hint="run again")
         data = stdout.read(int(header[2]))
         stdout.read(1)  # the newline after each object
         return data
 
     def close(self) -> None:
+        if self.proc is None:
+            return
         if self.proc.stdin:
             self.proc.stdin.close()
         self.proc.wait()
@@ -260,3 +274,146 @@ def ensure_local_repo(repo: str, branch: str) -> None:
     path.mkdir(parents=True)
     g = Git(path)
     g.run("init", "--bare", "-q", f"--initial-branch={branch}")
+
+
+def _quote_config(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def sweep_abandoned() -> None:
+    """Remove clones left by runs that were killed outright (SIGKILL runs no cleanup): their process is gone."""
+    for path in Path(tempfile.gettempdir()).glob("plato-checkout-*-*"):
+        pid = path.name.split("-")[2]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            continue
+
+
+class Clone:
+    """A private bare repository that fetches branches of the deployment repository: no work tree, no index.
+
+    A fetch is shallow (the tip only) and asks for no blobs (`--filter=blob:none`): where the server allows
+    filters, a publish downloads the trees of one commit and then, in one more request, only the blobs it reads;
+    where it does not (the default of a self-hosted git), the server ignores the filter and the shallow fetch
+    brings the tip's blobs too. `blobs=True` fetches them always (a fleet re-render reads every record)."""
+
+    def __init__(self, repo: str, blobs: bool = False) -> None:
+        self.url = remote_url(repo)
+        self.blobs = blobs
+        self.filtered = False  # the server honoured the filter: blobs are fetched when they are read
+        self.fetched: set[str] = set()  # blobs already downloaded (a retry on a new tip reads mostly the same)
+        sweep_abandoned()
+        self.dir = Path(tempfile.mkdtemp(prefix=f"plato-checkout-{os.getpid()}-"))
+        self.git = Git(self.dir)
+
+    def __enter__(self) -> Clone:
+        try:
+            self.git.run("init", "-q", "--bare")
+            # Written directly rather than with `git config` calls: each git process costs about 10 ms. A private
+            # clone removed at the end needs no fsync, no loose objects (fetch and fast-import would start
+            # unpack-objects for a few objects) and no maintenance.
+            config = [
+                "[core]",
+                "\tautocrlf = false",
+                "\tfsync = none",
+                "[fetch]",
+                "\tunpackLimit = 1",
+                "[fastimport]",
+                "\tunpackLimit = 0",
+                "[maintenance]",
+                "\tauto = false",
+                "[gc]",
+                "\tauto = 0",
+                '[remote "origin"]',
+                f"\turl = {_quote_config(self.url)}",
+            ]
+            with (self.dir / "config").open("a", encoding="utf-8") as f:
+                f.write("\n".join(config) + "\n")
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def fetch(self, branch: str) -> str | None:
+        """The remote tip of a branch, fetched (None when the branch does not exist yet)."""
+        ref = f"refs/remotes/origin/{branch}"
+        spec = ["--depth=1", "--no-tags", *([] if self.blobs else ["--filter=blob:none"])]
+        status, _, err = self.git.run("fetch", "-q", *spec, "origin", f"+refs/heads/{branch}:{ref}", check=False)
+        if status != 0:
+            if "couldn't find remote ref" in err.lower():
+                return None  # an empty repository, or a new branch
+            raise repo_error(["fetch", "origin"], err)
+        self.filtered = not self.blobs and "filtering not recognized" not in err.lower()
+        return self.git.out("rev-parse", ref)
+
+    def prefetch(self, oids: Iterable[str]) -> None:
+        """Download these blobs in one request (a filtered clone has none of them yet)."""
+        wanted = sorted(set(oids) - self.fetched)
+        self.fetched.update(wanted)
+        if self.filtered and wanted:
+            args = ("-c", "fetch.negotiationAlgorithm=noop", "fetch", "-q", "--no-tags", "--no-write-fetch-head")
+            self.git.run(*args, "--filter=blob:none", "--stdin", "origin", input="\n".join(wanted).encode() + b"\n")
+
+    def tree_id(self, rev: str) -> str:
+        return self.git.out("rev-parse", f"{rev}^{{tree}}")
+
+    def push(self, sha: str, branch: str, force: bool = False, lease: str | None = None) -> None:
+        """Push a commit to a branch. `lease` makes it a forced push that lands only if the branch still points
+        where this run read it ('' for "does not exist yet"); `force` one that lands whatever the branch holds.
+        A lost race raises PushRejected."""
+        ref = f"refs/heads/{branch}"
+        flags = [f"--force-with-lease={ref}:{lease}"] if lease is not None else []
+        spec = f"{'+' if force else ''}{sha}:{ref}"
+        status, out, err = self.git.run("push", "--porcelain", *flags, "origin", spec, check=False)
+        if status == 0:
+            if not landed(out, ref):
+                raise RepoError(f"git push: the deployment repository did not confirm {ref}", hint="run again")
+            return
+        race, why = push_outcome(out, err)
+        if race:
+            raise PushRejected(why)
+        if "refused the push" in why:
+            raise RepoError(
+                f"git push: {mask_secrets(why)}",
+                hint="nothing was published; the repository's own rules (hooks, branch protection) decide what it "
+                "accepts",
+            )
+        raise repo_error(["push", "origin"], err + "\n" + out)
+
+    def fast_import(self, stream: bytes) -> dict[str, str]:
+        """Run `git fast-import` on a stream; its marks (':1' -> commit id)."""
+        marks = self.dir / "PLATO_MARKS"
+        self.git.run_bytes("fast-import", "--quiet", "--force", f"--export-marks={marks}", input=stream)
+        return dict(line.split(" ", 1) for line in marks.read_text().split("\n") if line)
+
+
+def landed(porcelain: str, ref: str) -> bool:
+    """`git push --porcelain` reported this ref updated (or already there): ' ', '+', '*' or '=' before it."""
+    for line in porcelain.splitlines():
+        flag, _, rest = line.partition("\t")
+        if rest.split("\t")[0].endswith(":" + ref):
+            return flag in (" ", "+", "*", "=")
+    return False
+
+
+def commit_time(sha: str) -> int | None:
+    """When a source commit was made, read from the checkout CI runs in (None when it is not there)."""
+    try:
+        out = subprocess.run(
+            ["git", "show", "-s", "--format=%ct", sha], capture_output=True, text=True, timeout=10, check=False,
+            env=_env(),
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return int(out.stdout.strip()) if out.returncode == 0 and out.stdout.strip().isdigit() else None

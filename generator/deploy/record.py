@@ -8,13 +8,15 @@ and the rules that shaped the output with their digests (so a re-render can name
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from generator import __version__
 from generator.read.context import RUN_KEYS
 from generator.read.models import Workload
 
 RECORD_DIR = ".plato/inputs"
+
+Newer = Literal["theirs", "ours", "neither"]
 
 
 def record_path(env: str, app: str) -> str:
@@ -68,3 +70,25 @@ def read_record(data: bytes, file: str) -> dict[str, Any]:
             file=file,
             hint="publish the app again from its pipeline (the record is rewritten), or restore the file from git",
         ) from None
+
+
+def newer_source(existing: bytes | None, ours: bytes) -> tuple[Newer, str]:
+    """Which of two records of one (env, app) comes from the newer source commit, by the commit times recorded:
+    "theirs" (the one in the repository, with why not to overwrite it), "ours", or "neither" (the same commit,
+    no times to compare, or a record that cannot be read). The one freshness comparison of plato."""
+    if not existing or existing == ours:
+        return "neither", ""
+    try:
+        theirs = load_record(existing).get("source") or {}
+        mine = load_record(ours).get("source") or {}
+    except ValueError:
+        return "neither", ""
+    t0, t1 = theirs.get("time"), mine.get("time")
+    if theirs.get("sha") == mine.get("sha") or not isinstance(t1, int):
+        return "neither", ""
+    if isinstance(t0, int) and t0 > t1:
+        return "theirs", (
+            f"the repository already holds this app from a newer source commit {str(theirs.get('sha'))[:12]} "
+            f"(committed at {t0}, this run is from {str(mine.get('sha'))[:12]} at {t1}); not overwriting it"
+        )
+    return ("ours", "") if not isinstance(t0, int) or t1 > t0 else ("neither", "")

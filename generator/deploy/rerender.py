@@ -14,31 +14,29 @@ of a work tree would cost more than rendering them.
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import os
-import random
-import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.check.guard import check_message
 from generator.deploy.diff import ChangeSet, compare
-from generator.deploy.git import AUTHOR, BlobReader, Git, PushRejected, ls_tree
-from generator.deploy.publish import (
-    Checkout,
-    Options,
-    _push,
+from generator.deploy.git import BlobReader, Clone, Git, PushRejected, ls_tree
+from generator.deploy.ownership import (
+    check_entries,
     check_owner,
+    check_written_paths,
     desired,
     moved_from,
+    on_the_way,
     provenance_paths,
-    within,
 )
 from generator.deploy.record import RECORD_DIR, make_record, read_record, record_path
+from generator.deploy.transaction import Commit, Edit, Options, commit_message, write_commits
 from generator.deploy.tree import GitTree
-from generator.errors import PlatoError, RepoError, UserError
+from generator.errors import PlatoError, UserError
 
 PARALLEL_THRESHOLD = 24  # below this, starting worker processes costs more than it saves
 
@@ -130,9 +128,6 @@ def _init(rules_dir: str | None, workdir: str, entries: dict[str, tuple[str, str
 def render_one(job: tuple[str, dict[str, Any], bool]) -> AppResult:
     """Re-render one recorded app and compare it with the repository's tree (runs in a worker). Files whose new
     bytes have the object id they have now are not read."""
-    from generator.check.guard import check_rendered
-    from generator.create.render import render
-    from generator.match.plan import make_plan
     from generator.pipeline import inputs_from_record
 
     label, record, diffs = job
@@ -142,8 +137,7 @@ def render_one(job: tuple[str, dict[str, Any], bool]) -> AppResult:
     result = AppResult(env, app)
     try:
         inputs = inputs_from_record(record, label, _W.get("dir"))
-        tree = render(make_plan(inputs.workloads, inputs.context, _W["rules"]), inputs.files)
-        check_rendered(tree, inputs.workloads)  # the check stage (this worker composes the stages itself)
+        tree = inputs.render(rules=_W["rules"])  # the pipeline's one composition, with the worker's rule set
         source = record.get("source") or {}
         used = tree.plan.rules_used()
         before = record.get("rules") or {}
@@ -152,6 +146,10 @@ def render_one(job: tuple[str, dict[str, Any], bool]) -> AppResult:
             tree.plan.context, inputs.workloads, source.get("time"), inputs.files, used, tree.owned
         )
         want = desired(tree, new_record)
+        writes = [*tree.owned, record_path(tree.env, tree.app)]
+        # The full listing has no folders: what it holds on the way to a written path is not a folder.
+        ahead = {p: view.entries[p] for p in on_the_way(writes) if p in view.entries}
+        check_entries(ahead, {f: view.entries[f] for rel in writes for f in view.files(rel)}, writes)
         check_owner(view, tree)
         moved = moved_from(view, record.get("owned"), tree)
         result.owned = [*tree.owned, record_path(tree.env, tree.app), *moved]
@@ -213,67 +211,84 @@ def rerender(
     progress: Any = None,
     digest: str = "",
 ) -> Published:
-    with Checkout(opts.repo, opts.branch, worktree=False) as co:
-        for attempt in range(1, opts.max_retries + 2):
-            if attempt > 1:
-                co.sync()
-            entries = ls_tree(co.git, co.tip) if co.tip else {}
-            reader = BlobReader(co.git)
-            try:
-                jobs = recorded(GitTree(entries, reader), select)
-            finally:
-                reader.close()
-            if not jobs:
-                raise UserError(
-                    "no recorded apps" + (f" match --select {select}" if select else " in the repository"),
-                    file=opts.repo,
-                    hint="apps are recorded when they are published with plato",
-                )
-            impact = render_all(
-                co.dir, entries, jobs, rules_dir, workers, opts.mode == "pr", progress if attempt == 1 else None
-            )
-            if impact.failed:
-                first = impact.failed[0]
-                raise UserError(
-                    f"{len(impact.failed)} of {len(impact.apps)} apps fail to render with these rules; nothing was "
-                    f"written. First: {first.app} in {first.env}: {first.error}",
-                    hint="`plato preview --rules` on one app shows the whole error",
-                )
+    """Render every selected app from its record and commit the changes in one transaction: one commit per
+    environment, pushed at once (push mode) or one branch per environment (pr mode). A push that loses a race
+    renders again from the new tip (the other job may have published any of these apps)."""
+    opts.retry.start()
+    with Clone(opts.repo, blobs=True) as clone:
+        for attempt in itertools.count(1):
+            tip = clone.fetch(opts.branch)
+            entries = ls_tree(clone.git, tip) if tip else {}
+            impact = _render(clone, entries, select, opts, rules_dir, workers, progress if attempt == 1 else None)
             result = Published(impact, attempts=attempt)
             if dry_run or not impact.changed:
                 return result
-            _check_paths(impact.changed)
-            envs = sorted({a.env for a in impact.changed})
-            pr = opts.mode == "pr"
-            commits = [
-                (
-                    f"refs/heads/plato-rerender-{env}" if pr else "refs/heads/plato-rerender",
-                    _message(env, [a for a in impact.changed if a.env == env], digest),
-                    [a for a in impact.changed if a.env == env],
-                )
-                for env in envs
-            ]
-            shas = _fast_import(co, co.tip, commits, chain=not pr)
-            result.commits = dict(zip(envs, shas, strict=True))
-            try:
-                if pr:
-                    for env, sha in result.commits.items():
-                        branch = f"plato/rerender/{env}"
-                        _push(co, branch, force=True, rev=sha)
-                        result.branches[env] = branch
-                else:
-                    _push(co, opts.branch, force=False, rev=shas[-1])  # one push: every environment's commit or none
-                    result.branches = {env: opts.branch for env in envs}
+            if _land(clone, tip, impact, opts, digest, result):
                 return result
-            except PushRejected:
-                if attempt > opts.max_retries:
-                    break
-                delay = min(opts.backoff_cap, opts.backoff * (1.5 ** (attempt - 1)))
-                opts.sleep(delay * (0.5 + random.random()))
-    raise RepoError(
-        f"gave up after {opts.max_retries + 1} attempts: every push lost a race with another publisher",
-        hint="the repository is as it was; run the re-render again",
-    )
+            if not opts.retry.wait(attempt):
+                hint = "the repository is as it was; run the re-render again"
+                raise opts.retry.gave_up(attempt, "the re-render", hint)
+    raise AssertionError("unreachable")
+
+
+def _render(
+    clone: Clone,
+    entries: dict[str, tuple[str, str]],
+    select: dict[str, str],
+    opts: Options,
+    rules_dir: Path | None,
+    workers: int | None,
+    progress: Any,
+) -> Impact:
+    reader = BlobReader(clone.git)
+    try:
+        jobs = recorded(GitTree(entries, reader), select)
+    finally:
+        reader.close()
+    if not jobs:
+        raise UserError(
+            "no recorded apps" + (f" match --select {select}" if select else " in the repository"),
+            file=opts.repo,
+            hint="apps are recorded when they are published with plato",
+        )
+    impact = render_all(clone.dir, entries, jobs, rules_dir, workers, opts.mode == "pr", progress)
+    if impact.failed:
+        first = impact.failed[0]
+        raise UserError(
+            f"{len(impact.failed)} of {len(impact.apps)} apps fail to render with these rules; nothing was "
+            f"written. First: {first.app} in {first.env}: {first.error}",
+            hint="`plato preview --rules` on one app shows the whole error",
+        )
+    return impact
+
+
+def _land(clone: Clone, tip: str | None, impact: Impact, opts: Options, digest: str, result: Published) -> bool:
+    """Commit and push the changes; False when the push lost a race."""
+    _check_paths(impact.changed)
+    envs = sorted({a.env for a in impact.changed})
+    pr = opts.mode == "pr"
+    commits = []
+    for env in envs:
+        apps = [a for a in impact.changed if a.env == env]
+        ref = f"refs/heads/plato-rerender-{env}" if pr else "refs/heads/plato-rerender"
+        commits.append(
+            Commit(
+                ref, _message(env, apps, digest), [Edit(a.writes, a.removes, a.owned, f"{a.env}/{a.app}") for a in apps]
+            )
+        )
+    shas = write_commits(clone, tip, commits, chain=not pr)
+    result.commits = dict(zip(envs, shas, strict=True))
+    try:
+        if pr:
+            for env, sha in result.commits.items():
+                clone.push(sha, f"plato/rerender/{env}", force=True)
+                result.branches[env] = f"plato/rerender/{env}"
+        else:
+            clone.push(shas[-1], opts.branch)  # one push: every environment's commit or none
+            result.branches = {env: opts.branch for env in envs}
+    except PushRejected:
+        return False
+    return True
 
 
 def _check_paths(apps: list[AppResult]) -> None:
@@ -281,12 +296,7 @@ def _check_paths(apps: list[AppResult]) -> None:
     place: their ownership markers would say so only after the first one landed)."""
     writer: dict[str, str] = {}
     for a in apps:
-        for path in [*a.writes, *a.removes]:
-            if not within(path, a.owned):
-                raise RepoError(
-                    f"refusing to commit {path!r}: it is outside the paths {a.env}/{a.app} owns",
-                    hint="this is a bug in plato or a rule; nothing was published",
-                )
+        check_written_paths([*a.writes, *a.removes], a.owned, f"{a.env}/{a.app}")
         for path in a.writes:
             other = writer.setdefault(path, f"{a.env}/{a.app}")
             if other != f"{a.env}/{a.app}":
@@ -298,49 +308,12 @@ def _check_paths(apps: list[AppResult]) -> None:
 
 def _message(env: str, apps: list[AppResult], digest: str) -> str:
     rules = sorted({r for a in apps for r in a.rules_changed})
-    lines = [
-        f"plato: re-render {len(apps)} app{'s' if len(apps) != 1 else ''} in {env} with rules {digest}".strip(),
-        "",
-    ]
-    lines += [
+    body = [
         f"- {a.app}: " + ", ".join(f"{k} {sum(v.values())}" for k, v in a.changeset.counts().items())
         for a in apps
         if a.changeset
     ]
     if rules:
-        lines += ["", "Rules that changed: " + ", ".join(rules)]
-    lines += ["", f"Plato-Env: {env}", f"Plato-Rules: {digest}", "Plato-Rerender: true"]
-    return check_message("the commit message", "\n".join(lines) + "\n")
-
-
-def _fi_path(path: str) -> bytes:
-    """A path as fast-import reads it: C-style quoted when it could be misread."""
-    if "\n" in path or path.startswith('"'):
-        path = '"' + path.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-    return path.encode("utf-8", "surrogateescape")
-
-
-def _fast_import(
-    co: Checkout, base: str | None, commits: list[tuple[str, str, list[AppResult]]], chain: bool
-) -> list[str]:
-    """Write one commit per (ref, message, apps) with `git fast-import`, each on `base` or, chained, on the one
-    before; no work tree is involved. Returns the commit ids."""
-    stamp = f"{AUTHOR[0]} <{AUTHOR[1]}> {int(time.time())} +0000"
-    stream = bytearray()
-    for i, (ref, message, apps) in enumerate(commits, 1):
-        msg = message.encode()
-        stream += f"commit {ref}\nmark :{i}\nauthor {stamp}\ncommitter {stamp}\ndata {len(msg)}\n".encode() + msg
-        parent = f":{i - 1}" if chain and i > 1 else base
-        if parent:
-            stream += f"from {parent}\n".encode()
-        for a in apps:
-            for path in a.removes:
-                stream += b"D " + _fi_path(path) + b"\n"
-        for a in apps:
-            for path, data in a.writes.items():
-                stream += b"M 100644 inline " + _fi_path(path) + b"\n" + b"data %d\n" % len(data) + data + b"\n"
-        stream += b"\n"
-    marks = co.dir / ".git" / "PLATO_MARKS"
-    co.git.run_bytes("fast-import", "--quiet", "--force", f"--export-marks={marks}", input=bytes(stream))
-    ids = dict(line.split(" ", 1) for line in marks.read_text().split("\n") if line)
-    return [ids[f":{i}"].strip() for i in range(1, len(commits) + 1)]
+        body += ["", "Rules that changed: " + ", ".join(rules)]
+    title = f"re-render {len(apps)} app{'s' if len(apps) != 1 else ''} in {env} with rules {digest}".strip()
+    return commit_message(title, body, {"Plato-Env": env, "Plato-Rules": digest, "Plato-Rerender": "true"})

@@ -1,5 +1,5 @@
-"""The deployment tree: reading it (from a work tree or straight from git objects) and writing a rendered tree into
-a folder (owned paths replaced wholly, nothing else touched)."""
+"""The deployment tree: reading it straight from git objects, and writing a rendered tree into a folder (`plato
+render -o`: owned paths replaced wholly, nothing else touched)."""
 
 from __future__ import annotations
 
@@ -48,35 +48,6 @@ class TreeView(Protocol):
     def holds(self, rel: str, data: bytes) -> bool:
         """The file is a regular file with exactly these bytes."""
         ...
-
-
-class WorkTree:
-    """A folder on disk: a checkout of the deployment repository."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def files(self, rel: str) -> list[str]:
-        path = safe_join(self.root, rel)
-        if rel.endswith("/"):
-            if not path.is_dir():
-                return []
-            found = sorted(path.rglob("*"))
-            return [f.relative_to(self.root).as_posix() for f in found if f.is_file() or f.is_symlink()]
-        return [rel] if path.is_file() or path.is_symlink() else []
-
-    def read(self, rel: str) -> bytes:
-        path = self.root / rel
-        if path.is_symlink():
-            return b"symlink -> " + str(path.readlink()).encode()
-        return path.read_bytes()
-
-    def is_regular(self, rel: str) -> bool:
-        path = self.root / rel
-        return path.is_file() and not path.is_symlink()
-
-    def holds(self, rel: str, data: bytes) -> bool:
-        return self.is_regular(rel) and (self.root / rel).read_bytes() == data
 
 
 class GitTree:

@@ -13,6 +13,7 @@ from generator.match.engine import Decision, choose
 from generator.match.rules import Rule, RuleSet
 from generator.match.templates import Tpl, dns_label, leaves, render_tree, short_hash
 from generator.read import context as ctxmod
+from generator.read.ci import DNS_LABEL
 from generator.read.models import ResourceRequest, Where, Workload
 from generator.read.placeholders import Ref, Template
 
@@ -154,6 +155,15 @@ def _format_path(pattern: str, values: Mapping[str, str], rule: Rule, key: str) 
             )
         if name not in values:
             raise refuse(f"uses {{{name}}}, which the context does not have", did_you_mean(name, values))
+        if not DNS_LABEL.fullmatch(values[name]):
+            # A value becomes one folder name, as env and app do: '.git', '..', 'a/b' or '' would put the files
+            # into the clone's git folder, outside the app's paths, or into someone else's.
+            raise refuse(
+                f"uses {{{name}}}, and {name}={values[name]!r} is not a valid name for a folder",
+                f"context values used in paths are names: lower case letters, digits and '-', at most 63 "
+                f"characters, starting and ending with a letter or digit (fix -c {name}=..., or the rule that "
+                "derives it)",
+            )
     if "{env}" not in pattern or "{app}" not in pattern:
         # Every (env, app) owns its own paths: a pattern without both would be shared, and a publish of one app
         # would replace another's files.
@@ -165,6 +175,10 @@ def _format_path(pattern: str, values: Mapping[str, str], rule: Rule, key: str) 
     parts = path.split("/")
     if path.startswith("/") or any(p in ("", ".", "..") for p in parts) or "\\" in path:
         raise refuse(f"gives '{path}': a path must be relative, without '..' or empty parts")
+    dotted = next((p for p in parts if p.startswith(".")), None)
+    if dotted:
+        # Dot folders belong to tools (.git, .github) or to plato itself (.plato holds the records).
+        raise refuse(f"gives '{path}', inside the dot folder '{dotted}'", "paths may not enter a dot folder")
     return path
 
 

@@ -100,3 +100,32 @@ def test_a_huge_change_gets_a_pr_body_under_the_limit(tmp_path, remote, run_plat
     assert 0 < hidden < total
     assert text.count("<details>") == total - hidden
     assert "### Provenance" in text  # the footer survives the cut
+
+
+NEWER = {"source_sha": "b" * 40, "source_time": "2000"}
+OLDER = {"source_sha": "a" * 40, "source_time": "1000"}
+
+
+def test_an_older_source_commit_never_replaces_a_newer_ones_pr_branch(tmp_path, remote, run_plato, shop_args) -> None:
+    """Regression test: in --mode pr an older source commit force-pushed over the PR branch of a newer one. As in
+    push mode, the older run reports why and exits 0, and the branch keeps the newer commit."""
+    remote.commit({"other/keep.txt": "x\n"}, workdir=tmp_path / "seed")
+    pr = ["--mode", "pr"]
+    newer = run_plato(shop_args("publish", remote.path, image="ghcr.io/acme/shop:new", context=NEWER, extra=pr))
+    assert newer.returncode == 0, newer.explain()
+    tip = remote.tip(BRANCH)
+
+    older = run_plato(shop_args("publish", remote.path, image="ghcr.io/acme/shop:old", context=OLDER, extra=pr))
+
+    assert older.returncode == 0, older.explain()
+    assert "not published" in older.stderr and "newer source commit" in older.stderr, older.stderr
+    assert "b" * 12 in older.stderr
+    assert remote.tip(BRANCH) == tip
+    assert "ghcr.io/acme/shop:new" in remote.show("development/shop/manifest.yaml", BRANCH)
+
+    # The newer one again, or a newer still, does replace the branch.
+    newest = {"source_sha": "c" * 40, "source_time": "3000"}
+    again = run_plato(shop_args("publish", remote.path, image="ghcr.io/acme/shop:3", context=newest, extra=pr))
+    assert again.returncode == 0, again.explain()
+    assert "ghcr.io/acme/shop:3" in remote.show("development/shop/manifest.yaml", BRANCH)
+    assert remote.count(BRANCH) == 2  # still one commit on top of main

@@ -317,6 +317,24 @@ def test_a_symlink_on_an_owned_path_is_refused_without_a_checkout(tmp_path: Path
     assert git(bare, "rev-parse", "main") == head
 
 
+def test_a_submodule_on_an_owned_path_is_refused_naming_it(tmp_path: Path) -> None:
+    """As in a publish: a gitlink where the app's folder is would be kept beside the new files, which never land."""
+    bare = fleet(tmp_path, ["a1", "a2"], envs=("development",))
+    work = tmp_path / "edit"
+    subprocess.run(["git", "clone", "-q", str(bare), str(work)], check=True)
+    g = ["git", "-C", str(work), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*g, "rm", "-rq", "development/a2"], check=True)
+    head = git(bare, "rev-parse", "main").strip()
+    subprocess.run([*g, "update-index", "--add", "--cacheinfo", f"160000,{head},development/a2"], check=True)
+    subprocess.run([*g, "commit", "-qm", "submodule"], check=True)
+    subprocess.run([*g, "push", "-q", "origin", "main"], check=True)
+    head = git(bare, "rev-parse", "main")
+    code, _, err = plato("rerender", "--repo", str(bare), "--rules", str(new_rules(tmp_path, "300Mi")))
+    assert code == 2
+    assert "development/a2 is a submodule" in err, err
+    assert git(bare, "rev-parse", "main") == head
+
+
 @pytest.mark.parametrize(
     "text",
     ['{"context": ', "[1, 2]", '{"context": {"env": "development"}, "source": [], "workloads": []}'],

@@ -51,7 +51,18 @@ def _allowed(path: str, env: str, app: str, cluster: str) -> bool:
 @pytest.mark.parametrize("key", ["manifests", "terraform", "cd"])
 @pytest.mark.parametrize(
     "pattern",
-    ["../{env}/{app}", "/abs/{env}/{app}", "shared", "{env}/{app}/../../x", "{env}/./{app}", "{env}//{app}"],
+    [
+        "../{env}/{app}",
+        "/abs/{env}/{app}",
+        "shared",
+        "{env}/{app}/../../x",
+        "{env}/./{app}",
+        "{env}//{app}",
+        ".git/{env}/{app}",  # dot folders: git's own, plato's records, a CI system's
+        "{env}/.plato/{app}",
+        ".github/workflows/{env}-{app}",
+        "{env}/{app}/.hidden",
+    ],
 )
 def test_an_environment_rule_path_that_escapes_or_is_shared_is_refused(key, pattern, kit) -> None:
     kit.workload()
@@ -304,3 +315,93 @@ def test_every_publish_changes_only_its_own_paths_its_record_and_gitattributes(k
             assert remote.show(path) == text, path
     assert "development/shop/stale.yaml" not in files  # the owned folder is replaced wholly
     assert kit.leftovers() == []
+
+
+# -- (f) a success is a landing ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [".git", ".plato", "..", "a/b", ".github", "Team", "-x", "x" * 64, "a\\b", ""])
+def test_a_context_value_used_in_a_path_is_a_name_or_the_publish_is_refused(value, kit) -> None:
+    """Regression test: `-c team=.git` with paths.manifests '{team}/{env}/{app}' sent the manifests into the
+    clone's .git/; publish reported 'Deployment +1', exit 0, and the remote held only the record."""
+    kit.workload()
+    kit.rules(kit.env_rule(paths={"manifests": "{team}/{env}/{app}"}))
+    remote = kit.bare()
+    remote.commit(OTHERS, workdir=kit.tmp / "seed")
+    before = remote.snapshot()
+
+    run = kit.cli(
+        kit.args("publish", Path("app/score.yaml"), rules=Path("rules"), repo=remote.path, context={"team": value})
+    )
+
+    kit.assert_refused(run, 2, names=["rules/50-test.yaml"], says=["paths.manifests", "{team}", "not a valid name"])
+    assert remote.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("gitlinks", "files", "names"),
+    [
+        (["development/shop"], {}, "development/shop is a submodule"),  # the app's own folder
+        (["development"], {}, "development is a submodule"),  # the folder around it
+        (["development/shop/vendored"], {"development/shop/.plato-owner": "development/shop\n"}, "vendored is a sub"),
+        (["cd/dev/development-shop.yaml"], {}, "development-shop.yaml is a submodule"),  # the CD file
+        (["terraform"], {}, "terraform is a submodule"),
+        ([".plato/inputs/development/shop.json"], {}, "shop.json is a submodule"),  # the record
+        ([], {"development/shop": "a file where the app's folder goes\n"}, "development/shop is a file"),
+        ([], {"cd/dev/development-shop.yaml/x": "a folder, not a file\n"}, "development-shop.yaml is a folder"),
+    ],
+)
+def test_a_submodule_or_a_file_of_the_wrong_kind_on_an_owned_path_is_refused_naming_it(
+    gitlinks, files, names, kit
+) -> None:
+    """Regression test: a gitlink (submodule) at the app's folder was kept and the manifests never landed, exit 0.
+    Anything on an owned path that is not a folder or a regular file is exit 2 naming the entry, before any
+    commit; a preview says the same."""
+    remote = kit.bare()
+    remote.commit({"README.md": "seed\n", **files}, gitlinks=gitlinks, workdir=kit.tmp / "seed")
+    before = remote.snapshot()
+
+    run = _publish_shop(kit, remote)
+
+    kit.assert_refused(run, 2, says=[names, "remove"])
+    preview = kit.run(
+        kit.args("preview", SHOP, env="development", app="shop", repo=remote.path, context={"org": "acme"})
+    )
+    kit.assert_refused(preview, 2, says=[names])
+    assert remote.snapshot() == before
+    assert kit.leftovers() == []
+
+
+def test_a_symlink_inside_the_owned_folder_is_refused_naming_it(kit) -> None:
+    remote = kit.bare()
+    remote.commit(
+        {"development/shop/.plato-owner": "development/shop\n"},
+        symlinks={"development/shop/manifest.yaml": "/etc/passwd"},
+        workdir=kit.tmp / "seed",
+    )
+    before = remote.snapshot()
+
+    run = _publish_shop(kit, remote)
+
+    kit.assert_refused(run, 2, says=["symlink development/shop/manifest.yaml"])
+    assert remote.snapshot() == before
+
+
+def test_what_a_publish_reports_is_what_the_remote_holds_byte_for_byte(kit) -> None:
+    """Exit 0 is a landing: every owned path of the pushed tree holds the rendered bytes (compared by blob id with
+    a render of the same inputs), and nothing else lies under the owned folders."""
+    remote = kit.bare()
+    remote.commit({**OTHERS, "development/shop/stale.yaml": "old\n"}, workdir=kit.tmp / "seed")
+    out = kit.tmp / "rendered"
+    render = kit.run(
+        kit.args("render", SHOP, app="shop", image="ghcr.io/acme/shop:1.0", context={"org": "acme"}, out=out)
+    )
+    assert render.returncode == 0, render.explain()
+
+    run = _publish_shop(kit, remote)
+
+    assert run.returncode == 0, run.explain()
+    owned = _owned("development", "shop", "dev")
+    pushed = {p: e for p, e in remote.blobs().items() if any(p == o or p.startswith(o) for o in owned)}
+    rendered = {p.relative_to(out).as_posix(): p for p in out.rglob("*") if p.is_file()}
+    assert pushed == {rel: ("100644", kit.git("hash-object", str(path)).strip()) for rel, path in rendered.items()}
