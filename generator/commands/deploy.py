@@ -42,7 +42,9 @@ def rendered(inputs: Inputs) -> tuple[Any, bytes]:
 
     tree = inputs.render()
     ctx = tree.plan.context
-    record = make_record(ctx, inputs.workloads, source_time(ctx), inputs.files, tree.plan.rules_used(), tree.owned)
+    record = make_record(
+        ctx, inputs.workloads, source_time(ctx), inputs.files, tree.plan.rules_used(), tree.owned, list(inputs.context)
+    )
     return tree, record
 
 
