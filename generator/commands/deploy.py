@@ -141,9 +141,11 @@ def run_publish(
     from generator.deploy.publish import Options, publish, trailers_for
 
     tree, record = rendered(inputs)
+    from generator.deploy.promoter import hydrate, is_promoter
+
     opts = Options(repo=repo, branch=branch, mode=mode, retry=retry)
     with terminate_as_interrupt():
-        result = publish(tree, record, opts, trailers_for(tree))
+        result = (hydrate if is_promoter(tree.plan) else publish)(tree, record, opts, trailers_for(tree))
     cs = result.changeset
     key = f"env={cs.env} app={cs.app}"
     body = report.markdown([cs], provenance(tree), key, note=result.skipped)

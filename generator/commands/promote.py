@@ -61,8 +61,13 @@ def land(step: Step, repo: str, branch: str, mode: Mode, retry: Retry, latest_wi
         "Plato-Image-Digest": step.source.pinned.get("digest") or "",
         "Plato-Spec-Digest": step.source.pinned.get("specs") or "",
     }
+    from generator.deploy.promoter import hydrate, is_promoter
+
+    opts = Options(repo, branch, mode, retry)
     with terminate_as_interrupt():
-        return publish(step.tree, step.record, Options(repo, branch, mode, retry), trailers, latest_wins)
+        if is_promoter(step.tree.plan):
+            return hydrate(step.tree, step.record, opts, trailers)
+        return publish(step.tree, step.record, opts, trailers, latest_wins)
 
 
 def report(steps: list[Step], results: list[Result], repo: str, fmt: str, pr_body_dir: Path | None) -> None:
