@@ -296,9 +296,21 @@ def explain(spec: Spec, fmt: str) -> None:
     show_default=True,
     help="Folder to write the rendered tree into (its owned paths are replaced).",
 )
-def render(spec: Spec, out: Path) -> None:
+@click.option(
+    "--promotion",
+    is_flag=True,
+    help="Print the app's GitOps Promoter objects (GitRepository, PromotionStrategy, GitCommitStatus) instead; "
+    "needs -c app=APP -c deploy_repo=URL, no workload.",
+)
+def render(spec: Spec, out: Path, promotion: bool) -> None:
     """Render the files the deployment repository would hold for this (env, app) into a folder."""
     from generator.deploy.tree import write_tree
+
+    if promotion:
+        from generator.commands.promote import print_promotion
+
+        print_promotion(spec.context, spec.rules_dir)
+        return
 
     tree = spec.inputs().render()
     write_tree(out, tree)

@@ -137,6 +137,7 @@ def run_publish(
     pr_body: Path | None,
 ) -> None:
     from generator.deploy import report
+    from generator.deploy.gates import summary
     from generator.deploy.github import write_outputs, write_summary
     from generator.deploy.publish import Options, publish, trailers_for
 
@@ -161,6 +162,7 @@ def run_publish(
             "branch": result.branch,
             "pr-title": title,
             "pr-body-path": str(pr_body.resolve()) if pr_body else "",
+            "checks": summary(tree) if result.commit else "",
         },
     )
     write_summary(os.environ.get("GITHUB_STEP_SUMMARY"), body)

@@ -76,6 +76,7 @@ def report(steps: list[Step], results: list[Result], repo: str, fmt: str, pr_bod
 
     from generator.commands.deploy import _say, provenance
     from generator.deploy import report as rep
+    from generator.deploy.gates import summary
     from generator.deploy.github import write_outputs, write_summary
 
     bodies = []
@@ -97,6 +98,7 @@ def report(steps: list[Step], results: list[Result], repo: str, fmt: str, pr_bod
             "changed": "true" if changed else "false",
             "commit": " ".join(r.commit or "" for r in changed),
             "branch": " ".join(sorted({r.branch for r in results})),
+            "checks": summary(steps[0].tree) if changed else "",
         },
     )
     write_summary(os.environ.get("GITHUB_STEP_SUMMARY"), "\n".join(bodies))
@@ -139,3 +141,16 @@ def run(
         steps.append(prepare(source, inputs_for(source, target_env, rules_dir), "promote", promoted))
     results = [land(step, repo, branch, mode, retry, latest_wins=True) for step in steps]
     report(steps, results, repo, fmt, pr_body_dir)
+
+
+def print_promotion(context: tuple[str, ...], rules_dir: Path | None) -> None:
+    """`plato render --promotion`: the app's GitOps Promoter objects as YAML documents on stdout."""
+    from generator.create.emit import dump_yaml
+    from generator.deploy.promoter_objects import promotion_objects
+    from generator.match.rules import load_rules
+    from generator.read import context as ctxmod
+
+    ctx = ctxmod.build(context, {}, None)
+    ctxmod.require(ctx, ("app", "deploy_repo"))
+    docs = promotion_objects(load_rules(rules_dir), ctx)
+    click.echo("".join("---\n" + dump_yaml(d) for d in docs), nl=False)

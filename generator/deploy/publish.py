@@ -15,6 +15,7 @@ from pathlib import Path
 
 from generator import __version__
 from generator.create.render import RenderedTree
+from generator.deploy import gates
 from generator.deploy.diff import ChangeSet, compare
 from generator.deploy.git import BlobReader, Clone, PushRejected, blob_id, ensure_local_repo, is_url, ls_tree
 from generator.deploy.ownership import (
@@ -229,6 +230,7 @@ def trailers_for(tree: RenderedTree) -> dict[str, str]:
         "Plato-Rules": tree.plan.rules.digest,
         "Plato-Context": " ".join(f"{k}={v}" for k, v in ctx.items() if k not in ("run_url",)),
     }
+    out.update(gates.trailers(tree))  # plato's checks, for a GitCommitStatus or a CI gate to read
     if ctx.get("source_sha"):
         out["Argocd-reference-commit-sha"] = ctx["source_sha"]
     if ctx.get("source_repo"):

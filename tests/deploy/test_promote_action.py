@@ -61,3 +61,14 @@ def test_the_action_refuses_a_digest_that_is_not_one(tmp_path: Path) -> None:
     assert "image-digest must be sha256:" in result.stdout
     heads = subprocess.run(["git", "--git-dir", str(remote), "for-each-ref"], capture_output=True, text=True)
     assert heads.stdout == ""
+
+
+def test_the_check_run_step_reports_each_check_of_the_publish_step() -> None:
+    action = yaml.safe_load((REPO / "action.yml").read_text(encoding="utf-8"))
+    step = next(s for s in action["runs"]["steps"] if s["name"] == "Report plato's checks as check runs")
+    assert step["env"]["PLATO_CHECKS"] == "${{ steps.publish.outputs.checks }}"
+    assert step["env"]["PLATO_COMMIT"] == "${{ steps.publish.outputs.commit }}"
+    assert "inputs.check-runs == 'true'" in step["if"]
+    assert action["outputs"]["checks"]["value"] == "${{ steps.publish.outputs.checks }}"
+    assert subprocess.run(["bash", "-n", "-c", step["run"]], check=False).returncode == 0
+    assert 'name="plato/${check}"' in step["run"] and 'conclusion="$outcome"' in step["run"]
