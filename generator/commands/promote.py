@@ -24,6 +24,7 @@ class Step:
     tree: Any
     record: bytes
     line: str  # "promote shop from staging (source ..., image ...)"
+    by: str  # "promote" or "rollback"
 
 
 def prepare(source: Source, inputs: Inputs, verb: str, promoted: dict[str, str]) -> Step:
@@ -47,7 +48,7 @@ def prepare(source: Source, inputs: Inputs, verb: str, promoted: dict[str, str])
         list(inputs.context),
         promoted,
     )
-    return Step(source, tree, record, source.line(verb))
+    return Step(source, tree, record, source.line(verb), promoted["by"])
 
 
 def land(step: Step, repo: str, branch: str, mode: Mode, retry: Retry, latest_wins: bool) -> Result:
@@ -57,7 +58,11 @@ def land(step: Step, repo: str, branch: str, mode: Mode, retry: Retry, latest_wi
 
     trailers = {
         **trailers_for(step.tree),
-        "Plato-Promoted-From": f"{step.source.env} {step.source.commit}",
+        **(
+            {"Plato-Rolled-Back-To": step.source.commit}
+            if step.by == "rollback"
+            else {"Plato-Promoted-From": f"{step.source.env} {step.source.commit}"}
+        ),
         "Plato-Image-Digest": step.source.pinned.get("digest") or "",
         "Plato-Spec-Digest": step.source.pinned.get("specs") or "",
     }

@@ -153,6 +153,7 @@ def test_rollback_restores_a_past_render_as_a_new_commit(remote, publish, run_pl
     assert record(remote, "development")["source"]["sha"] == SHA_A
     assert record(remote, "development")["promoted"] == {"by": "rollback", "from": "development", "commit": first}
     assert "shop:2.0" in r.stderr  # the diff is shown
+    assert f"Plato-Rolled-Back-To: {first}" in remote.git("log", "-1", "--format=%(trailers:only=true)")
     again = run_plato(args)
     assert again.returncode == 0 and remote.subjects()[1:] == history
 
