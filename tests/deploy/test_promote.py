@@ -179,3 +179,17 @@ def test_rollback_to_a_commit_that_is_not_there_is_exit_2(remote, publish, run_p
     r = run_plato(["rollback", "-c", "env=development", "-c", "app=shop", "--to", "f" * 40, "--repo", str(remote.path)])
     assert r.returncode == 2, r.explain()
     assert "is not a commit of main" in r.stderr
+
+
+def test_a_rerender_keeps_what_promoted_an_app_and_the_keys_ci_gave(remote, publish, promote, run_plato, rules) -> None:
+    publish()
+    assert promote("development", "staging").returncode == 0
+    before = record(remote, "staging")
+    envs = rules / "10-environments.yaml"
+    envs.write_text(envs.read_text(encoding="utf-8").replace("staging.example.com", "stage.example.com"), "utf-8")
+    r = run_plato(["rerender", "--repo", str(remote.path), "--rules", str(rules), "--select", "env=staging"])
+    assert r.returncode == 0, r.explain()
+    after = record(remote, "staging")
+    assert after["rules"] != before["rules"], "the rule change did not reach the record"
+    assert after["promoted"] == before["promoted"] and after["given"] == before["given"]
+    assert after["pinned"] == before["pinned"]
