@@ -33,6 +33,7 @@ from generator.deploy.git import (
     Git,
     PushRejected,
     ensure_local_repo,
+    is_race,
     landed,
     ls_tree,
     push_outcome,
@@ -168,7 +169,9 @@ def _push(clone: Clone, refs: Mapping[str, str]) -> None:
     if status == 0 and all(landed(out, ref) for ref in refs):
         return
     race, why = push_outcome(out, err)
-    if race:
+    if race or ("atomic transaction failed" in out and is_race(err)):
+        # An atomic push reports the ref that lost its race on stderr, and every other ref as "atomic
+        # transaction failed": that is the same lost race.
         raise PushRejected(why)
     raise repo_error(["push", "origin"], err + "\n" + out)
 
@@ -184,6 +187,8 @@ def hydrate(tree: Any, record: bytes, opts: Options, trailers: Mapping[str, str]
         for attempt in itertools.count(1):
             result = _attempt(clone, tree, place, want, meta, trailers, attempt)
             if result is not None:
+                if opts.mode == "pr":
+                    result.notes.append(f"{place.branch} is the proposal: GitOps Promoter opens the pull request")
                 return result
             if not opts.retry.wait(attempt):
                 raise opts.retry.gave_up(attempt, f"{place.branch}", "the repository is as it was; run the job again")

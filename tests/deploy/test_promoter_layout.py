@@ -134,3 +134,21 @@ def test_the_promoter_layout_refuses_a_proposal_without_a_dry_commit(tmp_path, r
     assert r.returncode == 2, r.explain()
     assert "needs the source commit" in r.stderr
     assert remote.git("for-each-ref") == ""
+
+
+def test_concurrent_hydrators_share_the_notes_ref_and_all_land(tmp_path, remote, start_plato) -> None:
+    """Every app's note goes into one ref, refs/notes/hydrator.metadata: concurrent hydrators race on it, and each
+    must retry from the new notes tip (keeping the others' notes) until it lands."""
+    rules = promotion_rules(tmp_path / "rules", layout="promoter", active_path=True)
+    apps = [f"app{i}" for i in range(1, 5)]
+    sha = "d" * 40
+    procs = []
+    for app in apps:
+        args = ["publish", str(SHOP), "-c", "env=development", "-c", f"app={app}", "-c", f"source_sha={sha}"]
+        procs.append(start_plato([*args, "--image", IMAGE, "--repo", str(remote.path), "--rules", str(rules)]))
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    for app in apps:
+        tip = remote.tip(f"environment/development-next/{app}")
+        assert note(remote, tip) == {"drySha": sha}
