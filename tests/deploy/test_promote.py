@@ -193,3 +193,41 @@ def test_a_rerender_keeps_what_promoted_an_app_and_the_keys_ci_gave(remote, publ
     assert after["rules"] != before["rules"], "the rule change did not reach the record"
     assert after["promoted"] == before["promoted"] and after["given"] == before["given"]
     assert after["pinned"] == before["pinned"]
+
+
+def test_select_promotes_several_apps_and_a_selection_of_none_writes_nothing(
+    remote, run_plato, shop_args, rules
+) -> None:
+    for app in ("shop", "cart", "blog"):
+        ctx = {"org": "acme", "source_sha": SHA_A, "source_time": "100"}
+        args = shop_args("publish", remote.path, app=app, image=PINNED, context=ctx, extra=["--rules", rules])
+        assert run_plato(args).returncode == 0
+    base = ["promote", "--from", "development", "--to", "staging", "--repo", str(remote.path), "--rules", str(rules)]
+    before = remote.count()
+    r = run_plato([*base, "--select", "app=s*,org=acme"])
+    assert r.returncode == 0, r.explain()
+    assert remote.count() == before + 1
+    staged = {f.split("/")[1] for f in remote.files() if f.startswith("staging/")}
+    assert staged == {"shop"}
+    r = run_plato([*base, "--select", "app=c*"])
+    assert r.returncode == 0 and "cart" in {f.split("/")[1] for f in remote.files() if f.startswith("staging/")}
+    tip = remote.tip()
+    r = run_plato([*base, "--select", "app=nothing-*"])
+    assert r.returncode == 2 and "no app recorded in development matches --select" in r.stderr
+    assert "recorded in development: blog, cart, shop" in r.stderr and remote.tip() == tip
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--from", "development", "--to", "Prod!", "-c", "app=shop"], "is not a valid name"),
+        (["--from", "development", "--to", "staging"], "name the app (-c app=APP)"),
+        (["--from", "development", "--to", "staging", "--select", "app"], "is not key=value"),
+    ],
+)
+def test_bad_promote_arguments_exit_2(remote, publish, run_plato, args, says) -> None:
+    publish()
+    tip = remote.tip()
+    r = run_plato(["promote", *args, "--repo", str(remote.path)])
+    assert r.returncode == 2, r.explain()
+    assert says in r.stderr and "Traceback" not in r.output and remote.tip() == tip
