@@ -141,6 +141,8 @@ def check_rules_unchanged(plan: Any, source: Source, rev: str) -> None:
 
 def resolve_rev(clone: Clone, branch: str, rev: str) -> str:
     """A past commit of the branch (a sha, or `HEAD~N`/`<branch>~N`), with its history fetched (no blobs)."""
+    if rev.startswith("-") or not rev.strip():
+        raise UserError(f"--to {rev!r} is not a revision", file="--to", hint="give a commit id or HEAD~N")
     ref = f"refs/remotes/origin/{branch}"
     status, _, err = clone.git.run(
         "fetch", "-q", "--no-tags", "--filter=blob:none", "origin", f"+refs/heads/{branch}:{ref}", check=False

@@ -92,6 +92,12 @@ def metadata(ctx: Mapping[str, str], workspace: Path | None = None) -> dict[str,
     """hydrator.metadata as Promoter reads it: `drySha` (required: a proposal without it is refused) and what the
     CI checkout says about that commit (author, date, subject, body), else what the context says."""
     sha = ctx.get("source_sha", "")
+    if sha and not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", sha):
+        raise UserError(
+            f"source_sha {sha!r} is not a full commit id: GitOps Promoter matches drySha against the dry commit",
+            file="--context",
+            hint="pass the whole commit id (40 hex digits, or 64 for SHA-256 repositories), as GITHUB_SHA is",
+        )
     if not sha:
         raise UserError(
             "the promoter layout needs the source commit: hydrator.metadata must name its drySha",
@@ -103,7 +109,7 @@ def metadata(ctx: Mapping[str, str], workspace: Path | None = None) -> dict[str,
         meta["repoURL"] = ctx["source_repo"]
     status, out, _ = Git(workspace or Path.cwd()).run(
         "show", "-s", "--format=%an <%ae>%x00%aI%x00%s%x00%b", sha, check=False
-    )
+    )  # sha is a commit id (checked above), never an option
     if status == 0 and out.count("\0") == 3:
         author, date, subject, body = out.split("\0")
         meta.update(author=author, date=date, subject=subject, body=body.strip())

@@ -174,11 +174,13 @@ def test_rollback_with_rules_at_rev_refuses_rules_that_changed(remote, publish, 
     assert remote.blobs() == before
 
 
-def test_rollback_to_a_commit_that_is_not_there_is_exit_2(remote, publish, run_plato) -> None:
+@pytest.mark.parametrize(("rev", "says"), [("f" * 40, "is not a commit of main"), ("--all", "is not a revision")])
+def test_rollback_to_a_commit_that_is_not_there_is_exit_2(remote, publish, run_plato, rev, says) -> None:
     publish()
-    r = run_plato(["rollback", "-c", "env=development", "-c", "app=shop", "--to", "f" * 40, "--repo", str(remote.path)])
+    tip = remote.tip()
+    r = run_plato(["rollback", "-c", "env=development", "-c", "app=shop", "--to", rev, "--repo", str(remote.path)])
     assert r.returncode == 2, r.explain()
-    assert "is not a commit of main" in r.stderr
+    assert says in r.stderr and remote.tip() == tip
 
 
 def test_a_rerender_keeps_what_promoted_an_app_and_the_keys_ci_gave(remote, publish, promote, run_plato, rules) -> None:

@@ -127,13 +127,22 @@ def test_without_active_path_the_app_has_the_branches_to_itself(tmp_path, remote
     assert note(remote, remote.tip(branch))["drySha"] == head(source)
 
 
-def test_the_promoter_layout_refuses_a_proposal_without_a_dry_commit(tmp_path, remote, run_plato) -> None:
+@pytest.mark.parametrize(
+    ("ctx", "says"),
+    [
+        ([], "needs the source commit"),
+        (["-c", "source_sha=abc123"], "is not a full commit id"),
+        (["-c", "source_sha=--output=written-by-git"], "is not a full commit id"),
+    ],
+)
+def test_the_promoter_layout_refuses_a_proposal_without_a_dry_commit(tmp_path, remote, run_plato, ctx, says) -> None:
     rules = promotion_rules(tmp_path / "rules", layout="promoter", active_path=True)
-    args = ["publish", str(SHOP), "-c", "env=development", "-c", "app=shop", "--image", IMAGE]
+    args = ["publish", str(SHOP), "-c", "env=development", "-c", "app=shop", *ctx, "--image", IMAGE]
     r = run_plato([*args, "--repo", str(remote.path), "--rules", str(rules)])
     assert r.returncode == 2, r.explain()
-    assert "needs the source commit" in r.stderr
+    assert says in r.stderr
     assert remote.git("for-each-ref") == ""
+    assert not (tmp_path / "written-by-git").exists()
 
 
 def test_concurrent_hydrators_share_the_notes_ref_and_all_land(tmp_path, remote, start_plato) -> None:
