@@ -183,6 +183,70 @@ def schema(what: str) -> None:
     run(what)
 
 
+@main.command()
+@repo_args
+@click.option("--from", "source_env", required=True, metavar="ENV", help="The environment whose inputs to take.")
+@click.option("--to", "target_env", required=True, metavar="ENV", help="The environment to render them for.")
+@click.option("-c", "--context", "context", multiple=True, metavar="app=APP", help="The app to promote.")
+@click.option("--select", default=None, metavar="KEY=GLOB,...", help="Several apps of --from, e.g. app=shop-*.")
+@rules_option("The rules of the target environment (default: the bundled rules).")
+@mode_option("push: commit to the branch; pr: push plato/<env>/<app> for a pull request.")
+@retries_option
+@click.option("--pr-body-dir", type=click.Path(path_type=Path), default=None, help="Write DIR/<env>-<app>.md.")
+@format_option("text", "json")
+def promote(
+    repo: str,
+    branch: str,
+    source_env: str,
+    target_env: str,
+    context: tuple[str, ...],
+    select: str | None,
+    rules_dir: Path | None,
+    mode: Mode,
+    retry_for: float,
+    max_retries: int | None,
+    pr_body_dir: Path | None,
+    fmt: str,
+) -> None:
+    """Render an environment's recorded inputs (image digest, specs) for the next environment and commit them."""
+    from generator.commands.deploy import retry_settings
+    from generator.commands.promote import run as run_promote
+
+    retry = retry_settings(retry_for, max_retries)
+    run_promote(repo, branch, source_env, target_env, context, select, rules_dir, mode, retry, fmt, pr_body_dir)
+
+
+@main.command()
+@repo_args
+@click.option("-c", "--context", "context", multiple=True, metavar="KEY=VALUE", help="env=ENV and app=APP.")
+@click.option("--to", "rev", required=True, metavar="REV", help="The deployment repository's commit to go back to.")
+@rules_option()
+@click.option("--rules-at-rev", is_flag=True, help="Refuse unless the rules are those recorded at REV (digests).")
+@mode_option("push: commit to the branch; pr: push plato/<env>/<app> for a pull request.")
+@retries_option
+@click.option("--pr-body-dir", type=click.Path(path_type=Path), default=None, help="Write DIR/<env>-<app>.md.")
+@format_option("text", "json")
+def rollback(
+    repo: str,
+    branch: str,
+    context: tuple[str, ...],
+    rev: str,
+    rules_dir: Path | None,
+    rules_at_rev: bool,
+    mode: Mode,
+    retry_for: float,
+    max_retries: int | None,
+    pr_body_dir: Path | None,
+    fmt: str,
+) -> None:
+    """Render an app again from the inputs recorded at a past commit, as a new commit."""
+    from generator.commands.deploy import retry_settings
+    from generator.commands.rollback import run as run_rollback
+
+    retry = retry_settings(retry_for, max_retries)
+    run_rollback(repo, branch, context, rev, rules_dir, rules_at_rev, mode, retry, fmt, pr_body_dir)
+
+
 def run() -> None:  # pragma: no cover - console entry for `python -m generator`
     main()
 
@@ -210,10 +274,21 @@ def explain(spec: Spec, fmt: str) -> None:
     show_default=True,
     help="Folder to write the rendered tree into (its owned paths are replaced).",
 )
-def render(spec: Spec, out: Path) -> None:
+@click.option(
+    "--promotion",
+    is_flag=True,
+    help="Print the app's GitOps Promoter objects (GitRepository, PromotionStrategy, GitCommitStatus) instead; "
+    "needs -c app=APP -c deploy_repo=URL, no workload.",
+)
+def render(spec: Spec, out: Path, promotion: bool) -> None:
     """Render the files the deployment repository would hold for this (env, app) into a folder."""
     from generator.commands.render import run
 
+    if promotion:
+        from generator.commands.promote import print_promotion
+
+        print_promotion(spec.context, spec.rules_dir)
+        return
     run(spec.inputs(), out)
 
 

@@ -52,14 +52,15 @@ class Inputs:
         rs = rules if rules is not None else load_rules(self.rules_dir)
         return make_plan(self.workloads, self.context, rs, partial=partial)
 
-    def render(self, rules: RuleSet | None = None) -> RenderedTree:
-        """Read -> match -> create -> check: the one composition of the stages, for every command and worker."""
+    def render(self, rules: RuleSet | None = None, plan: Plan | None = None) -> RenderedTree:
+        """Read -> match -> create -> check: the one composition of the stages, for every command and worker.
+        `plan` is a plan already made and checked by the caller (promote checks its stage order first)."""
         from generator.check.guard import check_rendered
         from generator.create.render import render
         from generator.match.bounds import run_budget
 
         with run_budget():  # every template of this (env, app) together: a publish's memory stays bounded
-            tree = render(self.plan(rules=rules), self.files)
+            tree = render(plan if plan is not None else self.plan(rules=rules), self.files)
         check_rendered(tree, self.workloads)  # the check stage: nothing leaves that looks like a credential
         return tree
 

@@ -44,7 +44,9 @@ def rendered(inputs: Inputs) -> tuple[Any, bytes]:
 
     tree = inputs.render()
     ctx = tree.plan.context
-    record = make_record(ctx, inputs.workloads, source_time(ctx), inputs.files, tree.plan.rules_used(), tree.owned)
+    record = make_record(
+        ctx, inputs.workloads, source_time(ctx), inputs.files, tree.plan.rules_used(), tree.owned, list(inputs.context)
+    )
     return tree, record
 
 
@@ -137,13 +139,16 @@ def run_publish(
     pr_body: Path | None,
 ) -> None:
     from generator.deploy import report
+    from generator.deploy.gates import summary
     from generator.deploy.github import write_outputs, write_summary
     from generator.deploy.publish import Options, publish, trailers_for
 
     tree, record = rendered(inputs)
+    from generator.deploy.promoter import hydrate, is_promoter
+
     opts = Options(repo=repo, branch=branch, mode=mode, retry=retry)
     with terminate_as_interrupt():
-        result = publish(tree, record, opts, trailers_for(tree))
+        result = (hydrate if is_promoter(tree.plan) else publish)(tree, record, opts, trailers_for(tree))
     cs = result.changeset
     key = f"env={cs.env} app={cs.app}"
     body = report.markdown([cs], provenance(tree), key, note=result.skipped)
@@ -159,6 +164,7 @@ def run_publish(
             "branch": result.branch,
             "pr-title": title,
             "pr-body-path": str(pr_body.resolve()) if pr_body else "",
+            "checks": summary(tree) if result.commit else "",
         },
     )
     write_summary(os.environ.get("GITHUB_STEP_SUMMARY"), body)

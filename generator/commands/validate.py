@@ -145,13 +145,13 @@ def _glob(value: str) -> bool:
 def _coverage(workloads: list[Workload], ctx: Mapping[str, str], rs: RuleSet) -> None:
     """Match without rendering: a rule for every resource, an output for every placeholder, accepted params, and
     every context key the matched rules' templates read."""
-    from generator.match.plan import make_plan
+    from generator.pipeline import Inputs
 
     ctx = dict(ctx)
     if "app" not in ctx:
         # An application repository's pre-merge check runs outside CI: its workloads name the app.
         ctx["app"] = workloads[0].name
-    plan = make_plan(workloads, ctx, rs, partial=True)
+    plan = Inputs(workloads, ctx, None, []).plan(partial=True, rules=rs)
     problems = [*plan.errors, *_missing_keys(plan)]
     if problems:
         raise problems[0] if len(problems) == 1 else Errors(problems)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from generator import __version__
 from generator.create.render import RenderedTree
+from generator.deploy import gates
 from generator.deploy.diff import ChangeSet, compare
 from generator.deploy.git import BlobReader, Clone, PushRejected, blob_id, ensure_local_repo, is_url, ls_tree
 from generator.deploy.ownership import (
@@ -138,13 +139,16 @@ def _read_one(clone: Clone, rev: str | None, rel: str) -> bytes | None:
         view.reader.close()
 
 
-def publish(tree: RenderedTree, record: bytes, opts: Options, trailers: Mapping[str, str]) -> Result:
+def publish(
+    tree: RenderedTree, record: bytes, opts: Options, trailers: Mapping[str, str], latest_wins: bool = True
+) -> Result:
+    """`latest_wins=False` (a rollback) writes an older source commit over a newer one, on purpose."""
     ensure_local_repo(opts.repo, opts.branch)
     target = opts.branch if opts.mode == "push" else pr_branch(tree.env, tree.app)
     opts.retry.start()
     with Clone(opts.repo) as clone:
         for attempt in itertools.count(1):
-            result = _attempt(clone, tree, record, opts, target, trailers, attempt)
+            result = _attempt(clone, tree, record, opts, target, trailers, attempt, latest_wins)
             if result is not None:
                 return result
             if not opts.retry.wait(attempt):
@@ -157,7 +161,14 @@ def publish(tree: RenderedTree, record: bytes, opts: Options, trailers: Mapping[
 
 
 def _attempt(
-    clone: Clone, tree: RenderedTree, record: bytes, opts: Options, target: str, trailers: Mapping[str, str], n: int
+    clone: Clone,
+    tree: RenderedTree,
+    record: bytes,
+    opts: Options,
+    target: str,
+    trailers: Mapping[str, str],
+    n: int,
+    latest_wins: bool = True,
 ) -> Result | None:
     """One attempt on the current tip: the result, or None when the push lost a race (the caller retries)."""
     tip = clone.fetch(opts.branch)
@@ -165,7 +176,7 @@ def _attempt(
     cs = compare(tree.env, tree.app, state.current, desired(tree, record), provenance_paths(tree))
     result = Result(changeset=cs, branch=target, attempts=n)
     pr_tip = clone.fetch(target) if opts.mode == "pr" else None
-    for existing in (state.record, _read_one(clone, pr_tip, record_path(tree.env, tree.app))):
+    for existing in (state.record, _read_one(clone, pr_tip, record_path(tree.env, tree.app))) if latest_wins else ():
         newer, why = newer_source(existing, record)
         if newer == "theirs":
             result.skipped = why
@@ -218,6 +229,7 @@ def trailers_for(tree: RenderedTree) -> dict[str, str]:
         "Plato-Rules": tree.plan.rules.digest,
         "Plato-Context": " ".join(f"{k}={v}" for k, v in ctx.items() if k not in ("run_url",)),
     }
+    out.update(gates.trailers(tree))  # plato's checks, for a GitCommitStatus or a CI gate to read
     if ctx.get("source_sha"):
         out["Argocd-reference-commit-sha"] = ctx["source_sha"]
     if ctx.get("source_repo"):

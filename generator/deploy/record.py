@@ -7,7 +7,9 @@ and the rules that shaped the output with their digests (so a re-render can name
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from typing import Any, Literal
 
 from generator import __version__
@@ -17,6 +19,7 @@ from generator.read.models import Workload
 RECORD_DIR = ".plato/inputs"
 
 Newer = Literal["theirs", "ours", "neither"]
+DIGEST = re.compile(r"@(sha256:[0-9a-f]{64})$")
 
 
 def record_path(env: str, app: str) -> str:
@@ -30,19 +33,42 @@ def make_record(
     workload_files: list[str],
     rules: dict[str, str] | None = None,
     owned: list[str] | None = None,
+    given: list[str] | None = None,
+    promoted: dict[str, str] | None = None,
 ) -> bytes:
+    """`given` names the context keys CI passed (the others were derived by rules, and a promotion derives them
+    again for its target); `promoted` says which environment and deployment commit a promotion took these
+    inputs from."""
+    kept = {k: v for k, v in sorted(context.items()) if k not in RUN_KEYS}
     data = {
         "apiVersion": "plato.dev/v1",
         "kind": "Inputs",
         "plato": __version__,
-        "context": {k: v for k, v in sorted(context.items()) if k not in RUN_KEYS},
+        "context": kept,
         "source": {"sha": context.get("source_sha"), "repo": context.get("source_repo"), "time": source_time},
         "files": workload_files,
         "rules": rules or {},
         "owned": owned or [],
         "workloads": [w.raw for w in workloads],
+        "pinned": pinned(kept.get("image"), [w.raw for w in workloads]),
     }
+    if given is not None:
+        data["given"] = sorted(k for k in given if k in kept)
+    if promoted:
+        data["promoted"] = promoted
     return (json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False) + "\n").encode()
+
+
+def pinned(image: str | None, workloads: list[Any]) -> dict[str, str | None]:
+    """What a promotion carries unchanged: the image (by digest when CI gave one, `repo:tag@sha256:...`) and a
+    digest of the workload specs as read (canonical JSON, so key order and formatting do not count)."""
+    found = DIGEST.search(image or "")
+    specs = json.dumps(workloads, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return {
+        "image": image,
+        "digest": found.group(1) if found else None,
+        "specs": "sha256:" + hashlib.sha256(specs).hexdigest(),
+    }
 
 
 def load_record(data: bytes) -> dict[str, Any]:

@@ -143,7 +143,14 @@ def render_one(job: tuple[str, dict[str, Any], bool]) -> AppResult:
         before = record.get("rules") or {}
         result.rules_changed = sorted(r for r, d in used.items() if before.get(r) != d)
         new_record = make_record(
-            tree.plan.context, inputs.workloads, source.get("time"), inputs.files, used, tree.owned
+            tree.plan.context,
+            inputs.workloads,
+            source.get("time"),
+            inputs.files,
+            used,
+            tree.owned,
+            record.get("given"),
+            record.get("promoted"),
         )
         want = desired(tree, new_record)
         writes = [*tree.owned, record_path(tree.env, tree.app)]

@@ -1,0 +1,160 @@
+"""`plato promote`: what one environment runs, rendered for the next with its rules, and landed by publish's one
+transaction. Every app is read, planned and checked before the first is written: a refusal writes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from generator.deploy.promote import Source
+    from generator.deploy.publish import Result
+    from generator.deploy.transaction import Mode, Retry
+    from generator.pipeline import Inputs
+
+
+@dataclass
+class Step:
+    """One (app, target) ready to land: the source it came from, the rendered tree and its record."""
+
+    source: Source
+    tree: Any
+    record: bytes
+    line: str  # "promote shop from staging (source ..., image ...)"
+    by: str  # "promote" or "rollback"
+
+
+def prepare(source: Source, inputs: Inputs, verb: str, promoted: dict[str, str]) -> Step:
+    from generator.deploy.record import make_record
+
+    plan = inputs.plan()
+    if verb == "promote":
+        from generator.deploy.promote import check_promotion
+
+        check_promotion(plan, source)
+    tree = inputs.render(plan=plan)  # create and check, as every render does
+    ctx = tree.plan.context
+    record = make_record(
+        ctx,
+        inputs.workloads,
+        (source.record.get("source") or {}).get("time"),
+        inputs.files,
+        plan.rules_used(),
+        tree.owned,
+        list(inputs.context),
+        promoted,
+    )
+    return Step(source, tree, record, source.line(verb), promoted["by"])
+
+
+def land(step: Step, repo: str, branch: str, mode: Mode, retry: Retry, latest_wins: bool) -> Result:
+    """Publish one prepared step with the transaction publish uses, its origin in the trailers."""
+    from generator.commands.deploy import terminate_as_interrupt
+    from generator.deploy.publish import Options, publish, trailers_for
+
+    trailers = {
+        **trailers_for(step.tree),
+        **(
+            {"Plato-Rolled-Back-To": step.source.commit}
+            if step.by == "rollback"
+            else {"Plato-Promoted-From": f"{step.source.env} {step.source.commit}"}
+        ),
+        "Plato-Image-Digest": step.source.pinned.get("digest") or "",
+        "Plato-Spec-Digest": step.source.pinned.get("specs") or "",
+    }
+    from generator.deploy.promoter import hydrate, is_promoter
+
+    opts = Options(repo, branch, mode, retry)
+    with terminate_as_interrupt():
+        if is_promoter(step.tree.plan):
+            return hydrate(step.tree, step.record, opts, trailers)
+        return publish(step.tree, step.record, opts, trailers, latest_wins)
+
+
+def report(steps: list[Step], results: list[Result], repo: str, fmt: str, pr_body_dir: Path | None) -> None:
+    """The PR body of each step (its first line says where the inputs came from), the outputs and the log."""
+    import os
+
+    from generator.commands.deploy import _say, provenance
+    from generator.deploy import report as rep
+    from generator.deploy.gates import summary
+    from generator.deploy.github import write_outputs, write_summary
+
+    bodies = []
+    for step, result in zip(steps, results, strict=True):
+        cs = result.changeset
+        body = rep.markdown([cs], provenance(step.tree), f"env={cs.env} app={cs.app}", note=step.line)
+        bodies.append(body)
+        if pr_body_dir:
+            pr_body_dir.mkdir(parents=True, exist_ok=True)
+            (pr_body_dir / f"{cs.env}-{cs.app}.md").write_text(body, encoding="utf-8")
+        if fmt == "text":
+            click.echo(step.line, err=True)
+            click.echo(rep.text(cs), err=True, nl=False)
+            _say(result, repo, result.branch)
+    changed = [r for r in results if r.changed]
+    write_outputs(
+        os.environ.get("GITHUB_OUTPUT"),
+        {
+            "changed": "true" if changed else "false",
+            "commit": " ".join(r.commit or "" for r in changed),
+            "branch": " ".join(sorted({r.branch for r in results})),
+            "checks": summary(steps[0].tree) if changed else "",
+        },
+    )
+    write_summary(os.environ.get("GITHUB_STEP_SUMMARY"), "\n".join(bodies))
+    if fmt == "json":
+        extra = {"results": [{"app": r.changeset.app, "committed": r.changed, "commit": r.commit} for r in results]}
+        click.echo(rep.as_json([r.changeset for r in results], extra))
+
+
+def run(
+    repo: str,
+    branch: str,
+    source_env: str,
+    target_env: str,
+    context: tuple[str, ...],
+    select: str | None,
+    rules_dir: Path | None,
+    mode: Mode,
+    retry: Retry,
+    fmt: str,
+    pr_body_dir: Path | None,
+) -> None:
+    from generator.deploy.git import Clone, ensure_local_repo
+    from generator.deploy.promote import inputs_for, select_sources
+    from generator.deploy.rerender import parse_select
+    from generator.read import context as ctxmod
+
+    ctx = ctxmod.build(context, {}, None)
+    ctxmod.validate({"env": source_env, "app": "a"}, origin="--from")
+    ctxmod.validate({"env": target_env, "app": "a"}, origin="--to")
+    apps = [ctx["app"]] if ctx.get("app") else []
+    if not apps and not select:
+        raise click.UsageError("name the app (-c app=APP) or a selection (--select app=GLOB,...)")
+    ensure_local_repo(repo, branch)
+    with Clone(repo) as clone:
+        tip = clone.fetch(branch)
+        sources = select_sources(clone, tip, source_env, apps, parse_select(select))
+    steps = []
+    for source in sources:
+        promoted = {"by": "promote", "from": source.env, "commit": source.commit}
+        steps.append(prepare(source, inputs_for(source, target_env, rules_dir), "promote", promoted))
+    results = [land(step, repo, branch, mode, retry, latest_wins=True) for step in steps]
+    report(steps, results, repo, fmt, pr_body_dir)
+
+
+def print_promotion(context: tuple[str, ...], rules_dir: Path | None) -> None:
+    """`plato render --promotion`: the app's GitOps Promoter objects as YAML documents on stdout."""
+    from generator.create.emit import dump_yaml
+    from generator.deploy.promoter_objects import promotion_objects
+    from generator.match.rules import load_rules
+    from generator.read import context as ctxmod
+
+    ctx = ctxmod.build(context, {}, None)
+    ctxmod.require(ctx, ("app", "deploy_repo"))
+    docs = promotion_objects(load_rules(rules_dir), ctx)
+    click.echo("".join("---\n" + dump_yaml(d) for d in docs), nl=False)
