@@ -186,6 +186,8 @@ def parse_manifests(template: Any, variables: dict[str, Any], what: str) -> list
     import yaml
 
     text = template.render(variables, what) if isinstance(template, Tpl) else str(template)
+    file = template.file if isinstance(template, Tpl) else None
+    line = template.line if isinstance(template, Tpl) else None
     try:
         docs = [d for d in yaml.load_all(text, Loader=_loader()) if d is not None]
     except yaml.YAMLError as exc:
@@ -193,23 +195,43 @@ def parse_manifests(template: Any, variables: dict[str, Any], what: str) -> list
         raise UserError(
             f"{what}: manifests template does not render to valid YAML: "
             f"{getattr(exc, 'problem', exc)}" + (f" (rendered line {mark.line + 1})" if mark else ""),
-            file=template.file if isinstance(template, Tpl) else None,
-            line=template.line if isinstance(template, Tpl) else None,
+            file=file,
+            line=line,
+        ) from None
+    except ValueError as exc:  # an integer past Python's digit limit, a date that does not exist
+        raise UserError(
+            f"{what}: manifests template renders a value YAML cannot hold: {exc}", file=file, line=line
         ) from None
     for d in docs:
-        if (
-            not isinstance(d, dict)
-            or not d.get("apiVersion")
-            or not d.get("kind")
-            or not isinstance(d.get("metadata"), dict)
-            or not d["metadata"].get("name")
-        ):
-            raise UserError(
-                f"{what}: every manifest needs apiVersion, kind and metadata.name",
-                file=template.file if isinstance(template, Tpl) else None,
-                line=template.line if isinstance(template, Tpl) else None,
-            )
+        problem = _manifest_problem(d)
+        if problem:
+            raise UserError(f"{what}: {problem}", file=file, line=line)
     return docs
+
+
+_INT_LIMIT = 2**63  # what a Kubernetes integer (int64) holds
+
+
+def _manifest_problem(doc: Any) -> str | None:
+    """Why a rendered document is no Kubernetes object plato can write, or None."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("metadata"), dict):
+        return "every manifest needs apiVersion, kind and metadata.name"
+    if not all(isinstance(doc.get(k), str) and doc[k] for k in ("apiVersion", "kind")) or not doc["metadata"].get(
+        "name"
+    ):
+        return "every manifest needs apiVersion, kind and metadata.name, apiVersion and kind as text"
+    stack: list[Any] = [doc]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            if not all(isinstance(k, str) for k in value):
+                return f"a manifest's keys are text, not {sorted(repr(k) for k in value if not isinstance(k, str))[0]}"
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, int) and not isinstance(value, bool) and not -_INT_LIMIT <= value < _INT_LIMIT:
+            return "a manifest's integers fit in 64 bits (Kubernetes' int64)"
+    return None
 
 
 def _loader() -> Any:

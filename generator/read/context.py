@@ -67,6 +67,13 @@ def validate(ctx: Mapping[str, str], origin: str = "--context") -> None:
             raise UserError(
                 f"context value of '{key}' is {len(value)} characters, over the limit of {MAX_VALUE}", file=origin
             )
+        if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+            # argv bytes that are not UTF-8 arrive as lone surrogates: no file, name or commit can hold them
+            raise UserError(
+                f"context value of '{key}' is not UTF-8 text",
+                file=origin,
+                hint="context values are written into files and commits: pass UTF-8 text",
+            )
         if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
             raise UserError(
                 f"context value of '{key}' contains a control character (a line break or a tab?)",

@@ -151,7 +151,7 @@ def _fitting(construct: Any, name: str) -> Any:
             raise _refuse(f"an integer of {len(text)} characters: integers must fit in 64 bits", node)
         try:
             return _checked_value(construct(self, node), node, check)
-        except (ValueError, KeyError, TypeError, OverflowError):
+        except (ValueError, KeyError, TypeError, OverflowError, IndexError):  # IndexError: '-_', '0x_' (no digits)
             raise _refuse(f"value {text[:40]!r} is not a valid !!{name}", node) from None
 
     return checked
