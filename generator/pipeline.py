@@ -79,7 +79,11 @@ def inputs_from_record(record: dict[str, Any], label: str, rules_dir: Path | Non
     from generator.read.workload import workload_from_data
 
     try:
-        workloads = [workload_from_data(w, f"{label} (workload {w['metadata']['name']})") for w in record["workloads"]]
+        order = record.get("containerOrder") or {}
+        workloads = [
+            workload_from_data(_in_order(w, order), f"{label} (workload {w['metadata']['name']})")
+            for w in record["workloads"]
+        ]
         ctx = {str(k): str(v) for k, v in record["context"].items()}
         files = [str(f) for f in record.get("files", [])]
     except (KeyError, TypeError, AttributeError) as exc:
@@ -90,3 +94,12 @@ def inputs_from_record(record: dict[str, Any], label: str, rules_dir: Path | Non
         ) from None
     ctxmod.validate(ctx, origin=label)
     return Inputs(sorted(workloads, key=lambda w: w.name), ctx, rules_dir, files)
+
+
+def _in_order(workload: dict[str, Any], order: Mapping[str, Any]) -> dict[str, Any]:
+    """A recorded workload with its containers in the spec's order (the record's JSON sorts keys)."""
+    names = order.get(workload["metadata"]["name"])
+    containers = workload.get("containers")
+    if not isinstance(names, list) or not isinstance(containers, dict) or sorted(names) != sorted(containers):
+        return workload
+    return {**workload, "containers": {n: containers[n] for n in names}}

@@ -52,6 +52,9 @@ def make_record(
         "workloads": [w.raw for w in workloads],
         "pinned": pinned(kept.get("image"), [w.raw for w in workloads]),
     }
+    order = {w.name: [c.name for c in w.containers] for w in workloads if len(w.containers) > 1}
+    if order:  # the record's JSON sorts keys: the spec's container order is kept beside it
+        data["containerOrder"] = order
     if given is not None:
         data["given"] = sorted(k for k in given if k in kept)
     if promoted:

@@ -196,7 +196,8 @@ def build_workload(raw: dict[str, Any], doc: Document) -> Workload:
             _check_ref(doc, ref, loc, meta, declared)
         return t
 
-    containers = tuple(_container(doc, name, c, tpl) for name, c in sorted(raw["containers"].items()))
+    # The spec's order: the first container is the pod's default one (kubectl exec, logs).
+    containers = tuple(_container(doc, name, c, tpl) for name, c in raw["containers"].items())
     names = {c.name for c in containers}
     for c in containers:
         for other in c.before:
