@@ -109,7 +109,9 @@ def credential_key(key: str) -> bool:
 
 _EXPRESSION = re.compile(r"(?:var|local|module|data|each)\.[\w.\[\]\"-]+|[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_-]*){2,}")
 _HARMLESS = re.compile(
-    r"(true|false|yes|no|on|off|null|none|nil|~|required|optional|enabled|disabled|\*+|-?\d+(\.\d+)?[a-zA-Z]{0,2})",
+    r"(true|false|yes|no|on|off|null|none|nil|~|required|optional|enabled|disabled|\*+|-?\d+(\.\d+)?[a-zA-Z]{0,2}"
+    # Words that say there is no credential (a local model server takes any key: `OPENAI_API_KEY: not-needed`)
+    r"|not[-_ ]?(needed|required|used|set)|unused|unset|n/?a|redacted)",
     re.I,
 )
 
