@@ -80,14 +80,16 @@ class Program:
     variables: frozenset[str]  # the `variables.NAME` it reads, evaluated (lazily) before it runs
 
     def run(self, data: Mapping[str, Any]) -> Any:
-        if self.needs_cluster:
-            raise CelEvalError("needs the cluster (authorizer)")
+        if self.needs_cluster:  # every authorizer call errs: `true || authorizer...` still holds, as in CEL
+            data = {**data, "authorizer": {}}
         try:
             value = self.expr.eval(data=data)
         except RuntimeError as exc:  # a Python function of the library raised: the API server's error
             raise CelEvalError(_first_line(_clean(str(exc)))) from None
         if value.type() == cel.Type.ERROR:
-            raise CelEvalError(_first_line(_clean(str(value.value()))))
+            raise CelEvalError(
+                "needs the cluster (authorizer)" if self.needs_cluster else _first_line(_clean(str(value.value())))
+            )
         return value.plain_value()
 
 
