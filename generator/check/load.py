@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from generator.check.cel import CelCompileError, compile_expression
+from generator.check.documents import is_policy_document
 from generator.check.policy import Action, Binding, Expr, Params, Policy, PolicySet, Validation
 from generator.errors import Errors, PlatoError, UserError, did_you_mean
 from generator.read.models import Where
@@ -21,13 +22,6 @@ KINDS = ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
 # A binding annotation `match.plato.dev/<context key>: glob[,glob]` limits it to those deployments (the binding
 # is applied to those clusters); the cluster itself ignores the annotation.
 ENV_PREFIX = "match.plato.dev/"
-
-
-def is_policy_document(data: Any) -> bool:
-    """A Kubernetes object rather than a plato rule: a policy, a binding, or a params object they name."""
-    if not isinstance(data, dict) or not isinstance(data.get("apiVersion"), str):
-        return False
-    return not data["apiVersion"].startswith("plato.dev/") and isinstance(data.get("metadata"), dict)
 
 
 def read_policy_documents(directory: Path) -> list[Document]:
@@ -80,6 +74,18 @@ def load_policies(docs: Iterable[Document]) -> PolicySet:
                     file=b.where.file,
                     line=b.where.line,
                     hint=did_you_mean(b.policy, policies),
+                )
+            )
+    kinds = {p.param_kind for p in policies.values()}
+    for p in params:
+        if (p.obj.get("apiVersion"), p.obj.get("kind")) not in kinds and not errors:
+            errors.append(
+                UserError(
+                    f"{p.obj.get('kind')} {(p.obj.get('metadata') or {}).get('name')!r} is not a plato rule, and no "
+                    "policy takes it as params (paramKind)",
+                    file=p.where.file,
+                    line=p.where.line,
+                    hint="rule files hold plato.dev/v1 rules, admission policies and bindings, and their params",
                 )
             )
     if errors:
@@ -196,3 +202,13 @@ def _binding(doc: Document) -> Binding:
         param_ref=spec.get("paramRef"),
         envs=envs,
     )
+
+
+def compile_folders(rules_dir: Path | None, policies_dir: Path | None) -> str:
+    """`plato validate`: load and compile every policy of the rules folder and of --policies; a summary line."""
+    from generator.match.rules import load_rules
+
+    docs = list(load_rules(rules_dir).policy_docs) + (read_policy_documents(policies_dir) if policies_dir else [])
+    ps = load_policies(docs)
+    count = sum(len(p.validations) + len(p.variables) + len(p.conditions) + len(p.audit) for p in ps.policies.values())
+    return f"policies: {len(ps.policies)} policies, {len(ps.bindings)} bindings, {count} expressions compile"
