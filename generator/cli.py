@@ -72,6 +72,16 @@ def rules_option(help: str = "Rules folder (default: the bundled rules).") -> Ca
     return click.option("--rules", "rules_dir", type=click.Path(path_type=Path), default=None, help=help)
 
 
+def policies_option() -> Callable[[F], F]:
+    return click.option(
+        "--policies",
+        "policies_dir",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="A folder of ValidatingAdmissionPolicy files, checked besides those in the rules folder.",
+    )
+
+
 def format_option(*choices: str) -> Callable[[F], F]:
     return click.option("--format", "fmt", type=click.Choice(choices), default=choices[0], show_default=True)
 
@@ -94,6 +104,7 @@ class Spec:
     image: str | None
     rules_dir: Path | None
     allow_outside_workspace: bool
+    policies_dir: Path | None = None
 
     def inputs(self) -> Any:
         from generator.pipeline import Inputs
@@ -107,6 +118,7 @@ class Spec:
             rules_dir=self.rules_dir,
             allow_outside_workspace=self.allow_outside_workspace,
             environ=dict(os.environ),
+            policies_dir=self.policies_dir,
         )
 
 
@@ -121,9 +133,11 @@ def workload_args(f: Callable[..., Any]) -> Callable[..., Any]:
         image: str | None,
         rules_dir: Path | None,
         allow_outside_workspace: bool,
+        policies_dir: Path | None,
         **kwargs: Any,
     ) -> Any:
-        return f(*args, spec=Spec(workloads, context, image, rules_dir, allow_outside_workspace), **kwargs)
+        spec = Spec(workloads, context, image, rules_dir, allow_outside_workspace, policies_dir)
+        return f(*args, spec=spec, **kwargs)
 
     options = [
         click.argument("workloads", nargs=-1, type=click.Path(path_type=Path)),
@@ -142,6 +156,7 @@ def workload_args(f: Callable[..., Any]) -> Callable[..., Any]:
             is_flag=True,
             help="Allow file sources outside the spec's workspace (its git work tree).",
         ),
+        policies_option(),
     ]
     for option in reversed(options):
         command = option(command)
@@ -163,14 +178,20 @@ def repo_args(f: F) -> F:
 @click.argument("workloads", nargs=-1, type=click.Path(path_type=Path))
 @rules_option("Also check this rules folder (default: the bundled rules when no workload is given).")
 @click.option("--allow-outside-workspace", is_flag=True, help="Allow file sources outside the workspace.")
-def validate(workloads: tuple[Path, ...], rules_dir: Path | None, allow_outside_workspace: bool) -> None:
-    """Check workload specs and rules. Changes nothing.
+@policies_option()
+def validate(
+    workloads: tuple[Path, ...], rules_dir: Path | None, allow_outside_workspace: bool, policies_dir: Path | None
+) -> None:
+    """Check workload specs, rules and admission policies (every CEL expression compiles). Changes nothing.
 
     A file `source` that does not exist is a warning here (rendering fails on it).
     """
+    from generator.check.load import compile_folders
     from generator.commands.validate import run
 
     run(list(workloads), rules_dir, allow_outside_workspace)
+    if rules_dir is not None or policies_dir is not None or not workloads:
+        click.echo(compile_folders(rules_dir, policies_dir), err=True)
 
 
 @main.command()
@@ -203,7 +224,53 @@ def explain(spec: Spec, fmt: str) -> None:
 
     _, notes = derive_context(inputs.context, load_rules(spec.rules_dir))
     data = explanation(plan, notes)
+    policy_lines = _explain_policies(inputs, data)
     click.echo(json.dumps(data, indent=2, sort_keys=True) if fmt == "json" else text(data), nl=fmt == "json")
+    if fmt == "text" and policy_lines:
+        click.echo("\n".join(policy_lines))
+
+
+def _explain_policies(inputs: Any, data: dict[str, Any]) -> list[str]:
+    """Which admission policies applied to the rendered objects, and what each said (denials included)."""
+    from generator.check.report import as_json, describe
+
+    report = inputs.policy_results()
+    data["policies"] = as_json(report)
+    if not report.results:
+        return []
+    lines = ["", "Admission policies applied (objects checked):"]
+    lines += [f"  {name}: {n}" for name, n in report.applied().items()]
+    lines += [f"  - {describe(r)}" for r in report.results if r.outcome != "passed"]
+    return lines
+
+
+@main.command()
+@workload_args
+@format_option("text", "json", "sarif")
+def check(spec: Spec, fmt: str) -> None:
+    """Render and evaluate the admission policies; writes nothing. Exit 2 when a Deny policy fails.
+
+    --format sarif writes SARIF 2.1.0 for GitHub code scanning (github/codeql-action/upload-sarif).
+    """
+    import json
+
+    from generator.check.report import as_json, denial_error, describe, sarif
+
+    report = spec.inputs().policy_results()
+    if fmt == "sarif":
+        from generator.pipeline import repo_path
+
+        click.echo(sarif(report, __version__, repo_path))
+    elif fmt == "json":
+        click.echo(json.dumps(as_json(report), indent=2, sort_keys=True))
+    else:
+        for r in report.results:
+            if r.outcome != "passed":
+                click.echo(describe(r))
+        click.echo(f"{len(report.passed)} passed, {len(report.results) - len(report.passed)} reported", err=True)
+    error = denial_error(report)
+    if error is not None:
+        raise error
 
 
 @main.command()

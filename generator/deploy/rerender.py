@@ -131,7 +131,7 @@ def render_one(job: tuple[str, dict[str, Any], bool]) -> AppResult:
     bytes have the object id they have now are not read."""
     from generator.create.render import render
     from generator.match.plan import make_plan
-    from generator.pipeline import inputs_from_record
+    from generator.pipeline import check_admission_policies, inputs_from_record
 
     label, record, diffs = job
     view: GitTree = _W["view"]
@@ -141,6 +141,7 @@ def render_one(job: tuple[str, dict[str, Any], bool]) -> AppResult:
     try:
         inputs = inputs_from_record(record, label, _W.get("dir"))
         tree = render(make_plan(inputs.workloads, inputs.context, _W["rules"]), inputs.files)
+        check_admission_policies(tree, inputs.workloads, quiet=True)  # a denied app fails; the others go on
         source = record.get("source") or {}
         used = tree.plan.rules_used()
         before = record.get("rules") or {}

@@ -76,9 +76,14 @@ def render(
     image: str | None = IMAGE,
     extra: Sequence[str] = (),
 ) -> RenderedTree:
-    """Render through the pipeline with no environment variables (no GitHub or PLATO_CONTEXT_ keys)."""
+    """Render through the pipeline with no environment variables (no GitHub or PLATO_CONTEXT_ keys). The create
+    stage only: the admission-policy gate after it (which denies the conformance examples' untagged images in
+    production) is tested in tests/check and tests/deploy/test_policy_publish.py."""
+    from generator.create.render import render as create
+
     context = [*CONTEXTS[env], *extra]
-    return Inputs.load(list(paths), context=context, image=image, rules_dir=rules, environ={}).render()
+    inputs = Inputs.load(list(paths), context=context, image=image, rules_dir=rules, environ={})
+    return create(inputs.plan(), inputs.files)
 
 
 def manifest_path(tree: RenderedTree) -> str:
