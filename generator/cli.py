@@ -311,6 +311,7 @@ def preview(spec: Spec, repo: str, branch: str, fmt: str) -> None:
         inputs = spec.inputs()
     else:  # no specs: re-render the app from the inputs its last publish recorded (try a rule change on one app)
         inputs = recorded_inputs(repo, branch, spec.context, spec.image, spec.rules_dir)
+        inputs.policies_dir = spec.policies_dir
     run_preview(inputs, repo, branch, fmt)
 
 

@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any
 
 from cel_expr_python import cel
-from cel_expr_python.ext import ext_math, ext_optional, ext_strings
+from cel_expr_python.ext import ext_bindings, ext_encoders, ext_math, ext_optional, ext_strings
 
 from generator.check import k8sfn
 
@@ -44,7 +44,14 @@ def _decls() -> list[Any]:
 
 
 def _extensions() -> list[Any]:
-    return [ext_strings.ExtStrings(), ext_optional.ExtOptional(), ext_math.ExtMath()]
+    # The cel-go extensions Kubernetes enables: strings, optionals, math, cel.bind, base64.
+    return [
+        ext_strings.ExtStrings(),
+        ext_optional.ExtOptional(),
+        ext_math.ExtMath(),
+        ext_bindings.ExtBindings(),
+        ext_encoders.ExtEncoders(),
+    ]
 
 
 @cache

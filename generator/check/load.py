@@ -13,6 +13,7 @@ from typing import Any, get_args
 from generator.check.cel import CelCompileError, compile_expression
 from generator.check.documents import is_policy_document
 from generator.check.policy import Action, Binding, Expr, Params, Policy, PolicySet, Validation
+from generator.check.positions import Positions
 from generator.errors import Errors, PlatoError, UserError, did_you_mean
 from generator.read.models import Where
 from generator.read.yamlfile import Document, Loc, iter_yaml_files, load_documents
@@ -94,7 +95,7 @@ def load_policies(docs: Iterable[Document]) -> PolicySet:
 
 
 def _where(doc: Document, loc: Loc) -> Where:
-    return Where(str(doc.path), doc=doc, loc=loc)
+    return Where(str(doc.path), doc=Positions(doc) if doc.text else doc, loc=loc)
 
 
 def _expr(doc: Document, loc: Loc, text: Any) -> Expr:

@@ -47,6 +47,9 @@ def run(expr: str, **data: Any) -> Any:
         ("'registry.io/app:v1.2'.find(':[^:/]+$')", ":v1.2"),
         ("'a1b22c333'.findAll('[0-9]+')", ["1", "22", "333"]),
         ("'a1b22c333'.findAll('[0-9]+', 2)", ["1", "22"]),
+        ("cel.bind(c, object.spec.template.spec.containers, c.size() == 2 && c[0].name == 'a')", True),
+        ("base64.decode(base64.encode(b'plato')) == b'plato'", True),
+        ("math.greatest([1, 5, 3])", 5),
         # lists
         ("[1, 2, 3].isSorted() && ![2, 1].isSorted()", True),
         ("[1, 2, 3].sum()", 6),

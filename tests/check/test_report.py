@@ -136,3 +136,18 @@ def test_policies_in_the_rules_folder(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="no policy takes it as params") as err:
         load_policies(load_rules(rules).policy_docs)
     assert err.value.line == 1 and str(err.value.file).endswith("96-stray.yaml")
+
+
+def test_fast_positions_agree_with_the_round_trip_parse() -> None:
+    from generator.check.positions import Positions
+
+    docs = load_rules(bundled_dir("rules")).policy_docs + read_policy_documents(HERE)
+    checked = 0
+    for doc in docs:
+        spec = doc.data.get("spec") or {}
+        locs = [("spec", "validations", i, "expression") for i in range(len(spec.get("validations") or []))]
+        locs += [("spec", "variables", i, "expression") for i in range(len(spec.get("variables") or []))]
+        for loc in [*locs, (), ("spec", "nope")]:
+            assert Positions(doc).where(loc)[0] == doc.where(loc)[0], (doc.path, loc)
+            checked += 1
+    assert checked > 40
