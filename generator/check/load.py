@@ -42,8 +42,24 @@ def read_policy_documents(directory: Path) -> list[Document]:
     return docs
 
 
+_LOADED: dict[tuple[int, ...], tuple[list[Document], PolicySet]] = {}
+
+
 def load_policies(docs: Iterable[Document]) -> PolicySet:
-    """Compile policies and bindings; every other Kubernetes object is a candidate params object."""
+    """Compile policies and bindings; every other Kubernetes object is a candidate params object. Cached per
+    process by the documents themselves (the rules cache hands out the same ones): a fleet re-render compiles
+    the rule set's policies once, not once per app."""
+    docs = list(docs)
+    key = tuple(id(d) for d in docs)
+    hit = _LOADED.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], docs, strict=True)):
+        return hit[1]
+    policies = _load(docs)
+    _LOADED[key] = (docs, policies)
+    return policies
+
+
+def _load(docs: list[Document]) -> PolicySet:
     errors: list[PlatoError] = []
     policies: dict[str, Policy] = {}
     bindings: list[Binding] = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Literal
 
 from generator.check.cel import CelEvalError, Program
@@ -116,7 +117,13 @@ class Result:
     reason: str = ""
     where: Where | None = None  # the expression that failed or was skipped
     annotations: tuple[tuple[str, str], ...] = ()
-    source: Where | None = None  # the Score spec line the failing field came from
+    # Finds the Score spec line the failing field came from; run only when a message shows it (a fleet
+    # re-render that only needs pass or fail never pays for the narrowing).
+    locate: Callable[[], Where | None] | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def source(self) -> Where | None:
+        return self.locate() if self.locate is not None else None
 
     @property
     def actions(self) -> tuple[Action, ...]:
@@ -152,10 +159,10 @@ class Report:
 
     def applied(self) -> dict[str, int]:
         """Each policy that applied to at least one object, with the count of objects."""
-        counts: dict[str, int] = {}
+        seen: dict[str, set[tuple[str, str]]] = {}
         for r in self.results:
-            counts[r.policy.name] = counts.get(r.policy.name, 0) + 1
-        return dict(sorted(counts.items()))
+            seen.setdefault(r.policy.name, set()).add((r.target.file, r.target.ref))
+        return {name: len(objects) for name, objects in sorted(seen.items())}
 
 
 def evaluate(
@@ -330,8 +337,9 @@ def _validate(scope: _Scope, v: Validation, target: Target, result: Callable[...
         except CelEvalError:
             pass  # as the API server: the static message (or the expression) stands in
     failed: Result = result("failed", message, v.expr.where, v.reason)
-    source = _source(scope, v, target)
-    return replace(failed, source=source) if source else failed
+    if target.source is None:
+        return failed
+    return replace(failed, locate=lambda: _source(scope, v, target))
 
 
 def _source(scope: _Scope, v: Validation, target: Target) -> Where | None:

@@ -306,3 +306,23 @@ def load_string(text: str) -> Any:
     folder = Path(tempfile.mkdtemp(prefix="plato-policy-"))
     (folder / "p.yaml").write_text(text.lstrip())
     return load_policies(read_policy_documents(folder))
+
+
+def test_applied_counts_objects_not_failures() -> None:
+    doc = """
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: two}
+spec:
+  matchConstraints:
+    resourceRules: [{apiGroups: [apps], apiVersions: [v1], operations: [CREATE], resources: [deployments]}]
+  validations: [{expression: "false", message: one}, {expression: "false", message: two}]
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: two}
+spec: {policyName: two, validationActions: [Warn]}
+"""
+    report = run(load_string(doc), deployment())
+    assert [r.message for r in report.warnings] == ["one", "two"]
+    assert report.applied() == {"two": 1}
