@@ -47,6 +47,16 @@ def rules_option(help: str = "Rules folder (default: the bundled rules).") -> Ca
     return click.option("--rules", "rules_dir", type=click.Path(path_type=Path), default=None, help=help)
 
 
+def policies_option() -> Callable[[F], F]:
+    return click.option(
+        "--policies",
+        "policies_dir",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="A folder of ValidatingAdmissionPolicy files, checked besides those in the rules folder.",
+    )
+
+
 def format_option(*choices: str) -> Callable[[F], F]:
     return click.option("--format", "fmt", type=click.Choice(choices), default=choices[0], show_default=True)
 
@@ -81,6 +91,7 @@ class Spec:
     image: str | None
     rules_dir: Path | None
     allow_outside_workspace: bool
+    policies_dir: Path | None = None
 
     def inputs(self) -> Any:
         from generator.pipeline import Inputs
@@ -94,6 +105,7 @@ class Spec:
             rules_dir=self.rules_dir,
             allow_outside_workspace=self.allow_outside_workspace,
             environ=dict(os.environ),
+            policies_dir=self.policies_dir,
         )
 
 
@@ -108,9 +120,11 @@ def workload_args(f: Callable[..., Any]) -> Callable[..., Any]:
         image: str | None,
         rules_dir: Path | None,
         allow_outside_workspace: bool,
+        policies_dir: Path | None,
         **kwargs: Any,
     ) -> Any:
-        return f(*args, spec=Spec(workloads, context, image, rules_dir, allow_outside_workspace), **kwargs)
+        spec = Spec(workloads, context, image, rules_dir, allow_outside_workspace, policies_dir)
+        return f(*args, spec=spec, **kwargs)
 
     options = [
         click.argument("workloads", nargs=-1, type=click.Path(path_type=Path)),
@@ -129,6 +143,7 @@ def workload_args(f: Callable[..., Any]) -> Callable[..., Any]:
             is_flag=True,
             help="Allow file sources outside the spec's workspace (its git work tree).",
         ),
+        policies_option(),
     ]
     for option in reversed(options):
         command = option(command)
@@ -155,6 +170,7 @@ def repo_args(f: F) -> F:
 )
 @click.option("--image", default=None, help="The image CI built: what `image: .` means.")
 @click.option("--all-envs", is_flag=True, help="Also match the specs in every environment the rules define.")
+@policies_option()
 def validate(
     workloads: tuple[Path, ...],
     rules_dir: Path | None,
@@ -162,16 +178,20 @@ def validate(
     context: tuple[str, ...],
     image: str | None,
     all_envs: bool,
+    policies_dir: Path | None,
 ) -> None:
-    """Check workload specs and rules. Changes nothing.
+    """Check workload specs, rules and admission policies (every CEL expression compiles). Changes nothing.
 
     With -c env=... (or --all-envs) the specs are matched against the rules without rendering: every resource
     needs a rule, every placeholder an output, every param must be accepted. A file `source` that does not exist
     is a warning here (rendering fails on it).
     """
+    from generator.check.load import compile_folders
     from generator.commands.validate import Targets, run
 
     run(list(workloads), rules_dir, allow_outside_workspace, Targets(context, image, all_envs))
+    if rules_dir is not None or policies_dir is not None or not workloads:
+        click.echo(compile_folders(rules_dir, policies_dir), err=True)
 
 
 @main.command()
@@ -265,6 +285,19 @@ def explain(spec: Spec, fmt: str) -> None:
 
 @main.command()
 @workload_args
+@format_option("text", "json", "sarif")
+def check(spec: Spec, fmt: str) -> None:
+    """Render and evaluate the admission policies; writes nothing. Exit 2 when a Deny policy fails.
+
+    --format sarif writes SARIF 2.1.0 for GitHub code scanning (github/codeql-action/upload-sarif).
+    """
+    from generator.commands.check import run
+
+    run(spec.inputs(), fmt)
+
+
+@main.command()
+@workload_args
 @click.option(
     "-o",
     "--output",
@@ -308,6 +341,7 @@ def preview(spec: Spec, repo: str, branch: str, fmt: str) -> None:
         inputs = spec.inputs()
     else:  # no specs: re-render the app from the inputs its last publish recorded (try a rule change on one app)
         inputs = recorded_inputs(repo, branch, spec.context, spec.image, spec.rules_dir)
+        inputs.policies_dir = spec.policies_dir
     run_preview(inputs, repo, branch, fmt)
 
 

@@ -24,6 +24,9 @@ class Inputs:
     context: dict[str, str]
     rules_dir: Path | None
     files: list[str]  # the workload files, relative to their workspace: the same on every machine
+    policies_dir: Path | None = None  # admission policies besides those in the rules folder (--policies)
+    policy_report: Any = None  # the last render's admission-policy results (generator/check/policy.Report)
+    annotate: bool = False  # running in GitHub Actions: policy results also as ::error/::warning annotations
 
     @classmethod
     def load(
@@ -35,13 +38,17 @@ class Inputs:
         rules_dir: Path | None = None,
         allow_outside_workspace: bool = False,
         environ: Mapping[str, str] | None = None,
+        policies_dir: Path | None = None,
     ) -> Inputs:
         ctx = ctxmod.build(context, environ or {}, image)
         files = list(iter_yaml_files(paths))
         # A missing file `source` is reported when the file is rendered, after matching: "no rule for this
         # type" is the more useful first message for a spec written for another platform.
         opts = Options(allow_outside_workspace=allow_outside_workspace, require_sources=False)
-        return cls(load_workloads(files, opts), ctx, rules_dir, sorted(display_path(f) for f in files))
+        workloads = load_workloads(files, opts)
+        shown = sorted(display_path(f) for f in files)
+        annotate = (environ or {}).get("GITHUB_ACTIONS") == "true"
+        return cls(workloads, ctx, rules_dir, shown, policies_dir, annotate=annotate)
 
     def plan(self, partial: bool = False, rules: RuleSet | None = None) -> Plan:
         """The match stage's plan; with `partial` (explain), what did match, with the errors of the rest. `rules`
@@ -52,17 +59,90 @@ class Inputs:
         rs = rules if rules is not None else load_rules(self.rules_dir)
         return make_plan(self.workloads, self.context, rs, partial=partial)
 
-    def render(self, rules: RuleSet | None = None, plan: Plan | None = None) -> RenderedTree:
+    def render(self, rules: RuleSet | None = None, plan: Plan | None = None, quiet: bool = False) -> RenderedTree:
         """Read -> match -> create -> check: the one composition of the stages, for every command and worker.
-        `plan` is a plan already made and checked by the caller (promote checks its stage order first)."""
+        `plan` is a plan already made and checked by the caller (promote checks its stage order first). The check
+        stage refuses credentials, then evaluates the admission policies: a denial stops here, before any deploy
+        step runs (`quiet`: a fleet re-render prints no warnings per app)."""
         from generator.check.guard import check_rendered
         from generator.create.render import render
         from generator.match.bounds import run_budget
 
         with run_budget():  # every template of this (env, app) together: a publish's memory stays bounded
             tree = render(plan if plan is not None else self.plan(rules=rules), self.files)
-        check_rendered(tree, self.workloads)  # the check stage: nothing leaves that looks like a credential
+        check_rendered(tree, self.workloads)  # nothing leaves that looks like a credential
+        self.policy_report = check_admission_policies(tree, self.workloads, self.policies_dir, self.annotate, quiet)
         return tree
+
+    def policy_results(self) -> Any:
+        """Render and evaluate the policies without stopping at a denial (`check` and `explain` list them all)."""
+        from generator.create.render import render
+        from generator.match.bounds import run_budget
+
+        with run_budget():
+            tree = render(self.plan(), self.files)
+        return evaluate_admission_policies(tree, self.workloads, self.policies_dir)
+
+
+def check_admission_policies(
+    tree: Any, workloads: list[Workload], policies_dir: Path | None = None, annotate: bool = False, quiet: bool = False
+) -> Any:
+    """The ONE point where rendered objects meet the platform's ValidatingAdmissionPolicies (the rules folder's
+    and --policies DIR's), after create and before any deploy step. Warnings and skipped checks are printed
+    (unless quiet: a fleet re-render); denials are raised as one user error (exit 2), so nothing is committed."""
+    import click
+
+    from generator.check.report import denial_error, describe, reported, workflow_commands
+
+    report = evaluate_admission_policies(tree, workloads, policies_dir)
+    shown = [] if quiet else reported(report)
+    for line in workflow_commands(shown, repo_path) if annotate else []:
+        click.echo(line, err=True)
+    for r in shown:
+        if "Deny" not in r.actions or r.outcome == "skipped":
+            click.echo(f"{describe(r)}", err=True)
+    error = denial_error(report)
+    if error is not None:
+        raise error
+    return report
+
+
+def evaluate_admission_policies(tree: Any, workloads: list[Workload], policies_dir: Path | None = None) -> Any:
+    """The policy report of a rendered tree, denials included (for `explain`, which lists them all)."""
+    from generator.check.load import load_policies, read_policy_documents
+    from generator.check.policy import Report, evaluate
+
+    docs = list(tree.plan.rules.policy_docs) + (read_policy_documents(policies_dir) if policies_dir else [])
+    if not docs:
+        return Report()
+    manifests = f"{tree.plan.env['paths']['manifests']}/manifest.yaml"
+    by_name = {w.name: w for w in workloads}
+    targets = [_target(obj, manifests, by_name) for obj in tree.objects]
+    return evaluate(load_policies(docs), targets, context=tree.plan.context)
+
+
+def _target(obj: dict[str, Any], file: str, workloads: Mapping[str, Workload]) -> Any:
+    """A rendered object with the way back to its Score spec: the container by name, else the workload."""
+    from generator.check.policy import Target
+
+    name = ((obj.get("metadata") or {}).get("labels") or {}).get("app.kubernetes.io/name")
+    workload = workloads.get(name) if isinstance(name, str) else None
+    if workload is None:
+        return Target(obj, file)
+    found = workload
+
+    def source(container: Mapping[str, Any]) -> Any:
+        spec = next((c for c in found.containers if c.name == container.get("name")), None)
+        return spec.where if spec is not None else found.where
+
+    return Target(obj, file, source)
+
+
+def repo_path(file: str) -> str:
+    """A Score file as its repository names it, for PR bodies, annotations and SARIF (the same on every machine);
+    a name that is not a file (a recorded re-render's label) as it is."""
+    path = Path(file)
+    return display_path(path) if path.is_file() else file
 
 
 def display_path(path: Path) -> str:

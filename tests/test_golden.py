@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import main
-from tests.conftest import REPO, shared_dir
+from tests.conftest import REPO, production_ready_copy, shared_dir
 
 GOLDEN = REPO / "golden"
 
@@ -23,11 +23,18 @@ def cases(kind: str) -> list[str]:
     return sorted(p.name for p in (GOLDEN / kind).glob("*.yaml"))
 
 
-def workload_paths(entries: list[str]) -> tuple[list[str], dict[str, str]]:
-    """Inputs name files in the repository or, as `shared:...`, in the shared folder (never copied here)."""
+def workload_paths(entries: list[str], tmp: Path | None = None) -> tuple[list[str], dict[str, str]]:
+    """Inputs name files in the repository or, as `shared:...`, in the shared folder (never copied here);
+    `shared-ready:...` is a copy changed only as production requires (images pinned: production denies
+    ':latest' and untagged images), for the catalog's production renders."""
     paths, shown = [], {}
     for entry in entries:
-        if entry.startswith("shared:"):
+        if entry.startswith("shared-ready:") and tmp is not None:
+            rel = entry.removeprefix("shared-ready:")
+            real = production_ready_copy(shared_dir(*rel.split("/")), tmp / f"ready-{len(paths)}")
+            shown[str(real)] = f"$PLATO_SHARED/{rel} (production-ready copy)"
+            paths.append(str(real))
+        elif entry.startswith("shared:"):
             rel = entry.removeprefix("shared:")
             real = shared_dir(*rel.split("/"))
             shown[str(real)] = f"$PLATO_SHARED/{rel}"
@@ -56,7 +63,7 @@ def context_args(g: Any) -> list[str]:
 @pytest.mark.parametrize("case", cases("render"))
 def test_render(golden: Any, case: str, tmp_path: Path) -> None:
     g = golden.open(f"../golden/render/{case}")
-    paths, shown = workload_paths(g["workloads"])
+    paths, shown = workload_paths(g["workloads"], tmp_path)
     out = tmp_path / "out"
     code, _, err = run(["render", *paths, *context_args(g), "-o", str(out)], shown)
     if code != 0:

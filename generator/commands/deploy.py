@@ -124,7 +124,10 @@ def run_preview(inputs: Inputs, repo: str, branch: str, fmt: str) -> None:
     if fmt == "json":
         click.echo(report.as_json([cs]))
     elif fmt == "markdown":
-        click.echo(report.markdown([cs], provenance(tree), f"env={cs.env} app={cs.app}"), nl=False)
+        click.echo(
+            report.markdown([cs], provenance(tree), f"env={cs.env} app={cs.app}", policy=policy_section(inputs)),
+            nl=False,
+        )
     else:
         terminal.echo(report.text(cs, stream=sys.stdout), err=False, nl=False)
 
@@ -151,7 +154,7 @@ def run_publish(
         result = (hydrate if is_promoter(tree.plan) else publish)(tree, record, opts, trailers_for(tree))
     cs = result.changeset
     key = f"env={cs.env} app={cs.app}"
-    body = report.markdown([cs], provenance(tree), key, note=result.skipped)
+    body = report.markdown([cs], provenance(tree), key, note=result.skipped, policy=policy_section(inputs))
     title = report.pr_title([cs])
     if pr_body:
         pr_body.parent.mkdir(parents=True, exist_ok=True)
@@ -210,6 +213,13 @@ def _say(result: Result, repo: str, branch: str) -> None:
         )
         for r in cs.risks:
             terminal.echo(click.style(f"  ! {r}", fg="yellow"))
+
+
+def policy_section(inputs: Inputs) -> str:
+    from generator.check.report import markdown
+    from generator.pipeline import repo_path
+
+    return markdown(inputs.policy_report, repo_path) if inputs.policy_report is not None else ""
 
 
 def _masked(repo: str) -> str:

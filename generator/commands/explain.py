@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
-from generator.errors import Errors
+from generator.errors import Errors, UserError
 from generator.pipeline import Inputs
 
 
@@ -18,7 +19,28 @@ def run(inputs: Inputs, fmt: str) -> None:
     plan = inputs.plan(partial=True)
     _, notes = derive_context(inputs.context, load_rules(inputs.rules_dir))
     data = explanation(plan, notes)
+    policy_lines = [] if plan.errors else _policies(inputs, data)  # policies judge a rendered app: a whole plan
     click.echo(json.dumps(data, indent=2, sort_keys=True) if fmt == "json" else text(data), nl=fmt == "json")
+    if fmt == "text" and policy_lines:
+        click.echo("\n".join(policy_lines))
     if plan.errors:
         # The table above shows what matched; the rest fails a render: exit 2 with each reason.
         raise plan.errors[0] if len(plan.errors) == 1 else Errors(plan.errors)
+
+
+def _policies(inputs: Inputs, data: dict[str, Any]) -> list[str]:
+    """Which admission policies applied to the rendered objects, and what each said (denials included)."""
+    from generator.check.report import as_json, describe
+
+    try:
+        report = inputs.policy_results()
+    except UserError as exc:  # policies judge rendered objects; explain itself only needs the match
+        data["policies"] = {"not_evaluated": exc.message}
+        return ["", f"Admission policies: not evaluated, the app does not render: {exc.message}"]
+    data["policies"] = as_json(report)
+    if not report.results:
+        return []
+    lines = ["", "Admission policies applied (objects checked):"]
+    lines += [f"  {name}: {n}" for name, n in report.applied().items()]
+    lines += [f"  - {describe(r)}" for r in report.results if r.outcome != "passed"]
+    return lines

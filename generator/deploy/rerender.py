@@ -137,7 +137,8 @@ def render_one(job: tuple[str, dict[str, Any], bool]) -> AppResult:
     result = AppResult(env, app)
     try:
         inputs = inputs_from_record(record, label, _W.get("dir"))
-        tree = inputs.render(rules=_W["rules"])  # the pipeline's one composition, with the worker's rule set
+        # The pipeline's one composition with the worker's rule set; a denied app fails, the others go on.
+        tree = inputs.render(rules=_W["rules"], quiet=True)
         source = record.get("source") or {}
         used = tree.plan.rules_used()
         before = record.get("rules") or {}

@@ -445,6 +445,8 @@ def _image_errors(workloads: list[Workload], ctx: Mapping[str, str], env: Mappin
 
 
 def _mutable_latest(name: str) -> bool:
+    """An explicit `:latest` (an image with no tag is left to the bundled image policy, which a platform can
+    relax; it is denied there in production)."""
     if "@" in name:
         return False  # a digest pins the image whatever the tag says
     last = name.rsplit("/", 1)[-1]

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from generator.check.documents import is_policy_document
 from generator.errors import Errors, PlatoError, UserError
 from generator.match.templates import compile_template, is_template
 from generator.read.schema import check
@@ -97,6 +98,7 @@ class RuleSet:
     resources: dict[str, list[Rule]] = field(default_factory=dict)  # by type
     origin: str = ""
     digest: str = ""  # a hash of every rule file's bytes: identifies the rule set in provenance
+    policy_docs: list[Document] = field(default_factory=list)  # admission policies: generator/check/load.py
 
     def all_rules(self) -> list[Rule]:
         return [*self.environments, *self.profiles, *self.contexts, *(r for rs in self.resources.values() for r in rs)]
@@ -139,6 +141,7 @@ def _build(directory: Path, files: list[Path], full: bool = False) -> RuleSet:
     errors: list[PlatoError] = []
     rules: list[Rule] = []
     dims: list[tuple[Rule, tuple[str, ...]]] = []
+    policy_docs: list[Document] = []
     digest = hashlib.sha256()
     for path in files:
         shown = _shown(path, directory)
@@ -147,6 +150,9 @@ def _build(directory: Path, files: list[Path], full: bool = False) -> RuleSet:
             digest.update(str(path.relative_to(directory)).encode() + b"\0" + text + b"\0")
             for doc in load_documents(path, fast=True):
                 doc.path = Path(shown)
+                if is_policy_document(doc.data):
+                    policy_docs.append(doc)
+                    continue
                 rule = _rule(doc)
                 if full:
                     rule.ensure_valid()
@@ -179,7 +185,7 @@ def _build(directory: Path, files: list[Path], full: bool = False) -> RuleSet:
         )
     if errors:
         raise errors[0] if len(errors) == 1 else Errors(errors)
-    rs = RuleSet(origin=str(directory), digest=digest.hexdigest()[:12])
+    rs = RuleSet(origin=str(directory), digest=digest.hexdigest()[:12], policy_docs=policy_docs)
     if dims:
         rs.dimensions = dims[0][1]
     for rule in sorted(rules, key=lambda r: (r.kind, r.name)):

@@ -82,8 +82,15 @@ def accepted_example(folder: Path) -> Path:
     return _ACCEPTED[folder]
 
 
+_UNTAGGED = re.compile(rb"(?m)^(\s+image:\s*)([A-Za-z0-9._/-]*[A-Za-z0-9_-])[ \t]*$")
+
+
 def _production_ready(data: bytes) -> bytes:
     data = re.sub(rb":latest\b", b":1.0.0", data)
+    # An image with no tag is `latest` too: the bundled image policy denies it in production.
+    data = _UNTAGGED.sub(
+        lambda m: m.group(0) if b":" in m.group(2).rsplit(b"/", 1)[-1] else m.group(1) + m.group(2) + b":1.0.0", data
+    )
     return re.sub(rb"\n( +)type: volume\n", rb"\n\1type: volume\n\1class: shared\n", data)
 
 
@@ -102,9 +109,14 @@ def render(
     image: str | None = IMAGE,
     extra: Sequence[str] = (),
 ) -> RenderedTree:
-    """Render through the pipeline with no environment variables (no GitHub or PLATO_CONTEXT_ keys)."""
+    """Render through the pipeline with no environment variables (no GitHub or PLATO_CONTEXT_ keys). The create
+    stage only: the admission-policy gate after it (which denies the conformance examples' untagged images in
+    production) is tested in tests/check and tests/deploy/test_policy_publish.py."""
+    from generator.create.render import render as create
+
     context = [*CONTEXTS[env], *extra]
-    return Inputs.load(list(paths), context=context, image=image, rules_dir=rules, environ={}).render()
+    inputs = Inputs.load(list(paths), context=context, image=image, rules_dir=rules, environ={})
+    return create(inputs.plan(), inputs.files)
 
 
 def manifest_path(tree: RenderedTree) -> str:

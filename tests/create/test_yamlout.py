@@ -30,7 +30,7 @@ def _documents() -> list[Any]:
 
 def test_every_golden_document_is_written_as_libyaml_writes_it() -> None:
     docs = _documents()
-    assert len(docs) > 150
+    assert len(docs) > 100  # the production renders of untagged conformance images are policy denials now
     for doc in docs:
         fast = dump(doc)
         assert fast is not None, doc

@@ -141,7 +141,10 @@ INVENTED = {
     "score-k8s/03-generate-example.score.yaml": "example-provisioner-resource",
     "score-k8s/06-generate-example-a.score.yaml": "dummy",
 }
-_PRODUCTION_REFUSAL = re.compile(r"is the mutable tag 'latest'|is ReadWriteOnce, which one node mounts at a time")
+_PRODUCTION_REFUSAL = re.compile(
+    r"is the mutable tag 'latest'|is ReadWriteOnce, which one node mounts at a time"
+    r"|denied by policy plato-immutable-image-tags"
+)
 
 
 FOLDER_APPS = ("score-compose/examples/", "community-provisioners/")  # each folder's files form one app
