@@ -239,6 +239,15 @@ def _shapes(text: str, offset: int = 0) -> Iterator[Finding]:
 _KIND_SECRET = re.compile(r"^(?P<indent>[ \t]*)kind:[ \t]*[\"']?[ \t]*secret[ \t]*[\"']?[ \t]*$", re.M | re.I)
 
 
+# A PEM private key by its armour, found here whatever the detector library's state: the one shape that must
+# never depend on a gate or a plugin list (certificates and public keys were blanked out above).
+_PRIVATE_KEY = re.compile(r"-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----")
+
+
+def _private_keys(text: str) -> list[Finding]:
+    return [Finding("a private key", m.start(), _block_end(text, m.end()), 0) for m in _PRIVATE_KEY.finditer(text)]
+
+
 def _embedded_secrets(text: str) -> list[Finding]:
     """A Secret manifest with data written as text (a file's content, a rule's extra file): `kind: Secret` and
     `data:` or `stringData:` at the same indentation of one YAML document."""
@@ -371,7 +380,7 @@ def _scan_short(text: str, lang: Lang, assignments: bool, depth: int) -> tuple[F
 def _scan(text: str, lang: Lang, assignments: bool, depth: int) -> list[Finding]:
     text = _PUBLIC_BLOCK.sub(lambda m: " " * len(m.group()), text)  # keep offsets: certificates are public
     found = [*_urls(text), *(_assignments(text, lang) if assignments else ()), *_tokens(text, depth), *_shapes(text)]
-    found += _embedded_secrets(text)
+    found += _embedded_secrets(text) + _private_keys(text)
     if "\n" in text.strip():
         for start, token in _split_runs(text):
             inner = first(token, lang, depth=2)
