@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any, get_args
 
 from generator.check.cel import CelCompileError, compile_expression
-from generator.check.documents import is_policy_document
 from generator.check.policy import Action, Binding, Expr, Params, Policy, PolicySet, Validation
 from generator.check.positions import Positions
 from generator.errors import Errors, PlatoError, UserError, did_you_mean
+from generator.match.documents import is_policy_document
 from generator.read.models import Where
 from generator.read.yamlfile import Document, Loc, iter_yaml_files, load_documents
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.check.documents import is_policy_document
 from generator.errors import Errors, PlatoError, UserError
+from generator.match.documents import is_policy_document
 from generator.match.templates import compile_template, is_template
 from generator.read.schema import check
 from generator.read.yamlfile import Document, Loc, iter_yaml_files, load_documents
