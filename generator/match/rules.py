@@ -17,6 +17,8 @@ from generator.read.schema import check
 from generator.read.yamlfile import Document, Loc, iter_yaml_files, load_documents
 from generator.resources import bundled_dir
 
+MAX_RULES_BYTES = 16 * 2**20  # the whole rules folder (each file is also limited on its own, see read/yamlfile.py)
+
 # Most specific first. `id` is the resource id; the others are context keys. Lexicographic over presence:
 # a rule that names the resource id beats one that names env, app and env_type together.
 DEFAULT_DIMENSIONS: tuple[str, ...] = ("id", "env", "app", "region", "org", "env_type")
@@ -126,7 +128,15 @@ def load_rules(directory: Path | None = None, full: bool = False) -> RuleSet:
     if not directory.is_dir():
         raise UserError("--rules must be a folder of YAML files", file=directory)
     files = list(iter_yaml_files([directory]))
-    key = (str(directory.resolve()), full, tuple((str(f), f.stat().st_mtime, f.stat().st_size) for f in files))
+    stats = [(str(f), f.stat().st_mtime, f.stat().st_size) for f in files]
+    total = sum(size for _, _, size in stats)
+    if total > MAX_RULES_BYTES:  # each file has its own limit; together they bound a publish's memory too
+        raise UserError(
+            f"rules folder holds {total // 2**20} MiB of YAML, over the limit of {MAX_RULES_BYTES // 2**20} MiB",
+            file=directory,
+            hint="a platform's rules are a few hundred KiB: is --rules pointing at the right folder?",
+        )
+    key = (str(directory.resolve()), full, tuple(stats))
     cached = _CACHE.get(key)
     if cached is not None:
         return cached

@@ -343,3 +343,14 @@ def test_indistinguishable_pair_of_multi_type_rules_is_reported_once(project, bu
     )
     pairs = [(a.name, b.name) for a, b in indistinguishable(load_rules(project.rules))]
     assert pairs == [("one", "two")]
+
+
+def test_a_rules_folder_over_its_size_limit_is_refused(project, build, monkeypatch):
+    from generator.match import rules
+
+    project.write_rules(build.env_rule())
+    (project.rules / "big.yaml").write_text("# " + "x" * 4096 + "\n", encoding="utf-8")
+    monkeypatch.setattr(rules, "MAX_RULES_BYTES", 4096)
+    with pytest.raises(UserError) as err:
+        rules.load_rules(project.rules)
+    assert "over the limit of" in err.value.message and err.value.file == str(project.rules)
