@@ -245,7 +245,8 @@ _PRIVATE_KEY = re.compile(r"-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----")
 
 
 def _private_keys(text: str) -> list[Finding]:
-    return [Finding("a private key", m.start(), _block_end(text, m.end()), 0) for m in _PRIVATE_KEY.finditer(text)]
+    # Named as detect-secrets names it, so a message reads the same whichever of the two found it first.
+    return [Finding("a Private Key", m.start(), _block_end(text, m.end()), 0) for m in _PRIVATE_KEY.finditer(text)]
 
 
 def _embedded_secrets(text: str) -> list[Finding]:
