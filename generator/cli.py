@@ -203,6 +203,18 @@ def schema(what: str) -> None:
     run(what)
 
 
+def landing_options(f: F) -> F:
+    """What promote and rollback take to land their commits: --mode, the retries, --pr-body-dir and --format."""
+    for option in (
+        format_option("text", "json"),
+        click.option("--pr-body-dir", type=click.Path(path_type=Path), default=None, help="Write DIR/<env>-<app>.md."),
+        retries_option,
+        mode_option("push: commit to the branch; pr: push plato/<env>/<app> for a pull request."),
+    ):
+        f = option(f)
+    return f
+
+
 @main.command()
 @repo_args
 @click.option("--from", "source_env", required=True, metavar="ENV", help="The environment whose inputs to take.")
@@ -210,10 +222,7 @@ def schema(what: str) -> None:
 @click.option("-c", "--context", "context", multiple=True, metavar="app=APP", help="The app to promote.")
 @click.option("--select", default=None, metavar="KEY=GLOB,...", help="Several apps of --from, e.g. app=shop-*.")
 @rules_option("The rules of the target environment (default: the bundled rules).")
-@mode_option("push: commit to the branch; pr: push plato/<env>/<app> for a pull request.")
-@retries_option
-@click.option("--pr-body-dir", type=click.Path(path_type=Path), default=None, help="Write DIR/<env>-<app>.md.")
-@format_option("text", "json")
+@landing_options
 def promote(
     repo: str,
     branch: str,
@@ -242,10 +251,7 @@ def promote(
 @click.option("--to", "rev", required=True, metavar="REV", help="The deployment repository's commit to go back to.")
 @rules_option()
 @click.option("--rules-at-rev", is_flag=True, help="Refuse unless the rules are those recorded at REV (digests).")
-@mode_option("push: commit to the branch; pr: push plato/<env>/<app> for a pull request.")
-@retries_option
-@click.option("--pr-body-dir", type=click.Path(path_type=Path), default=None, help="Write DIR/<env>-<app>.md.")
-@format_option("text", "json")
+@landing_options
 def rollback(
     repo: str,
     branch: str,
