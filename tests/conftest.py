@@ -71,18 +71,3 @@ CI_DETECTION += ("CIRCLECI", "TF_BUILD", "JENKINS_URL")
 def _outside_any_ci(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in CI_DETECTION:
         monkeypatch.delenv(key, raising=False)
-
-
-def production_ready_copy(source: Path, dest: Path) -> Path:
-    """A spec file or folder, changed only as production requires (images that are not ':latest', volumes every
-    replica can mount: see tests/create/conftest.py), for tests of other things than those refusals. The files
-    beside the specs (file sources) are copied as they are."""
-    from tests.create.conftest import _production_ready
-
-    folder = source if source.is_dir() else source.parent
-    copy = dest / folder.name
-    copy.mkdir(parents=True)
-    for f in sorted(p for p in folder.iterdir() if p.is_file()):
-        data = f.read_bytes()
-        (copy / f.name).write_bytes(_production_ready(data) if f.suffix in (".yaml", ".yml") else data)
-    return copy if source.is_dir() else copy / source.name

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from gitrepos import git, init_bare
+from testkit.git import git, init_bare
+from testkit.render import production_ready_copy, shared_dir
 
 from generator.cli import main
-from tests.conftest import production_ready_copy, shared_dir
 
 RENDERED = [
     "development:community-provisioners/dns/score.yaml",

@@ -17,7 +17,7 @@ import yaml
 from tests.create.test_valid_objects import PINNED, check_references, hcl_module_blocks, validate_object
 
 if TYPE_CHECKING:
-    from tests.create.conftest import Kit
+    from testkit.render import Kit
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "real"
 APPS = sorted(p.name for p in CORPUS.iterdir() if p.is_dir())

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from tests.create.conftest import Kit
+    from testkit.render import Kit
 
 REDIS_DEV = re.compile(r"rules/40-development\.yaml:\d+")
 

@@ -17,7 +17,7 @@ import yaml
 from generator.create.render import RenderedTree
 
 if TYPE_CHECKING:
-    from tests.create.conftest import Kit
+    from testkit.render import Kit
 
 REPO = Path(__file__).resolve().parents[2]
 

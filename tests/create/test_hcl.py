@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from generator.create.hcl import Block, block, document, quote, value
 
 if TYPE_CHECKING:
-    from tests.create.conftest import Kit
+    from testkit.render import Kit
 
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
 

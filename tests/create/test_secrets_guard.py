@@ -12,7 +12,7 @@ import pytest
 from generator.check.guard import check_outgoing
 
 if TYPE_CHECKING:
-    from tests.create.conftest import Kit
+    from testkit.render import Kit
 
 GITHUB_TOKEN = "ghp_" + "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF2hJ4"  # ghp_ + 36 letters and digits
 AWS_KEY_ID = "AKIA" + "IOSFODNN7EXAMPLE"  # AKIA + 16 upper case letters and digits (AWS's documented example)

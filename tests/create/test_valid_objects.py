@@ -20,7 +20,7 @@ import yaml
 from tests.conftest import REPO
 
 if TYPE_CHECKING:
-    from tests.create.conftest import Kit
+    from testkit.render import Kit
 
 K8S_VERSION = "1.33"
 # API groups served by Kubernetes itself (kubernetes-validate has their schemas); anything else is a custom resource

@@ -3,7 +3,7 @@
 Nothing here mocks git. A remote is a bare repository in tmp_path (`git init --bare -b main`); the `git_daemon`
 fixture serves a folder of them over git:// on 127.0.0.1, and plato runs as its own process (the command line
 a CI job runs), with PLATO_RETRY_BACKOFF=0.05 so that retries take milliseconds. The git helpers themselves live
-in tests/gitrepos.py, shared with the reliability tests.
+in tests/testkit/git.py, shared with the reliability tests.
 
 Test modules reach the helpers through fixtures (`run_plato`, `make_bare`, `remote`, `git_daemon`, ...): a
 `from conftest import ...` would be ambiguous, since tests/conftest.py is a module named `conftest` too.
@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
-from gitrepos import PLATO, SHOP, TIMEOUT, Bare, Daemon, Run, free_port, git, hermetic_env, init_bare, start_daemon
+from testkit.git import PLATO, SHOP, TIMEOUT, Bare, Daemon, Run, free_port, git, hermetic_env, init_bare, start_daemon
 
 IMAGE = "ghcr.io/acme/shop:1.0"
 

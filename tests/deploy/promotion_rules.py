@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from gitrepos import REPO
+from testkit.git import REPO
 
 
 def promotion_rules(dest: Path, layout: str | None = None, active_path: bool = False) -> Path:

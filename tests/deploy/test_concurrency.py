@@ -14,7 +14,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from gitrepos import REPO
+from testkit.git import REPO
 
 APPS = [f"app{i}" for i in range(1, 9)]
 

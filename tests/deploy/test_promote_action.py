@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import yaml
-from gitrepos import REPO
+from testkit.git import REPO
 
 DIGEST = "sha256:" + "ab" * 32
 

@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 
 import pytest
-from gitrepos import SHOP, git
 from promotion_rules import promotion_rules
+from testkit.git import SHOP, git
 
 ENVS = ("development", "staging", "production")
 APPS = ("shop", "cart")

@@ -4,108 +4,43 @@ Each test builds the minimal rule folder it needs: an Environment rule (`build.e
 under test, given as dicts or YAML strings, through the `project` fixture; `project.plan()` then runs the real
 pipeline (read -> match) and `project.cli(...)` the command line.
 
-The builders reach test modules through the `build` fixture: `from conftest import ...` would be ambiguous,
-since tests/conftest.py is a module named `conftest` too.
+The builders are tests/testkit/build.py's; the `build` fixture hands them to test modules.
 """
 
 from __future__ import annotations
 
 import os
-import textwrap
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from click.testing import CliRunner, Result
+from testkit.build import (
+    API,
+    SCORE,
+    Doc,
+    context_rule,
+    dimensions,
+    env_rule,
+    line_of,
+    resource_rule,
+    rule_line,
+    score,
+    yaml_text,
+)
 
 from generator.cli import main
 from generator.match.plan import Plan
 from generator.pipeline import Inputs
 
-API = "plato.dev/v1"
-SCORE = "score.dev/v1b1"
-
-Doc = Mapping[str, Any] | str
-
-
-def env_rule(
-    name: str = "development",
-    env: str | list[str] = "development",
-    env_type: str = "development",
-    **spec: Any,
-) -> dict[str, Any]:
-    """An Environment rule for `env`, with the fields the schema requires."""
-    return {
-        "apiVersion": API,
-        "kind": "Environment",
-        "name": name,
-        "match": {"env": env},
-        "spec": {"env_type": env_type, "namespace": "{{ app }}-{{ env }}", "cd": {"tool": "argocd"}, **spec},
-    }
-
-
-def resource_rule(
-    name: str, type_: str | list[str], spec: Mapping[str, Any] | None = None, **match: Any
-) -> dict[str, Any]:
-    """A Resource rule for `type_` with an output `host`; keyword arguments are further match criteria
-    (`class_` for class)."""
-    if "class_" in match:
-        match["class"] = match.pop("class_")
-    return {
-        "apiVersion": API,
-        "kind": "Resource",
-        "name": name,
-        "match": {"type": type_, **match},
-        "spec": dict(spec) if spec is not None else {"outputs": {"host": "{{ resource.name }}"}},
-    }
-
-
-def context_rule(name: str, set_: Mapping[str, str], **match: Any) -> dict[str, Any]:
-    return {"apiVersion": API, "kind": "Context", "name": name, "match": match, "spec": {"set": dict(set_)}}
-
-
-def dimensions(*order: str) -> dict[str, Any]:
-    return {"apiVersion": API, "kind": "Dimensions", "name": "custom", "spec": {"order": list(order)}}
-
 
 def workload(
     name: str, resources: Mapping[str, Any] | None = None, variables: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
-    """A Score workload with one container; `variables` may hold ${resources...} placeholders."""
-    container: dict[str, Any] = {"image": "nginx"}
-    if variables:
-        container["variables"] = dict(variables)
-    spec: dict[str, Any] = {"apiVersion": SCORE, "metadata": {"name": name}, "containers": {"main": container}}
-    if resources:
-        spec["resources"] = dict(resources)
-    return spec
-
-
-def yaml_text(docs: Iterable[Doc]) -> str:
-    """Documents joined into one YAML stream; strings are dedented and kept as written."""
-    parts = []
-    for d in docs:
-        if isinstance(d, str):
-            parts.append(textwrap.dedent(d).strip("\n") + "\n")
-        else:
-            parts.append(yaml.safe_dump(dict(d), sort_keys=False))
-    return "---\n".join(parts)
-
-
-def line_of(path: Path, text: str, start: int = 1) -> int:
-    """The 1-based number of the first line at or after `start` that contains `text`."""
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if n >= start and text in line:
-            return n
-    raise AssertionError(f"{text!r} not found in {path}")
-
-
-def rule_line(path: Path, name: str) -> int:
-    """Where a rule written from a dict starts: its `apiVersion` line, two above `name:`."""
-    return line_of(path, f"name: {name}") - 2
+    """A Score workload with one container of a named image (matching needs no --image)."""
+    return score(name, resources, variables, image="nginx")
 
 
 def run_cli(*args: str) -> Result:

@@ -42,7 +42,7 @@ CONTEXTS = {
 def example_files(shared_dir, name, production=False):
     """The example's files; for production, a copy changed only as production requires (images that are not
     ':latest', volumes every replica can mount: tests/create/conftest.py), since production refuses the rest."""
-    from tests.create.conftest import accepted_example
+    from testkit.render import accepted_example
 
     folder = shared_dir(*EXAMPLES_DIR, name)
     if production:

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from testkit.render import production_ready_copy
 
 from generator.read.models import Workload
 from generator.read.workload import Options, load_workloads
-from tests.conftest import production_ready_copy
 
 EXPECTED_FILES = 42
 CONFORMANCE = ("conformance", "score")

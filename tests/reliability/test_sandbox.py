@@ -274,7 +274,7 @@ def _limited() -> None:
 def _run_bounded(kit, argv: list[str]) -> tuple[int, str, float, int]:
     """plato as a child process limited to LIMIT_MB of address space; returns (exit code, stderr, seconds, peak
     resident memory in MB). Killed (and the test failed) if it runs over 5 s."""
-    from gitrepos import PLATO
+    from testkit.git import PLATO
 
     err_path = kit.tmp / "stderr.txt"
     with err_path.open("w") as err:

@@ -1,13 +1,10 @@
 """Real git for the tests that touch a deployment repository: bare remotes in tmp_path, `git daemon` on 127.0.0.1,
-plato as its own process, and a hermetic environment for all of them. Shared by tests/deploy and
-tests/reliability (their conftest.py files turn these into fixtures).
+plato as its own process, and a hermetic environment for all of them. Shared by every suite (the conftest.py
+files turn these into fixtures).
 
 Nothing here mocks git. Changes are made with the git command line (clone, commit, push: what a person or another
 CI job does); what plato wrote is read back with GitPython's object model (commits, trees, blobs), independently of
 the code under test, which drives the command line itself.
-
-A module with its own name, imported as `gitrepos`: `from conftest import ...` would be ambiguous, since every
-conftest.py of the suite is a module named `conftest`.
 """
 
 from __future__ import annotations
@@ -28,7 +25,7 @@ from typing import Any
 
 import git as gitpython
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SHOP = REPO / "examples" / "shop"
 REAL_GIT = shutil.which("git") or "git"
 TIMEOUT = 120  # seconds, for every plato subprocess that is expected to finish
