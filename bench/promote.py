@@ -21,10 +21,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-sys.path.insert(0, str(REPO / "tests"))
-sys.path.insert(0, str(REPO / "tests" / "deploy"))
+sys.path.insert(0, str(REPO / "tests"))  # the shared test kit
 
-from promotion_rules import promotion_rules  # noqa: E402
+from testkit.promotion import promotion_rules  # noqa: E402
 
 PLATO = [str(Path(sys.executable).parent / "plato")]
 SHOP = str(REPO / "examples" / "shop")

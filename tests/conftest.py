@@ -1,47 +1,14 @@
-"""Shared test helpers: where the `shared/` folder (conformance data, upstream schemas) lives.
-
-`PLATO_SHARED` names it explicitly; a test that needs it then fails when it is missing (CI set it on purpose).
-Without the variable the default is `../shared` beside the repository, and tests that need it are skipped when
-it is not there (a fresh clone on its own).
-"""
+"""The fixtures every suite has: `shared_dir` (tests/testkit/shared.py), one case per conformance file or
+score-compose example, and `kit` (tests/testkit/: the one shared kit)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-CONFORMANCE = ("conformance", "score")
-
-
-def _shared_location() -> tuple[Path, bool]:
-    """The shared folder and whether PLATO_SHARED chose it, without checking that it exists."""
-    env = os.environ.get("PLATO_SHARED")
-    if env:
-        return Path(env).expanduser().resolve(), True
-    return REPO.parent / "shared", False
-
-
-def shared_dir(*parts: str) -> Path:
-    """The shared folder (or a path inside it): fails if PLATO_SHARED names a missing one, else skips."""
-    root, explicit = _shared_location()
-    path = root.joinpath(*parts)
-    if not path.exists():
-        if explicit:
-            pytest.fail(f"PLATO_SHARED={os.environ['PLATO_SHARED']}: {path} does not exist", pytrace=False)
-        pytest.skip(f"{path} not found (set PLATO_SHARED to the shared folder)")
-    return path
-
-
-def conformance_files() -> list[str]:
-    """The conformance Score files, relative to conformance/score/, listed at collection (never skips)."""
-    root = _shared_location()[0].joinpath(*CONFORMANCE)
-    if not root.is_dir():
-        return []
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*.yaml") if p.is_file())
+from testkit.render import RenderKit, SharedDir
+from testkit.shared import conformance_files, example_names, shared_dir
 
 
 @pytest.fixture(name="shared_dir")
@@ -52,8 +19,11 @@ def _shared_dir_fixture() -> Callable[..., Path]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    # One test per conformance file. With none found, a single "missing" case still runs, so that
-    # shared_dir() decides between failing (PLATO_SHARED set) and skipping.
+    # One test per conformance file, and one per score-compose example. With none found, a single "missing"
+    # case still runs, so that shared_dir() decides between failing (PLATO_SHARED set) and skipping.
+    if "example" in metafunc.fixturenames:
+        names = example_names()
+        metafunc.parametrize("example", names or [None], ids=names or ["missing"])
     if "conformance_file" in metafunc.fixturenames:
         files = conformance_files()
         if files:
@@ -71,3 +41,9 @@ CI_DETECTION += ("CIRCLECI", "TF_BUILD", "JENKINS_URL")
 def _outside_any_ci(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in CI_DETECTION:
         monkeypatch.delenv(key, raising=False)
+
+
+@pytest.fixture
+def kit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_dir: SharedDir) -> RenderKit:
+    """The in-process kit (tests/testkit/render.py); tests/reliability overrides it with its ProcessKit."""
+    return RenderKit(tmp_path, monkeypatch, shared_dir)

@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from testkit.render import production_ready_copy
+from testkit.shared import REPO, shared_dir
 
 from generator.cli import main
-from tests.conftest import REPO, production_ready_copy, shared_dir
 
 GOLDEN = REPO / "golden"
 

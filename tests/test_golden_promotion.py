@@ -6,19 +6,15 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from testkit.promotion import promotion_rules
+from testkit.shared import REPO
 
 from generator.cli import main
-from tests.conftest import REPO
-
-sys.path.insert(0, str(REPO / "tests"))
-sys.path.insert(0, str(REPO / "tests" / "deploy"))
-from promotion_rules import promotion_rules
 
 GOLDEN = REPO / "golden"
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import REPO
+from testkit.shared import REPO
 
 
 def _lint_imports(root: Path) -> subprocess.CompletedProcess[str]:

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import jsonschema
 import yaml
-
-from tests.conftest import REPO, shared_dir
+from testkit.shared import REPO, shared_dir
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 

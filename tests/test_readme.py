@@ -9,9 +9,9 @@ import textwrap
 
 import pytest
 from click.testing import CliRunner
+from testkit.shared import REPO
 
 from generator.cli import main
-from tests.conftest import REPO
 
 BLOCK = re.compile(r"```console\n(.*?)```", re.S)
 

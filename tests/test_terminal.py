@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from testkit.shared import REPO
 
 from generator import terminal
-from tests.conftest import REPO
 
 ESC = b"\x1b["
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from testkit.git import git, init_bare
-from testkit.render import production_ready_copy, shared_dir
+from testkit.render import production_ready_copy
+from testkit.shared import shared_dir
 
 from generator.cli import main
 

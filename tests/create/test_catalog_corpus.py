@@ -17,14 +17,14 @@ import yaml
 from tests.create.test_valid_objects import PINNED, check_references, hcl_module_blocks, validate_object
 
 if TYPE_CHECKING:
-    from testkit.render import Kit
+    from testkit.render import RenderKit
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "real"
 APPS = sorted(p.name for p in CORPUS.iterdir() if p.is_dir())
 DOMAINS = {"development": "dev.example.com", "production": "example.com"}
 
 
-def _render(kit: Kit, app: str, env: str) -> tuple[Any, list[dict[str, Any]]]:
+def _render(kit: RenderKit, app: str, env: str) -> tuple[Any, list[dict[str, Any]]]:
     tree = kit.render(sorted((CORPUS / app).glob("*.yaml")), env)
     return tree, kit.manifest(tree)
 
@@ -65,7 +65,7 @@ def test_corpus_is_broad() -> None:
 
 @pytest.mark.parametrize("env", ["development", "production"])
 @pytest.mark.parametrize("app", APPS)
-def test_corpus_app_renders_valid(kit: Kit, app: str, env: str) -> None:
+def test_corpus_app_renders_valid(kit: RenderKit, app: str, env: str) -> None:
     crd_dir = kit.crd_dir()
     tree, objects = _render(kit, app, env)
     where = f"{app} ({env})"
@@ -81,7 +81,7 @@ def test_corpus_app_renders_valid(kit: Kit, app: str, env: str) -> None:
     _check_autoscaling(kit, app, objects)
 
 
-def _variables(kit: Kit, objects: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
+def _variables(kit: RenderKit, objects: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
     out = {}
     for o in objects:
         if o["kind"] in ("Deployment", "StatefulSet"):
@@ -92,7 +92,7 @@ def _variables(kit: Kit, objects: list[dict[str, Any]]) -> dict[tuple[str, str],
     return out
 
 
-def _check_dependencies(kit: Kit, app: str, env: str, objects: list[dict[str, Any]]) -> None:
+def _check_dependencies(kit: RenderKit, app: str, env: str, objects: list[dict[str, Any]]) -> None:
     """A `service` resource's host is the Service of the workload it names, in this namespace, on its port."""
     services = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Service"}
     namespace = next(o["metadata"]["namespace"] for o in objects if o["kind"] == "Deployment")
@@ -127,7 +127,7 @@ def _check_routes(app: str, env: str, objects: list[dict[str, Any]]) -> None:
                 assert route["metadata"]["annotations"]["external-dns.alpha.kubernetes.io/hostname"] == host
 
 
-def _check_autoscaling(kit: Kit, app: str, objects: list[dict[str, Any]]) -> None:
+def _check_autoscaling(kit: RenderKit, app: str, objects: list[dict[str, Any]]) -> None:
     hpas = [o for o in objects if o["kind"] == "HorizontalPodAutoscaler"]
     assert len({h["spec"]["scaleTargetRef"]["name"] for h in hpas}) == len(hpas), "two HPAs scale one workload"
     for spec in _specs(app):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from testkit.render import Kit
+    from testkit.render import RenderKit
 
 BACKEND = """
 apiVersion: score.dev/v1b1
@@ -75,7 +75,7 @@ CASES = {
 
 @pytest.mark.parametrize("env", ["development", "production"])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_catalog_mistake_is_one_message(kit: Kit, case: str, env: str) -> None:
+def test_catalog_mistake_is_one_message(kit: RenderKit, case: str, env: str) -> None:
     resources, variables, needles = CASES[case]
     backend = kit.spec(BACKEND, "backend.yaml")
     frontend = kit.spec(_frontend(resources, variables), "frontend.yaml")

@@ -15,8 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
-
-from tests.conftest import REPO
+from testkit.shared import REPO
 
 BASELINE = Path(__file__).with_name("checkov-baseline.yaml")
 GOLDEN = REPO / "golden" / "render"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from testkit.render import Kit
+    from testkit.render import RenderKit
 
 REDIS_DEV = re.compile(r"rules/40-development\.yaml:\d+")
 
@@ -78,7 +78,7 @@ def document_lines(path: Path, marker: str) -> tuple[int, int]:
     return first, last
 
 
-def test_placeholder_to_an_output_the_rule_does_not_give(kit: Kit) -> None:
+def test_placeholder_to_an_output_the_rule_does_not_give(kit: RenderKit) -> None:
     spec = kit.resource_spec(output="nope")
     out = kit.assert_user_error(
         kit.cli_render(spec),
@@ -92,12 +92,12 @@ def test_placeholder_to_an_output_the_rule_does_not_give(kit: Kit) -> None:
     assert "host" in out and "password" in out  # the outputs it does give
 
 
-def test_placeholder_error_points_at_the_variable(kit: Kit) -> None:
+def test_placeholder_error_points_at_the_variable(kit: RenderKit) -> None:
     spec = kit.resource_spec(output="nope")
     kit.assert_user_error(kit.cli_render(spec), f"{spec}:{line_of(spec, 'VALUE:')}")
 
 
-def test_param_the_rule_does_not_accept(kit: Kit) -> None:
+def test_param_the_rule_does_not_accept(kit: RenderKit) -> None:
     spec = kit.resource_spec(params="params:\n  size: 3\n")
     out = kit.assert_user_error(
         kit.cli_render(spec),
@@ -117,7 +117,7 @@ def test_param_the_rule_does_not_accept(kit: Kit) -> None:
         ("broken-yaml", "broken-yaml", ("manifests template does not render to valid YAML",)),
     ],
 )
-def test_rule_template_failing_at_render(kit: Kit, type_: str, rule: str, needles: tuple[str, ...]) -> None:
+def test_rule_template_failing_at_render(kit: RenderKit, type_: str, rule: str, needles: tuple[str, ...]) -> None:
     rules = kit.rules(extra={"60-broken.yaml": BROKEN_RULES})
     out = kit.assert_user_error(
         kit.cli_render(kit.resource_spec(type_, output="x"), rules=rules),
@@ -132,7 +132,7 @@ def test_rule_template_failing_at_render(kit: Kit, type_: str, rule: str, needle
     assert first <= int(where.group(1)) <= last, f"line {where.group(1)} is outside lines {first}-{last}:\n{out}"
 
 
-def test_image_dot_without_an_image(kit: Kit) -> None:
+def test_image_dot_without_an_image(kit: RenderKit) -> None:
     spec = kit.spec(
         """
         apiVersion: score.dev/v1b1
@@ -180,7 +180,7 @@ spec:
         ("git::https://example.com/modules/rds.git", "is not pinned"),
     ],
 )
-def test_unpinned_terraform_module(kit: Kit, module: str, message: str) -> None:
+def test_unpinned_terraform_module(kit: RenderKit, module: str, message: str) -> None:
     rules = kit.rules(extra={"60-unpinned.yaml": UNPINNED_RULES % module})
     out = kit.assert_user_error(
         kit.cli_render(kit.resource_spec("postgres"), "production", rules=rules),
@@ -191,7 +191,7 @@ def test_unpinned_terraform_module(kit: Kit, module: str, message: str) -> None:
     assert re.search(r"60-unpinned\.yaml:\d+", out), out
 
 
-def test_volume_source_that_is_not_a_volume(kit: Kit) -> None:
+def test_volume_source_that_is_not_a_volume(kit: RenderKit) -> None:
     spec = kit.spec(
         """
         apiVersion: score.dev/v1b1
@@ -214,7 +214,7 @@ def test_volume_source_that_is_not_a_volume(kit: Kit) -> None:
     assert REDIS_DEV.search(out), out
 
 
-def test_store_outputs_without_a_secret_store(kit: Kit) -> None:
+def test_store_outputs_without_a_secret_store(kit: RenderKit) -> None:
     rules = kit.rules(edit={("Environment", "production"): lambda rule: rule["spec"].pop("secretStore")})
     out = kit.assert_user_error(
         kit.cli_render(kit.resource_spec("redis"), "production", rules=rules),
@@ -224,7 +224,7 @@ def test_store_outputs_without_a_secret_store(kit: Kit) -> None:
     assert re.search(r"10-environments\.yaml:\d+", out), out
 
 
-def test_debug_shows_the_traceback_only_when_asked(kit: Kit) -> None:
+def test_debug_shows_the_traceback_only_when_asked(kit: RenderKit) -> None:
     spec = kit.resource_spec(output="nope")
     assert "Traceback" not in kit.cli_render(spec).output
     kit.monkeypatch.setenv("PLATO_DEBUG", "1")
@@ -240,7 +240,7 @@ def test_debug_shows_the_traceback_only_when_asked(kit: Kit) -> None:
     assert "Traceback" in result.output
 
 
-def test_undefined_name_in_manifests_is_reported_at_its_line(kit: Kit) -> None:
+def test_undefined_name_in_manifests_is_reported_at_its_line(kit: RenderKit) -> None:
     rules = kit.rules(extra={"60-broken.yaml": BROKEN_RULES})
     out = kit.assert_user_error(kit.cli_render(kit.resource_spec("broken-manifest", output="x"), rules=rules))
     line = line_of(rules / "60-broken.yaml", 'a: "{{ params.nope.deeper }}"')

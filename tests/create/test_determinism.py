@@ -17,7 +17,7 @@ import yaml
 from generator.create.render import RenderedTree
 
 if TYPE_CHECKING:
-    from testkit.render import Kit
+    from testkit.render import RenderKit
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -111,7 +111,7 @@ LOOKALIKES = {
 # number. PyYAML's resolver knows neither: plato's emitter quotes them itself.
 
 
-def two_file_app(kit: Kit) -> list[Path]:
+def two_file_app(kit: RenderKit) -> list[Path]:
     return [kit.spec(FEATURES, "web.yaml"), kit.spec(WORKER, "worker.yaml")]
 
 
@@ -126,14 +126,14 @@ def assert_same(a: RenderedTree, b: RenderedTree, skip: tuple[str, ...] = ()) ->
 
 
 @pytest.mark.parametrize("env", ["development", "production"])
-def test_example_renders_twice_to_the_same_bytes(kit: Kit, example: str | None, env: str) -> None:
+def test_example_renders_twice_to_the_same_bytes(kit: RenderKit, example: str | None, env: str) -> None:
     example_dir = kit.example_path(example)
     files = kit.spec_files(example_dir)
     assert_same(kit.render(files, env), kit.render(files, env))
 
 
 @pytest.mark.parametrize("env", ["development", "production"])
-def test_example_files_in_reverse_order_render_the_same_objects(kit: Kit, example: str | None, env: str) -> None:
+def test_example_files_in_reverse_order_render_the_same_objects(kit: RenderKit, example: str | None, env: str) -> None:
     example_dir = kit.example_path(example)
     files = kit.spec_files(example_dir)
     # README.md lists the files as given: see test_readme_does_not_depend_on_file_order.
@@ -141,7 +141,7 @@ def test_example_files_in_reverse_order_render_the_same_objects(kit: Kit, exampl
 
 
 @pytest.mark.parametrize("env", ["development", "production"])
-def test_example_files_are_plain_text(kit: Kit, example: str | None, env: str) -> None:
+def test_example_files_are_plain_text(kit: RenderKit, example: str | None, env: str) -> None:
     example_dir = kit.example_path(example)
     tree = kit.example(example_dir, env)
     for path, data in tree.files.items():
@@ -153,7 +153,7 @@ def test_example_files_are_plain_text(kit: Kit, example: str | None, env: str) -
 
 
 @pytest.mark.parametrize("env", ["development", "production"])
-def test_example_yaml_has_no_anchors_or_aliases(kit: Kit, example: str | None, env: str) -> None:
+def test_example_yaml_has_no_anchors_or_aliases(kit: RenderKit, example: str | None, env: str) -> None:
     example_dir = kit.example_path(example)
     tree = kit.example(example_dir, env)
     for path in (p for p in tree.files if p.endswith(".yaml")):
@@ -163,7 +163,7 @@ def test_example_yaml_has_no_anchors_or_aliases(kit: Kit, example: str | None, e
 
 
 @pytest.mark.parametrize("env", ["development", "production"])
-def test_example_manifest_is_in_apply_order(kit: Kit, example: str | None, env: str) -> None:
+def test_example_manifest_is_in_apply_order(kit: RenderKit, example: str | None, env: str) -> None:
     example_dir = kit.example_path(example)
     tree = kit.example(example_dir, env)
     order = kit.kinds(kit.manifest(tree))
@@ -186,7 +186,7 @@ def test_example_manifest_is_in_apply_order(kit: Kit, example: str | None, env: 
 
 
 @pytest.mark.parametrize("env", ["development", "production"])
-def test_feature_app_is_stable(kit: Kit, env: str) -> None:
+def test_feature_app_is_stable(kit: RenderKit, env: str) -> None:
     files = two_file_app(kit)
     first = kit.render(files, env)
     assert_same(first, kit.render(files, env))
@@ -198,12 +198,12 @@ def test_feature_app_is_stable(kit: Kit, env: str) -> None:
         assert "\r" not in text and text.endswith("\n") and not text.endswith("\n\n"), path
 
 
-def test_readme_does_not_depend_on_file_order(kit: Kit) -> None:
+def test_readme_does_not_depend_on_file_order(kit: RenderKit) -> None:
     files = two_file_app(kit)
     assert_same(kit.render(files), kit.render(files[::-1]))
 
 
-def test_render_does_not_depend_on_the_working_directory(kit: Kit, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_render_does_not_depend_on_the_working_directory(kit: RenderKit, monkeypatch: pytest.MonkeyPatch) -> None:
     files = two_file_app(kit)
     monkeypatch.chdir(kit.tmp)
     here = kit.render(files, "production")
@@ -215,7 +215,7 @@ def test_render_does_not_depend_on_the_working_directory(kit: Kit, monkeypatch: 
     assert_same(here, root)
 
 
-def test_yaml11_lookalikes_read_back_as_the_same_strings(kit: Kit) -> None:
+def test_yaml11_lookalikes_read_back_as_the_same_strings(kit: RenderKit) -> None:
     variables = "".join(f"      {k}: {json.dumps(v)}\n" for k, v in LOOKALIKES.items())
     spec = kit.spec(
         "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: nginx:1.27\n"
@@ -231,7 +231,7 @@ def test_yaml11_lookalikes_read_back_as_the_same_strings(kit: Kit) -> None:
     "value",
     ["yes", "on", "0755", "y", "1e3", "true", "null", "12:30"],
 )
-def test_yaml11_lookalikes_are_quoted(kit: Kit, value: str) -> None:
+def test_yaml11_lookalikes_are_quoted(kit: RenderKit, value: str) -> None:
     spec = kit.spec(
         f"""
         apiVersion: score.dev/v1b1
@@ -250,7 +250,7 @@ def test_yaml11_lookalikes_are_quoted(kit: Kit, value: str) -> None:
     assert lines[at + 1] in (f"          value: '{value}'", f'          value: "{value}"'), lines[at + 1]
 
 
-def test_context_value_cannot_put_a_carriage_return_in_the_tree(kit: Kit) -> None:
+def test_context_value_cannot_put_a_carriage_return_in_the_tree(kit: RenderKit) -> None:
     from generator.errors import UserError
 
     files = two_file_app(kit)
@@ -292,7 +292,7 @@ COLLIDING = {
 }
 
 
-def _render_in_process(kit: Kit, folder: Path, seed: str, out: Path) -> bytes:
+def _render_in_process(kit: RenderKit, folder: Path, seed: str, out: Path) -> bytes:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "PLATO_"))}
     env["PYTHONHASHSEED"] = seed
     cmd = [sys.executable, "-m", "generator", "render", str(folder), "-c", "env=development", "-c", "app=demo"]
@@ -301,7 +301,7 @@ def _render_in_process(kit: Kit, folder: Path, seed: str, out: Path) -> bytes:
     return (out / "development" / "demo" / "manifest.yaml").read_bytes()
 
 
-def test_colliding_resource_names_are_the_same_in_every_process(kit: Kit) -> None:
+def test_colliding_resource_names_are_the_same_in_every_process(kit: RenderKit) -> None:
     """Regression: the suffix that separates colliding names once came from hash(), salted per process."""
     for name, text in COLLIDING.items():
         kit.spec(text, name, folder="colliding")
@@ -311,7 +311,7 @@ def test_colliding_resource_names_are_the_same_in_every_process(kit: Kit) -> Non
     assert first == second
 
 
-def test_a_successful_render_never_parses_a_file_a_second_time_for_positions(monkeypatch, kit: Kit) -> None:
+def test_a_successful_render_never_parses_a_file_a_second_time_for_positions(monkeypatch, kit: RenderKit) -> None:
     """Line numbers come from a second, round-trip parse of a file (ruamel's pure-Python parser, ~50 ms for the
     bundled rules). Only a message may ask for one: a render that succeeds, in every environment, never does."""
     from generator.read import yamlfile

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from generator.create.hcl import Block, block, document, quote, value
 
 if TYPE_CHECKING:
-    from testkit.render import Kit
+    from testkit.render import RenderKit
 
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
 
@@ -112,7 +112,7 @@ def test_a_multi_line_value_is_not_aligned_with_the_attributes_before_it() -> No
     assert text == "  a = 1\n  long_name = {\n    k = 1\n  }\n"
 
 
-def test_rendered_production_terraform_is_fmt_aligned(kit: Kit) -> None:
+def test_rendered_production_terraform_is_fmt_aligned(kit: RenderKit) -> None:
     spec = kit.spec(
         """
         apiVersion: score.dev/v1b1

@@ -16,11 +16,10 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-
-from tests.conftest import REPO
+from testkit.shared import REPO
 
 if TYPE_CHECKING:
-    from testkit.render import Kit
+    from testkit.render import RenderKit
 
 K8S_VERSION = "1.33"
 # API groups served by Kubernetes itself (kubernetes-validate has their schemas); anything else is a custom resource
@@ -203,7 +202,7 @@ def hcl_module_blocks(parsed: Mapping[str, Any]) -> Iterable[tuple[str, dict[str
 
 
 @pytest.mark.parametrize("env", ["development", "production"])
-def test_example_renders_valid_files(kit: Kit, example: str | None, env: str) -> None:
+def test_example_renders_valid_files(kit: RenderKit, example: str | None, env: str) -> None:
     example_dir, crd_dir = kit.example_path(example), kit.crd_dir()
     tree = kit.example(example_dir, env)
     where = f"{example_dir.name} ({env})"
@@ -235,7 +234,7 @@ def test_example_renders_valid_files(kit: Kit, example: str | None, env: str) ->
     assert app["spec"]["destination"]["namespace"] == tree.plan.env["namespace"]
 
 
-def test_production_terraform_pins_modules(kit: Kit) -> None:
+def test_production_terraform_pins_modules(kit: RenderKit) -> None:
     """The MySQL example in production: a root module with a pinned RDS module, providers and an S3 backend."""
     folder = kit.shared(*kit.EXAMPLES, "12-mysql-database")
     tree = kit.example(folder, "production")
@@ -253,14 +252,14 @@ def test_production_terraform_pins_modules(kit: Kit) -> None:
     assert {p["source"] for p in providers.values()} == {"hashicorp/aws", "hashicorp/random"}
 
 
-def test_every_example_is_covered(kit: Kit) -> None:
+def test_every_example_is_covered(kit: RenderKit) -> None:
     """All thirteen score-compose examples are there, so the parametrised tests above ran on each."""
     root = kit.shared(*kit.EXAMPLES)
     names = sorted(p.name for p in root.iterdir() if p.is_dir())
     assert len(names) == 13, names
 
 
-def test_flux_environment_renders_valid_kustomization(kit: Kit) -> None:
+def test_flux_environment_renders_valid_kustomization(kit: RenderKit) -> None:
     crd_dir = kit.crd_dir()
     rules = kit.rules(edit={("Environment", "development"): lambda rule: rule["spec"].update(cd={"tool": "flux"})})
     folder = kit.shared(*kit.EXAMPLES, "01-hello")
@@ -293,7 +292,7 @@ GOLDEN_RENDERS = [p for p in sorted((REPO / "golden" / "render").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("case", GOLDEN_RENDERS, ids=[p.stem for p in GOLDEN_RENDERS])
-def test_golden_renders_are_valid(kit: Kit, case: Path) -> None:
+def test_golden_renders_are_valid(kit: RenderKit, case: Path) -> None:
     """Every object of every golden render (the hardened cases too) against Kubernetes strict and the CRDs."""
     outcome = _rendered(case)
     crd_dir = kit.crd_dir()

@@ -9,10 +9,10 @@ from typing import Any
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from testkit.shared import REPO
 
 from generator.create.emit import dump_yaml, dump_yaml_slow
 from generator.create.yamlout import dump
-from tests.conftest import REPO
 
 GOLDEN = REPO / "golden"
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from promotion_rules import promotion_rules
+from testkit.promotion import promotion_rules
 
 DIGEST = "sha256:" + "4f" * 32
 PINNED = f"ghcr.io/acme/shop:1.0@{DIGEST}"

@@ -78,9 +78,9 @@ def test_example_list_is_complete(shared_dir):
 
 
 @pytest.mark.parametrize("ctx", list(CONTEXTS), ids=list(CONTEXTS))
-@pytest.mark.parametrize("example", EXAMPLES)
-def test_explain_every_example_with_bundled_rules(shared_dir, build, example, ctx):
-    files = example_files(shared_dir, example, production=ctx == "production")
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_explain_every_example_with_bundled_rules(shared_dir, build, name, ctx):
+    files = example_files(shared_dir, name, production=ctx == "production")
     data = explain_json(build, files, CONTEXTS[ctx])
 
     assert data["target"]["environment"] == ctx

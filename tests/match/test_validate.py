@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from testkit.shared import REPO, shared_dir
 
 from generator.cli import main
-from tests.conftest import REPO, shared_dir
 
 
 def _validate(*args: str) -> Any:

@@ -152,7 +152,7 @@ FOLDER_APPS = ("score-compose/examples/", "community-provisioners/")  # each fol
 
 def render_units() -> list[str]:
     """What renders as one app: a folder of score-compose examples or community provisioners, else one file."""
-    from tests.conftest import conformance_files
+    from testkit.shared import conformance_files
 
     units = set()
     for rel in conformance_files():
@@ -213,7 +213,7 @@ def test_conformance_renders(shared_dir: SharedDir, unit: str | None, env: str, 
 
 def test_conformance_units_cover_every_file(shared_dir: SharedDir) -> None:
     """The render test above covers every conformance file (folders as apps, the rest one by one)."""
-    from tests.conftest import conformance_files
+    from testkit.shared import conformance_files
 
     shared_dir(*CONFORMANCE)
     covered = {f for f in conformance_files() if any(f == u or f.startswith(u + "/") for u in UNITS)}

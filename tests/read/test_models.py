@@ -7,10 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from testkit.shared import REPO, shared_dir
 
 from generator.read.models import Workload
 from generator.read.workload import Options, load_workloads
-from tests.conftest import REPO, shared_dir
 
 
 def _check(path: Path) -> int:

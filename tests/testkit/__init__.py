@@ -8,4 +8,5 @@ would be ambiguous, since every conftest.py of the suite is a module named `conf
 - `testkit.asserts`: what a refused run must look like (exit 2, one clear line, no traceback).
 - `testkit.render`: `RenderKit`, in-process rendering and `plato render` (the create and check suites).
 - `testkit.process`: `ProcessKit`, plato as its own process against real repositories (the reliability suite).
+- `testkit.promotion`: a rules folder with three stages (development, staging, production) for promotion tests.
 """

@@ -12,7 +12,7 @@ import pytest
 from generator.check.guard import check_outgoing
 
 if TYPE_CHECKING:
-    from testkit.render import Kit
+    from testkit.render import RenderKit
 
 GITHUB_TOKEN = "ghp_" + "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF2hJ4"  # ghp_ + 36 letters and digits
 AWS_KEY_ID = "AKIA" + "IOSFODNN7EXAMPLE"  # AKIA + 16 upper case letters and digits (AWS's documented example)
@@ -145,7 +145,7 @@ def written(out: Path) -> str:
     return "".join(p.read_text(encoding="utf-8") for p in sorted(out.rglob("*")) if p.is_file())
 
 
-def assert_refused(kit: Kit, result: Any, *needles: str) -> str:
+def assert_refused(kit: RenderKit, result: Any, *needles: str) -> str:
     out: str = kit.assert_user_error(result, *needles)
     assert not kit.out.exists() or not any(kit.out.rglob("*.yaml")), "a refused render wrote files"
     return out
@@ -155,7 +155,7 @@ def assert_refused(kit: Kit, result: Any, *needles: str) -> str:
 
 
 @pytest.mark.parametrize("env", ["development", "production"])
-def test_example_trees_hold_no_secret_values(kit: Kit, example: str | None, env: str) -> None:
+def test_example_trees_hold_no_secret_values(kit: RenderKit, example: str | None, env: str) -> None:
     example_dir = kit.example_path(example)
     tree = kit.example(example_dir, env)
     check_outgoing(tree.files)  # raises naming the file and line
@@ -170,7 +170,7 @@ def test_example_trees_hold_no_secret_values(kit: Kit, example: str | None, env:
 # -- rules and specs that would leak ----------------------------------------------------------------------------
 
 
-def test_plain_output_named_password_is_refused(kit: Kit) -> None:
+def test_plain_output_named_password_is_refused(kit: RenderKit) -> None:
     rules = kit.rules(extra={"60-leaky.yaml": LEAKY_RULES})
     result = kit.cli_render(kit.resource_spec("leaky", "password"), rules=rules)
     out = assert_refused(kit, result, "rule 'leaky-password'", "output 'password'", "workload 'web'")
@@ -181,13 +181,13 @@ def test_plain_output_named_password_is_refused(kit: Kit) -> None:
     "type_",
     ["leaky-templated", "leaky"],
 )
-def test_plain_password_error_names_the_rule_file(kit: Kit, type_: str) -> None:
+def test_plain_password_error_names_the_rule_file(kit: RenderKit, type_: str) -> None:
     rules = kit.rules(extra={"60-leaky.yaml": LEAKY_RULES})
     result = kit.cli_render(kit.resource_spec(type_, "password"), rules=rules)
     assert_refused(kit, result, "60-leaky.yaml:")
 
 
-def test_plain_output_holding_a_github_token_is_refused(kit: Kit) -> None:
+def test_plain_output_holding_a_github_token_is_refused(kit: RenderKit) -> None:
     rules = kit.rules(extra={"60-leaky.yaml": LEAKY_RULES})
     # Named `token`, the output is refused before anything is rendered, naming the rule.
     result = kit.cli_render(kit.resource_spec("leaky-token", "token"), rules=rules)
@@ -199,14 +199,14 @@ def test_plain_output_holding_a_github_token_is_refused(kit: Kit) -> None:
     assert GITHUB_TOKEN not in out
 
 
-def test_github_token_in_terraform_is_refused(kit: Kit) -> None:
+def test_github_token_in_terraform_is_refused(kit: RenderKit) -> None:
     rules = kit.rules(extra={"60-leaky.yaml": LEAKY_RULES})
     result = kit.cli_render(kit.resource_spec("leaky-terraform", "name"), "production", rules=rules)
     out = assert_refused(kit, result, "terraform/production/demo/main.tf:", "GitHub Token")
     assert GITHUB_TOKEN not in out
 
 
-def test_aws_key_id_in_a_spec_variable_is_refused(kit: Kit) -> None:
+def test_aws_key_id_in_a_spec_variable_is_refused(kit: RenderKit) -> None:
     spec = kit.spec(
         f"""
         apiVersion: score.dev/v1b1
@@ -224,7 +224,7 @@ def test_aws_key_id_in_a_spec_variable_is_refused(kit: Kit) -> None:
     assert AWS_KEY_ID not in out
 
 
-def test_refusal_names_the_variable(kit: Kit) -> None:
+def test_refusal_names_the_variable(kit: RenderKit) -> None:
     spec = kit.spec(
         f"""
         apiVersion: score.dev/v1b1
@@ -242,7 +242,7 @@ def test_refusal_names_the_variable(kit: Kit) -> None:
     assert "AWS_ACCESS_KEY_ID" in out
 
 
-def test_private_key_in_a_file_is_refused(kit: Kit) -> None:
+def test_private_key_in_a_file_is_refused(kit: RenderKit) -> None:
     spec = kit.spec(
         f"""
         apiVersion: score.dev/v1b1
@@ -260,7 +260,7 @@ def test_private_key_in_a_file_is_refused(kit: Kit) -> None:
     assert "MIIEowIBAAKCAQEAx" not in out
 
 
-def test_private_key_in_a_file_with_a_secret_is_refused(kit: Kit) -> None:
+def test_private_key_in_a_file_with_a_secret_is_refused(kit: RenderKit) -> None:
     spec = kit.spec(
         f"""
         apiVersion: score.dev/v1b1
@@ -283,14 +283,14 @@ def test_private_key_in_a_file_with_a_secret_is_refused(kit: Kit) -> None:
 
 
 @pytest.mark.parametrize("type_", ["secret-with-data", "secret-with-string-data"])
-def test_rule_manifest_with_a_secret_holding_data_is_refused(kit: Kit, type_: str) -> None:
+def test_rule_manifest_with_a_secret_holding_data_is_refused(kit: RenderKit, type_: str) -> None:
     rules = kit.rules(extra={"60-leaky.yaml": LEAKY_RULES})
     result = kit.cli_render(kit.resource_spec(type_, "name"), rules=rules)
     out = assert_refused(kit, result, f"{MANIFEST}:", "refusing to write Secret 'web-thing' with data")
     assert "aHVudGVyMg==" not in out and "hunter2" not in out
 
 
-def test_credential_in_a_context_value_is_refused(kit: Kit) -> None:
+def test_credential_in_a_context_value_is_refused(kit: RenderKit) -> None:
     spec = kit.resource_spec("dns", "host")
     result = kit.cli_render(spec, "development", "-c", f"ticket={GITHUB_TOKEN}")
     assert GITHUB_TOKEN not in written(kit.out), "the token was written"
@@ -300,7 +300,7 @@ def test_credential_in_a_context_value_is_refused(kit: Kit) -> None:
 # -- secrets by reference ---------------------------------------------------------------------------------------
 
 
-def test_a_variable_that_is_one_secret_reads_it_by_reference(kit: Kit) -> None:
+def test_a_variable_that_is_one_secret_reads_it_by_reference(kit: RenderKit) -> None:
     tree = kit.render(kit.spec(REDIS_SPEC), "production")
     main = kit.container(kit.find(kit.manifest(tree), "Deployment", "web"), "main")
     assert kit.env_var(main, "REDIS_PASSWORD") == {
@@ -317,7 +317,7 @@ def test_a_variable_that_is_one_secret_reads_it_by_reference(kit: Kit) -> None:
     }
 
 
-def test_a_variable_mixing_text_and_secrets_uses_helper_variables_defined_first(kit: Kit) -> None:
+def test_a_variable_mixing_text_and_secrets_uses_helper_variables_defined_first(kit: RenderKit) -> None:
     tree = kit.render(kit.spec(REDIS_SPEC), "production")
     main = kit.container(kit.find(kit.manifest(tree), "Deployment", "web"), "main")
     names = [e["name"] for e in kit.env_list(main)]
@@ -338,7 +338,7 @@ def test_a_variable_mixing_text_and_secrets_uses_helper_variables_defined_first(
     assert pod["metadata"]["annotations"]["reloader.stakater.com/auto"] == "true"
 
 
-def test_a_file_needing_a_production_secret_is_templated_by_external_secrets(kit: Kit) -> None:
+def test_a_file_needing_a_production_secret_is_templated_by_external_secrets(kit: RenderKit) -> None:
     tree = kit.render(kit.spec(REDIS_SPEC), "production")
     objects = kit.manifest(tree)
     es = kit.find(objects, "ExternalSecret", "web-secret-files")
@@ -371,7 +371,7 @@ def test_a_file_needing_a_production_secret_is_templated_by_external_secrets(kit
     assert "auth" not in str(configmap) and "client.conf" not in str(configmap)
 
 
-def test_a_file_needing_a_secret_outside_the_store_is_an_error(kit: Kit) -> None:
+def test_a_file_needing_a_secret_outside_the_store_is_an_error(kit: RenderKit) -> None:
     """In development the redis password is made on the cluster by a generator: no store to template from."""
     spec = kit.spec(REDIS_SPEC)
     kit.assert_user_error(

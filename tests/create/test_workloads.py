@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from testkit.render import Kit
+    from testkit.render import RenderKit
 
 SELECTOR_KEYS = {"app.kubernetes.io/name", "app.kubernetes.io/instance"}
 COMMON_KEYS = SELECTOR_KEYS | {"app.kubernetes.io/part-of", "app.kubernetes.io/managed-by"}
@@ -54,7 +54,7 @@ service:
 """
 
 
-def web(kit: Kit, text: str = WEB, folder: str = "specs") -> Path:
+def web(kit: RenderKit, text: str = WEB, folder: str = "specs") -> Path:
     spec = kit.spec(text, "web.yaml", folder=folder)
     (spec.parent / "notes.txt").write_text("from a file\n", encoding="utf-8")
     return spec
@@ -66,7 +66,9 @@ def workload(objects: list[dict[str, Any]], name: str = "web") -> dict[str, Any]
     return found[0]
 
 
-def mounted_item(obj: dict[str, Any], container: str, path: str, kit: Kit) -> tuple[dict[str, Any], dict[str, Any]]:
+def mounted_item(
+    obj: dict[str, Any], container: str, path: str, kit: RenderKit
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The volume behind a file mount, and the volume's item for it (None when the volume lists no items)."""
     mount = next(m for m in kit.container(obj, container)["volumeMounts"] if m["mountPath"] == path)
     volume = next(v for v in kit.pod_spec(obj)["volumes"] if v["name"] == mount["name"])
@@ -78,7 +80,7 @@ def mounted_item(obj: dict[str, Any], container: str, path: str, kit: Kit) -> tu
 # -- Deployment or StatefulSet ----------------------------------------------------------------------------------
 
 
-def test_a_workload_is_a_deployment(kit: Kit) -> None:
+def test_a_workload_is_a_deployment(kit: RenderKit) -> None:
     objects = kit.manifest(kit.render(web(kit)))
     assert [o["kind"] for o in objects if o["metadata"]["name"] == "web"] == [
         "NetworkPolicy",
@@ -120,7 +122,7 @@ resources:
 
 
 @pytest.mark.parametrize("env", ["development", "production"])
-def test_the_statefulset_annotation_makes_a_statefulset_with_claim_templates(kit: Kit, env: str) -> None:
+def test_the_statefulset_annotation_makes_a_statefulset_with_claim_templates(kit: RenderKit, env: str) -> None:
     objects = kit.manifest(kit.render(kit.spec(STATEFUL), env))
     sts = workload(objects, "db")
     assert sts["kind"] == "StatefulSet" and sts["apiVersion"] == "apps/v1"
@@ -140,12 +142,12 @@ def test_the_statefulset_annotation_makes_a_statefulset_with_claim_templates(kit
     assert not [o for o in objects if o["kind"] == "Deployment"]
 
 
-def test_a_claim_template_volume_makes_no_standalone_claim(kit: Kit) -> None:
+def test_a_claim_template_volume_makes_no_standalone_claim(kit: RenderKit) -> None:
     objects = kit.manifest(kit.render(kit.spec(STATEFUL), "production"))
     assert [o["metadata"]["name"] for o in objects if o["kind"] == "PersistentVolumeClaim"] == []
 
 
-def test_a_volume_of_a_deployment_is_a_persistent_volume_claim(kit: Kit) -> None:
+def test_a_volume_of_a_deployment_is_a_persistent_volume_claim(kit: RenderKit) -> None:
     text = STATEFUL.replace("    plato.dev/kind: StatefulSet\n", "")
     objects = kit.manifest(kit.render(kit.spec(text)))
     deployment = workload(objects, "db")
@@ -181,7 +183,7 @@ containers:
 """
 
 
-def test_containers_that_start_first_are_init_containers_and_native_sidecars(kit: Kit) -> None:
+def test_containers_that_start_first_are_init_containers_and_native_sidecars(kit: RenderKit) -> None:
     deployment = workload(kit.manifest(kit.render(kit.spec(ORDERED))))
     spec = kit.pod_spec(deployment)
     assert [c["name"] for c in spec["containers"]] == ["app"]
@@ -195,7 +197,7 @@ def test_containers_that_start_first_are_init_containers_and_native_sidecars(kit
     assert init["migrate"]["image"] == "migrate/migrate:v4.17.1"
 
 
-def test_a_run_to_completion_container_has_no_probes(kit: Kit) -> None:
+def test_a_run_to_completion_container_has_no_probes(kit: RenderKit) -> None:
     text = ORDERED.replace(
         "      app: {ready: complete}\n",
         "      app: {ready: complete}\n    livenessProbe:\n      httpGet: {port: 8080, path: /healthz}\n",
@@ -213,7 +215,7 @@ def test_a_run_to_completion_container_has_no_probes(kit: Kit) -> None:
 # -- files ------------------------------------------------------------------------------------------------------
 
 
-def test_files_become_configmap_items(kit: Kit) -> None:
+def test_files_become_configmap_items(kit: RenderKit) -> None:
     objects = kit.manifest(kit.render(web(kit)))
     deployment = workload(objects)
     configmap = kit.find(objects, "ConfigMap", "web-files")
@@ -241,7 +243,7 @@ def test_files_become_configmap_items(kit: Kit) -> None:
 
 
 @pytest.mark.parametrize("name", ["api-secret", "w" + "x" * 61])
-def test_file_volumes_are_valid_whatever_the_workload_is_called(kit: Kit, name: str) -> None:
+def test_file_volumes_are_valid_whatever_the_workload_is_called(kit: RenderKit, name: str) -> None:
     """Regression: a workload called *-secret, or with a 63-character name, once got a Secret volume for its
     ConfigMap, and volume names longer than 63 characters."""
     text = WEB.replace("  name: web\n", f"  name: {name}\n", 1)
@@ -263,14 +265,14 @@ def test_file_volumes_are_valid_whatever_the_workload_is_called(kit: Kit, name: 
 # -- variables --------------------------------------------------------------------------------------------------
 
 
-def test_kubernetes_variable_references_in_literal_text_are_escaped(kit: Kit) -> None:
+def test_kubernetes_variable_references_in_literal_text_are_escaped(kit: RenderKit) -> None:
     main = kit.container(workload(kit.manifest(kit.render(web(kit)))), "main")
     assert kit.env_var(main, "LITERAL") == {"name": "LITERAL", "value": "cost $$(FOO) and $HOME"}
     assert kit.env_var(main, "NAME") == {"name": "NAME", "value": "web"}
     assert main["args"] == ["--greeting", "$$(NOT_A_VAR)"]
 
 
-def test_a_literal_dollar_before_a_secret_stays_literal(kit: Kit) -> None:
+def test_a_literal_dollar_before_a_secret_stays_literal(kit: RenderKit) -> None:
     spec = kit.spec(
         """
         apiVersion: score.dev/v1b1
@@ -293,7 +295,7 @@ def test_a_literal_dollar_before_a_secret_stays_literal(kit: Kit) -> None:
 # -- Service ----------------------------------------------------------------------------------------------------
 
 
-def test_service_ports_make_a_service(kit: Kit) -> None:
+def test_service_ports_make_a_service(kit: RenderKit) -> None:
     objects = kit.manifest(kit.render(web(kit)))
     service = kit.find(objects, "Service", "web")
     deployment = workload(objects)
@@ -304,7 +306,7 @@ def test_service_ports_make_a_service(kit: Kit) -> None:
     ]
 
 
-def test_no_ports_no_service(kit: Kit) -> None:
+def test_no_ports_no_service(kit: RenderKit) -> None:
     objects = kit.manifest(kit.render(kit.spec(ORDERED)))
     assert not [o for o in objects if o["kind"] == "Service"]
 
@@ -312,7 +314,7 @@ def test_no_ports_no_service(kit: Kit) -> None:
 # -- profiles ---------------------------------------------------------------------------------------------------
 
 
-def test_production_autoscales_and_keeps_a_disruption_budget(kit: Kit) -> None:
+def test_production_autoscales_and_keeps_a_disruption_budget(kit: RenderKit) -> None:
     objects = kit.manifest(kit.render(web(kit), "production"))
     deployment = workload(objects)
     assert "replicas" not in deployment["spec"]  # the HPA owns the replica count
@@ -333,7 +335,7 @@ def test_production_autoscales_and_keeps_a_disruption_budget(kit: Kit) -> None:
     assert main["securityContext"]["readOnlyRootFilesystem"] is True
 
 
-def test_development_runs_one_replica_without_autoscaling(kit: Kit) -> None:
+def test_development_runs_one_replica_without_autoscaling(kit: RenderKit) -> None:
     objects = kit.manifest(kit.render(web(kit), "development"))
     deployment = workload(objects)
     assert deployment["spec"]["replicas"] == 1
@@ -342,7 +344,7 @@ def test_development_runs_one_replica_without_autoscaling(kit: Kit) -> None:
     assert main["resources"] == {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}}
 
 
-def test_container_resources_override_the_profile(kit: Kit) -> None:
+def test_container_resources_override_the_profile(kit: RenderKit) -> None:
     text = WEB.replace("    image: .\n", "    image: .\n    resources:\n      requests: {cpu: '1'}\n")
     main = kit.container(workload(kit.manifest(kit.render(web(kit, text)))), "main")
     assert main["resources"]["requests"] == {"cpu": "1"}
@@ -363,7 +365,7 @@ def selectors(objects: list[dict[str, Any]]) -> list[tuple[str, dict[str, str]]]
 
 
 @pytest.mark.parametrize("env", ["development", "production"])
-def test_labels_and_selectors(kit: Kit, env: str) -> None:
+def test_labels_and_selectors(kit: RenderKit, env: str) -> None:
     objects = kit.manifest(kit.render(web(kit), env))
     deployment = workload(objects)
     pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
@@ -383,13 +385,13 @@ def test_labels_and_selectors(kit: Kit, env: str) -> None:
         assert "app.kubernetes.io/version" not in selector, what
 
 
-def test_no_version_label_when_containers_use_different_images(kit: Kit) -> None:
+def test_no_version_label_when_containers_use_different_images(kit: RenderKit) -> None:
     deployment = workload(kit.manifest(kit.render(kit.spec(ORDERED))))
     assert "app.kubernetes.io/version" not in deployment["spec"]["template"]["metadata"]["labels"]
 
 
 @pytest.mark.parametrize("env", ["development", "production"])
-def test_example_labels_and_selectors(kit: Kit, example: str | None, env: str) -> None:
+def test_example_labels_and_selectors(kit: RenderKit, example: str | None, env: str) -> None:
     example_dir = kit.example_path(example)
     objects = kit.manifest(kit.example(example_dir, env))
     names = {w.name for w in kit.example(example_dir, env).plan.workloads}

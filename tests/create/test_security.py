@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from testkit.render import Kit
+    from testkit.render import RenderKit
 
 DIGEST = "sha256:" + "ab" * 32
 TWO_CONTAINERS = """
@@ -67,7 +67,7 @@ def all_containers(obj: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("env", ["development", "production"])
-def test_every_container_runs_restricted(kit: Kit, env: str) -> None:
+def test_every_container_runs_restricted(kit: RenderKit, env: str) -> None:
     objects = kit.manifest(kit.render(kit.spec(TWO_CONTAINERS), env))
     deployment = workload(objects)
     pod = deployment["spec"]["template"]["spec"]
@@ -89,7 +89,7 @@ def test_every_container_runs_restricted(kit: Kit, env: str) -> None:
         assert "emptyDir" in volumes["plato-tmp"]
 
 
-def test_a_spec_mounting_tmp_keeps_its_own_volume(kit: Kit) -> None:
+def test_a_spec_mounting_tmp_keeps_its_own_volume(kit: RenderKit) -> None:
     text = (
         TWO_CONTAINERS.replace(
             "  alpha:\n    image: nginx:1.27\n",
@@ -102,7 +102,7 @@ def test_a_spec_mounting_tmp_keeps_its_own_volume(kit: Kit) -> None:
     assert [m["name"] for m in alpha["volumeMounts"] if m["mountPath"] == "/tmp"] == ["web-scratch"]
 
 
-def test_opting_out_of_the_read_only_root_records_the_reason(kit: Kit) -> None:
+def test_opting_out_of_the_read_only_root_records_the_reason(kit: RenderKit) -> None:
     reason = "the vendored renderer unpacks fonts under /opt at start"
     text = TWO_CONTAINERS.replace(
         "  name: web\n", f'  name: web\n  annotations:\n    plato.dev/writable-root-filesystem: "{reason}"\n'
@@ -114,7 +114,7 @@ def test_opting_out_of_the_read_only_root_records_the_reason(kit: Kit) -> None:
         assert c["securityContext"]["runAsNonRoot"] is True  # the rest of "restricted" stays
 
 
-def test_opting_out_without_a_reason_is_refused(kit: Kit) -> None:
+def test_opting_out_without_a_reason_is_refused(kit: RenderKit) -> None:
     text = TWO_CONTAINERS.replace(
         "  name: web\n", '  name: web\n  annotations:\n    plato.dev/writable-root-filesystem: " "\n'
     )
@@ -123,7 +123,7 @@ def test_opting_out_without_a_reason_is_refused(kit: Kit) -> None:
         kit.assert_user_error(result, "score.yaml:", "needs a reason")
 
 
-def test_the_first_container_is_the_default_one(kit: Kit) -> None:
+def test_the_first_container_is_the_default_one(kit: RenderKit) -> None:
     deployment = workload(kit.manifest(kit.render(kit.spec(TWO_CONTAINERS))))
     pod = deployment["spec"]["template"]
     assert len(pod["spec"]["containers"]) == 2
@@ -135,14 +135,14 @@ def test_the_first_container_is_the_default_one(kit: Kit) -> None:
     assert "annotations" not in single["spec"]["template"]["metadata"]
 
 
-def test_containers_keep_the_spec_order(kit: Kit) -> None:
+def test_containers_keep_the_spec_order(kit: RenderKit) -> None:
     deployment = workload(kit.manifest(kit.render(kit.spec(TWO_CONTAINERS))))
     assert [c["name"] for c in deployment["spec"]["template"]["spec"]["containers"]] == ["zeta", "alpha"]
     annotations = deployment["spec"]["template"]["metadata"].get("annotations") or {}
     assert annotations.get("kubectl.kubernetes.io/default-container") == "zeta"
 
 
-def test_a_record_keeps_the_spec_order(kit: Kit) -> None:
+def test_a_record_keeps_the_spec_order(kit: RenderKit) -> None:
     """The record's JSON sorts keys; a re-render from it still puts the containers in the spec's order."""
     import json
 
@@ -157,7 +157,7 @@ def test_a_record_keeps_the_spec_order(kit: Kit) -> None:
 
 
 @pytest.mark.parametrize("env", ["development", "production"])
-def test_each_workload_has_its_own_service_account_without_the_token(kit: Kit, env: str) -> None:
+def test_each_workload_has_its_own_service_account_without_the_token(kit: RenderKit, env: str) -> None:
     objects = kit.manifest(kit.render([kit.spec(TWO_CONTAINERS), kit.spec(CALLER, "caller.yaml")], env))
     for name in ("web", "caller"):
         pod = workload(objects, name)["spec"]["template"]["spec"]
@@ -167,7 +167,7 @@ def test_each_workload_has_its_own_service_account_without_the_token(kit: Kit, e
         assert account["automountServiceAccountToken"] is False
 
 
-def test_a_rule_that_needs_the_token_gets_it_for_its_workloads_only(kit: Kit) -> None:
+def test_a_rule_that_needs_the_token_gets_it_for_its_workloads_only(kit: RenderKit) -> None:
     def needs_token(rule: dict[str, Any]) -> None:
         rule["spec"]["serviceAccount"] = {"automountToken": True, "annotations": {"example.com/role": "reader"}}
 
@@ -194,7 +194,7 @@ def pod_labels(obj: dict[str, Any]) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("env", ["development", "production"])
-def test_network_policy_denies_by_default_and_allows_the_graph(kit: Kit, env: str) -> None:
+def test_network_policy_denies_by_default_and_allows_the_graph(kit: RenderKit, env: str) -> None:
     objects = kit.manifest(kit.render([kit.spec(TWO_CONTAINERS), kit.spec(CALLER, "caller.yaml")], env))
     p = policies(objects)
     assert p["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
@@ -217,7 +217,7 @@ def test_network_policy_denies_by_default_and_allows_the_graph(kit: Kit, env: st
     assert "egress" not in p["web"]  # web uses nothing: only DNS (from allow-dns)
 
 
-def test_in_cluster_dependency_admits_its_users_and_cloud_dependency_is_reached_on_its_port(kit: Kit) -> None:
+def test_in_cluster_dependency_admits_its_users_and_cloud_dependency_is_reached_on_its_port(kit: RenderKit) -> None:
     spec = kit.spec(CALLER, "caller.yaml")
     dev = kit.manifest(kit.render([kit.spec(TWO_CONTAINERS), spec], "development"))
     p = policies(dev)
@@ -229,7 +229,7 @@ def test_in_cluster_dependency_admits_its_users_and_cloud_dependency_is_reached_
     assert {"ports": [{"protocol": "TCP", "port": 6379}]} in policies(prod)["caller"]["egress"]
 
 
-def test_a_new_type_gets_its_policy_from_the_same_facts(kit: Kit) -> None:
+def test_a_new_type_gets_its_policy_from_the_same_facts(kit: RenderKit) -> None:
     """A type plato has never heard of, whose rule runs a Deployment: its pods are labelled and admit their
     users, with no code or rule field about networking."""
     rule = """
@@ -261,7 +261,7 @@ def test_a_new_type_gets_its_policy_from_the_same_facts(kit: Kit) -> None:
     assert selects(p["web-thing"]["ingress"][0]["from"][0], pod_labels(workload(objects)))
 
 
-def test_production_refuses_latest_and_accepts_a_digest(kit: Kit) -> None:
+def test_production_refuses_latest_and_accepts_a_digest(kit: RenderKit) -> None:
     spec = kit.spec(TWO_CONTAINERS)
     result = kit.cli_render(spec, "production", "--image", "registry.example.com/web:latest")
     kit.assert_user_error(result, "score.yaml:", "'registry.example.com/web:latest'", "mutable", "@sha256:")
@@ -292,7 +292,7 @@ resources:
 {klass}"""
 
 
-def test_a_single_node_volume_under_several_replicas_is_refused(kit: Kit) -> None:
+def test_a_single_node_volume_under_several_replicas_is_refused(kit: RenderKit) -> None:
     spec = kit.spec(VOLUME.format(annotations="", klass=""))
     result = kit.cli_render(spec, "production")
     out = kit.assert_user_error(result, "score.yaml:8", "ReadWriteOnce", "StatefulSet", "ReadWriteMany")
@@ -305,7 +305,7 @@ def test_a_single_node_volume_under_several_replicas_is_refused(kit: Kit) -> Non
     [("  annotations:\n    plato.dev/kind: StatefulSet\n", ""), ("", "    class: shared\n")],
     ids=["statefulset", "shared-class"],
 )
-def test_the_two_ways_out_render(kit: Kit, annotations: str, klass: str) -> None:
+def test_the_two_ways_out_render(kit: RenderKit, annotations: str, klass: str) -> None:
     objects = kit.manifest(kit.render(kit.spec(VOLUME.format(annotations=annotations, klass=klass)), "production"))
     kind = workload(objects, "store")["kind"]
     assert kind == ("StatefulSet" if annotations else "Deployment")
@@ -325,7 +325,7 @@ def web_using(variables: dict[str, str], resources: dict[str, str]) -> str:
 S3 = web_using({"BUCKET": "files.bucket", "AWS_ACCESS_KEY_ID": "files.aws_access_key_id"}, {"files": "s3"})
 
 
-def test_s3_in_production_is_reached_through_workload_identity(kit: Kit) -> None:
+def test_s3_in_production_is_reached_through_workload_identity(kit: RenderKit) -> None:
     tree = kit.render(kit.spec(S3), "production")
     main_tf = next(v.decode() for k, v in tree.files.items() if k.endswith("main.tf"))
     assert "aws_iam_access_key" not in main_tf and "aws_iam_user" not in main_tf
@@ -340,7 +340,7 @@ def test_s3_in_production_is_reached_through_workload_identity(kit: Kit) -> None
     assert {"to": [{"ipBlock": {"cidr": "169.254.170.23/32"}}], "ports": [{"protocol": "TCP", "port": 80}]} in egress
 
 
-def test_a_rule_granting_a_wildcard_action_is_refused(kit: Kit) -> None:
+def test_a_rule_granting_a_wildcard_action_is_refused(kit: RenderKit) -> None:
     def wildcard(rule: dict[str, Any]) -> None:
         rule["spec"]["identity"]["aws"][0]["actions"] = ["s3:*"]
 
@@ -349,7 +349,7 @@ def test_a_rule_granting_a_wildcard_action_is_refused(kit: Kit) -> None:
     kit.assert_user_error(result, "50-production.yaml", "s3:*")
 
 
-def test_production_terraform_keeps_secrets_out_of_state_and_encrypted(kit: Kit) -> None:
+def test_production_terraform_keeps_secrets_out_of_state_and_encrypted(kit: RenderKit) -> None:
     spec = web_using({"DB": "db.password", "BROKER": "queue.url"}, {"db": "postgres", "queue": "amqp"})
     tree = kit.render(kit.spec(spec), "production")
     main_tf = next(v.decode() for k, v in tree.files.items() if k.endswith("main.tf"))
@@ -389,7 +389,7 @@ def on_gcp(rule: dict[str, Any]) -> None:
     rule["spec"]["cloud"] = {"provider": "gcp", "project": "acme-prod"}
 
 
-def test_gcp_resources_are_reached_through_workload_identity(kit: Kit) -> None:
+def test_gcp_resources_are_reached_through_workload_identity(kit: RenderKit) -> None:
     rules = kit.rules(extra={"60-gcs.yaml": GCS_RULE}, edit={("Environment", "production"): on_gcp})
     tree = kit.render(kit.spec(web_using({"BUCKET": "files.bucket"}, {"files": "gcs"})), "production", rules=rules)
     main_tf = next(v.decode() for k, v in tree.files.items() if k.endswith("main.tf"))
@@ -407,7 +407,7 @@ def test_gcp_resources_are_reached_through_workload_identity(kit: Kit) -> None:
     )
 
 
-def test_a_basic_gcp_role_is_refused(kit: Kit) -> None:
+def test_a_basic_gcp_role_is_refused(kit: RenderKit) -> None:
     rules = kit.rules(
         extra={"60-gcs.yaml": GCS_RULE.replace("roles/storage.objectUser", "roles/editor")},
         edit={("Environment", "production"): on_gcp},

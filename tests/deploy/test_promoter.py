@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 
 import pytest
-from promotion_rules import promotion_rules
 from testkit.git import SHOP, git
+from testkit.promotion import promotion_rules
 
 ENVS = ("development", "staging", "production")
 APPS = ("shop", "cart")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from testkit.render import Kit
+    from testkit.render import RenderKit
 
 SPEC = """
 apiVersion: score.dev/v1b1
@@ -43,9 +43,9 @@ resources:
 
 
 @pytest.mark.parametrize("env", ["development", "production"])
-def test_volume_classes(kit: Kit, env: str) -> None:
+def test_volume_classes(kit: RenderKit, env: str) -> None:
     # Production autoscales the Deployment, so its shared volume must be ReadWriteMany (class shared): a
-    # ReadWriteOnce (persistent) one is refused there (tests/create/test_hardening.py).
+    # ReadWriteOnce (persistent) one is refused there (tests/create/test_security.py).
     spec = SPEC if env == "development" else SPEC.replace("class: persistent}", "class: shared}")
     objects = kit.manifest(kit.render(kit.spec(spec), env))
     pod = kit.pod_spec(kit.find(objects, "Deployment", "web"))

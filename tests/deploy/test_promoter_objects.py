@@ -10,10 +10,10 @@ import jsonschema
 import pytest
 import yaml
 from click.testing import CliRunner
-from promotion_rules import promotion_rules
+from testkit.promotion import promotion_rules
+from testkit.shared import shared_dir
 
 from generator.cli import main
-from tests.conftest import shared_dir
 
 REPO_URL = "https://github.com/acme/deployments.git"
 
