@@ -15,6 +15,7 @@ import click
 from generator import __version__
 
 if TYPE_CHECKING:
+    from generator.commands.deploy import Landing
     from generator.deploy.transaction import Mode
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -55,6 +56,10 @@ def policies_option() -> Callable[[F], F]:
         default=None,
         help="A folder of ValidatingAdmissionPolicy files, checked besides those in the rules folder.",
     )
+
+
+PER_APP_MODE = "push: commit to the branch; pr: push plato/<env>/<app> for a pull request."
+PER_APP_BODY = "Write DIR/<env>-<app>.md."
 
 
 def format_option(*choices: str) -> Callable[[F], F]:
@@ -203,74 +208,67 @@ def schema(what: str) -> None:
     run(what)
 
 
-def landing_options(f: F) -> F:
-    """What promote and rollback take to land their commits: --mode, the retries, --pr-body-dir and --format."""
-    for option in (
-        format_option("text", "json"),
-        click.option("--pr-body-dir", type=click.Path(path_type=Path), default=None, help="Write DIR/<env>-<app>.md."),
-        retries_option,
-        mode_option("push: commit to the branch; pr: push plato/<env>/<app> for a pull request."),
-    ):
-        f = option(f)
-    return f
+def landing_options(mode_help: str, pr_body_help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """What promote, rollback and rerender take to land their commits: --repo, --branch, --mode, the retries,
+    --pr-body-dir and --format, handed to the command as one `landing` (generator/commands/deploy.py)."""
+
+    def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(f)
+        def command(
+            *args: Any,
+            repo: str,
+            branch: str,
+            mode: Mode,
+            retry_for: float,
+            max_retries: int | None,
+            pr_body_dir: Path | None,
+            fmt: str,
+            **kwargs: Any,
+        ) -> Any:
+            from generator.commands.deploy import Landing, retry_settings
+
+            landing = Landing(repo, branch, mode, retry_settings(retry_for, max_retries), fmt, pr_body_dir)
+            return f(*args, landing=landing, **kwargs)
+
+        options = (
+            format_option("text", "json"),
+            click.option("--pr-body-dir", type=click.Path(path_type=Path), default=None, help=pr_body_help),
+            retries_option,
+            mode_option(mode_help),
+            repo_args,
+        )
+        for option in options:
+            command = option(command)
+        return command
+
+    return decorate
 
 
 @main.command()
-@repo_args
 @click.option("--from", "source_env", required=True, metavar="ENV", help="The environment whose inputs to take.")
 @click.option("--to", "target_env", required=True, metavar="ENV", help="The environment to render them for.")
 @click.option("-c", "--context", "context", multiple=True, metavar="app=APP", help="The app to promote.")
 @click.option("--select", default=None, metavar="KEY=GLOB,...", help="Several apps of --from, e.g. app=shop-*.")
 @rules_option("The rules of the target environment (default: the bundled rules).")
-@landing_options
-def promote(
-    repo: str,
-    branch: str,
-    source_env: str,
-    target_env: str,
-    context: tuple[str, ...],
-    select: str | None,
-    rules_dir: Path | None,
-    mode: Mode,
-    retry_for: float,
-    max_retries: int | None,
-    pr_body_dir: Path | None,
-    fmt: str,
-) -> None:
+@landing_options(PER_APP_MODE, PER_APP_BODY)
+def promote(landing: Landing, **request: Any) -> None:
     """Render an environment's recorded inputs (image digest, specs) for the next environment and commit them."""
-    from generator.commands.deploy import retry_settings
     from generator.commands.promote import run as run_promote
 
-    retry = retry_settings(retry_for, max_retries)
-    run_promote(repo, branch, source_env, target_env, context, select, rules_dir, mode, retry, fmt, pr_body_dir)
+    run_promote(landing, **request)
 
 
 @main.command()
-@repo_args
 @click.option("-c", "--context", "context", multiple=True, metavar="KEY=VALUE", help="env=ENV and app=APP.")
 @click.option("--to", "rev", required=True, metavar="REV", help="The deployment repository's commit to go back to.")
 @rules_option()
 @click.option("--rules-at-rev", is_flag=True, help="Refuse unless the rules are those recorded at REV (digests).")
-@landing_options
-def rollback(
-    repo: str,
-    branch: str,
-    context: tuple[str, ...],
-    rev: str,
-    rules_dir: Path | None,
-    rules_at_rev: bool,
-    mode: Mode,
-    retry_for: float,
-    max_retries: int | None,
-    pr_body_dir: Path | None,
-    fmt: str,
-) -> None:
+@landing_options(PER_APP_MODE, PER_APP_BODY)
+def rollback(landing: Landing, **request: Any) -> None:
     """Render an app again from the inputs recorded at a past commit, as a new commit."""
-    from generator.commands.deploy import retry_settings
     from generator.commands.rollback import run as run_rollback
 
-    retry = retry_settings(retry_for, max_retries)
-    run_rollback(repo, branch, context, rev, rules_dir, rules_at_rev, mode, retry, fmt, pr_body_dir)
+    run_rollback(landing, **request)
 
 
 def run() -> None:  # pragma: no cover - console entry for `python -m generator`
@@ -354,7 +352,7 @@ def preview(spec: Spec, repo: str, branch: str, fmt: str) -> None:
 @main.command()
 @workload_args
 @repo_args
-@mode_option("push: commit to the branch; pr: push plato/<env>/<app> for a pull request.")
+@mode_option(PER_APP_MODE)
 @retries_option
 @click.option("--pr-body", type=click.Path(path_type=Path), default=None, help="Write the PR body (Markdown) here.")
 @format_option("text", "json")

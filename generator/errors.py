@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from difflib import get_close_matches
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, Self
 
 EXIT_OK = 0
 EXIT_BUG = 1
@@ -75,10 +75,25 @@ def masked_output() -> Iterator[None]:
         sys.stdout, sys.stderr = out, err
 
 
+class Located(Protocol):
+    """Anything that knows where it was written: a rule, a spec's `where`, an Environment."""
+
+    @property
+    def file(self) -> str | Path | None: ...
+
+    @property
+    def line(self) -> int | None: ...
+
+
 class PlatoError(Exception):
     """Base of every error plato reports to a user rather than as a bug."""
 
     exit_code = EXIT_USER
+
+    @classmethod
+    def at(cls, place: Located, message: str, hint: str | None = None) -> Self:
+        """The error at the file and line where `place` was written."""
+        return cls(message, file=place.file, line=place.line, hint=hint)
 
     def __init__(
         self,

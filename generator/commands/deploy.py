@@ -7,6 +7,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,19 @@ from generator.pipeline import Inputs
 if TYPE_CHECKING:
     from generator.deploy.publish import Result
     from generator.deploy.transaction import Mode, Retry
+
+
+@dataclass(frozen=True)
+class Landing:
+    """Where and how a command lands its commits, and how it reports them: the deployment repository and branch,
+    push or pull request, the retry policy, --format and the folder PR bodies are written to."""
+
+    repo: str
+    branch: str
+    mode: Mode
+    retry: Retry
+    fmt: str
+    pr_body_dir: Path | None = None
 
 
 def retry_settings(retry_for: float, max_retries: int | None) -> Retry:

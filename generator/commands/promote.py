@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
 if TYPE_CHECKING:
+    from generator.commands.deploy import Landing
     from generator.deploy.promote import Source
     from generator.deploy.publish import Result
-    from generator.deploy.transaction import Mode, Retry
     from generator.pipeline import Inputs
+
+
+By = Literal["promote", "rollback"]
 
 
 @dataclass
@@ -24,14 +27,15 @@ class Step:
     tree: Any
     record: bytes
     line: str  # "promote shop from staging (source ..., image ...)"
-    by: str  # "promote" or "rollback"
+    by: By
 
 
-def prepare(source: Source, inputs: Inputs, verb: str, promoted: dict[str, str]) -> Step:
+def prepare(source: Source, inputs: Inputs, by: By, origin: dict[str, str]) -> Step:
+    """Plan, check the promotion rules (a promotion), render; `origin` (from, commit) goes into the record."""
     from generator.deploy.record import make_record
 
     plan = inputs.plan()
-    if verb == "promote":
+    if by == "promote":
         from generator.deploy.promote import check_promotion
 
         check_promotion(plan, source)
@@ -45,12 +49,12 @@ def prepare(source: Source, inputs: Inputs, verb: str, promoted: dict[str, str])
         plan.rules_used(),
         tree.owned,
         list(inputs.context),
-        promoted,
+        {"by": by, **origin},
     )
-    return Step(source, tree, record, source.line(verb), promoted["by"])
+    return Step(source, tree, record, source.line("promote" if by == "promote" else "roll back"), by)
 
 
-def land(step: Step, repo: str, branch: str, mode: Mode, retry: Retry, latest_wins: bool) -> Result:
+def land(step: Step, landing: Landing, latest_wins: bool) -> Result:
     """Publish one prepared step with the transaction publish uses, its origin in the trailers."""
     from generator.commands.deploy import terminate_as_interrupt
     from generator.deploy.publish import Options, publish, trailers_for
@@ -67,14 +71,14 @@ def land(step: Step, repo: str, branch: str, mode: Mode, retry: Retry, latest_wi
     }
     from generator.deploy.promoter import hydrate, is_promoter
 
-    opts = Options(repo, branch, mode, retry)
+    opts = Options(landing.repo, landing.branch, landing.mode, landing.retry)
     with terminate_as_interrupt():
         if is_promoter(step.tree.plan):
             return hydrate(step.tree, step.record, opts, trailers)
         return publish(step.tree, step.record, opts, trailers, latest_wins)
 
 
-def report(steps: list[Step], results: list[Result], repo: str, fmt: str, pr_body_dir: Path | None) -> None:
+def report(steps: list[Step], results: list[Result], landing: Landing) -> None:
     """The PR body of each step (its first line says where the inputs came from), the outputs and the log."""
     import os
 
@@ -88,13 +92,13 @@ def report(steps: list[Step], results: list[Result], repo: str, fmt: str, pr_bod
         cs = result.changeset
         body = rep.markdown([cs], provenance(step.tree), f"env={cs.env} app={cs.app}", note=step.line)
         bodies.append(body)
-        if pr_body_dir:
-            pr_body_dir.mkdir(parents=True, exist_ok=True)
-            (pr_body_dir / f"{cs.env}-{cs.app}.md").write_text(body, encoding="utf-8")
-        if fmt == "text":
+        if landing.pr_body_dir:
+            landing.pr_body_dir.mkdir(parents=True, exist_ok=True)
+            (landing.pr_body_dir / f"{cs.env}-{cs.app}.md").write_text(body, encoding="utf-8")
+        if landing.fmt == "text":
             click.echo(step.line, err=True)
             click.echo(rep.text(cs), err=True, nl=False)
-            _say(result, repo, result.branch)
+            _say(result, landing.repo, result.branch)
     changed = [r for r in results if r.changed]
     write_outputs(
         os.environ.get("GITHUB_OUTPUT"),
@@ -106,23 +110,18 @@ def report(steps: list[Step], results: list[Result], repo: str, fmt: str, pr_bod
         },
     )
     write_summary(os.environ.get("GITHUB_STEP_SUMMARY"), "\n".join(bodies))
-    if fmt == "json":
+    if landing.fmt == "json":
         extra = {"results": [{"app": r.changeset.app, "committed": r.changed, "commit": r.commit} for r in results]}
         click.echo(rep.as_json([r.changeset for r in results], extra))
 
 
 def run(
-    repo: str,
-    branch: str,
+    landing: Landing,
     source_env: str,
     target_env: str,
     context: tuple[str, ...],
     select: str | None,
     rules_dir: Path | None,
-    mode: Mode,
-    retry: Retry,
-    fmt: str,
-    pr_body_dir: Path | None,
 ) -> None:
     from generator.deploy.git import Clone, ensure_local_repo
     from generator.deploy.promote import inputs_for, select_sources
@@ -135,16 +134,15 @@ def run(
     apps = [ctx["app"]] if ctx.get("app") else []
     if not apps and not select:
         raise click.UsageError("name the app (-c app=APP) or a selection (--select app=GLOB,...)")
-    ensure_local_repo(repo, branch)
-    with Clone(repo) as clone:
-        tip = clone.fetch(branch)
+    ensure_local_repo(landing.repo, landing.branch)
+    with Clone(landing.repo) as clone:
+        tip = clone.fetch(landing.branch)
         sources = select_sources(clone, tip, source_env, apps, parse_select(select))
     steps = []
     for source in sources:
-        promoted = {"by": "promote", "from": source.env, "commit": source.commit}
-        steps.append(prepare(source, inputs_for(source, target_env, rules_dir), "promote", promoted))
-    results = [land(step, repo, branch, mode, retry, latest_wins=True) for step in steps]
-    report(steps, results, repo, fmt, pr_body_dir)
+        origin = {"from": source.env, "commit": source.commit}
+        steps.append(prepare(source, inputs_for(source, target_env, rules_dir), "promote", origin))
+    report(steps, [land(step, landing, latest_wins=True) for step in steps], landing)
 
 
 def print_promotion(context: tuple[str, ...], rules_dir: Path | None) -> None:

@@ -113,7 +113,7 @@ def _rules(rules_dir: Path | None) -> RuleSet:
 
 
 def _at_rule(rule: Rule, message: str, hint: str) -> UserError:
-    return UserError(f"{rule.kind} {message}", file=rule.file, line=rule.line, hint=hint)
+    return UserError.at(rule, f"{rule.kind} {message}", hint=hint)
 
 
 def _target_contexts(targets: Targets, rs: RuleSet) -> list[dict[str, str]]:
@@ -173,11 +173,10 @@ def _missing_keys(plan: Plan) -> list[PlatoError]:
         for name, tpl in free_names(rule.spec):
             if name in plan.context or name in STAGE_NAMES or (rule.ref, name) in found:
                 continue
-            found[(rule.ref, name)] = UserError(
+            found[(rule.ref, name)] = UserError.at(
+                tpl,
                 f"{rule.kind} rule '{rule.name}' (used in env={env}) needs the context key '{name}', which this "
                 "run does not set",
-                file=tpl.file,
-                line=tpl.line,
                 hint=f"pass -c {name}=... (or PLATO_CONTEXT_{name.upper()}=...), or set it in CI",
             )
     return list(found.values())

@@ -32,10 +32,9 @@ class BuiltContainer:
 def image(c: Container, plan: Plan, w: Workload) -> str:
     name = c.image if c.image != "." else plan.context.get("image")
     if not name:
-        raise UserError(
+        raise UserError.at(
+            c.where,
             f"workload '{w.name}', container '{c.name}': image '.' needs the image CI built",
-            file=c.where.file,
-            line=c.where.line,
             hint="pass --image REGISTRY/NAME:TAG or -c image=... (the GitHub Action passes it)",
         )
     return name
@@ -97,10 +96,9 @@ def _resources(c: Container, prof: dict[str, Any]) -> dict[str, Any]:
 
 def _probe(probe: dict[str, Any], c: Container, name: str) -> dict[str, Any]:
     if "httpGet" in probe and "exec" in probe:
-        raise UserError(
+        raise UserError.at(
+            c.where,
             f"container '{c.name}': {name} has both httpGet and exec; Kubernetes runs one handler",
-            file=c.where.file,
-            line=c.where.line,
             hint="keep one of them",
         )
     if "exec" in probe:
@@ -122,10 +120,8 @@ def start_order(w: Workload, built: dict[str, dict[str, Any]]) -> tuple[list[dic
         return [], main
     init = [_early_container(w, name, built[name]) for name in _early_order(w)]
     if not main:
-        raise UserError(
-            f"workload '{w.name}': every container starts before another; one must be the main one",
-            file=w.where.file,
-            line=w.where.line,
+        raise UserError.at(
+            w.where, f"workload '{w.name}': every container starts before another; one must be the main one"
         )
     return init, main
 
@@ -142,10 +138,8 @@ def _early_order(w: Workload) -> list[str]:
     try:
         return list(TopologicalSorter({k: sorted(v) for k, v in sorted(graph.items())}).static_order())
     except CycleError as exc:
-        raise UserError(
-            f"workload '{w.name}': containers start before each other in a cycle: " + " -> ".join(exc.args[1]),
-            file=w.where.file,
-            line=w.where.line,
+        raise UserError.at(
+            w.where, f"workload '{w.name}': containers start before each other in a cycle: " + " -> ".join(exc.args[1])
         ) from None
 
 
@@ -157,11 +151,10 @@ def _early_container(w: Workload, name: str, built: dict[str, Any]) -> dict[str,
         return ctr
     probes = [p for p in ("livenessProbe", "readinessProbe") if p in ctr]
     if probes:
-        raise UserError(
+        raise UserError.at(
+            c.where,
             f"workload '{w.name}': container '{name}' runs to completion first (before: ready: complete), "
             f"so it cannot have a {probes[0]}",
-            file=c.where.file,
-            line=c.where.line,
             hint="remove the probe, or use ready: started to keep it running beside the others",
         )
     return ctr

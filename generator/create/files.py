@@ -40,10 +40,9 @@ def container_files(c: Container, resolver: Resolver) -> list[FileItem]:
         key = "f-" + hashlib.sha256(f"{c.name}:{f.target}".encode()).hexdigest()[:12]
         mode = int(f.mode, 8) if f.mode else None
         if f.missing_source:
-            raise UserError(
+            raise UserError.at(
+                f.where,
                 f"file source '{f.source}' does not exist ({f.missing_source})",
-                file=f.where.file,
-                line=f.where.line,
                 hint="source paths are relative to the spec file",
             )
         if f.binary is not None:
@@ -120,11 +119,10 @@ def _file_external_secret(
                 text.append(_go_literal(p))
                 continue
             if not p.store_key:
-                raise UserError(
+                raise UserError.at(
+                    item.file.where,
                     f"workload '{w.name}': file {item.file.target} needs secret {p.name}/{p.key}, which is not in "
                     "the secret store, so it cannot be templated into a file",
-                    file=item.file.where.file,
-                    line=item.file.where.line,
                     hint="give the output a `store` in its rule, or pass the secret as a variable instead",
                 )
             var = re.sub(r"[^a-zA-Z0-9]", "_", f"{p.name}_{p.key}")
@@ -132,10 +130,8 @@ def _file_external_secret(
             text.append("{{ ." + var + " }}")
         templates[item.key] = "".join(text)
     if not store:
-        raise UserError(
-            f"workload '{w.name}': files with secrets need the environment's secretStore",
-            file=plan.environment.file,
-            line=plan.environment.line,
+        raise UserError.at(
+            plan.environment, f"workload '{w.name}': files with secrets need the environment's secretStore"
         )
     ns = plan.env["namespace"]
     return external_secret(name, ns, labels, store, [data[k] for k in sorted(data)], templates)

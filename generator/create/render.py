@@ -114,10 +114,9 @@ def _store_external_secrets(
     if not store:
         from generator.errors import UserError
 
-        raise UserError(
+        raise UserError.at(
+            plan.environment,
             f"secret outputs live in a secret store but Environment '{plan.environment.name}' names none",
-            file=plan.environment.file,
-            line=plan.environment.line,
             hint="add spec.secretStore",
         )
     out = []

@@ -82,27 +82,24 @@ def with_resource_settings(
         return prof
     if len(found) > 1:
         r = found[1][0]
-        raise UserError(
+        raise UserError.at(
+            r.where,
             f"workload '{w.name}': resources '{found[0][0].name}' and '{r.name}' both set its autoscaling",
-            file=r.where.file,
-            line=r.where.line,
             hint="a workload has one HorizontalPodAutoscaler: keep one of them",
         )
     r, scaling = found[0]
     numbers = [str(scaling.get(k, 1)) for k in ("minReplicas", "maxReplicas", "targetCPUUtilizationPercentage")]
     if not all(n.isdigit() for n in numbers):
-        raise UserError(
+        raise UserError.at(
+            r.where,
             f"workload '{w.name}', resource '{r.name}': minReplicas, maxReplicas and targetCPUUtilizationPercentage "
             f"must be whole numbers, not {', '.join(numbers)}",
-            file=r.where.file,
-            line=r.where.line,
         )
     low, high = int(numbers[0]), int(numbers[1])
     if not 1 <= low <= high:
-        raise UserError(
+        raise UserError.at(
+            r.where,
             f"workload '{w.name}', resource '{r.name}': minReplicas {low} and maxReplicas {high} do not make a "
             "range (1 <= minReplicas <= maxReplicas)",
-            file=r.where.file,
-            line=r.where.line,
         )
     return {**prof, "autoscaling": scaling}

@@ -43,10 +43,9 @@ def writable_root_reason(w: Workload) -> str | None:
         return None
     reason = w.annotations[WRITABLE_ROOT].strip()
     if not reason:
-        raise UserError(
+        raise UserError.at(
+            w.where,
             f"workload '{w.name}': annotation {WRITABLE_ROOT} needs a reason as its value",
-            file=w.where.file,
-            line=w.where.line,
             hint=f'write why the root file system must stay writable, e.g. {WRITABLE_ROOT}: "writes its cache '
             'under /var/cache"',
         )

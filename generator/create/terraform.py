@@ -26,11 +26,10 @@ def terraform_files(plan: Plan, provisioned: dict[str, Provisioned]) -> dict[str
     env_tf = plan.env.get("terraform")
     if not env_tf:
         first = tf_nodes[0].node.rule
-        raise UserError(
+        raise UserError.at(
+            plan.environment,
             f"rule '{first.name}' provisions with Terraform but Environment '{plan.environment.name}' "
             "has no terraform settings",
-            file=plan.environment.file,
-            line=plan.environment.line,
             hint="add spec.terraform (backend, providers, storeWriter) to the Environment rule",
         )
     versions = Block("terraform", attrs={"required_version": env_tf.get("version", ">= 1.6")})
@@ -110,17 +109,15 @@ def _module_blocks(prov: Provisioned) -> list[Block]:
         version = module.get("version")
         source = module["source"]
         if not version and "?ref=" not in source:
-            raise UserError(
+            raise UserError.at(
+                rule,
                 f"rule '{rule.name}': module '{mname}' source {source!r} is not pinned",
-                file=rule.file,
-                line=rule.line,
                 hint="give an exact version (registry modules) or ?ref=<tag> (git sources)",
             )
         if version and not _PINNED.match(str(version)):
-            raise UserError(
+            raise UserError.at(
+                rule,
                 f"rule '{rule.name}': module '{mname}' version {version!r} is a range, not a pin",
-                file=rule.file,
-                line=rule.line,
                 hint="use an exact version such as 6.10.0",
             )
         attrs: dict[str, Any] = {"source": source}

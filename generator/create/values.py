@@ -189,10 +189,9 @@ def refuse_literal_credential(
         found = "a high-entropy value that looks like a credential"
     if found:
         at = where or c.where
-        raise UserError(
+        raise UserError.at(
+            at,
             f"{what} of container '{c.name}' contains {found}: it would be written to the deployment repository",
-            file=at.file,
-            line=at.line,
             hint="secrets reach the workload by reference: give a resource a secret output and write "
             "${resources.<name>.<output>} here",
         )

@@ -56,20 +56,18 @@ def _volume_resource(
 ) -> Provisioned:
     ref = v.source.single_ref
     if ref is None or ref.path[0] != "resources" or len(ref.path) != 2:
-        raise UserError(
+        raise UserError.at(
+            v.where,
             f"workload '{w.name}', container '{c.name}': volume source must be a volume resource "
             f"such as ${{resources.data}}, not {v.source.source()!r}",
-            file=v.where.file,
-            line=v.where.line,
             hint="declare the volume under resources: with type: volume",
         )
     prov = provisioned[plan.bindings[(w.name, ref.path[1])]]
     if prov.volume is None and prov.claim_template is None:
-        raise UserError(
+        raise UserError.at(
+            v.where,
             f"workload '{w.name}': resource '{ref.path[1]}' ({prov.node.type}) is not a volume: its "
             f"rule '{prov.node.rule.name}' ({prov.node.rule.where}) gives no `volume`",
-            file=v.where.file,
-            line=v.where.line,
         )
     return prov
 
@@ -87,11 +85,10 @@ def refuse_shared_single_writer(w: Workload, uses: list[VolumeUse], most_replica
         single = [m for m in modes if m in SINGLE_WRITER]
         if u.claim is not None and single and not [m for m in modes if m not in SINGLE_WRITER]:
             at = u.where or w.where
-            raise UserError(
+            raise UserError.at(
+                at,
                 f"workload '{w.name}': volume '{u.claim['metadata']['name']}' is {single[0]}, which one node "
                 f"mounts at a time, but the workload runs up to {most_replicas} replicas sharing it",
-                file=at.file,
-                line=at.line,
                 hint="give each replica its own volume (annotate the workload plato.dev/kind: StatefulSet), or "
                 "ask for a class whose access mode is ReadWriteMany (bundled production: class: shared)",
             )

@@ -112,11 +112,16 @@ def _mapping(d: dict[str, Any], indent: int, out: list[str], first: str | None =
             else:
                 out.append(key + ": []\n")
         else:
-            text, lines = _scalar(v)
-            if lines is None:
-                out.append(f"{key}: {text}\n")
-            else:
-                _block(key + ":", text, lines, indent + 2, out)
+            _leaf(key + ":", v, indent, out)
+
+
+def _leaf(head: str, v: Any, indent: int, out: list[str]) -> None:
+    """A scalar after `head` ("key:" or "-"): on the same line, or as a block scalar below it."""
+    text, lines = _scalar(v)
+    if lines is None:
+        out.append(f"{head} {text}\n")
+    else:
+        _block(head, text, lines, indent + 2, out)
 
 
 def _sequence(items: list[Any], indent: int, out: list[str], first: str | None = None) -> None:
@@ -135,11 +140,7 @@ def _sequence(items: list[Any], indent: int, out: list[str], first: str | None =
             else:
                 out.append(prefix + "[]\n")
         else:
-            text, lines = _scalar(v)
-            if lines is None:
-                out.append(f"{prefix}{text}\n")
-            else:
-                _block(prefix.rstrip(" "), text, lines, indent + 2, out)
+            _leaf(prefix.rstrip(" "), v, indent, out)
 
 
 def dump(document: dict[str, Any]) -> str | None:

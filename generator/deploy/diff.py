@@ -7,12 +7,14 @@ import difflib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from generator.create.emit import dump_yaml
 
 _TF_BLOCK = re.compile(r'^(module|resource|data)\s+((?:"[^"]*"\s*)+)\{\s*$')
 _DOC_START = re.compile(rb"^---[ \t]*\r?\n", re.M)
+
+Status = Literal["added", "changed", "removed"]
 
 
 @dataclass
@@ -21,7 +23,7 @@ class Change:
 
     kind: str  # Kubernetes kind, "module"/"resource" for Terraform, "file" otherwise
     name: str  # namespace/name, the Terraform address, or the file path
-    status: str  # added | changed | removed
+    status: Status
     path: str  # the file it lives in
     diff: str = ""
     infra: bool = False
@@ -40,7 +42,7 @@ class ChangeSet:
     app: str
     changes: list[Change] = field(default_factory=list)
     risks: list[str] = field(default_factory=list)
-    files: dict[str, str] = field(default_factory=dict)  # path -> added | changed | removed
+    files: dict[str, Status] = field(default_factory=dict)  # by path
     file_diffs: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -152,7 +154,7 @@ def _object_changes(path: str, a: bytes | None, b: bytes | None, with_diffs: boo
         before, after = old.get(key), new.get(key)
         if before == after:
             continue
-        status = "added" if before is None else "removed" if after is None else "changed"
+        status: Status = "added" if before is None else "removed" if after is None else "changed"
         diff = _obj_diff(before, after, label) if with_diffs else ""
         out.append(Change(kind, label, status, path, diff, before=before, after=after))
     return out
@@ -190,6 +192,7 @@ def _tf_changes(path: str, a: bytes | None, b: bytes | None, with_diffs: bool = 
     out = []
     for addr in sorted(set(old) | set(new)):
         kind = "module" if addr.startswith("module.") else "resource"
+        status: Status
         if addr not in old:
             status = "added"
         elif addr not in new:
@@ -205,8 +208,8 @@ def _tf_changes(path: str, a: bytes | None, b: bytes | None, with_diffs: bool = 
             text = unified(before, after, addr)
         out.append(Change(kind, addr, status, path, text, infra=True))
     if not out and a != b:  # backend or providers: added with a new app, removed with it, else changed
-        status = "added" if a is None else "removed" if b is None else "changed"
-        out.append(Change("settings", path, status, path, unified(a, b, path) if with_diffs else "", infra=True))
+        settings: Status = "added" if a is None else "removed" if b is None else "changed"
+        out.append(Change("settings", path, settings, path, unified(a, b, path) if with_diffs else "", infra=True))
     return out
 
 

@@ -368,6 +368,18 @@ class Clone:
     def tree_id(self, rev: str) -> str:
         return self.git.out("rev-parse", f"{rev}^{{tree}}")
 
+    def read_file(self, rev: str | None, rel: str) -> bytes | None:
+        """One regular file of a commit: None when there is no commit, or no regular file at `rel`."""
+        mode, oid = ls_tree(self.git, rev, [rel]).get(rel, ("", "")) if rev else ("", "")
+        if mode not in ("100644", "100755"):
+            return None
+        self.prefetch([oid])
+        reader = BlobReader(self.git)
+        try:
+            return reader.read(oid)
+        finally:
+            reader.close()
+
     def push(self, sha: str, branch: str, force: bool = False, lease: str | None = None) -> None:
         """Push a commit to a branch. `lease` makes it a forced push that lands only if the branch still points
         where this run read it ('' for "does not exist yet"); `force` one that lands whatever the branch holds.

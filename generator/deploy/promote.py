@@ -9,20 +9,17 @@ again by the target's rules. The Environment rule of the target says what it acc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from generator.deploy.git import Clone, ls_tree
-from generator.deploy.publish import _read_one
 from generator.deploy.record import RECORD_DIR, read_record, record_path
 from generator.deploy.rerender import matches
 from generator.errors import UserError
 from generator.pipeline import Inputs, inputs_from_record
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(NamedTuple):
     """One recorded (env, app) and the deployment commit it was read from."""
 
     env: str
@@ -58,7 +55,7 @@ def recorded_apps(clone: Clone, tip: str | None, env: str) -> list[str]:
 def read_source(clone: Clone, rev: str | None, env: str, app: str, where: str) -> Source:
     """The record of (env, app) at a commit; refused (exit 2) when there is none."""
     rel = record_path(env, app)
-    data = _read_one(clone, rev, rel) if rev else None
+    data = clone.read_file(rev, rel)
     if data is None:
         raise UserError(
             f"{app} in {env} has no recorded inputs at {where} ({rel}): there is nothing to take from it",
@@ -106,20 +103,18 @@ def check_promotion(plan: Any, source: Source) -> None:
         raise UserError(f"--from and --to are both {target}", file="--to", hint="promote to the next environment")
     wanted = settings.get("from")
     if wanted and wanted != source.env:
-        raise UserError(
+        raise UserError.at(
+            rule,
             f"{target} takes promotions from {wanted} only (Environment rule '{rule.name}', promotion.from), "
             f"not from {source.env}: a stage would be skipped",
-            file=rule.file,
-            line=rule.line,
             hint=f"promote {source.app} from {source.env} to {wanted} first, then from {wanted} to {target}",
         )
     if settings.get("requireDigest") and not source.pinned.get("digest"):
         image = source.record.get("context", {}).get("image", "none")
-        raise UserError(
+        raise UserError.at(
+            rule,
             f"{target} requires an image pinned by digest (Environment rule '{rule.name}', promotion.requireDigest), "
             f"and {source.app} in {source.env} runs {image}",
-            file=rule.file,
-            line=rule.line,
             hint="publish to the source environment with --image repo:tag@sha256:... (the digest CI built)",
         )
 

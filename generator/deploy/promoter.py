@@ -22,10 +22,10 @@ import itertools
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+from generator.create.render import RenderedTree
 from generator.deploy.diff import ChangeSet, compare
 from generator.deploy.git import (
     BlobReader,
@@ -49,8 +49,7 @@ NOTES_REF = "refs/notes/hydrator.metadata"
 METADATA = "hydrator.metadata"
 
 
-@dataclass(frozen=True)
-class Place:
+class Place(NamedTuple):
     """Where an (env, app) goes in the promoter layout: its proposed branch and its folder there ('' = root)."""
 
     env: str
@@ -69,6 +68,15 @@ class Place:
         return f"{self.active_path}/" if self.active_path else ""
 
 
+class Proposal(NamedTuple):
+    """What hydrating one (env, app) writes: the rendered tree, its place, the files and the dry commit's note."""
+
+    tree: RenderedTree
+    place: Place
+    want: dict[str, bytes]
+    meta: Mapping[str, Any]
+
+
 def is_promoter(plan: Any) -> bool:
     return bool(plan.env.get("layout") == "promoter")
 
@@ -79,10 +87,9 @@ def place_of(plan: Any) -> Place:
     parts = path.split("/")
     if path and not all(re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._-]*", p) for p in parts):
         rule = plan.environment
-        raise UserError(
+        raise UserError.at(
+            rule,
             f"activePath '{path}' is not a relative folder of plain names",
-            file=rule.file,
-            line=rule.line,
             hint="write it as apps/{{ app }}: names of letters, digits, '.', '_' and '-', no '..', no leading '/'",
         )
     return Place(plan.context["env"], path)
@@ -182,16 +189,16 @@ def _push(clone: Clone, refs: Mapping[str, str]) -> None:
     raise repo_error(["push", "origin"], err + "\n" + out)
 
 
-def hydrate(tree: Any, record: bytes, opts: Options, trailers: Mapping[str, str]) -> Result:
+def hydrate(tree: RenderedTree, record: bytes, opts: Options, trailers: Mapping[str, str]) -> Result:
     """Write the (env, app)'s proposal to its `-next` branch (see the module's doc)."""
     place = place_of(tree.plan)
     meta = metadata(tree.plan.context)
-    want = proposal(tree, record, meta)
+    new = Proposal(tree, place, proposal(tree, record, meta), meta)
     ensure_local_repo(opts.repo, opts.branch)
     opts.retry.start()
     with Clone(opts.repo) as clone:
         for attempt in itertools.count(1):
-            result = _attempt(clone, tree, place, want, meta, trailers, attempt)
+            result = _attempt(clone, new, trailers, attempt)
             if result is not None:
                 if opts.mode == "pr":
                     result.notes.append(f"{place.branch} is the proposal: GitOps Promoter opens the pull request")
@@ -201,15 +208,8 @@ def hydrate(tree: Any, record: bytes, opts: Options, trailers: Mapping[str, str]
     raise AssertionError("unreachable")
 
 
-def _attempt(
-    clone: Clone,
-    tree: Any,
-    place: Place,
-    want: dict[str, bytes],
-    meta: Mapping[str, Any],
-    trailers: Mapping[str, str],
-    n: int,
-) -> Result | None:
+def _attempt(clone: Clone, new: Proposal, trailers: Mapping[str, str], n: int) -> Result | None:
+    tree, place, want, meta = new
     tip = clone.fetch(place.branch)
     notes_tip = _fetch_notes(clone)
     rec = record_path(tree.env, tree.app)

@@ -20,7 +20,6 @@ from generator.deploy.diff import ChangeSet, compare
 from generator.deploy.git import BlobReader, Clone, PushRejected, blob_id, ensure_local_repo, is_url, ls_tree
 from generator.deploy.ownership import (
     GITATTRIBUTES,
-    REGULAR,
     check_entries,
     check_owner,
     desired,
@@ -124,19 +123,7 @@ def preview(tree: RenderedTree, record: bytes, repo: str, branch: str) -> Change
 def read_file(repo: str, branch: str, rel: str) -> bytes | None:
     """One regular file of the branch tip (None when it is not there), read without a checkout."""
     with Clone(repo) as clone:
-        return _read_one(clone, clone.fetch(branch), rel)
-
-
-def _read_one(clone: Clone, rev: str | None, rel: str) -> bytes | None:
-    """A regular file of a commit, or None."""
-    entries = {p: e for p, e in ls_tree(clone.git, rev, [rel]).items() if p == rel} if rev else {}
-    if entries.get(rel, ("",))[0] not in REGULAR:
-        return None
-    view = _view(clone, entries, {})
-    try:
-        return view.read(rel)
-    finally:
-        view.reader.close()
+        return clone.read_file(clone.fetch(branch), rel)
 
 
 def publish(
@@ -176,7 +163,7 @@ def _attempt(
     cs = compare(tree.env, tree.app, state.current, desired(tree, record), provenance_paths(tree))
     result = Result(changeset=cs, branch=target, attempts=n)
     pr_tip = clone.fetch(target) if opts.mode == "pr" else None
-    for existing in (state.record, _read_one(clone, pr_tip, record_path(tree.env, tree.app))) if latest_wins else ():
+    for existing in (state.record, clone.read_file(pr_tip, record_path(tree.env, tree.app))) if latest_wins else ():
         newer, why = newer_source(existing, record)
         if newer == "theirs":
             result.skipped = why

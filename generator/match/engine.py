@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from generator.errors import UserError
 from generator.match.rules import Rule
+
+Verdict = Literal["won", "lost", "no-match", "tie"]
 
 
 @dataclass(frozen=True)
@@ -15,7 +17,7 @@ class Candidate:
     rule: Rule
     vector: tuple[int, ...]
     failed: tuple[str, tuple[str, ...], str | None] | None  # the first criterion that does not hold
-    status: str  # won | lost | no-match | tie
+    status: Verdict
 
     @property
     def reason(self) -> str:

@@ -91,11 +91,10 @@ def derive_context(ctx: Mapping[str, str], rules: RuleSet) -> tuple[dict[str, st
                 continue
             prev = setters.get(key)
             if prev and prev[0] != value:
-                raise UserError(
+                raise UserError.at(
+                    rule,
                     f"Context rules '{prev[1].name}' ({prev[1].where}) and '{rule.name}' ({rule.where}) both set "
                     f"{key}, to {prev[0]!r} and {value!r}",
-                    file=rule.file,
-                    line=rule.line,
                     hint="narrow their match so only one applies, or pass the key with -c",
                 )
             setters[key] = (value, rule)
@@ -117,10 +116,9 @@ def resolve_environment(ctx: dict[str, str], rules: RuleSet) -> tuple[Rule, dict
     env_type = env.get("env_type")
     if env_type:
         if ctx.get("env_type") and ctx["env_type"] != env_type:
-            raise UserError(
+            raise UserError.at(
+                rule,
                 f"context env_type={ctx['env_type']} but Environment rule '{rule.name}' says {env_type}",
-                file=rule.file,
-                line=rule.line,
                 hint="drop -c env_type, or fix the rule",
             )
         ctx = {**ctx, "env_type": env_type}
@@ -288,12 +286,11 @@ class _Graph:
             pending.append(node)
         elif _plain(node.params) != _plain(r.params):
             first_w, first_r = node.declared_by[0]
-            raise UserError(
+            raise UserError.at(
+                r.where,
                 f"shared resource '{r.id}' ({r.type}) is declared with different params by workload "
                 f"'{first_w}' (resource '{first_r}', {_at(node.where)}) and workload '{w.name}' "
                 f"(resource '{r.name}')",
-                file=r.where.file,
-                line=r.where.line,
                 hint="a shared resource is provisioned once per app: give it the same params everywhere",
             )
         self.bindings[(w.name, r.name)] = key
@@ -308,11 +305,10 @@ class _Graph:
             assert target is not None  # checked at read
             bound = self.bindings.get((w.name, target.name))
             if bound is not None and node.refs.setdefault(target.name, bound) != bound:
-                raise UserError(
+                raise UserError.at(
+                    r.where,
                     f"shared resource '{r.id}' ({r.type}): its params refer to {ref.text}, which means a "
                     f"different resource in workload '{w.name}' than in workload '{node.declared_by[0][0]}'",
-                    file=r.where.file,
-                    line=r.where.line,
                     hint="a shared resource is provisioned once: give the referenced resource an id too, so "
                     "both workloads mean the same one",
                 )
@@ -416,7 +412,7 @@ def _target_port_errors(
                 message = f"workload '{w.name}': {ref.text}: workload '{target['name']}' has no port '{out}' in its "
                 message += "service.ports"
                 hint = did_you_mean(out, [*target["ports"], *(o for o in outputs_of(node.rule) if o != "*")])
-            yield UserError(message, file=where.file, line=where.line, hint=hint)
+            yield UserError.at(where, message, hint=hint)
 
 
 def dependencies(plan: Plan) -> list[tuple[str, dict[str, Any]]]:
@@ -434,11 +430,10 @@ def _image_errors(workloads: list[Workload], ctx: Mapping[str, str], env: Mappin
             name = c.image if c.image != "." else ctx.get("image")
             if name and _mutable_latest(name):
                 given = "the image CI passed" if c.image == "." else "the spec"
-                yield UserError(
+                yield UserError.at(
+                    c.where,
                     f"workload '{w.name}', container '{c.name}': image {name!r} (from {given}) is the mutable tag "
                     "'latest'; production runs only images that cannot change under it",
-                    file=c.where.file,
-                    line=c.where.line,
                     hint="name a version tag (nginx:1.27.3) or a digest (repo:tag@sha256:...); CI passes its build "
                     "as --image REGISTRY/NAME:TAG@sha256:DIGEST",
                 )
@@ -488,7 +483,7 @@ def _check_params(nodes: Mapping[str, ResourceNode], workloads: list[Workload], 
         def error(message: str, hint: str, origin: ResourceRequest | None = origin, node: ResourceNode = node) -> None:
             # The spec line is looked up only now: positions cost a second parse of the file.
             where = origin.where if origin else Where(node.rule.file, node.rule.line)
-            found.errors.append(UserError(f"{node.label}: {message}", file=where.file, line=where.line, hint=hint))
+            found.errors.append(UserError.at(where, f"{node.label}: {message}", hint=hint))
 
         for p in node.params:
             if p not in accepted:
@@ -531,21 +526,19 @@ def _placeholder_errors(
             if len(ref.path) == 2:
                 if whole_ok:
                     continue
-                yield UserError(
+                yield UserError.at(
+                    where,
                     f"workload '{w.name}': {ref.text} refers to a whole resource; name one of its outputs",
-                    file=where.file,
-                    line=where.line,
                     hint="outputs of rule " + f"'{node.rule.name}': " + ", ".join(sorted(outputs_of(node.rule))),
                 )
                 continue
             out = ref.path[2]
             offered = outputs_of(node.rule)
             if out not in offered and "*" not in offered:
-                yield UserError(
+                yield UserError.at(
+                    where,
                     f"workload '{w.name}': {ref.text}: resource '{ref.path[1]}' ({node.type}) has no output '{out}' "
                     f"in rule '{node.rule.name}' ({node.rule.where})",
-                    file=where.file,
-                    line=where.line,
                     hint=did_you_mean(out, offered),
                 )
 

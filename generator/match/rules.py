@@ -172,32 +172,39 @@ def _build(directory: Path, files: list[Path], full: bool = False) -> RuleSet:
                     rules.append(rule)
         except UserError as exc:
             errors.extend(exc.errors if isinstance(exc, Errors) else [exc])
-    seen: dict[tuple[str, str], Rule] = {}
-    for rule in rules:
-        other = seen.get((rule.kind, rule.name))
-        if other:
-            errors.append(
-                UserError(
-                    f"{rule.kind} rule name '{rule.name}' is used twice (also at {other.where})",
-                    file=rule.file,
-                    line=rule.line,
-                    hint="rule names must be unique per kind",
-                )
-            )
-        seen[(rule.kind, rule.name)] = rule
-    if len(dims) > 1:
-        errors.append(
-            UserError(
-                f"more than one Dimensions document (also at {dims[0][0].where})",
-                file=dims[1][0].file,
-                line=dims[1][0].line,
-            )
-        )
+    errors += _duplicates(rules, dims)
     if errors:
         raise errors[0] if len(errors) == 1 else Errors(errors)
     rs = RuleSet(origin=str(directory), digest=digest.hexdigest()[:12], policy_docs=policy_docs)
     if dims:
         rs.dimensions = dims[0][1]
+    _file(rs, rules)
+    _check_dimensions(rs)
+    return rs
+
+
+def _duplicates(rules: list[Rule], dims: list[tuple[Rule, tuple[str, ...]]]) -> list[PlatoError]:
+    """A rule name used twice within a kind, and a second Dimensions document."""
+    errors: list[PlatoError] = []
+    seen: dict[tuple[str, str], Rule] = {}
+    for rule in rules:
+        other = seen.get((rule.kind, rule.name))
+        if other:
+            errors.append(
+                UserError.at(
+                    rule,
+                    f"{rule.kind} rule name '{rule.name}' is used twice (also at {other.where})",
+                    hint="rule names must be unique per kind",
+                )
+            )
+        seen[(rule.kind, rule.name)] = rule
+    if len(dims) > 1:
+        errors.append(UserError.at(dims[1][0], f"more than one Dimensions document (also at {dims[0][0].where})"))
+    return errors
+
+
+def _file(rs: RuleSet, rules: list[Rule]) -> None:
+    """Each rule into its place in the rule set, in name order; resource rules by type (globs apart)."""
     for rule in sorted(rules, key=lambda r: (r.kind, r.name)):
         if rule.kind == "Environment":
             rs.environments.append(rule)
@@ -211,8 +218,6 @@ def _build(directory: Path, files: list[Path], full: bool = False) -> RuleSet:
                     rs.glob_types.append((t, rule))
                 else:
                     rs.resources.setdefault(t, []).append(rule)
-    _check_dimensions(rs)
-    return rs
 
 
 def _shown(path: Path, directory: Path) -> str:
@@ -290,10 +295,9 @@ def _check_dimensions(rs: RuleSet) -> None:
         if rule.kind != "Resource" and "id" in rule.match:
             extra.append("id")
         if extra:
-            raise UserError(
+            raise UserError.at(
+                rule,
                 f"{rule.kind} rule '{rule.name}' matches on {', '.join(extra)}, which is not a dimension",
-                file=rule.file,
-                line=rule.line,
                 hint="dimensions are "
                 + ", ".join(rs.dimensions)
                 + (" (plus type and class for Resource rules)" if rule.kind == "Resource" else "")

@@ -250,10 +250,9 @@ def _compiled(tpl: Tpl) -> Any:
         ) from None
     except (RecursionError, SyntaxError, MemoryError):
         # jinja2's parser recurses per nesting level and Python's compiler caps nested brackets (about 200).
-        raise UserError(
+        raise UserError.at(
+            tpl,
             "template does not compile: its expressions are nested too deeply",
-            file=tpl.file,
-            line=tpl.line,
             hint="split the expression with {% set %}",
         ) from None
     if _REACHES_OUT.search(source):

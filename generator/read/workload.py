@@ -198,21 +198,7 @@ def build_workload(raw: dict[str, Any], doc: Document) -> Workload:
 
     # The spec's order: the first container is the pod's default one (kubectl exec, logs).
     containers = tuple(_container(doc, name, c, tpl) for name, c in raw["containers"].items())
-    names = {c.name for c in containers}
-    for c in containers:
-        for other in c.before:
-            if other == c.name:
-                raise doc.error(
-                    f"container '{c.name}' cannot start before itself",
-                    ("containers", c.name, "before", other),
-                    hint="name another container of the workload",
-                )
-            if other not in names:
-                raise doc.error(
-                    f"container '{c.name}' starts before unknown container '{other}'",
-                    ("containers", c.name, "before", other),
-                    hint=did_you_mean(other, names - {c.name}),
-                )
+    _check_start_order(doc, containers)
     ports = tuple(
         ServicePort.model_construct(
             name=n, port=p["port"], target_port=p.get("targetPort", p["port"]), protocol=p.get("protocol", "TCP")
@@ -242,6 +228,25 @@ def build_workload(raw: dict[str, Any], doc: Document) -> Workload:
         where=_where(doc, ("metadata", "name")),
         raw=clean,
     )
+
+
+def _check_start_order(doc: Document, containers: tuple[Container, ...]) -> None:
+    """Every `before` names another container of the workload."""
+    names = {c.name for c in containers}
+    for c in containers:
+        for other in c.before:
+            if other == c.name:
+                raise doc.error(
+                    f"container '{c.name}' cannot start before itself",
+                    ("containers", c.name, "before", other),
+                    hint="name another container of the workload",
+                )
+            if other not in names:
+                raise doc.error(
+                    f"container '{c.name}' starts before unknown container '{other}'",
+                    ("containers", c.name, "before", other),
+                    hint=did_you_mean(other, names - {c.name}),
+                )
 
 
 def _strip_private(raw: dict[str, Any]) -> dict[str, Any]:
