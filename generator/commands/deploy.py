@@ -17,8 +17,10 @@ from generator import terminal
 from generator.pipeline import Inputs
 
 if TYPE_CHECKING:
+    from generator.create.render import RenderedTree
     from generator.deploy.publish import Result
     from generator.deploy.transaction import Mode, Retry
+    from generator.match.plan import Plan
 
 
 @dataclass(frozen=True)
@@ -53,13 +55,18 @@ def source_time(ctx: dict[str, str]) -> int | None:
     return commit_time(sha) if sha else None
 
 
-def rendered(inputs: Inputs) -> tuple[Any, bytes]:
+def rendered(
+    inputs: Inputs, plan: Plan | None = None, time: int | None = None, promoted: dict[str, str] | None = None
+) -> tuple[RenderedTree, bytes]:
+    """The pipeline's rendered tree and the record a commit of it carries. `time` is the source commit's (read
+    from the checkout CI runs in when not given); `promoted` says where a promotion took its inputs from."""
     from generator.deploy.record import make_record
 
-    tree = inputs.render()
+    tree = inputs.render(plan=plan)
     ctx = tree.plan.context
+    when = time if time is not None or promoted else source_time(ctx)
     record = make_record(
-        ctx, inputs.workloads, source_time(ctx), inputs.files, tree.plan.rules_used(), tree.owned, list(inputs.context)
+        ctx, inputs.workloads, when, inputs.files, tree.plan.rules_used(), tree.owned, list(inputs.context), promoted
     )
     return tree, record
 

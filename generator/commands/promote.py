@@ -32,25 +32,15 @@ class Step:
 
 def prepare(source: Source, inputs: Inputs, by: By, origin: dict[str, str]) -> Step:
     """Plan, check the promotion rules (a promotion), render; `origin` (from, commit) goes into the record."""
-    from generator.deploy.record import make_record
+    from generator.commands.deploy import rendered
 
     plan = inputs.plan()
     if by == "promote":
         from generator.deploy.promote import check_promotion
 
         check_promotion(plan, source)
-    tree = inputs.render(plan=plan)  # create and check, as every render does
-    ctx = tree.plan.context
-    record = make_record(
-        ctx,
-        inputs.workloads,
-        (source.record.get("source") or {}).get("time"),
-        inputs.files,
-        plan.rules_used(),
-        tree.owned,
-        list(inputs.context),
-        {"by": by, **origin},
-    )
+    when = (source.record.get("source") or {}).get("time")
+    tree, record = rendered(inputs, plan, when, {"by": by, **origin})  # create and check, as every render does
     return Step(source, tree, record, source.line("promote" if by == "promote" else "roll back"), by)
 
 
