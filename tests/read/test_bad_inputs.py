@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -180,13 +181,18 @@ def test_corpus_is_complete() -> None:
 def test_bad_input(name: str, tmp_path: Path) -> None:
     expect = _expect(name)
     case = _prepare(name, tmp_path, expect)
-    start = time.perf_counter()
+    start = _cpu_seconds()
     if expect.get("via") == "load":
         _check_load(case, expect)
     else:
         _check_cli(name, case, expect)
-    if "max_seconds" in expect:
-        assert time.perf_counter() - start < expect["max_seconds"]
+    if "max_seconds" in expect:  # CPU seconds (this process and its children): the same on a loaded machine
+        assert _cpu_seconds() - start < expect["max_seconds"]
+
+
+def _cpu_seconds() -> float:
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 HEAD = "apiVersion: score.dev/v1b1\nmetadata:\n  name: {name}\ncontainers:\n  main:\n    image: {image}\n"
