@@ -7,6 +7,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,9 +41,11 @@ def source_time(ctx: dict[str, str]) -> int | None:
 
 
 def rendered(inputs: Inputs) -> tuple[Any, bytes]:
+    """The rendered tree and its record; the admission policies are left to the deploy step, which judges them
+    against what the deployment repository holds (`inputs.admit` with its objects)."""
     from generator.deploy.record import make_record
 
-    tree = inputs.render()
+    tree = inputs.render(admit=False)
     ctx = tree.plan.context
     record = make_record(
         ctx, inputs.workloads, source_time(ctx), inputs.files, tree.plan.rules_used(), tree.owned, list(inputs.context)
@@ -120,7 +123,7 @@ def run_preview(inputs: Inputs, repo: str, branch: str, fmt: str) -> None:
 
     tree, record = rendered(inputs)
     with terminate_as_interrupt():
-        cs = preview(tree, record, repo, branch)
+        cs = preview(tree, record, repo, branch, admit=partial(inputs.admit, tree))
     if fmt == "json":
         click.echo(report.as_json([cs]))
     elif fmt == "markdown":
@@ -151,7 +154,11 @@ def run_publish(
 
     opts = Options(repo=repo, branch=branch, mode=mode, retry=retry)
     with terminate_as_interrupt():
-        result = (hydrate if is_promoter(tree.plan) else publish)(tree, record, opts, trailers_for(tree))
+        admit = partial(inputs.admit, tree)  # judged against the tip the commit is made on
+        if is_promoter(tree.plan):
+            result = hydrate(tree, record, opts, trailers_for(tree), admit=admit)
+        else:
+            result = publish(tree, record, opts, trailers_for(tree), admit=admit)
     cs = result.changeset
     key = f"env={cs.env} app={cs.app}"
     body = report.markdown([cs], provenance(tree), key, note=result.skipped, policy=policy_section(inputs))
@@ -216,8 +223,8 @@ def _say(result: Result, repo: str, branch: str) -> None:
 
 
 def policy_section(inputs: Inputs) -> str:
+    from generator.check.admission import repo_path
     from generator.check.report import markdown
-    from generator.pipeline import repo_path
 
     return markdown(inputs.policy_report, repo_path) if inputs.policy_report is not None else ""
 
