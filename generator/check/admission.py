@@ -6,7 +6,7 @@ holds at the app's paths (see generator/deploy/publish.py).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,28 +68,54 @@ def evaluate_tree(
     return evaluate(load_policies(docs), targets, old=old, context=tree.plan.context)
 
 
-def old_objects(current: Mapping[str, bytes], tree: RenderedTree) -> dict[Key, Mapping[str, Any]]:
+def old_objects(current: Mapping[str, bytes], tree: RenderedTree) -> Deployed:
     """The Kubernetes objects a deployment repository holds now for one (env, app), by key_of: the documents of
     every `manifest.yaml` among `current` (its files at the paths the app owns, and at paths a rule moved it
-    from). A file with the bytes just rendered holds the rendered objects and is not parsed again. A file that
-    does not parse (edited by hand) holds no object the policies can compare with: its objects count as new."""
-    from generator.errors import UserError
-    from generator.read.yamlfile import load_documents
+    from), read when a policy first asks (most never do: see policy._reads_old)."""
+    return Deployed({p: d for p, d in current.items() if p.rpartition("/")[2] == MANIFEST}, tree)
 
-    rendered = tree.files.get(f"{tree.plan.env['paths']['manifests']}/{MANIFEST}")
-    found: dict[Key, Mapping[str, Any]] = {}
-    for path, data in sorted(current.items()):
-        if path.rpartition("/")[2] != MANIFEST:
-            continue
-        if rendered is not None and data == rendered:
-            objects: list[Any] = list(tree.objects)
-        else:
-            try:
-                objects = [d.data for d in load_documents(Path(path), data.decode("utf-8"), fast=True)]
-            except (UserError, UnicodeDecodeError):
-                continue
-        found.update((key_of(o), o) for o in objects if isinstance(o, dict) and o.get("kind"))
-    return found
+
+class Deployed(Mapping[Key, Mapping[str, Any]]):
+    """The deployed objects, parsed on first look-up. A file with the bytes just rendered holds the rendered
+    objects and is not parsed. A file that does not parse (edited by hand) holds no object the policies can
+    compare with: its objects count as new. Two are equal when their manifests hold the same bytes."""
+
+    def __init__(self, manifests: Mapping[str, bytes], tree: RenderedTree) -> None:
+        self.manifests, self.tree = dict(sorted(manifests.items())), tree
+        self._found: dict[Key, Mapping[str, Any]] | None = None
+
+    def _objects(self) -> dict[Key, Mapping[str, Any]]:
+        if self._found is None:
+            self._found = {}
+            for path, data in self.manifests.items():
+                self._found.update((key_of(o), o) for o in self._parse(path, data))
+        return self._found
+
+    def _parse(self, path: str, data: bytes) -> list[Any]:
+        from generator.errors import UserError
+        from generator.read.yamlfile import load_documents
+
+        if data == self.tree.files.get(f"{self.tree.plan.env['paths']['manifests']}/{MANIFEST}"):
+            return list(self.tree.objects)
+        try:
+            docs = [d.data for d in load_documents(Path(path), data.decode("utf-8"), fast=True)]
+        except (UserError, UnicodeDecodeError):
+            return []
+        return [o for o in docs if isinstance(o, dict) and o.get("kind")]
+
+    def __getitem__(self, key: Key) -> Mapping[str, Any]:
+        return self._objects()[key]
+
+    def __iter__(self) -> Iterator[Key]:
+        return iter(self._objects())
+
+    def __len__(self) -> int:
+        return len(self._objects())
+
+    def __eq__(self, other: object) -> bool:
+        return self.manifests == other.manifests if isinstance(other, Deployed) else super().__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def _target(obj: dict[str, Any], file: str, workloads: Mapping[str, Workload]) -> Target:

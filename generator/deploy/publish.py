@@ -72,7 +72,7 @@ class Admission:
     """The policies judged against the tip a publish commits on: an object that tip holds at the app's paths is
     an UPDATE with that oldObject, any other a CREATE. Judged again only when a lost race brought a tip whose
     objects differ: the result is a pure function of (rendered tree, old objects, policies), so the same old
-    objects give the same verdict."""
+    objects give the same verdict (compared by the bytes of the tips' manifests, without parsing them)."""
 
     admit: Admit | None
     judged: Objects | None = None

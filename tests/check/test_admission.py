@@ -58,3 +58,15 @@ def test_every_bundled_rendering_passes_every_bundled_policy(case: str, tmp_path
     assert "plato-resource-requests" in denying
     if tree.plan.context.get("env_type") == "production":
         assert "plato-pss-restricted" in denying
+
+
+def test_the_deployed_objects_are_read_only_for_a_policy_they_can_change() -> None:
+    # The bundled policies read neither oldObject nor request and match CREATE and UPDATE alike: an UPDATE is
+    # judged as a CREATE, and the repository's manifest is never parsed (a fleet re-render pays nothing for it).
+    tree = shop_tree()
+    inputs = Inputs.load([SHOP], context=["env=development", "app=shop", "org=acme"], image="ghcr.io/acme/shop:1.0")
+    edited = tree.files[MANIFEST].replace(b"replicas: 1\n", b"replicas: 7\n", 1)
+    deployed = old_objects({MANIFEST: edited}, tree)
+    report = evaluate_tree(tree, inputs.workloads, old=deployed)
+    assert report.results and deployed._found is None
+    assert [r.outcome for r in report.results] == [r.outcome for r in evaluate_tree(tree, inputs.workloads).results]
