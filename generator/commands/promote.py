@@ -35,7 +35,10 @@ def prepare(source: Source, inputs: Inputs, verb: str, promoted: dict[str, str])
         from generator.deploy.promote import check_promotion
 
         check_promotion(plan, source)
-    tree = inputs.render(plan=plan)  # create and check, as every render does
+    # Create and check, as every render does. The admission policies are judged here, before the first app lands,
+    # with every object a CREATE (no oldObject): judging them against each tip at landing time, as publish does,
+    # could refuse the second app after the first was written.
+    tree = inputs.render(plan=plan)
     ctx = tree.plan.context
     record = make_record(
         ctx,
