@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from generator.read import context as ctxmod
 from generator.read.models import Workload
-from generator.read.workload import Options, load_workloads
+from generator.read.workload import Options, display_path, load_workloads
 from generator.read.yamlfile import iter_yaml_files
 
 if TYPE_CHECKING:
+    from generator.check.admission import Objects
+    from generator.check.policy import Report
     from generator.create.render import RenderedTree
     from generator.match.plan import Plan
     from generator.match.rules import RuleSet
@@ -25,7 +27,7 @@ class Inputs:
     rules_dir: Path | None
     files: list[str]  # the workload files, relative to their workspace: the same on every machine
     policies_dir: Path | None = None  # admission policies besides those in the rules folder (--policies)
-    policy_report: Any = None  # the last render's admission-policy results (generator/check/policy.Report)
+    policy_report: Report | None = None  # the last admission-policy results (of `render` or `admit`)
     annotate: bool = False  # running in GitHub Actions: policy results also as ::error/::warning annotations
 
     @classmethod
@@ -59,11 +61,15 @@ class Inputs:
         rs = rules if rules is not None else load_rules(self.rules_dir)
         return make_plan(self.workloads, self.context, rs, partial=partial)
 
-    def render(self, rules: RuleSet | None = None, plan: Plan | None = None, quiet: bool = False) -> RenderedTree:
+    def render(
+        self, rules: RuleSet | None = None, plan: Plan | None = None, quiet: bool = False, admit: bool = True
+    ) -> RenderedTree:
         """Read -> match -> create -> check: the one composition of the stages, for every command and worker.
         `plan` is a plan already made and checked by the caller (promote checks its stage order first). The check
         stage refuses credentials, then evaluates the admission policies: a denial stops here, before any deploy
-        step runs (`quiet`: a fleet re-render prints no warnings per app)."""
+        step runs (`quiet`: a fleet re-render prints no warnings per app). `admit=False` leaves the policies to
+        the caller that reads what the deployment repository holds (publish, preview and re-render call `admit`
+        with those objects)."""
         from generator.check.guard import check_rendered
         from generator.create.render import render
         from generator.match.bounds import run_budget
@@ -71,86 +77,28 @@ class Inputs:
         with run_budget():  # every template of this (env, app) together: a publish's memory stays bounded
             tree = render(plan if plan is not None else self.plan(rules=rules), self.files)
         check_rendered(tree, self.workloads)  # nothing leaves that looks like a credential
-        self.policy_report = check_admission_policies(tree, self.workloads, self.policies_dir, self.annotate, quiet)
+        if admit:
+            self.admit(tree, quiet=quiet)
         return tree
 
-    def policy_results(self) -> Any:
-        """Render and evaluate the policies without stopping at a denial (`check` and `explain` list them all)."""
+    def admit(self, tree: RenderedTree, old: Objects | None = None, quiet: bool = False) -> Report:
+        """The check stage's admission policies on a rendered tree; `old` the objects the deployment repository
+        holds now (each an UPDATE with that oldObject); without it every object is a CREATE. A denial raises."""
+        from generator.check.admission import check_tree
+
+        self.policy_report = check_tree(tree, self.workloads, self.policies_dir, self.annotate, quiet, old)
+        return self.policy_report
+
+    def policy_results(self, plan: Plan | None = None) -> Report:
+        """Render and evaluate the policies without stopping at a denial (`check` and `explain` list them all);
+        `plan`: one the caller already made (explain's), so the rules are matched once."""
+        from generator.check.admission import evaluate_tree
         from generator.create.render import render
         from generator.match.bounds import run_budget
 
         with run_budget():
-            tree = render(self.plan(), self.files)
-        return evaluate_admission_policies(tree, self.workloads, self.policies_dir)
-
-
-def check_admission_policies(
-    tree: Any, workloads: list[Workload], policies_dir: Path | None = None, annotate: bool = False, quiet: bool = False
-) -> Any:
-    """The ONE point where rendered objects meet the platform's ValidatingAdmissionPolicies (the rules folder's
-    and --policies DIR's), after create and before any deploy step. Warnings and skipped checks are printed
-    (unless quiet: a fleet re-render); denials are raised as one user error (exit 2), so nothing is committed."""
-    import click
-
-    from generator.check.report import denial_error, describe, reported, workflow_commands
-
-    report = evaluate_admission_policies(tree, workloads, policies_dir)
-    shown = [] if quiet else reported(report)
-    for line in workflow_commands(shown, repo_path) if annotate else []:
-        click.echo(line, err=True)
-    for r in shown:
-        if "Deny" not in r.actions or r.outcome == "skipped":
-            click.echo(f"{describe(r)}", err=True)
-    error = denial_error(report)
-    if error is not None:
-        raise error
-    return report
-
-
-def evaluate_admission_policies(tree: Any, workloads: list[Workload], policies_dir: Path | None = None) -> Any:
-    """The policy report of a rendered tree, denials included (for `explain`, which lists them all)."""
-    from generator.check.load import load_policies, read_policy_documents
-    from generator.check.policy import Report, evaluate
-
-    docs = list(tree.plan.rules.policy_docs) + (read_policy_documents(policies_dir) if policies_dir else [])
-    if not docs:
-        return Report()
-    manifests = f"{tree.plan.env['paths']['manifests']}/manifest.yaml"
-    by_name = {w.name: w for w in workloads}
-    targets = [_target(obj, manifests, by_name) for obj in tree.objects]
-    return evaluate(load_policies(docs), targets, context=tree.plan.context)
-
-
-def _target(obj: dict[str, Any], file: str, workloads: Mapping[str, Workload]) -> Any:
-    """A rendered object with the way back to its Score spec: the container by name, else the workload."""
-    from generator.check.policy import Target
-
-    name = ((obj.get("metadata") or {}).get("labels") or {}).get("app.kubernetes.io/name")
-    workload = workloads.get(name) if isinstance(name, str) else None
-    if workload is None:
-        return Target(obj, file)
-    found = workload
-
-    def source(container: Mapping[str, Any]) -> Any:
-        spec = next((c for c in found.containers if c.name == container.get("name")), None)
-        return spec.where if spec is not None else found.where
-
-    return Target(obj, file, source)
-
-
-def repo_path(file: str) -> str:
-    """A Score file as its repository names it, for PR bodies, annotations and SARIF (the same on every machine);
-    a name that is not a file (a recorded re-render's label) as it is."""
-    path = Path(file)
-    return display_path(path) if path.is_file() else file
-
-
-def display_path(path: Path) -> str:
-    """A workload file as its workspace (git work tree) sees it, so provenance is the same on every machine."""
-    from generator.read.workload import find_workspace
-
-    real = path.resolve()
-    return real.relative_to(find_workspace(real.parent)).as_posix()
+            tree = render(plan if plan is not None else self.plan(), self.files)
+        return evaluate_tree(tree, self.workloads, self.policies_dir)
 
 
 def inputs_from_record(record: dict[str, Any], label: str, rules_dir: Path | None) -> Inputs:

@@ -86,11 +86,12 @@ class Program:
     needs_cluster: bool
     variables: frozenset[str]  # the `variables.NAME` it reads, evaluated (lazily) before it runs
 
-    def run(self, data: Mapping[str, Any]) -> Any:
+    def run(self, data: Mapping[str, Any], activation: Any = None) -> Any:
+        """The value of the expression for `data`, or for an `activation` made of it (see `activation`)."""
         if self.needs_cluster:  # every authorizer call errs: `true || authorizer...` still holds, as in CEL
-            data = {**data, "authorizer": {}}
+            data, activation = {**data, "authorizer": {}}, None
         try:
-            value = self.expr.eval(data=data)
+            value = self.expr.eval(data=data) if activation is None else self.expr.eval(activation=activation)
         except RuntimeError as exc:  # a Python function of the library raised: the API server's error
             raise CelEvalError(_first_line(_clean(str(exc)))) from None
         if value.type() == cel.Type.ERROR:
@@ -98,6 +99,12 @@ class Program:
                 "needs the cluster (authorizer)" if self.needs_cluster else _first_line(_clean(str(value.value())))
             )
         return value.plain_value()
+
+
+def activation(data: Mapping[str, Any]) -> Any:
+    """`data` converted to CEL values once, for every expression evaluated on it: converting the object is most
+    of the cost of an evaluation (an evaluation from an activation is about 8x faster than one from a dict)."""
+    return _env(False).Activation(data=data)
 
 
 def compile_expression(source: str) -> Program:

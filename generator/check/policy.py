@@ -6,17 +6,20 @@ A pure function: (policies, objects with their rendered file, the objects now in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal
 
-from generator.check.cel import CelEvalError, Program
+from generator.check.cel import CelEvalError, Program, activation
 from generator.check.selectors import (
     Where,
     env_matches,
     key_of,
     namespace_of,
+    operation_blind,
     resource_of,
     rules_match,
     selector_matches,
@@ -179,8 +182,10 @@ def evaluate(
         policy = policies.policies.get(binding.policy)
         if policy is None or not env_matches(binding.envs, context or {}):
             continue
+        # `old` is looked at only where it can change the verdict (a lazy `old` is then never read).
+        deployed = old if old is not None and _reads_old(policy, binding) else {}
         for target in targets:
-            before = (old or {}).get(key_of(target.obj))
+            before = deployed.get(key_of(target.obj))
             ns_obj = _namespace_object(target.obj, namespaces)
             if not _matches(policy, binding, target.obj, ns_obj, before):
                 continue
@@ -188,6 +193,21 @@ def evaluate(
             for params in _params(policy, binding, target.obj, policies.params):
                 results += _run(policy, binding, target, params, before, ns_obj, request)
     return Report(tuple(results))
+
+
+_READS_OLD = re.compile(r"\b(?:oldObject|request)\b")
+
+
+def _reads_old(policy: Policy, binding: Binding) -> bool:
+    """Whether the object already deployed can change what this binding says: an expression reads `oldObject` or
+    `request` (its operation), or the resource rules match a CREATE and an UPDATE differently. Otherwise an UPDATE
+    is judged exactly as a CREATE, and the deployed object need not be known."""
+    exprs = [*policy.variables.values(), *(e for _, e in policy.conditions), *(e for _, e in policy.audit)]
+    exprs += [e for v in policy.validations for e in (v.expr, v.message_expr) if e is not None]
+    if any(_READS_OLD.search(e.text) for e in exprs):
+        return True
+    matches = [m for m in (policy.match, binding.match) if m]
+    return not all(operation_blind(m.get(k)) for m in matches for k in ("resourceRules", "excludeResourceRules"))
 
 
 def _namespace_object(obj: Mapping[str, Any], rendered: Mapping[Any, Mapping[str, Any]]) -> Mapping[str, Any] | None:
@@ -383,16 +403,28 @@ def _with_containers(obj: Mapping[str, Any], containers: list[Any]) -> dict[str,
 
 
 class _Scope:
-    """The variables of one evaluation; `variables.NAME` are computed on first use, as the API server does."""
+    """The variables of one evaluation. Before the first expression runs, every variable is computed (in order,
+    each from the ones it reads) and the whole scope becomes one CEL activation, so the object is converted to CEL
+    once per (policy, object), not once per expression. A variable that errs is left out and its error kept: an
+    expression that reads it fails with that error, the others do not see it, as with the API server's lazy
+    variables."""
 
     def __init__(self, policy: Policy, data: dict[str, Any]) -> None:
         self.policy, self.data = policy, data
         self.values: dict[str, Any] = {}
         self.errors: dict[str, CelEvalError] = {}
+        self._activation: Any = None
 
-    def run(self, expr: Expr, data: Mapping[str, Any] | None = None) -> Any:
-        needed = {n: self.variable(n, ()) for n in expr.program.variables if n in self.policy.variables}
-        return expr.program.run({**(data or self.data), "variables": needed})
+    def run(self, expr: Expr) -> Any:
+        for n in expr.program.variables:
+            if n in self.errors:
+                raise self.errors[n]
+        if self._activation is None:
+            for name in self.policy.variables:
+                with suppress(CelEvalError):  # kept in self.errors: raised above for the expressions that read it
+                    self.variable(name, ())
+            self._activation = activation({**self.data, "variables": self.values})
+        return expr.program.run({**self.data, "variables": self.values}, self._activation)
 
     def rerun(self, expr: Expr, obj: Mapping[str, Any]) -> Any:
         """The expression against another object: variables are recomputed (they may read the object)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from generator.read.models import Where
@@ -14,6 +15,7 @@ __all__ = [
     "env_matches",
     "key_of",
     "namespace_of",
+    "operation_blind",
     "resource_of",
     "rules_match",
     "selector_matches",
@@ -25,9 +27,12 @@ _PLURALS = {"Endpoints": "endpoints", "PodSecurityPolicy": "podsecuritypolicies"
 
 def resource_of(obj: Mapping[str, Any]) -> tuple[str, str, str]:
     """(group, version, resource) of an object, e.g. Deployment apps/v1 -> ("apps", "v1", "deployments")."""
-    api_version = str(obj.get("apiVersion", ""))
+    return _resource_of(str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
+
+
+@lru_cache(maxsize=512)
+def _resource_of(api_version: str, kind: str) -> tuple[str, str, str]:
     group, _, version = api_version.rpartition("/")
-    kind = str(obj.get("kind", ""))
     plural = _PLURALS.get(kind)
     if plural is None:
         lower = kind.lower()
@@ -83,6 +88,14 @@ def rules_match(rules: Sequence[Mapping[str, Any]] | None, obj: Mapping[str, Any
             continue
         return True
     return False
+
+
+def operation_blind(rules: Sequence[Mapping[str, Any]] | None) -> bool:
+    """Whether these rules match a CREATE exactly when they match an UPDATE (each names both, or "*")."""
+    return all(
+        "*" in ops or {"CREATE", "UPDATE"} <= set(ops) or not {"CREATE", "UPDATE"} & set(ops)
+        for ops in ((r.get("operations") or []) for r in rules or [])
+    )
 
 
 def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, Any]) -> bool:

@@ -7,7 +7,8 @@ import json
 import click
 
 from generator import __version__
-from generator.pipeline import Inputs, repo_path
+from generator.check.admission import repo_path
+from generator.pipeline import Inputs
 
 
 def run(inputs: Inputs, fmt: str) -> None:

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,13 +57,19 @@ def source_time(ctx: dict[str, str]) -> int | None:
 
 
 def rendered(
-    inputs: Inputs, plan: Plan | None = None, time: int | None = None, promoted: dict[str, str] | None = None
+    inputs: Inputs,
+    plan: Plan | None = None,
+    time: int | None = None,
+    promoted: dict[str, str] | None = None,
+    admit: bool = False,
 ) -> tuple[RenderedTree, bytes]:
     """The pipeline's rendered tree and the record a commit of it carries. `time` is the source commit's (read
-    from the checkout CI runs in when not given); `promoted` says where a promotion took its inputs from."""
+    from the checkout CI runs in when not given); `promoted` says where a promotion took its inputs from. The
+    admission policies are left to the deploy step unless `admit`: it judges them against what the deployment
+    repository holds (`inputs.admit` with its objects)."""
     from generator.deploy.record import make_record
 
-    tree = inputs.render(plan=plan)
+    tree = inputs.render(plan=plan, admit=admit)
     ctx = tree.plan.context
     when = time if time is not None or promoted else source_time(ctx)
     record = make_record(
@@ -141,7 +148,7 @@ def run_preview(inputs: Inputs, repo: str, branch: str, fmt: str) -> None:
 
     tree, record = rendered(inputs)
     with terminate_as_interrupt():
-        cs = preview(tree, record, repo, branch)
+        cs = preview(tree, record, repo, branch, admit=partial(inputs.admit, tree))
     if fmt == "json":
         click.echo(report.as_json([cs]))
     elif fmt == "markdown":
@@ -172,7 +179,11 @@ def run_publish(
 
     opts = Options(repo=repo, branch=branch, mode=mode, retry=retry)
     with terminate_as_interrupt():
-        result = (hydrate if is_promoter(tree.plan) else publish)(tree, record, opts, trailers_for(tree))
+        admit = partial(inputs.admit, tree)  # judged against the tip the commit is made on
+        if is_promoter(tree.plan):
+            result = hydrate(tree, record, opts, trailers_for(tree), admit=admit)
+        else:
+            result = publish(tree, record, opts, trailers_for(tree), admit=admit)
     cs = result.changeset
     key = f"env={cs.env} app={cs.app}"
     body = report.markdown([cs], provenance(tree), key, note=result.skipped, policy=policy_section(inputs))
@@ -237,8 +248,8 @@ def _say(result: Result, repo: str, branch: str) -> None:
 
 
 def policy_section(inputs: Inputs) -> str:
+    from generator.check.admission import repo_path
     from generator.check.report import markdown
-    from generator.pipeline import repo_path
 
     return markdown(inputs.policy_report, repo_path) if inputs.policy_report is not None else ""
 

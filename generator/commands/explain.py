@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from generator.errors import Errors, UserError
 from generator.pipeline import Inputs
+
+if TYPE_CHECKING:
+    from generator.match.plan import Plan
 
 
 def run(inputs: Inputs, fmt: str) -> None:
@@ -19,7 +22,7 @@ def run(inputs: Inputs, fmt: str) -> None:
     plan = inputs.plan(partial=True)
     _, notes = derive_context(inputs.context, load_rules(inputs.rules_dir))
     data = explanation(plan, notes)
-    policy_lines = [] if plan.errors else _policies(inputs, data)  # policies judge a rendered app: a whole plan
+    policy_lines = [] if plan.errors else _policies(inputs, plan, data)  # policies judge a rendered app: a whole plan
     click.echo(json.dumps(data, indent=2, sort_keys=True) if fmt == "json" else text(data), nl=fmt == "json")
     if fmt == "text" and policy_lines:
         click.echo("\n".join(policy_lines))
@@ -28,12 +31,13 @@ def run(inputs: Inputs, fmt: str) -> None:
         raise plan.errors[0] if len(plan.errors) == 1 else Errors(plan.errors)
 
 
-def _policies(inputs: Inputs, data: dict[str, Any]) -> list[str]:
-    """Which admission policies applied to the rendered objects, and what each said (denials included)."""
+def _policies(inputs: Inputs, plan: Plan, data: dict[str, Any]) -> list[str]:
+    """Which admission policies applied to the rendered objects, and what each said (denials included). The app
+    is rendered from the plan above (a partial plan without errors is the whole plan): matched once."""
     from generator.check.report import as_json, describe
 
     try:
-        report = inputs.policy_results()
+        report = inputs.policy_results(plan)
     except UserError as exc:  # policies judge rendered objects; explain itself only needs the match
         data["policies"] = {"not_evaluated": exc.message}
         return ["", f"Admission policies: not evaluated, the app does not render: {exc.message}"]

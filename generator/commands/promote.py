@@ -39,8 +39,11 @@ def prepare(source: Source, inputs: Inputs, by: By, origin: dict[str, str]) -> S
         from generator.deploy.promote import check_promotion
 
         check_promotion(plan, source)
+    # Create and check, as every render does. The admission policies are judged here, before the first app lands,
+    # with every object a CREATE (no oldObject): judging them against each tip at landing time, as publish does,
+    # could refuse the second app after the first was written.
     when = (source.record.get("source") or {}).get("time")
-    tree, record = rendered(inputs, plan, when, {"by": by, **origin})  # create and check, as every render does
+    tree, record = rendered(inputs, plan, when, {"by": by, **origin}, admit=True)
     return Step(source, tree, record, source.line("promote" if by == "promote" else "roll back"), by)
 
 

@@ -39,7 +39,7 @@ from generator.deploy.git import (
     push_outcome,
     repo_error,
 )
-from generator.deploy.publish import Result
+from generator.deploy.publish import Admission, Admit, Result
 from generator.deploy.record import record_path
 from generator.deploy.transaction import Commit, Edit, Options, commit_message, write_commits
 from generator.deploy.tree import GitTree
@@ -189,16 +189,20 @@ def _push(clone: Clone, refs: Mapping[str, str]) -> None:
     raise repo_error(["push", "origin"], err + "\n" + out)
 
 
-def hydrate(tree: RenderedTree, record: bytes, opts: Options, trailers: Mapping[str, str]) -> Result:
-    """Write the (env, app)'s proposal to its `-next` branch (see the module's doc)."""
+def hydrate(
+    tree: RenderedTree, record: bytes, opts: Options, trailers: Mapping[str, str], admit: Admit | None = None
+) -> Result:
+    """Write the (env, app)'s proposal to its `-next` branch (see the module's doc). `admit`: the admission
+    policies, judged against the proposal branch's tip, the one the commit is made on (as publish does)."""
     place = place_of(tree.plan)
     meta = metadata(tree.plan.context)
     new = Proposal(tree, place, proposal(tree, record, meta), meta)
     ensure_local_repo(opts.repo, opts.branch)
+    admission = Admission(admit)
     opts.retry.start()
     with Clone(opts.repo) as clone:
         for attempt in itertools.count(1):
-            result = _attempt(clone, new, trailers, attempt)
+            result = _attempt(clone, new, trailers, attempt, admission)
             if result is not None:
                 if opts.mode == "pr":
                     result.notes.append(f"{place.branch} is the proposal: GitOps Promoter opens the pull request")
@@ -208,12 +212,13 @@ def hydrate(tree: RenderedTree, record: bytes, opts: Options, trailers: Mapping[
     raise AssertionError("unreachable")
 
 
-def _attempt(clone: Clone, new: Proposal, trailers: Mapping[str, str], n: int) -> Result | None:
+def _attempt(clone: Clone, new: Proposal, trailers: Mapping[str, str], n: int, admission: Admission) -> Result | None:
     tree, place, want, meta = new
     tip = clone.fetch(place.branch)
     notes_tip = _fetch_notes(clone)
     rec = record_path(tree.env, tree.app)
     current = _current(clone, tip, place.root, rec)
+    admission.judge(current, tree)  # a denial raises: nothing is written
     provenance = {place.root + METADATA, rec, place.root + "README.md"}
     cs: ChangeSet = compare(tree.env, tree.app, current, want, provenance)
     result = Result(changeset=cs, branch=place.branch, attempts=n)

@@ -9,11 +9,13 @@ published for the same (env, app), on the branch or on its pull-request branch, 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from generator import __version__
+from generator.check.admission import Objects, old_objects
 from generator.create.render import RenderedTree
 from generator.deploy import gates
 from generator.deploy.diff import ChangeSet, compare
@@ -57,6 +59,30 @@ class State:
     record: bytes | None = None
     moved: list[str] = field(default_factory=list)
     attributes: bool = False
+
+
+# The admission policies of a run, given the objects the deployment repository holds now (the pipeline's
+# Inputs.admit): a denial raises a user error, before anything is written.
+Admit = Callable[[Objects], Any]
+
+
+@dataclass
+class Admission:
+    """The policies judged against the tip a publish commits on: an object that tip holds at the app's paths is
+    an UPDATE with that oldObject, any other a CREATE. Judged again only when a lost race brought a tip whose
+    objects differ: the result is a pure function of (rendered tree, old objects, policies), so the same old
+    objects give the same verdict (compared by the bytes of the tips' manifests, without parsing them)."""
+
+    admit: Admit | None
+    judged: Objects | None = None
+
+    def judge(self, current: Mapping[str, bytes], tree: RenderedTree) -> None:
+        if self.admit is None:
+            return
+        old = old_objects(current, tree)
+        if self.judged is None or old != self.judged:
+            self.admit(old)
+            self.judged = old
 
 
 def pr_branch(env: str, app: str) -> str:
@@ -111,12 +137,14 @@ def _moved(clone: Clone, tip: str, record: bytes | None, tree: RenderedTree) -> 
         view.reader.close()
 
 
-def preview(tree: RenderedTree, record: bytes, repo: str, branch: str) -> ChangeSet:
-    """What a publish would change. Writes nothing anywhere (a missing local repository counts as empty)."""
+def preview(tree: RenderedTree, record: bytes, repo: str, branch: str, admit: Admit | None = None) -> ChangeSet:
+    """What a publish would change, its policies judged as the publish would judge them. Writes nothing anywhere
+    (a missing local repository counts as empty)."""
     state = State()
     if is_url(repo) or Path(repo).exists():
         with Clone(repo) as clone:
             state = read_state(clone, clone.fetch(branch), tree, record)
+    Admission(admit).judge(state.current, tree)
     return compare(tree.env, tree.app, state.current, desired(tree, record), provenance_paths(tree))
 
 
@@ -127,15 +155,22 @@ def read_file(repo: str, branch: str, rel: str) -> bytes | None:
 
 
 def publish(
-    tree: RenderedTree, record: bytes, opts: Options, trailers: Mapping[str, str], latest_wins: bool = True
+    tree: RenderedTree,
+    record: bytes,
+    opts: Options,
+    trailers: Mapping[str, str],
+    latest_wins: bool = True,
+    admit: Admit | None = None,
 ) -> Result:
-    """`latest_wins=False` (a rollback) writes an older source commit over a newer one, on purpose."""
+    """`latest_wins=False` (a rollback) writes an older source commit over a newer one, on purpose. `admit`: the
+    admission policies, judged on each tip before a commit is made on it (None: the caller judged them)."""
     ensure_local_repo(opts.repo, opts.branch)
     target = opts.branch if opts.mode == "push" else pr_branch(tree.env, tree.app)
+    admission = Admission(admit)
     opts.retry.start()
     with Clone(opts.repo) as clone:
         for attempt in itertools.count(1):
-            result = _attempt(clone, tree, record, opts, target, trailers, attempt, latest_wins)
+            result = _attempt(clone, tree, record, opts, target, trailers, attempt, latest_wins, admission)
             if result is not None:
                 return result
             if not opts.retry.wait(attempt):
@@ -156,10 +191,13 @@ def _attempt(
     trailers: Mapping[str, str],
     n: int,
     latest_wins: bool = True,
+    admission: Admission | None = None,
 ) -> Result | None:
     """One attempt on the current tip: the result, or None when the push lost a race (the caller retries)."""
     tip = clone.fetch(opts.branch)
     state = read_state(clone, tip, tree, record)
+    if admission is not None:
+        admission.judge(state.current, tree)  # a denial raises here: nothing is written, on any tip
     cs = compare(tree.env, tree.app, state.current, desired(tree, record), provenance_paths(tree))
     result = Result(changeset=cs, branch=target, attempts=n)
     pr_tip = clone.fetch(target) if opts.mode == "pr" else None

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from generator.check.admission import old_objects
 from generator.deploy.diff import ChangeSet, compare
 from generator.deploy.git import BlobReader, Clone, Git, PushRejected, ls_tree
 from generator.deploy.ownership import (
@@ -137,8 +138,9 @@ def render_one(job: tuple[str, dict[str, Any], bool]) -> AppResult:
     result = AppResult(env, app)
     try:
         inputs = inputs_from_record(record, label, _W.get("dir"))
-        # The pipeline's one composition with the worker's rule set; a denied app fails, the others go on.
-        tree = inputs.render(rules=_W["rules"], quiet=True)
+        # The pipeline's one composition with the worker's rule set; the policies are judged below, against
+        # what the tip holds. A denied app fails, the others go on.
+        tree = inputs.render(rules=_W["rules"], quiet=True, admit=False)
         source = record.get("source") or {}
         used = tree.plan.rules_used()
         before = record.get("rules") or {}
@@ -166,6 +168,7 @@ def render_one(job: tuple[str, dict[str, Any], bool]) -> AppResult:
             for f in view.files(rel):
                 new = want.get(f)
                 current[f] = new if new is not None and view.holds(f, new) else view.read(f)
+        inputs.admit(tree, old_objects(current, tree), quiet=True)  # UPDATE of what the tip holds, as publish
         result.changeset = compare(tree.env, tree.app, current, want, provenance_paths(tree), with_diffs=diffs)
         if not result.changeset.empty:
             result.writes = {f: b for f, b in want.items() if current.get(f) != b}

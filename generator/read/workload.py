@@ -96,6 +96,12 @@ def find_workspace(start: Path) -> Path:
     return start
 
 
+def display_path(path: Path) -> str:
+    """A workload file as its workspace (git work tree) sees it, so provenance is the same on every machine."""
+    real = path.resolve()
+    return real.relative_to(find_workspace(real.parent)).as_posix()
+
+
 def _where(doc: Document, loc: Loc) -> Where:
     return Where(str(doc.path), doc=doc, loc=loc)
 

@@ -21,8 +21,21 @@ from generator.resources import bundled_dir
 HERE = Path(__file__).parent / "policies"
 
 
-def pod_owner(image: str, *more: str) -> dict[str, Any]:
-    containers = [{"name": f"c{i}", "image": img} for i, img in enumerate((image, *more))]
+# What the bundled PSS-restricted and resource-requests policies (both Deny) want of every container.
+RESTRICTED = {
+    "allowPrivilegeEscalation": False,
+    "runAsNonRoot": True,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+REQUESTS = {"requests": {"cpu": "100m", "memory": "128Mi"}}
+
+
+def pod_owner(image: str, *more: str, requests: bool = True) -> dict[str, Any]:
+    containers = [
+        {"name": f"c{i}", "image": img, "securityContext": RESTRICTED, **({"resources": REQUESTS} if requests else {})}
+        for i, img in enumerate((image, *more))
+    ]
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -53,6 +66,23 @@ def test_a_denial_names_policy_object_message_and_the_score_line() -> None:
     error = denial_error(report)
     assert isinstance(error, UserError) and not isinstance(error, Errors)
     assert (error.file, error.line) == ("app/score.yaml", 12)
+
+
+def test_the_bundled_bindings_deny_a_container_without_requests_in_every_environment() -> None:
+    for env_type in ("development", "production"):
+        ok = evaluate(bundled(), [Target(pod_owner("ghcr.io/a/b:1.0"), "f.yaml")], context={"env_type": env_type})
+        assert ok.results and ok.denials == [] and ok.warnings == []
+        bare = Target(pod_owner("ghcr.io/a/b:1.0", requests=False), "f.yaml")
+        [denied] = evaluate(bundled(), [bare], context={"env_type": env_type}).denials
+        assert denied.policy.name == "plato-resource-requests"
+
+
+def test_the_bundled_pss_restricted_binding_denies_in_production_only() -> None:
+    obj = pod_owner("ghcr.io/a/b:1.0")
+    obj["spec"]["template"]["spec"]["containers"][0]["securityContext"] = {"privileged": True}
+    [denied, *more] = evaluate(bundled(), [Target(obj, "f.yaml")], context={"env_type": "production"}).denials
+    assert {denied.policy.name, *(r.policy.name for r in more)} == {"plato-pss-restricted"}
+    assert evaluate(bundled(), [Target(obj, "f.yaml")], context={"env_type": "development"}).denials == []
 
 
 @pytest.mark.parametrize(
@@ -102,8 +132,8 @@ def test_pss_restricted_passes_a_restricted_pod() -> None:
     report = evaluate(bundled(), [Target(obj, "f.yaml")], context={"env_type": "production"})
     assert report.warnings == [] and report.denials == []
     obj["spec"]["template"]["spec"]["volumes"] = [{"name": "h", "hostPath": {"path": "/"}}]
-    [warned] = evaluate(bundled(), [Target(obj, "f.yaml")], context={"env_type": "production"}).warnings
-    assert "hostPath" not in warned.message and "volumes are allowed" in warned.message
+    [denied] = evaluate(bundled(), [Target(obj, "f.yaml")], context={"env_type": "production"}).denials
+    assert "hostPath" not in denied.message and "volumes are allowed" in denied.message
 
 
 def test_annotations_sarif_and_markdown() -> None:

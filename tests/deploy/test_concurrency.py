@@ -89,6 +89,20 @@ exec "$REAL_GIT" "$@"
 """
 
 
+def racing_git(tmp_path: Path, clone: Path) -> dict[str, str]:
+    """The environment of a plato run whose first push loses a race to `clone`'s HEAD (pushed just before)."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "git").write_text(RACING_GIT, encoding="utf-8")
+    (bindir / "git").chmod(0o755)
+    return {
+        "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "REAL_GIT": shutil.which("git") or "git",
+        "RACE_CLONE": str(clone),
+        "RACE_DONE": str(tmp_path / "race-done"),
+    }
+
+
 def test_a_push_that_loses_a_race_is_retried_from_the_new_tip(tmp_path, remote, run_plato, shop_args, git) -> None:
     remote.commit({"other/base.txt": "base\n"}, workdir=tmp_path / "seed")
     clone = tmp_path / "racer"
@@ -98,16 +112,7 @@ def test_a_push_that_loses_a_race_is_retried_from_the_new_tip(tmp_path, remote, 
     git("add", "-A", cwd=clone)
     git("commit", "-q", "-m", "a faster job", cwd=clone)
     racer_sha = git("rev-parse", "HEAD", cwd=clone).strip()
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    (bindir / "git").write_text(RACING_GIT, encoding="utf-8")
-    (bindir / "git").chmod(0o755)
-    env = {
-        "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
-        "REAL_GIT": shutil.which("git") or "git",
-        "RACE_CLONE": str(clone),
-        "RACE_DONE": str(tmp_path / "race-done"),
-    }
+    env = racing_git(tmp_path, clone)
 
     r = run_plato(shop_args("publish", remote.path), env=env)
 

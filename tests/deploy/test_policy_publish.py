@@ -10,19 +10,25 @@ import json
 import re
 from pathlib import Path
 
-REPLICAS = """\
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicy
-metadata:
-  name: max-replicas.example.com
-spec:
-  paramKind: {apiVersion: v1, kind: ConfigMap}
+DEPLOYMENTS = """\
   matchConstraints:
     resourceRules:
       - apiGroups: [apps]
         apiVersions: [v1]
         operations: [CREATE, UPDATE]
         resources: [deployments]
+"""
+REPLICAS = (
+    """\
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: max-replicas.example.com
+spec:
+  paramKind: {apiVersion: v1, kind: ConfigMap}
+"""
+    + DEPLOYMENTS
+    + """\
   validations:
     - expression: "object.spec.replicas <= int(params.data.maxReplicas)"
       messageExpression: "'at most ' + params.data.maxReplicas + ' replicas, not ' + string(object.spec.replicas)"
@@ -41,6 +47,7 @@ kind: ConfigMap
 metadata: {name: replica-limits, namespace: platform}
 data: {maxReplicas: "0"}
 """
+)
 
 
 def policies(tmp_path: Path, action: str) -> Path:
@@ -141,3 +148,109 @@ def test_check_sarif_and_explain(tmp_path, run_plato, shop_args):
     assert explained.returncode == 0, explained.explain()
     assert "Admission policies applied" in explained.stdout
     assert "max-replicas.example.com: 2" in explained.stdout
+
+
+# An immutable field, as clusters guard them: the selector of a Deployment may not change once it exists.
+IMMUTABLE = f"""\
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: immutable-selector.example.com
+spec:
+{DEPLOYMENTS}  validations:
+    - expression: "oldObject == null || object.spec.selector == oldObject.spec.selector"
+      message: "spec.selector is immutable"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: immutable-selector
+spec:
+  policyName: immutable-selector.example.com
+  validationActions: [Deny]
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: operation.example.com
+spec:
+{DEPLOYMENTS}  validations:
+    - expression: "false"
+      messageExpression: "'operation ' + request.operation + ', old object ' + (oldObject == null ? 'none' : 'there')"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: operation
+spec:
+  policyName: operation.example.com
+  validationActions: [Warn]
+"""
+MANIFEST = "development/shop/manifest.yaml"
+
+
+def immutable(tmp_path: Path) -> list[str]:
+    folder = tmp_path / "policies-immutable"
+    folder.mkdir(exist_ok=True)
+    (folder / "immutable.yaml").write_text(IMMUTABLE)
+    return ["--policies", str(folder)]
+
+
+def selector_changed(text: str) -> str:
+    """The manifest with the Deployment's selector changed, as a hand edit (or another tool) would leave it."""
+    docs = text.split("\n---\n")
+    at = next(i for i, d in enumerate(docs) if "kind: Deployment" in d and "\n  name: api\n" in d)
+    docs[at] = docs[at].replace("    matchLabels:\n", "    matchLabels:\n      tier: edited\n", 1)
+    assert "tier: edited" in docs[at]
+    return "\n---\n".join(docs)
+
+
+def test_old_object_is_what_the_deployment_repository_holds(tmp_path, remote, run_plato, shop_args):
+    first = run_plato(shop_args("publish", remote.path, extra=immutable(tmp_path)))
+    assert first.returncode == 0, first.explain()  # a CREATE: oldObject is null
+    assert "operation CREATE, old object none" in first.stderr
+    again = run_plato(shop_args("publish", remote.path, image="ghcr.io/acme/shop:2.0", extra=immutable(tmp_path)))
+    assert again.returncode == 0, again.explain()  # an UPDATE with the same selector
+    assert "operation UPDATE, old object there" in again.stderr
+
+    remote.commit({MANIFEST: selector_changed(remote.show(MANIFEST))}, workdir=tmp_path / "edit")
+    tip, count = remote.tip(), remote.count()
+    r = run_plato(shop_args("publish", remote.path, image="ghcr.io/acme/shop:3.0", extra=immutable(tmp_path)))
+
+    assert r.returncode == 2, r.explain()
+    assert "denied by policy immutable-selector.example.com" in r.stderr
+    assert "Deployment/api in development/shop/manifest.yaml: spec.selector is immutable" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert (remote.tip(), remote.count()) == (tip, count)
+
+
+def test_preview_judges_against_the_repository_too(tmp_path, remote, run_plato, shop_args):
+    assert run_plato(shop_args("publish", remote.path, extra=immutable(tmp_path))).returncode == 0
+    remote.commit({MANIFEST: selector_changed(remote.show(MANIFEST))}, workdir=tmp_path / "edit")
+
+    r = run_plato(shop_args("preview", remote.path, extra=immutable(tmp_path)))
+
+    assert r.returncode == 2, r.explain()
+    assert "spec.selector is immutable" in r.stderr
+
+
+def test_a_lost_race_judges_the_new_tips_objects(tmp_path, remote, run_plato, shop_args, git):
+    # plato's first push loses a race to a job that changed the Deployment's selector: on the new tip the
+    # publish is an UPDATE of that object, and the policy denies it; the racer's commit stays the tip.
+    from tests.deploy.test_concurrency import racing_git
+
+    assert run_plato(shop_args("publish", remote.path, extra=immutable(tmp_path))).returncode == 0
+    clone = tmp_path / "racer"
+    git("clone", "-q", str(remote.path), str(clone))
+    manifest = clone / MANIFEST
+    manifest.write_text(selector_changed(manifest.read_text(encoding="utf-8")), encoding="utf-8")
+    git("commit", "-q", "-am", "a faster job", cwd=clone)
+    racer = git("rev-parse", "HEAD", cwd=clone).strip()
+    env = racing_git(tmp_path, clone)
+
+    r = run_plato(shop_args("publish", remote.path, image="ghcr.io/acme/shop:2.0", extra=immutable(tmp_path)), env=env)
+
+    assert (tmp_path / "race-done").exists(), f"test harness: the racing push did not happen\n{r.explain()}"
+    assert r.returncode == 2, r.explain()
+    assert "spec.selector is immutable" in r.stderr
+    assert remote.tip() == racer

@@ -358,3 +358,30 @@ def test_a_hand_broken_record_is_a_clear_error_naming_it(text: str, tmp_path: Pa
         assert ".plato/inputs/development/a1.json" in err and "not a valid record" in err, err
         assert "internal error" not in err and "Traceback" not in err
     assert git(bare, "rev-parse", "main") == head
+
+
+def test_a_rerender_judges_policies_against_the_objects_the_repository_holds(tmp_path: Path) -> None:
+    # An immutable-field policy in the rules folder: the re-render is an UPDATE of each app's objects as the tip
+    # holds them. Unchanged selectors pass; a selector changed in the repository is refused, and nothing is written.
+    from tests.deploy.test_policy_publish import IMMUTABLE, MANIFEST, selector_changed
+
+    bare = fleet(tmp_path, ["shop"], envs=("development",))
+    rules = new_rules(tmp_path)
+    (rules / "91-immutable.yaml").write_text(IMMUTABLE)
+    code, _, err = plato("rerender", "--repo", str(bare), "--rules", str(rules), "--dry-run")
+    assert code == 0, err
+
+    work = tmp_path / "edit"
+    subprocess.run(["git", "clone", "-q", str(bare), str(work)], check=True)
+    manifest = work / MANIFEST
+    manifest.write_text(selector_changed(manifest.read_text()))
+    git_ = ["git", "-C", str(work), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git_, "commit", "-q", "-am", "edit the selector"], check=True)
+    subprocess.run([*git_, "push", "-q", "origin", "main"], check=True)
+    refs = git(bare, "for-each-ref")
+
+    code, _, err = plato("rerender", "--repo", str(bare), "--rules", str(rules))
+
+    assert code == 2, err
+    assert "spec.selector is immutable" in err
+    assert git(bare, "for-each-ref") == refs
