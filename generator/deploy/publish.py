@@ -78,6 +78,7 @@ def read_state(clone: Clone, tip: str | None, tree: RenderedTree, record: bytes)
         return State()
     rec = record_path(tree.env, tree.app)
     writes = [*tree.owned, rec]
+    clone.fetch_paths(tip, [*read_paths(tree), *on_the_way(writes)])
     entries = ls_tree(clone.git, tip, read_paths(tree))
     inside = {p: e for p, e in entries.items() if within(p, writes)}
     check_entries(ls_tree(clone.git, tip, on_the_way(writes), recursive=False), inside, writes)
@@ -103,6 +104,7 @@ def _moved(clone: Clone, tip: str, record: bytes | None, tree: RenderedTree) -> 
     old = [p for p in owned if isinstance(p, str) and not within(p, tree.owned)]
     if not old:
         return [], {}
+    clone.fetch_paths(tip, old)
     entries = ls_tree(clone.git, tip, old)
     view = _view(clone, entries, {})
     try:
@@ -116,19 +118,21 @@ def preview(tree: RenderedTree, record: bytes, repo: str, branch: str) -> Change
     """What a publish would change. Writes nothing anywhere (a missing local repository counts as empty)."""
     state = State()
     if is_url(repo) or Path(repo).exists():
-        with Clone(repo) as clone:
+        with Clone(repo, paths=True) as clone:
             state = read_state(clone, clone.fetch(branch), tree, record)
     return compare(tree.env, tree.app, state.current, desired(tree, record), provenance_paths(tree))
 
 
 def read_file(repo: str, branch: str, rel: str) -> bytes | None:
     """One regular file of the branch tip (None when it is not there), read without a checkout."""
-    with Clone(repo) as clone:
+    with Clone(repo, paths=True) as clone:
         return _read_one(clone, clone.fetch(branch), rel)
 
 
 def _read_one(clone: Clone, rev: str | None, rel: str) -> bytes | None:
     """A regular file of a commit, or None."""
+    if rev:
+        clone.fetch_paths(rev, [rel])
     entries = {p: e for p, e in ls_tree(clone.git, rev, [rel]).items() if p == rel} if rev else {}
     if entries.get(rel, ("",))[0] not in REGULAR:
         return None
@@ -146,7 +150,7 @@ def publish(
     ensure_local_repo(opts.repo, opts.branch)
     target = opts.branch if opts.mode == "push" else pr_branch(tree.env, tree.app)
     opts.retry.start()
-    with Clone(opts.repo) as clone:
+    with Clone(opts.repo, paths=True) as clone:
         for attempt in itertools.count(1):
             result = _attempt(clone, tree, record, opts, target, trailers, attempt, latest_wins)
             if result is not None:
