@@ -214,13 +214,13 @@ def build_workload(raw: dict[str, Any], doc: Document) -> Workload:
                     hint=did_you_mean(other, names - {c.name}),
                 )
     ports = tuple(
-        ServicePort.model_construct(
+        ServicePort(
             name=n, port=p["port"], target_port=p.get("targetPort", p["port"]), protocol=p.get("protocol", "TCP")
         )
         for n, p in sorted(raw.get("service", {}).get("ports", {}).items())
     )
     resources = tuple(
-        ResourceRequest.model_construct(
+        ResourceRequest(
             name=n,
             type=r["type"],
             class_=r.get("class", "default"),
@@ -232,7 +232,7 @@ def build_workload(raw: dict[str, Any], doc: Document) -> Workload:
         for n, r in sorted(raw.get("resources", {}).items())
     )
     clean = _strip_private(raw)
-    return Workload.model_construct(
+    return Workload(
         name=meta["name"],
         metadata=meta,
         annotations=meta.get("annotations", {}),
@@ -315,7 +315,7 @@ def _container(doc: Document, name: str, c: dict[str, Any], tpl: Any) -> Contain
         elif "content" in f:
             content = tpl(f["content"], (*floc, "content"))
         files.append(
-            File.model_construct(
+            File(
                 target=target,
                 mode=f.get("mode"),
                 content=content,
@@ -328,7 +328,7 @@ def _container(doc: Document, name: str, c: dict[str, Any], tpl: Any) -> Contain
             )
         )
     volumes = tuple(
-        Volume.model_construct(
+        Volume(
             target=t,
             source=tpl(v["source"], (*loc, "volumes", t, "source")),
             path=v.get("path"),
@@ -338,7 +338,7 @@ def _container(doc: Document, name: str, c: dict[str, Any], tpl: Any) -> Contain
         for t, v in sorted(c.get("volumes", {}).items())
     )
     res = c.get("resources", {})
-    return Container.model_construct(
+    return Container(
         name=name,
         image=c["image"],
         command=tuple(tpl(a, (*loc, "command", i)) for i, a in enumerate(c["command"])) if "command" in c else None,
