@@ -39,9 +39,21 @@ def _init(spec: str) -> None:
         _TEMPLATES[env] = {
             path: ("yaml", [d for d in yaml.load_all(text, Loader=yaml.CSafeLoader) if d is not None])
             if path.endswith(".yaml") and text.startswith("---\n")
+            else ("record", json.loads(text))
+            if path.startswith(".plato/inputs/")
             else ("text", text)
             for path, text in files.items()
         }
+
+
+def record(data: dict[str, Any], app: str, sha: str) -> str:
+    """An app's record: the first app's with its name and source commit put in, and the digest of its own specs
+    computed as plato computes it (generator/deploy/record.py)."""
+    from generator.deploy.record import pinned
+
+    out = _swap(data, app, sha)
+    out["pinned"] = pinned(out["pinned"]["image"], out["workloads"])
+    return json.dumps(out, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
 
 
 def _swap(value: Any, app: str, sha: str) -> Any:
@@ -62,6 +74,8 @@ def render_app(job: tuple[str, int]) -> list[tuple[str, bytes, str]]:
     for path, (kind, body) in _TEMPLATES[env].items():
         if kind == "yaml":
             text = "---\n" + "---\n".join(dump_yaml(_swap(d, app, sha)) for d in body)
+        elif kind == "record":
+            text = record(body, app, sha)
         else:
             text = body.replace(APP, app).replace(SHA, sha)
         data = text.encode()
