@@ -1,72 +1,122 @@
-"""The lower bound for a fleet render: the same objects' text from jinja2 templates, emitted with libyaml and
-written to files, with no plato logic (no reading, matching, graph, secrets, diff or git).
+"""The floor of a fleet re-render: the minimum plato must do, and nothing more.
 
-The templates are plato's own output for the first app with the app's name made a template variable: one
-jinja2 template per file, compiled once per worker. Each app's YAML text is rendered, loaded and emitted by
-libyaml (C loader and emitter), and written; other files are rendered and written.
+    python bench/lower_bound.py SPEC REPO N JOBS SCRATCH
+
+The same objects plato renders, written by plato's own writer (generator/create/emit.py), hashed as git blobs,
+compared with the tip's listing (one `ls-tree -r`), and the changed blobs written as git objects in one commit
+(one `fast-import`, into the new repository SCRATCH, which borrows REPO's objects). No reading of specs, no matching,
+no graph, no secret or policy check, no diff report, no push.
+
+SPEC (from bench/run.py) holds plato's output for the first app in each environment, with its record: YAML files
+as their parsed documents (parsed once, at start), other files as text. Each app's objects are the first app's
+with its name and source commit put in, which makes the same files plato writes for it (bench/run.py compares the
+floor's tree with plato's, path by path, and reports any difference). Prints `files changed commit`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import jinja2
-import yaml
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
 
-# Delimiters that plato's output never contains (it holds Go templates such as {{ .password }}).
-_ENV = jinja2.Environment(
-    autoescape=False,
-    keep_trailing_newline=True,
-    variable_start_string="@@{",
-    variable_end_string="}@@",
-    block_start_string="@@%",
-    block_end_string="%@@",
-    comment_start_string="@@#",
-    comment_end_string="#@@",
-)
-_TEMPLATES: dict[str, Any] = {}
+from generator.create.emit import dump_yaml  # noqa: E402
+
+APP, SHA = "app0000", "0" * 40
+_TEMPLATES: dict[str, dict[str, tuple[str, Any]]] = {}
 
 
 def _init(spec: str) -> None:
-    data = json.loads(Path(spec).read_text())
-    app = data["app"]
-    for env, files in data["envs"].items():
-        _TEMPLATES[env] = {path: _ENV.from_string(text.replace(app, "@@{ app }@@")) for path, text in files.items()}
-    _TEMPLATES["_app"] = app
+    import yaml
+
+    for env, files in json.loads(Path(spec).read_text())["envs"].items():
+        _TEMPLATES[env] = {
+            path: ("yaml", [d for d in yaml.load_all(text, Loader=yaml.CSafeLoader) if d is not None])
+            if path.endswith(".yaml") and text.startswith("---\n")
+            else ("record", json.loads(text))
+            if path.startswith(".plato/inputs/")
+            else ("text", text)
+            for path, text in files.items()
+        }
 
 
-def write_app(job: tuple[str, str, str]) -> int:
-    out, env, app = job
-    root = Path(out)
-    loader, dumper = yaml.CSafeLoader, yaml.CSafeDumper
-    n = 0
-    for path, template in _TEMPLATES[env].items():
-        target = root / path.replace(_TEMPLATES["_app"], app)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        text = template.render(app=app)
-        if path.endswith(".yaml"):
-            docs = [d for d in yaml.load_all(text, Loader=loader) if d is not None]
-            text = "---\n" + "---\n".join(yaml.dump(d, Dumper=dumper, sort_keys=True, width=1_000_000) for d in docs)
-        target.write_text(text)
-        n += 1
-    return n
+def record(data: dict[str, Any], app: str, sha: str) -> str:
+    """An app's record: the first app's with its name and source commit put in, and the digest of its own specs
+    computed as plato computes it (generator/deploy/record.py)."""
+    from generator.deploy.record import pinned
+
+    out = _swap(data, app, sha)
+    out["pinned"] = pinned(out["pinned"]["image"], out["workloads"])
+    return json.dumps(out, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+
+
+def _swap(value: Any, app: str, sha: str) -> Any:
+    if isinstance(value, str):
+        return value.replace(APP, app).replace(SHA, sha)
+    if isinstance(value, dict):
+        return {_swap(k, app, sha): _swap(v, app, sha) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_swap(v, app, sha) for v in value]
+    return value
+
+
+def render_app(job: tuple[str, int]) -> list[tuple[str, bytes, str]]:
+    """One (env, app): its files as plato's writer spells them, and their blob ids."""
+    env, i = job
+    app, sha = f"app{i:04d}", f"{i:040x}"
+    out = []
+    for path, (kind, body) in _TEMPLATES[env].items():
+        if kind == "yaml":
+            text = "---\n" + "---\n".join(dump_yaml(_swap(d, app, sha)) for d in body)
+        elif kind == "record":
+            text = record(body, app, sha)
+        else:
+            text = body.replace(APP, app).replace(SHA, sha)
+        data = text.encode()
+        out.append((path.replace(APP, app), data, hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()))
+    return out
+
+
+def git(repo: Path, *args: str, input: bytes | None = None) -> bytes:
+    return subprocess.run(["git", "--git-dir", str(repo), *args], input=input, capture_output=True, check=True).stdout
+
+
+def listing(repo: Path) -> dict[str, str]:
+    out = {}
+    for entry in git(repo, "ls-tree", "-r", "-z", "main").split(b"\0"):
+        if entry:
+            meta, _, path = entry.partition(b"\t")
+            out[path.decode()] = meta.split()[2].decode()
+    return out
 
 
 def main() -> None:
-    spec, out, n, jobs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    envs = json.loads(Path(spec).read_text())["envs"]
-    work = [(out, env, f"app{i:04d}") for i in range(n) for env in envs]
+    spec, repo, n, jobs, scratch = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), Path(sys.argv[5])
+    envs = list(json.loads(Path(spec).read_text())["envs"])
+    work = [(env, i) for i in range(n) for env in envs]
+    tip = git(repo, "rev-parse", "main").decode().strip()
+    current = listing(repo)
     if jobs > 1:
         with ProcessPoolExecutor(jobs, initializer=_init, initargs=(spec,)) as ex:
-            total = sum(ex.map(write_app, work, chunksize=max(1, len(work) // (jobs * 8))))
+            rendered = [f for app in ex.map(render_app, work, chunksize=max(1, len(work) // (jobs * 8))) for f in app]
     else:
         _init(spec)
-        total = sum(map(write_app, work))
-    print(total)
+        rendered = [f for job in work for f in render_app(job)]
+    changed = [(p, d) for p, d, oid in rendered if current.get(p) != oid]
+    stream = bytearray(b"commit refs/heads/floor\ncommitter f <f@x> 1700000000 +0000\ndata 5\nfloor\n")
+    stream += b"from %s\n" % tip.encode()
+    for path, data in changed:
+        stream += b"M 100644 inline %s\ndata %d\n%s\n" % (path.encode(), len(data), data)
+    git(scratch, "init", "-q", "--bare")
+    (scratch / "objects" / "info" / "alternates").write_text(str(repo.resolve() / "objects") + "\n")
+    git(scratch, "fast-import", "--quiet", input=bytes(stream))
+    print(len(rendered), len(changed), git(scratch, "rev-parse", "floor").decode().strip())
 
 
 if __name__ == "__main__":

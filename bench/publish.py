@@ -5,10 +5,12 @@
     python bench/publish.py soak [--publishers 20] [--rounds 10]        # N publishers x M rounds over git daemon
 
 `sizes` times one `plato publish` (start-up included, a new image for app0000 in development) into a deployment
-repository of N apps x 3 environments, served as a local path (file://, where git allows no filter) and by
-`git daemon` with `uploadpack.allowFilter` on, beside a plain-git floor that fetches the tip shallowly, writes one
-file with `fast-import` and pushes. The fleet is made from one app rendered by plato and copied with its name
-replaced (rendering 30,000 apps would take longer than the benchmark).
+repository of N apps x 3 environments, served by `git daemon` on 127.0.0.1 without filters (a self-hosted git's
+default) and with `uploadpack.allowFilter`, beside a plain-git floor that fetches the tip shallowly (without blobs
+where the server allows it), writes the files of one app with `fast-import` and pushes. Rounds are interleaved
+(floor, plato, floor, ...); the table gives medians, the spread (fastest-slowest) and the ratios. The fleet is
+made from one app rendered by plato and copied with its name replaced (rendering 30,000 apps would take longer
+than the benchmark).
 
 `soak` runs the publishers side by side with plato's default retry settings (`--retry-for`, backoff), each its
 rounds one after another, against one repository served by `git daemon` on 127.0.0.1, and reports lost
@@ -124,18 +126,21 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int
     return time.perf_counter() - start, proc.returncode, proc.stderr
 
 
-def floor(repo: str, work: Path, r: int) -> float:
-    """Plain git, the minimum a publish must do: a shallow (filtered where allowed) fetch, one new file written
-    by fast-import on the tip, one push."""
+def floor(repo: str, work: Path, r: int, files: dict[str, bytes]) -> float:
+    """Plain git, the minimum a publish must do: a shallow fetch of the tip (without blobs where the server allows
+    filters), the files of one app written by fast-import on it, one push."""
     if work.exists():
         shutil.rmtree(work)
     start = time.perf_counter()
     git("init", "-q", "--bare", str(work))
     git("--git-dir", str(work), "fetch", "-q", "--depth=1", "--filter=blob:none", repo, "+main:refs/heads/main")
-    body = f"floor {r}\n".encode()
-    stream = b"commit refs/heads/main\ncommitter f <f@x> 1700000000 +0000\ndata 1\nx\nfrom refs/heads/main^0\n"
-    stream += b"M 100644 inline development/app0000/floor.txt\ndata %d\n%s\n" % (len(body), body)
-    git("--git-dir", str(work), "fast-import", "--quiet", input=stream)
+    stream = bytearray(
+        b"commit refs/heads/main\ncommitter f <f@x> 1700000000 +0000\ndata 1\nx\nfrom refs/heads/main^0\n"
+    )
+    for path, data in files.items():
+        body = data + f"# floor {r}\n".encode()
+        stream += b"M 100644 inline %s\ndata %d\n%s\n" % (path.encode(), len(body), body)
+    git("--git-dir", str(work), "fast-import", "--quiet", input=bytes(stream))
     git("--git-dir", str(work), "push", "-q", repo, "main")
     return time.perf_counter() - start
 
@@ -153,21 +158,27 @@ def sizes(args: argparse.Namespace) -> None:
         daemon = Daemon(served)
         try:
             before = " | before (median) |" if BEFORE else " |"
-            print(f"| apps | served as{before} plato publish (median, min-max) | plain-git floor | ratio |")
-            print("|--:|---|" + ("--:|" if BEFORE else "") + "--:|--:|--:|")
+            print(f"| apps | served by git daemon{before} plato publish (median, spread) | plain-git floor (median, "
+                  "spread) | plato / floor | plato / plato at the first size |")  # fmt: skip
+            print("|--:|---|" + ("--:|" if BEFORE else "") + "--:|--:|--:|--:|")
+            first: dict[str, float] = {}
+            one_app = {p: d for p, d in template.items() if "development" in p}
             for n in [int(s) for s in args.sizes.split(",")]:
                 bare = served / f"fleet-{n}.git"
                 t0 = time.perf_counter()
                 make_fleet(n, template, bare)
                 built = time.perf_counter() - t0
                 print(f"(fleet of {n}: {len(template) * n} files, built in {built:.1f} s)", file=sys.stderr)
-                served_as = (("path", str(bare), "false"), ("daemon+filter", daemon.url(bare.name), "true"))
+                served_as = (
+                    ("no filter", daemon.url(bare.name), "false"),
+                    ("allowFilter", daemon.url(bare.name), "true"),
+                )
                 for label, repo, allow in served_as:
                     git("--git-dir", str(bare), "config", "uploadpack.allowFilter", allow)
                     base = git("--git-dir", str(bare), "rev-parse", "main").strip()
                     runs, olds, floors = [], [], []
                     for r in range(args.reps):  # interleaved: floor, plato (, the other tree), floor, ...
-                        floors.append(floor(repo, work / "floor.git", r))
+                        floors.append(floor(repo, work / "floor.git", r, one_app))
                         git("--git-dir", str(bare), "update-ref", "refs/heads/main", base)
                         for env, out in ((ENV, runs), *(((ENV_BEFORE, olds),) if BEFORE else ())):
                             cmd = publish_cmd(specs, rules, repo, "app0000", f"ghcr.io/acme/app0000:2.{r}.0")
@@ -177,9 +188,11 @@ def sizes(args: argparse.Namespace) -> None:
                             out.append(t)
                             git("--git-dir", str(bare), "update-ref", "refs/heads/main", base)
                     med, fl = statistics.median(runs), statistics.median(floors)
-                    spread = f"{min(runs):.3f}-{max(runs):.3f}"
+                    spread, fspread = f"{min(runs):.3f}-{max(runs):.3f}", f"{min(floors):.3f}-{max(floors):.3f}"
                     old = f" | {statistics.median(olds):.3f} s" if olds else ""
-                    print(f"| {n} | {label}{old} | {med:.3f} s ({spread}) | {fl:.3f} s | {med / fl:.2f}x |", flush=True)
+                    growth = f"{med / first.setdefault(label, med):.2f}x"
+                    print(f"| {n} | {label}{old} | {med:.3f} s ({spread}) | {fl:.3f} s ({fspread}) | {med / fl:.2f}x "
+                          f"| {growth} |", flush=True)  # fmt: skip
         finally:
             daemon.stop()
 

@@ -1,22 +1,28 @@
 #!/usr/bin/env python3
 """plato's benchmark: run by hand (or by CI as a report, never as a gate).
 
-    python bench/run.py                 # N = 100 and 1000, plato vs the lower bound vs Kapitan, 3 repetitions
-    python bench/run.py --quick         # N = 20 and 100, 2 repetitions, no Kapitan (the CI report)
+    python bench/run.py                 # N = 100 and 1000, plato vs the floor vs Kapitan, 5 interleaved rounds
+    python bench/run.py --quick         # N = 20 and 100, 2 rounds, no Kapitan (the CI report)
 
-Measures, in one run on one machine, medians of several repetitions:
+Measures, in one run on one machine, medians and spread of interleaved rounds (floor, plato, plato --dry-run,
+Kapitan, floor, ...):
 - `plato --help`, and a single-app publish into a local bare repository (the CI step, start-up included);
 - the whole-fleet re-render after a rule change (`plato rerender`, every app changes, one commit per
   environment) for each N, and its peak memory (the whole process tree, sampled);
-- the lower bound: the same objects' text rendered with jinja2, emitted with libyaml, written to files;
+- the floor (bench/lower_bound.py): the same objects written by plato's own writer, hashed, the changed blobs
+  written as git objects in one commit; its tree is compared with plato's, path by path, and any difference shown;
 - Kapitan compiling an equivalent inventory (one target per app and environment, jinja2 templates of the same
-  objects), when a Kapitan is installed in its own virtual environment (--kapitan PATH, default
-  bench/.kapitan-venv/bin/kapitan or `pip install kapitan` there with --install-kapitan).
+  files), when a Kapitan is installed in its own virtual environment (--kapitan PATH, default
+  bench/.kapitan-venv/bin/kapitan or `pip install kapitan` there with --install-kapitan). Its files are compared
+  with plato's tree, and the report says whether they are identical (they are not: see kapitan_inventory).
+
+Publish into repositories of 100 to 10,000 apps, served by `git daemon` with and without filters: bench/publish.py.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -38,7 +44,7 @@ sys.path.insert(0, str(HERE))
 import fleet  # noqa: E402
 
 PLATO = [sys.executable, "-m", "generator"]
-FLOOR_IMPORTS = "import click, ruamel.yaml, pydantic, jinja2, jinja2.sandbox, jsonschema, yaml"
+FLOOR_IMPORTS = "import click, ruamel.yaml, jinja2, jinja2.sandbox, jsonschema, yaml"
 PLATO_BIN = Path(sys.executable).with_name("plato")
 
 
@@ -109,34 +115,141 @@ def head(bare: Path) -> str:
     ).stdout.strip()
 
 
-def lower_bound_spec(work: Path, specs: list[Path], rules: Path) -> Path:
-    """plato's output for app0000 in each environment: what the lower bound and Kapitan make templates of."""
-    from generator.pipeline import Inputs
-
-    envs: dict[str, Any] = {}
-    for env in fleet.ENVS:
-        inputs = Inputs.load(specs, context=fleet.context(0, env), image="ghcr.io/acme/app0000:1.0.0", rules_dir=rules)
-        tree = inputs.render()
-        envs[env] = {path: data.decode() for path, data in tree.files.items()}
-    spec = work / "lower-bound.json"
+def floor_spec(bare: Path, work: Path) -> Path:
+    """What plato's re-render wrote for app0000 in each environment (its files and record), read from the tree it
+    pushed: the objects the floor and Kapitan write for every app (with its name and source commit put in)."""
+    ls = subprocess.run(["git", "--git-dir", str(bare), "ls-tree", "-r", "--name-only", "main"], capture_output=True,
+                        text=True, check=True).stdout.split()  # fmt: skip
+    envs: dict[str, Any] = {env: {} for env in fleet.ENVS}
+    for path in ls:
+        env = next((e for e in fleet.ENVS if f"{e}/app0000" in path or f"{e}-app0000" in path), None)
+        if env:
+            show = ["git", "--git-dir", str(bare), "show", f"main:{path}"]
+            envs[env][path] = subprocess.run(show, capture_output=True, text=True, check=True).stdout
+    spec = work / "floor.json"
     spec.write_text(json.dumps({"app": "app0000", "envs": envs}))
     return spec
 
 
+def differing(bare: Path, a: str, b: str) -> list[str]:
+    """The paths whose entries differ between two commits (git compares the trees)."""
+    out = subprocess.run(
+        ["git", "--git-dir", str(bare), "diff-tree", "-r", "--name-only", "--no-renames", a, b],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return out.stdout.split()
+
+
+def spread(xs: list[float]) -> str:
+    return f"{min(xs):.2f}-{max(xs):.2f}"
+
+
+def rounds(
+    n: int, bare: Path, base: str, cmd: list[str], env: dict[str, str], rules: Path,
+    kapitan: Path | None, work: Path, reps: int, jobs: int,
+) -> dict[str, Any]:  # fmt: skip
+    """Interleaved rounds (floor, plato, plato --dry-run, Kapitan, floor, ...): each round sees the same machine.
+    The first round also compares the trees: the floor's and Kapitan's files with plato's, path by path."""
+    times: dict[str, list[float]] = {"floor": [], "plato": [], "dry": [], "kapitan": []}
+    row: dict[str, Any] = {"peak_mb": 0.0}
+    kroot = work / f"kapitan-{n}"
+    spec = work / "floor.json"
+    for r in range(reps):
+        scratch = work / f"floor-{n}-{r}.git"
+        floor = [sys.executable, str(HERE / "lower_bound.py"), str(spec), str(bare), str(n), str(jobs), str(scratch)]
+        if r > 0:  # the first round runs plato first: the floor writes the objects plato's re-render wrote
+            times["floor"].append(timed(floor)[0])
+        t, peak = timed([*cmd, "rerender", "--repo", str(bare), "--rules", str(rules)], env=env, memory=True)
+        times["plato"].append(t)
+        row["peak_mb"] = max(row["peak_mb"], peak / 2**20)
+        if r == 0:
+            plato_tip = head(bare)
+            floor_spec(bare, work)
+            if kapitan:
+                kapitan_inventory(kroot, spec, n)
+            reset(bare, base)
+            times["floor"].append(timed(floor)[0])
+            floor_commit = subprocess.run(["git", "--git-dir", str(scratch), "rev-parse", "floor"], capture_output=True,
+                                          text=True, check=True).stdout.strip()  # fmt: skip
+            row["floor_vs_plato_differing"] = differing(scratch, floor_commit, plato_tip)[:2000]
+        shutil.rmtree(scratch)
+        reset(bare, base)
+        t, _ = timed([*cmd, "rerender", "--repo", str(bare), "--rules", str(rules), "--dry-run"], env=env)
+        times["dry"].append(t)
+        if kapitan:
+            try:
+                t, _ = timed([str(kapitan), "compile", "--parallelism", str(jobs)], cwd=kroot)
+            except SystemExit as exc:  # a broken Kapitan install is a note in the report, not a lost run
+                row["kapitan_error"], kapitan = str(exc)[:300], None
+                continue
+            times["kapitan"].append(t)
+            if r == 0:
+                row["kapitan_vs_plato"] = compare_kapitan(kroot / "compiled", bare, plato_tip, n)
+            shutil.rmtree(kroot / "compiled", ignore_errors=True)
+    for key, xs in times.items():
+        if xs:
+            row[f"{key}_s"], row[f"{key}_spread"] = median(xs), spread(xs)
+    return row
+
+
+def compare_kapitan(compiled: Path, bare: Path, rev: str, n: int) -> dict[str, int]:
+    """Kapitan's files against plato's tree after a re-render: same bytes, other bytes, or a path plato does not
+    have; and plato's files Kapitan did not write."""
+    ls = subprocess.run(["git", "--git-dir", str(bare), "ls-tree", "-r", rev], capture_output=True, text=True,
+                        check=True).stdout  # fmt: skip
+    plato = {line.split("\t", 1)[1]: line.split()[2] for line in ls.splitlines()}
+    seen, same, other, extra = set(), 0, 0, 0
+    for path in compiled.rglob("*"):
+        if not path.is_file():
+            continue
+        target, _, rel = path.relative_to(compiled).as_posix().partition("/")
+        app = target.split("-", 1)[1]
+        rel = rel.replace("APP", app).replace("/__dot__", "/.")
+        data = path.read_bytes()
+        oid = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+        seen.add(rel)
+        if rel not in plato:
+            extra += 1
+        elif plato[rel] == oid:
+            same += 1
+        else:
+            other += 1
+    apps = {fleet.app_name(i) for i in range(n)}
+    missing = sum(1 for p in plato if p not in seen and any(a in p for a in apps))
+    return {"identical": same, "different": other, "not_in_plato": extra, "missing": missing}
+
+
 def kapitan_inventory(root: Path, spec: Path, n: int) -> None:
-    """One Kapitan target per app and environment; jinja2 templates of the same files plato writes."""
+    """One Kapitan target per app and environment; jinja2 templates of the same files plato writes, with the app's
+    name and source commit as inventory parameters. Kapitan cannot name a file from a parameter, skips files whose
+    names begin with a dot and drops each file's final newline (jinja2's default): the templates carry 'APP' in
+    their paths and '__dot__' for a leading dot (compare_kapitan maps both back) and one more final newline. A
+    record's digest of the app's specs is a parameter of each target (Kapitan's jinja2 has no canonical JSON)."""
     data = json.loads(spec.read_text())
+    import lower_bound
     import yaml
 
+    recs = {
+        env: next(json.loads(t) for p, t in files.items() if p.startswith(".plato/"))
+        for env, files in data["envs"].items()
+    }
+    digests = {
+        env: lambda app, sha, r=r: json.loads(lower_bound.record(r, app, sha))["pinned"]["specs"]
+        for env, r in recs.items()
+    }
     (root / "inventory" / "targets").mkdir(parents=True)
     (root / "inventory" / "classes").mkdir()  # reclass needs the folder, even empty
     (root / "templates").mkdir()
     for env, files in data["envs"].items():
         tdir = root / "templates" / env
         for path, text in files.items():
-            target = tdir / path.replace("app0000", "APP")
+            target = tdir / path.replace("app0000", "APP").replace("/.", "/__dot__")
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text.replace("{{", "{{ '{{' }}").replace("app0000", "{{ inventory.parameters.app }}"))
+            if path.startswith(".plato/inputs/"):  # its digest of the app's specs is a parameter of each target
+                text = text.replace(json.loads(text)["pinned"]["specs"], "SPECS_DIGEST")
+            body = text.replace("{{", "{{ '{{' }}").replace("app0000", "{{ inventory.parameters.app }}")
+            body = body.replace("SPECS_DIGEST", "{{ inventory.parameters.specs }}")
+            target.write_text(body.replace("0" * 40, "{{ inventory.parameters.sha }}") + "\n")
     for i in range(n):
         app = fleet.app_name(i)
         for env in data["envs"]:
@@ -144,6 +257,8 @@ def kapitan_inventory(root: Path, spec: Path, n: int) -> None:
             target = {
                 "parameters": {
                     "app": app,
+                    "sha": f"{i:040x}",
+                    "specs": digests[env](app, f"{i:040x}"),
                     "env": env,
                     "kapitan": {"vars": {"target": f"{env}-{app}"}, "compile": compile_items},
                 }
@@ -166,7 +281,7 @@ def find_kapitan(arg: str | None, install: bool) -> Path | None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="100,1000")
-    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="N = 20 and 100, 2 repetitions, no Kapitan")
     ap.add_argument("--kapitan", default=None, help="path to a kapitan executable in its own venv")
     ap.add_argument("--install-kapitan", action="store_true", help="pip install kapitan into bench/.kapitan-venv")
@@ -209,7 +324,6 @@ def main() -> None:
         results["import_floor_s"] = median(floor)
         results["python_s"] = median([timed([sys.executable, "-c", "pass"])[0] for _ in range(max(reps, 5))])
 
-        spec = lower_bound_spec(work, specs, rules_v1)
         for n in sizes:
             t0 = time.perf_counter()
             bare = work / f"fleet-{n}.git"
@@ -237,36 +351,7 @@ def main() -> None:
                     pub.append(t)
                 reset(bare, base)
                 row["publish_s"] = median(pub)
-            full, dry, peaks = [], [], []
-            for _ in range(reps):
-                t, _ = timed([*cmd, "rerender", "--repo", str(bare), "--rules", str(rules_v2), "--dry-run"], env=env)
-                dry.append(t)
-                t, peak = timed([*cmd, "rerender", "--repo", str(bare), "--rules", str(rules_v2)], env=env, memory=True)
-                full.append(t)
-                peaks.append(peak)
-                reset(bare, base)
-            row["rerender_s"], row["rerender_dry_s"], row["peak_mb"] = median(full), median(dry), max(peaks) / 2**20
-            lows = []
-            for r in range(reps):
-                out = work / f"lower-{n}-{r}"
-                t, _ = timed(
-                    [sys.executable, str(HERE / "lower_bound.py"), str(spec), str(out), str(n), str(args.jobs)]
-                )
-                lows.append(t)
-                shutil.rmtree(out)
-            row["lower_bound_s"] = median(lows)
-            if kapitan:
-                kroot = work / f"kapitan-{n}"
-                kapitan_inventory(kroot, spec, n)
-                ks = []
-                try:
-                    for _ in range(max(1, reps - 1)):
-                        t, _ = timed([str(kapitan), "compile", "--parallelism", str(args.jobs)], cwd=kroot)
-                        ks.append(t)
-                        shutil.rmtree(kroot / "compiled", ignore_errors=True)
-                    row["kapitan_s"] = median(ks)
-                except SystemExit as exc:  # a broken Kapitan install is a note in the report, not a lost run
-                    row["kapitan_error"] = str(exc)[:300]
+            row.update(rounds(n, bare, base, cmd, env, rules_v2, kapitan, work, reps, args.jobs))
             results[f"n{n}"] = row
             print(f"N={n}: {json.dumps(row)}", file=sys.stderr)
     report(results, sizes)
@@ -274,45 +359,56 @@ def main() -> None:
         args.json.write_text(json.dumps(results, indent=2))
 
 
+def line(what: str, value: str, spread: str = "", target: str = "", ratio: str = "") -> None:
+    print(f"| {what} | {value} | {spread} | {target} | {ratio} |")
+
+
 def report(r: dict[str, Any], sizes: list[int]) -> None:
-    print(f"\nplato benchmark, {r['date']}, {r['machine']}; medians of {r['reps']} runs, {r['jobs']} workers\n")
-    print("| measurement | median | target | ratio |")
-    print("|---|--:|---|---|")
-    print(f"| `plato --help` | {r['help_s']:.3f} s | < 0.15 s | |")
-    print(f"| `python -c pass` (the interpreter alone) | {r['python_s']:.3f} s | | |")
     print(
-        f"| start-up floor: the interpreter importing click, ruamel.yaml, pydantic, jinja2, jsonschema, PyYAML | "
-        f"{r['import_floor_s']:.3f} s | | |"
+        f"\nplato benchmark, {r['date']}, {r['machine']}; medians of {r['reps']} interleaved rounds, {r['jobs']} jobs"
     )
+    print("(spread: the fastest and the slowest round)\n")
+    print("| measurement | median | spread | target | ratio |")
+    print("|---|--:|--:|---|---|")
+    line("`plato --help`", f"{r['help_s']:.3f} s", target="< 0.15 s")
+    line("`python -c pass` (the interpreter alone)", f"{r['python_s']:.3f} s")
+    line("the interpreter importing click, ruamel.yaml, jinja2, jsonschema, PyYAML", f"{r['import_floor_s']:.3f} s")
     for n in sizes:
         row = r[f"n{n}"]
         if "publish_s" in row:
-            print(f"| single-app publish into a bare repo (fleet of {n}) | {row['publish_s']:.3f} s | < 0.6 s | |")
+            line(f"single-app publish into a bare repo (fleet of {n})", f"{row['publish_s']:.3f} s", target="< 0.6 s")
     for n in sizes:
-        row = r[f"n{n}"]
-        lb = row["lower_bound_s"]
-        print(f"| N={n}: lower bound (jinja2 + libyaml + write, {row['renders']} app-envs) | {lb:.2f} s | | 1.00x |")
-        print(
-            f"| N={n}: `plato rerender` (render, diff, commit, push) | {row['rerender_s']:.2f} s | <= 2x lower bound "
-            f"| {row['rerender_s'] / lb:.2f}x |"
-        )
-        print(
-            f"| N={n}: `plato rerender --dry-run` | {row['rerender_dry_s']:.2f} s | "
-            f"| {row['rerender_dry_s'] / lb:.2f}x |"
-        )
-        print(f"| N={n}: peak memory of `plato rerender` | {row['peak_mb']:.0f} MB | < 500 MB | |")
-        if "kapitan_s" in row:
-            print(
-                f"| N={n}: Kapitan compile | {row['kapitan_s']:.2f} s | >= 4x plato | "
-                f"{row['kapitan_s'] / row['rerender_s']:.2f}x plato |"
-            )
+        fleet_rows(n, r[f"n{n}"])
     if len(sizes) >= 2:
         a, b = r[f"n{sizes[0]}"], r[f"n{sizes[-1]}"]
-        growth = b["rerender_s"] / a["rerender_s"]
-        print(
-            f"| growth N={sizes[0]} -> N={sizes[-1]} ({sizes[-1] // sizes[0]}x apps) | {growth:.2f}x | "
-            f"<= {1.1 * sizes[-1] / sizes[0]:.0f}x | |"
+        growth = f"{b['plato_s'] / a['plato_s']:.2f}x"
+        line(f"growth N={sizes[0]} -> N={sizes[-1]} ({sizes[-1] // sizes[0]}x apps)", growth,
+             target=f"<= {1.1 * sizes[-1] / sizes[0]:.0f}x")  # fmt: skip
+
+
+def fleet_rows(n: int, row: dict[str, Any]) -> None:
+    fl, pl = row["floor_s"], row["plato_s"]
+    what = f"N={n}: floor (plato's writer, hash, git objects, one commit; {row['renders']} app-envs)"
+    line(what, f"{fl:.2f} s", row["floor_spread"], ratio="1.00x")
+    what = f"N={n}: `plato rerender` (render, diff, commit, push)"
+    line(what, f"{pl:.2f} s", row["plato_spread"], "<= 3x floor", f"{pl / fl:.2f}x")
+    what = f"N={n}: `plato rerender --dry-run`"
+    line(what, f"{row['dry_s']:.2f} s", row["dry_spread"], ratio=f"{row['dry_s'] / fl:.2f}x")
+    line(f"N={n}: peak memory of `plato rerender` (process tree)", f"{row['peak_mb']:.0f} MB", target="< 300 MB")
+    if "kapitan_s" in row:
+        k = row["kapitan_vs_plato"]
+        same = "identical" if k["different"] == k["not_in_plato"] == k["missing"] == 0 else "NOT identical"
+        what = (
+            f"N={n}: Kapitan compile ({same} to plato's tree: {k['identical']} files equal, {k['different']} differ, "
+            f"{k['not_in_plato']} not in plato's, {k['missing']} of plato's missing)"
         )
+        ratio = f"{row['kapitan_s'] / pl:.2f}x plato"
+        line(what, f"{row['kapitan_s']:.2f} s", row["kapitan_spread"], ">= 5x plato on identical output", ratio)
+    elif "kapitan_error" in row:
+        line(f"N={n}: Kapitan", f"failed: {row['kapitan_error'][:120]}")
+    diff = row["floor_vs_plato_differing"]
+    shown = f"{len(diff)} files differ" + (": " + ", ".join(diff[:3]) if diff else "")
+    line(f"N={n}: the floor's tree against plato's", shown, target="0")
 
 
 if __name__ == "__main__":

@@ -187,7 +187,10 @@ def parse_manifests(template: Any, variables: dict[str, Any], what: str) -> list
 
     text = template.render(variables, what) if isinstance(template, Tpl) else str(template)
     file = template.file if isinstance(template, Tpl) else None
-    line = template.line if isinstance(template, Tpl) else None
+
+    def line() -> int | None:  # only for a message: looking the line up parses the rules file again
+        return template.line if isinstance(template, Tpl) else None
+
     try:
         docs = [d for d in yaml.load_all(text, Loader=_loader()) if d is not None]
     except yaml.YAMLError as exc:
@@ -196,16 +199,16 @@ def parse_manifests(template: Any, variables: dict[str, Any], what: str) -> list
             f"{what}: manifests template does not render to valid YAML: "
             f"{getattr(exc, 'problem', exc)}" + (f" (rendered line {mark.line + 1})" if mark else ""),
             file=file,
-            line=line,
+            line=line(),
         ) from None
     except ValueError as exc:  # an integer past Python's digit limit, a date that does not exist
         raise UserError(
-            f"{what}: manifests template renders a value YAML cannot hold: {exc}", file=file, line=line
+            f"{what}: manifests template renders a value YAML cannot hold: {exc}", file=file, line=line()
         ) from None
     for d in docs:
         problem = _manifest_problem(d)
         if problem:
-            raise UserError(f"{what}: {problem}", file=file, line=line)
+            raise UserError(f"{what}: {problem}", file=file, line=line())
     return docs
 
 

@@ -154,15 +154,26 @@ def ls_tree(git: Git, rev: str, paths: Iterable[str] = (), recursive: bool = Tru
     out: dict[str, tuple[str, str]] = {}
     spec = ["--", *paths] if paths else []
     flags = ["-r"] if recursive else []
+    # Without recursion ls-tree also lists the siblings of a deeper path's folders (10,000 of them in a folder of
+    # 10,000 apps): keep what was asked for, before decoding anything else.
+    asked = None if recursive else {p.encode("utf-8", "surrogateescape") for p in paths}
     for entry in git.run_bytes("ls-tree", *flags, "-z", "--full-tree", rev, *spec)[1].split(b"\0"):
-        if entry:
-            meta, _, path = entry.partition(b"\t")
+        meta, _, path = entry.partition(b"\t")
+        if entry and (asked is None or path in asked):
             mode, _kind, oid = meta.decode().split(" ")
             out[path.decode("utf-8", "surrogateescape")] = (mode, oid)
-    if not recursive:  # ls-tree also lists the siblings of a deeper path's folders: keep what was asked for
-        asked = set(paths)
-        out = {p: e for p, e in out.items() if p in asked}
     return out
+
+
+def tree_entries(data: bytes) -> Iterable[tuple[str, str]]:
+    """The sub-folders of a raw tree object (as `cat-file` prints it): (name, object id)."""
+    i = 0
+    while i < len(data):
+        space = data.index(b" ", i)
+        nul = data.index(b"\0", space)
+        if data[i:space] == b"40000":
+            yield data[space + 1 : nul].decode("utf-8", "surrogateescape"), data[nul + 1 : nul + 21].hex()
+        i = nul + 21
 
 
 class BlobReader:
@@ -298,14 +309,20 @@ class Clone:
     """A private bare repository that fetches branches of the deployment repository: no work tree, no index.
 
     A fetch is shallow (the tip only) and asks for no blobs (`--filter=blob:none`): where the server allows
-    filters, a publish downloads the trees of one commit and then, in one more request, only the blobs it reads;
-    where it does not (the default of a self-hosted git), the server ignores the filter and the shallow fetch
-    brings the tip's blobs too. `blobs=True` fetches them always (a fleet re-render reads every record)."""
+    filters, it downloads the trees of one commit and then, in one more request, only the blobs it reads; where it
+    does not (the default of a self-hosted git), the server ignores the filter and the shallow fetch brings the
+    tip's blobs too. `blobs=True` fetches them always (a fleet re-render reads every record).
 
-    def __init__(self, repo: str, blobs: bool = False) -> None:
+    `paths=True` (a publish, which reads a few paths of a repository that may hold thousands of apps) fetches the
+    tip's root tree only (`--filter=tree:1`); `fetch_paths` then downloads the trees on the way to the paths it
+    reads, one request per level, so that what a publish downloads does not grow with the repository."""
+
+    def __init__(self, repo: str, blobs: bool = False, paths: bool = False) -> None:
         self.url = remote_url(repo)
         self.blobs = blobs
+        self.paths = paths and not blobs
         self.filtered = False  # the server honoured the filter: blobs are fetched when they are read
+        self.trees_filtered = False  # ... and trees too: fetch_paths downloads those on the way to what is read
         self.fetched: set[str] = set()  # blobs already downloaded (a retry on a new tip reads mostly the same)
         sweep_abandoned()
         self.dir = Path(tempfile.mkdtemp(prefix=f"plato-checkout-{os.getpid()}-"))
@@ -348,28 +365,65 @@ class Clone:
     def fetch(self, branch: str) -> str | None:
         """The remote tip of a branch, fetched (None when the branch does not exist yet)."""
         ref = f"refs/remotes/origin/{branch}"
-        spec = ["--depth=1", "--no-tags", *([] if self.blobs else ["--filter=blob:none"])]
-        status, _, err = self.git.run("fetch", "-q", *spec, "origin", f"+refs/heads/{branch}:{ref}", check=False)
+        filters = ["tree:1", "blob:none"] if self.paths else [] if self.blobs else ["blob:none"]
+        for i, kind in enumerate(filters or [""]):
+            spec = ["--depth=1", "--no-tags", *([f"--filter={kind}"] if kind else [])]
+            status, _, err = self.git.run("fetch", "-q", *spec, "origin", f"+refs/heads/{branch}:{ref}", check=False)
+            if status == 0 or "couldn't find remote ref" in err.lower() or i + 1 == len(filters) or "filter" not in err:
+                break  # else: a server that allows filters but not this kind (tree filters): fall back to blob:none
         if status != 0:
             if "couldn't find remote ref" in err.lower():
                 return None  # an empty repository, or a new branch
             raise repo_error(["fetch", "origin"], err)
-        self.filtered = not self.blobs and "filtering not recognized" not in err.lower()
+        self.filtered = bool(filters) and "filtering not recognized" not in err.lower()
+        self.trees_filtered = self.filtered and kind == "tree:1"
         return self.git.out("rev-parse", ref)
+
+    def fetch_paths(self, rev: str, paths: Iterable[str]) -> None:
+        """After a fetch with trees filtered out: download the trees on the way to `paths` (their parent folders)
+        and, for folders (ending in '/'), every tree under them (without blobs), one request per level of depth.
+        Nothing else of the tree is downloaded: a repository of 10,000 apps costs what one of 100 does. (Were git
+        ever to read a tree that is not there, it would fetch it itself, slowly: nothing would be wrong.)"""
+        if not self.trees_filtered:
+            return
+        whole = {p.rstrip("/") for p in paths if p.endswith("/")}
+        walk = {"/".join(parts[:i]) for p in paths for parts in [p.rstrip("/").split("/")] for i in range(len(parts))}
+        level = {"": self.tree_id(rev)}
+        reader = BlobReader(self.git)
+        try:
+            while level:
+                self._fetch_trees([o for p, o in level.items() if p not in whole], "tree:0")
+                self._fetch_trees([o for p, o in level.items() if p in whole], "blob:none")
+                below: dict[str, str] = {}
+                for path, oid in level.items():
+                    if path not in whole:
+                        for name, child in tree_entries(reader.read(oid)):
+                            sub = f"{path}/{name}" if path else name
+                            if sub in walk or sub in whole:
+                                below[sub] = child
+                level = below
+        finally:
+            reader.close()
+
+    def _fetch_trees(self, oids: list[str], kind: str) -> None:
+        wanted = sorted(set(oids) - self.fetched)
+        self.fetched.update(wanted)
+        if wanted:
+            args = ("-c", "fetch.negotiationAlgorithm=noop", "fetch", "-q", "--no-tags", "--no-write-fetch-head")
+            self.git.run(*args, f"--filter={kind}", "--stdin", "origin", input="\n".join(wanted).encode() + b"\n")
 
     def prefetch(self, oids: Iterable[str]) -> None:
         """Download these blobs in one request (a filtered clone has none of them yet)."""
-        wanted = sorted(set(oids) - self.fetched)
-        self.fetched.update(wanted)
-        if self.filtered and wanted:
-            args = ("-c", "fetch.negotiationAlgorithm=noop", "fetch", "-q", "--no-tags", "--no-write-fetch-head")
-            self.git.run(*args, "--filter=blob:none", "--stdin", "origin", input="\n".join(wanted).encode() + b"\n")
+        if self.filtered:
+            self._fetch_trees(list(oids), "blob:none")
 
     def tree_id(self, rev: str) -> str:
         return self.git.out("rev-parse", f"{rev}^{{tree}}")
 
     def read_file(self, rev: str | None, rel: str) -> bytes | None:
         """One regular file of a commit: None when there is no commit, or no regular file at `rel`."""
+        if rev:
+            self.fetch_paths(rev, [rel])
         mode, oid = ls_tree(self.git, rev, [rel]).get(rel, ("", "")) if rev else ("", "")
         if mode not in ("100644", "100755"):
             return None

@@ -103,6 +103,7 @@ def read_state(clone: Clone, tip: str | None, tree: RenderedTree, record: bytes)
         return State()
     rec = record_path(tree.env, tree.app)
     writes = [*tree.owned, rec]
+    clone.fetch_paths(tip, [*read_paths(tree), *on_the_way(writes)])
     entries = ls_tree(clone.git, tip, read_paths(tree))
     inside = {p: e for p, e in entries.items() if within(p, writes)}
     check_entries(ls_tree(clone.git, tip, on_the_way(writes), recursive=False), inside, writes)
@@ -128,6 +129,7 @@ def _moved(clone: Clone, tip: str, record: bytes | None, tree: RenderedTree) -> 
     old = [p for p in owned if isinstance(p, str) and not within(p, tree.owned)]
     if not old:
         return [], {}
+    clone.fetch_paths(tip, old)
     entries = ls_tree(clone.git, tip, old)
     view = _view(clone, entries, {})
     try:
@@ -142,7 +144,7 @@ def preview(tree: RenderedTree, record: bytes, repo: str, branch: str, admit: Ad
     (a missing local repository counts as empty)."""
     state = State()
     if is_url(repo) or Path(repo).exists():
-        with Clone(repo) as clone:
+        with Clone(repo, paths=True) as clone:
             state = read_state(clone, clone.fetch(branch), tree, record)
     Admission(admit).judge(state.current, tree)
     return compare(tree.env, tree.app, state.current, desired(tree, record), provenance_paths(tree))
@@ -150,7 +152,7 @@ def preview(tree: RenderedTree, record: bytes, repo: str, branch: str, admit: Ad
 
 def read_file(repo: str, branch: str, rel: str) -> bytes | None:
     """One regular file of the branch tip (None when it is not there), read without a checkout."""
-    with Clone(repo) as clone:
+    with Clone(repo, paths=True) as clone:
         return clone.read_file(clone.fetch(branch), rel)
 
 
@@ -168,7 +170,7 @@ def publish(
     target = opts.branch if opts.mode == "push" else pr_branch(tree.env, tree.app)
     admission = Admission(admit)
     opts.retry.start()
-    with Clone(opts.repo) as clone:
+    with Clone(opts.repo, paths=True) as clone:
         for attempt in itertools.count(1):
             result = _attempt(clone, tree, record, opts, target, trailers, attempt, latest_wins, admission)
             if result is not None:

@@ -148,7 +148,8 @@ def verify(clone: Clone, sha: str, edits: Sequence[Edit]) -> None:
     """The commit holds exactly the written bytes (as regular files) at every path the edits touch, and nothing
     else under what they removed: compared by tree entries and blob ids, before anything is pushed."""
     paths = sorted({p for e in edits for p in [*e.removes, *e.writes]})
-    listed = ls_tree(clone.git, sha) if len(paths) > 200 else ls_tree(clone.git, sha, paths)
+    whole = len(paths) > 200 and not clone.trees_filtered  # a listing of everything reads every tree
+    listed = ls_tree(clone.git, sha) if whole else ls_tree(clone.git, sha, paths)
     want = {p: blob_id(d) for e in edits for p, d in e.writes.items()}
     gone = {p for e in edits for p in e.removes if not p.endswith("/")}
     folders = tuple(p for e in edits for p in e.removes if p.endswith("/"))

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict
 
 from generator.read.placeholders import Template
 
-
-class Frozen(BaseModel):
-    # The JSON schema (schemas/workload.schema.json) validates a spec, with file:line messages; these models are
-    # then built from the validated data with model_construct. Building pydantic's validators for every model at
-    # import costs about 170 ms of the 0.6 s a CI publish may take, so it is deferred (tests/read checks that
-    # model_validate agrees with the schema on every conformance file).
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, extra="forbid", defer_build=True)
+# The JSON schema (schemas/workload.schema.json) validates a spec, with file:line messages; these models are then
+# built from the validated data. They are frozen dataclasses, which need no import-time work: importing pydantic
+# and building its validators costs a CI publish 0.1-0.2 s for nothing, since the schema has already checked the
+# data. pydantic still validates them, in tests/read/test_models.py (pydantic validates standard dataclasses, with
+# this config), so that the models and the schema cannot drift apart unnoticed.
+PYDANTIC_CONFIG = {"arbitrary_types_allowed": True, "extra": "forbid"}
 
 
 class Where:
@@ -52,7 +50,10 @@ class Where:
         return f"Where({self.file!r}, {self.line})"
 
 
-class File(Frozen):
+@dataclass(frozen=True, kw_only=True)
+class File:
+    __pydantic_config__ = PYDANTIC_CONFIG
+
     target: str
     mode: str | None = None
     content: Template | None = None  # text, parsed unless no_expand
@@ -64,7 +65,10 @@ class File(Frozen):
     where: Where
 
 
-class Volume(Frozen):
+@dataclass(frozen=True, kw_only=True)
+class Volume:
+    __pydantic_config__ = PYDANTIC_CONFIG
+
     target: str
     source: Template
     path: str | None = None
@@ -72,7 +76,10 @@ class Volume(Frozen):
     where: Where
 
 
-class Container(Frozen):
+@dataclass(frozen=True, kw_only=True)
+class Container:
+    __pydantic_config__ = PYDANTIC_CONFIG
+
     name: str
     image: str
     command: tuple[Template, ...] | None = None
@@ -80,38 +87,49 @@ class Container(Frozen):
     variables: tuple[tuple[str, Template], ...] = ()
     files: tuple[File, ...] = ()
     volumes: tuple[Volume, ...] = ()
-    requests: dict[str, str] = {}
-    limits: dict[str, str] = {}
+    requests: dict[str, str] = field(default_factory=dict)
+    limits: dict[str, str] = field(default_factory=dict)
     liveness_probe: dict[str, Any] | None = None
     readiness_probe: dict[str, Any] | None = None
-    before: dict[str, Literal["started", "complete"]] = {}
+    before: dict[str, Literal["started", "complete"]] = field(default_factory=dict)
     where: Where
-    lines: dict[str, Where] = {}  # "variables.NAME", "command.0", "args.1" -> where, for messages
+    # "variables.NAME", "command.0", "args.1" -> where, for messages
+    lines: dict[str, Where] = field(default_factory=dict)
 
 
-class ServicePort(Frozen):
+@dataclass(frozen=True, kw_only=True)
+class ServicePort:
+    __pydantic_config__ = PYDANTIC_CONFIG
+
     name: str
     port: int
     target_port: int
     protocol: Literal["TCP", "UDP"] = "TCP"
 
 
-class ResourceRequest(Frozen):
+@dataclass(frozen=True, kw_only=True)
+class ResourceRequest:
     """A dependency a workload declares: type, class, id, params (with placeholders parsed)."""
+
+    __pydantic_config__ = PYDANTIC_CONFIG
 
     name: str
     type: str
     class_: str = "default"
     id: str | None = None
-    params: dict[str, Any] = {}  # values may be Template where a string held a placeholder
-    metadata: dict[str, Any] = {}
+    # values may be Template where a string held a placeholder
+    params: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
     where: Where
 
 
-class Workload(Frozen):
+@dataclass(frozen=True, kw_only=True)
+class Workload:
+    __pydantic_config__ = PYDANTIC_CONFIG
+
     name: str
     metadata: dict[str, Any]
-    annotations: dict[str, str] = {}
+    annotations: dict[str, str] = field(default_factory=dict)
     containers: tuple[Container, ...]
     ports: tuple[ServicePort, ...] = ()
     resources: tuple[ResourceRequest, ...] = ()

@@ -206,13 +206,13 @@ def build_workload(raw: dict[str, Any], doc: Document) -> Workload:
     containers = tuple(_container(doc, name, c, tpl) for name, c in raw["containers"].items())
     _check_start_order(doc, containers)
     ports = tuple(
-        ServicePort.model_construct(
+        ServicePort(
             name=n, port=p["port"], target_port=p.get("targetPort", p["port"]), protocol=p.get("protocol", "TCP")
         )
         for n, p in sorted(raw.get("service", {}).get("ports", {}).items())
     )
     resources = tuple(
-        ResourceRequest.model_construct(
+        ResourceRequest(
             name=n,
             type=r["type"],
             class_=r.get("class", "default"),
@@ -224,7 +224,7 @@ def build_workload(raw: dict[str, Any], doc: Document) -> Workload:
         for n, r in sorted(raw.get("resources", {}).items())
     )
     clean = _strip_private(raw)
-    return Workload.model_construct(
+    return Workload(
         name=meta["name"],
         metadata=meta,
         annotations=meta.get("annotations", {}),
@@ -326,7 +326,7 @@ def _container(doc: Document, name: str, c: dict[str, Any], tpl: Any) -> Contain
         elif "content" in f:
             content = tpl(f["content"], (*floc, "content"))
         files.append(
-            File.model_construct(
+            File(
                 target=target,
                 mode=f.get("mode"),
                 content=content,
@@ -339,7 +339,7 @@ def _container(doc: Document, name: str, c: dict[str, Any], tpl: Any) -> Contain
             )
         )
     volumes = tuple(
-        Volume.model_construct(
+        Volume(
             target=t,
             source=tpl(v["source"], (*loc, "volumes", t, "source")),
             path=v.get("path"),
@@ -349,7 +349,7 @@ def _container(doc: Document, name: str, c: dict[str, Any], tpl: Any) -> Contain
         for t, v in sorted(c.get("volumes", {}).items())
     )
     res = c.get("resources", {})
-    return Container.model_construct(
+    return Container(
         name=name,
         image=c["image"],
         command=tuple(tpl(a, (*loc, "command", i)) for i, a in enumerate(c["command"])) if "command" in c else None,

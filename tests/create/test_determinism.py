@@ -328,4 +328,30 @@ def test_a_successful_render_never_parses_a_file_a_second_time_for_positions(mon
     for env in ("development", "production"):
         written = len(kit.render(sorted(shop.glob("*.yaml")), env).files)  # (an assert on the tree would repr it)
         assert written > 0
+    # Resources whose rules render manifests (a StatefulSet for redis, minio and rabbitmq in development): the
+    # rule's line is looked up for a message about them only (it once was for every render).
+    spec = kit.spec(REDIS_MINIO_RABBIT, "cache.score.yaml", folder="with-manifests")
+    tree = kit.render([spec], "development")
+    assert "kind: StatefulSet" in tree.files[f"{tree.plan.env['paths']['manifests']}/manifest.yaml"].decode()
     assert calls == []
+
+
+REDIS_MINIO_RABBIT = """
+    apiVersion: score.dev/v1b1
+    metadata:
+      name: worker
+    containers:
+      worker:
+        image: .
+        variables:
+          REDIS: ${resources.cache.host}
+          BUCKET: ${resources.bucket.bucket}
+          QUEUE: ${resources.queue.host}
+    resources:
+      cache:
+        type: redis
+      bucket:
+        type: s3
+      queue:
+        type: amqp
+"""

@@ -6,12 +6,19 @@ from __future__ import annotations
 import re
 import textwrap
 
+import pytest
+
 BRANCH = "plato/development/shop"
 MARKER = "<!-- plato:pr env=development app=shop -->"
 LIMIT = 65_536
 
 
-def test_pr_mode_pushes_a_branch_from_main_and_leaves_main_alone(tmp_path, remote, run_plato, shop_args) -> None:
+@pytest.mark.parametrize("filters", [False, True], ids=["no-filters", "filtered-fetches"])
+def test_pr_mode_pushes_a_branch_from_main_and_leaves_main_alone(
+    tmp_path, remote, run_plato, shop_args, filters
+) -> None:
+    if filters:  # the remote serves filtered fetches: plato downloads the trees on the way to its paths only
+        remote.git("config", "uploadpack.allowFilter", "true")
     base = remote.commit({"other/keep.txt": "x\n"}, workdir=tmp_path / "seed")
     body = tmp_path / "out" / "body.md"
 

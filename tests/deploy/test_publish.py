@@ -360,3 +360,50 @@ def test_a_moved_apps_old_folder_marked_as_someone_elses_is_left_alone(tmp_path,
     assert r.returncode == 0, r.explain()
     after = remote.files()
     assert "development/shop/manifest.yaml" in after and "apps/development/shop/manifest.yaml" in after
+
+
+# --- a server that allows filters: a publish downloads its own paths only ---------------------------------------
+
+
+@pytest.fixture
+def filtering(tmp_path, remote):
+    """The remote serves filtered fetches (as GitHub does): a publish downloads the trees on the way to its paths."""
+    remote.git("config", "uploadpack.allowFilter", "true")
+    return remote
+
+
+def test_a_publish_through_filtered_fetches_keeps_everything_else_and_lands_the_render(
+    tmp_path, filtering, run_plato, shop_args
+) -> None:
+    filtering.commit({**FOREIGN, "development/shop/stale.yaml": "kind: ConfigMap\n"}, workdir=tmp_path / "seed")
+    blobs = {path: filtering.git("rev-parse", f"main:{path}").strip() for path in FOREIGN}
+    for image in ("ghcr.io/acme/shop:1.0", "ghcr.io/acme/shop:2.0"):
+        r = run_plato(shop_args("publish", filtering.path, image=image))
+        assert r.returncode == 0, r.explain()
+        assert image in images(filtering.show("development/shop/manifest.yaml"))
+    files = filtering.files()
+    assert set(OWNED_FILES) <= set(files) and "development/shop/stale.yaml" not in files
+    assert {path: filtering.git("rev-parse", f"main:{path}").strip() for path in FOREIGN} == blobs
+    assert filtering.count() == 3
+
+
+@pytest.mark.parametrize(
+    ("symlinks", "files", "says"),
+    [
+        ({"cd": "elsewhere"}, {}, "symlink cd"),
+        ({"development/shop/manifest.yaml": "/etc/passwd"}, {"development/shop/.plato-owner": "development/shop\n"},
+         "symlink development/shop/manifest.yaml"),
+        ({}, {"development/shop": "a file where the app's folder goes\n"}, "development/shop is a file"),
+        ({}, {"development/shop/.plato-owner": "development/other\n"}, "development/other"),
+    ],
+)  # fmt: skip
+def test_a_publish_through_filtered_fetches_refuses_what_is_on_its_paths(
+    tmp_path, filtering, run_plato, shop_args, symlinks, files, says
+) -> None:
+    """The checks read the same entries when only the trees on the way were downloaded."""
+    filtering.commit({"README.md": "seed\n", **files}, symlinks=symlinks, workdir=tmp_path / "seed")
+    before = filtering.snapshot()
+    r = run_plato(shop_args("publish", filtering.path))
+    assert r.returncode == 2, r.explain()
+    assert says in r.stderr and "Traceback" not in r.output
+    assert filtering.snapshot() == before
