@@ -40,12 +40,20 @@ def source_time(ctx: dict[str, str]) -> int | None:
 
 
 def rendered(inputs: Inputs) -> tuple[Any, bytes]:
-    from generator.deploy.record import make_record
+    from generator.deploy.record import make_record, match_digest, output_digest
 
     tree = inputs.render()
     ctx = tree.plan.context
     record = make_record(
-        ctx, inputs.workloads, source_time(ctx), inputs.files, tree.plan.rules_used(), tree.owned, list(inputs.context)
+        ctx,
+        inputs.workloads,
+        source_time(ctx),
+        inputs.files,
+        tree.plan.rules_used(),
+        tree.owned,
+        list(inputs.context),
+        output=output_digest(tree.files),
+        match=match_digest(tree.plan.rules),
     )
     return tree, record
 

@@ -28,7 +28,7 @@ class Step:
 
 
 def prepare(source: Source, inputs: Inputs, verb: str, promoted: dict[str, str]) -> Step:
-    from generator.deploy.record import make_record
+    from generator.deploy.record import make_record, match_digest, output_digest
 
     plan = inputs.plan()
     if verb == "promote":
@@ -46,6 +46,8 @@ def prepare(source: Source, inputs: Inputs, verb: str, promoted: dict[str, str])
         tree.owned,
         list(inputs.context),
         promoted,
+        output=output_digest(tree.files),
+        match=match_digest(plan.rules),
     )
     return Step(source, tree, record, source.line(verb), promoted["by"])
 

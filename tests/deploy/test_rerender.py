@@ -269,17 +269,17 @@ def test_rules_that_would_share_paths_between_apps_are_refused_and_nothing_is_wr
 
 def test_two_apps_writing_one_file_or_an_app_writing_outside_its_paths_is_caught_before_any_commit() -> None:
     """The last line of defence behind the path rules and the ownership markers."""
-    from generator.deploy.rerender import AppResult, _check_paths
+    from generator.deploy.rerender import Changed, _check_paths
     from generator.errors import RepoError, UserError
 
-    a = AppResult("dev", "a", writes={"dev/x/m.yaml": b"1"}, owned=["dev/x/"])
-    b = AppResult("dev", "b", writes={"dev/x/m.yaml": b"2"}, owned=["dev/x/"])
+    a = Changed("dev", "a", written={"dev/x/m.yaml": "1" * 40}, owned=["dev/x/"])
+    b = Changed("dev", "b", written={"dev/x/m.yaml": "2" * 40}, owned=["dev/x/"])
     with pytest.raises(UserError, match=re.escape("dev/a and dev/b would both write dev/x/m.yaml")):
         _check_paths([a, b])
-    c = AppResult("dev", "c", removes=["dev/other/m.yaml"], owned=["dev/c/", "cd/dev-c.yaml"])
+    c = Changed("dev", "c", removes=["dev/other/m.yaml"], owned=["dev/c/", "cd/dev-c.yaml"])
     with pytest.raises(RepoError, match="outside the paths dev/c owns"):
         _check_paths([c])
-    _check_paths([a, AppResult("dev", "d", removes=["dev/x/m.yaml"], owned=["dev/x/"])])  # a swap is fine
+    _check_paths([a, Changed("dev", "d", removes=["dev/x/m.yaml"], owned=["dev/x/"])])  # a swap is fine
 
 
 def test_a_folder_marked_as_another_apps_stops_the_rerender(tmp_path: Path) -> None:
