@@ -523,9 +523,7 @@ def _render(
     pr = opts.mode == "pr"
     writer = None if dry_run else BlobWriter(clone)
     try:
-        results: Iterable[tuple[AppResult, str]] = stream(
-            clone.dir, tip or "", view, planned, rules_dir, workers, pr
-        )
+        results: Iterable[tuple[AppResult, str]] = stream(clone.dir, tip or "", view, planned, rules_dir, workers, pr)
         for r, reason in progress(results, len(planned)) if progress else results:
             impact.add(r, reason, writer)
     finally:
