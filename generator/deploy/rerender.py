@@ -44,6 +44,7 @@ from generator.create.render import OWNER_MARKER
 from generator.deploy.diff import ChangeSet, compare
 from generator.deploy.git import BlobReader, Clone, Git, PushRejected, ls_tree
 from generator.deploy.ownership import (
+    TREE,
     check_entries,
     check_owner,
     check_written_paths,
@@ -230,7 +231,7 @@ class SliceTree(GitTree):
         got = ls_tree(git, self.tip, [rel]) if self.tip else {}
         ahead = prefixes(rel)[:-1]
         if self.tip and ahead:
-            got.update((p, e) for p, e in ls_tree(git, self.tip, ahead, recursive=False).items() if e[0] != "040000")
+            got.update((p, e) for p, e in ls_tree(git, self.tip, ahead, recursive=False).items() if e[0] != TREE)
         self.entries.update(got)
         self.paths = sorted(self.entries)
         self.exact.update(ahead)
@@ -489,9 +490,14 @@ def _untouched(clone: Clone, old: str | None, new: str | None, apps: list[Change
         return old == new
     paths = sorted({p for a in apps for p in a.owned})
     ahead = on_the_way(paths)
+
+    def listed(rev: str, chunk: list[str], recursive: bool) -> Entries:
+        # A folder on the way counts as a folder, whatever else changed in it (other apps' files).
+        return {p: (m, "" if m == TREE else oid) for p, (m, oid) in ls_tree(clone.git, rev, chunk, recursive).items()}
+
     for i in range(0, max(len(paths), len(ahead)), 2000):
         for chunk, recursive in ((paths[i : i + 2000], True), (ahead[i : i + 2000], False)):
-            if chunk and ls_tree(clone.git, old, chunk, recursive) != ls_tree(clone.git, new, chunk, recursive):
+            if chunk and listed(old, chunk, recursive) != listed(new, chunk, recursive):
                 return False
     return True
 

@@ -492,3 +492,25 @@ def test_four_shards_at_once_give_the_tree_of_one_unsharded_rerender(tmp_path: P
     assert git(many, "fsck", "--no-progress", "--no-dangling").strip() == ""  # (lost races leave dangling commits)
     shards = git(many, "log", "--format=%(trailers:key=Plato-Shard,valueonly)", "main").split()
     assert sorted(set(shards)) == [f"{i}/4" for i in range(1, 5)]  # each shard committed its own share
+
+
+def test_a_lost_race_is_re_anchored_only_when_the_other_commit_left_the_apps_paths_alone(tmp_path: Path) -> None:
+    from generator.deploy.git import Clone
+    from generator.deploy.rerender import Changed, _untouched
+
+    bare = fleet(tmp_path, ["a1", "a2"], envs=("development",))
+    before = git(bare, "rev-parse", "main").strip()
+
+    def edit(work: Path) -> None:
+        (work / "development" / "a2" / "manifest.yaml").write_text("edited by another job\n")
+
+    push_edit(tmp_path, bare, edit)
+    after = git(bare, "rev-parse", "main").strip()
+    owned = {a: json.loads(git(bare, "show", f"main:.plato/inputs/development/{a}.json"))["owned"] for a in ("a1", "a2")}
+    assert "development/a2/" in owned["a2"]
+    with Clone(str(bare), blobs=True) as clone:
+        clone.fetch("main")
+        assert clone.git.out("rev-parse", "refs/remotes/origin/main") == after
+        clone.git.run("fetch", "-q", "origin", before)
+        assert _untouched(clone, before, after, [Changed("development", "a1", owned["a1"])])
+        assert not _untouched(clone, before, after, [Changed("development", "a2", owned["a2"])])
