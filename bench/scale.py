@@ -111,7 +111,8 @@ def built(cache: Path, n: int, v1: Path) -> tuple[Path, str]:
 
 
 def git(bare: Path, *args: str) -> str:
-    return subprocess.run(["git", "--git-dir", str(bare), *args], capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(["git", "--git-dir", str(bare), *args], capture_output=True, text=True, check=True)
+    return out.stdout.strip()
 
 
 def run(args: list[str], memory: bool = False) -> tuple[float, int, str]:

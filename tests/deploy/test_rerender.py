@@ -506,7 +506,8 @@ def test_a_lost_race_is_re_anchored_only_when_the_other_commit_left_the_apps_pat
 
     push_edit(tmp_path, bare, edit)
     after = git(bare, "rev-parse", "main").strip()
-    owned = {a: json.loads(git(bare, "show", f"main:.plato/inputs/development/{a}.json"))["owned"] for a in ("a1", "a2")}
+    records = {a: json.loads(git(bare, "show", f"main:.plato/inputs/development/{a}.json")) for a in ("a1", "a2")}
+    owned = {a: r["owned"] for a, r in records.items()}
     assert "development/a2/" in owned["a2"]
     with Clone(str(bare), blobs=True) as clone:
         clone.fetch("main")
