@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from generator.deploy.rerender import Impact
+from generator.deploy.rerender import Impact, Published
 from generator.deploy.transaction import Mode, Retry
 
 
@@ -50,6 +50,21 @@ def report(impact: Impact) -> str:
         risks = f"  ! {'; '.join(a.risks)}" if a.risks else ""
         lines.append(f"  {a.env}/{a.app}{risks}")
     return "\n".join(lines) + "\n"
+
+
+def as_json(result: Published, dry_run: bool, shard: tuple[int, int] | None) -> dict[str, Any]:
+    impact = result.impact
+    return {
+        "dry_run": dry_run,
+        "apps": impact.apps,
+        "skipped": dict(sorted(impact.skipped.items())),
+        "rendered": dict(sorted(impact.rendered.items())),
+        "shard": f"{shard[0]}/{shard[1]}" if shard else None,
+        "changed": [f"{a.env}/{a.app}" for a in impact.changed],
+        "by_env": impact.by_env(),
+        "commits": result.commits,
+        "branches": result.branches,
+    }
 
 
 def run(
@@ -97,18 +112,7 @@ def run(
     if bodies:
         write_summary(os.environ.get("GITHUB_STEP_SUMMARY"), "\n".join(bodies.values()))
     if fmt == "json":
-        data: dict[str, Any] = {
-            "dry_run": dry_run,
-            "apps": impact.apps,
-            "skipped": dict(sorted(impact.skipped.items())),
-            "rendered": dict(sorted(impact.rendered.items())),
-            "shard": f"{scope.shard[0]}/{scope.shard[1]}" if scope.shard else None,
-            "changed": [f"{a.env}/{a.app}" for a in impact.changed],
-            "by_env": impact.by_env(),
-            "commits": result.commits,
-            "branches": result.branches,
-        }
-        click.echo(json.dumps(data, indent=2, sort_keys=True))
+        click.echo(json.dumps(as_json(result, dry_run, scope.shard), indent=2, sort_keys=True))
         return
     click.echo(report(impact), nl=False, err=True)
     if not impact.changed:
