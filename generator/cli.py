@@ -380,6 +380,8 @@ def publish(
 @mode_option("push: one commit per environment; pr: one branch plato/rerender/<env> per environment.")
 @retries_option
 @click.option("--jobs", type=int, default=None, help="Worker processes (default: one per core).")
+@click.option("--full", is_flag=True, help="Render every app, also those whose inputs, rules and plato are unchanged.")
+@click.option("--shard", default=None, metavar="I/N", help="Only share I of N of the apps (a stable hash of env/app).")
 @click.option(
     "--pr-body-dir",
     type=click.Path(path_type=Path),
@@ -397,6 +399,8 @@ def rerender(
     retry_for: float,
     max_retries: int | None,
     jobs: int | None,
+    full: bool,
+    shard: str | None,
     pr_body_dir: Path | None,
     fmt: str,
 ) -> None:
@@ -405,4 +409,4 @@ def rerender(
     from generator.commands.rerender import run as run_rerender
 
     retry = retry_settings(retry_for, max_retries)
-    run_rerender(repo, branch, rules_dir, select, dry_run, mode, retry, fmt, jobs, pr_body_dir)
+    run_rerender(repo, branch, rules_dir, select, dry_run, mode, retry, fmt, jobs, pr_body_dir, full, shard)

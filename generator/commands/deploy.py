@@ -63,17 +63,26 @@ def rendered(
     promoted: dict[str, str] | None = None,
     admit: bool = False,
 ) -> tuple[RenderedTree, bytes]:
-    """The pipeline's rendered tree and the record a commit of it carries. `time` is the source commit's (read
-    from the checkout CI runs in when not given); `promoted` says where a promotion took its inputs from. The
-    admission policies are left to the deploy step unless `admit`: it judges them against what the deployment
-    repository holds (`inputs.admit` with its objects)."""
-    from generator.deploy.record import make_record
+    """The pipeline's rendered tree and the record a commit of it carries (with the digests a re-render compares
+    to skip what has not changed). `time` is the source commit's (read from the checkout CI runs in when not
+    given); `promoted` says where a promotion took its inputs from. The admission policies are left to the deploy
+    step unless `admit`: it judges them against what the deployment repository holds (`inputs.admit`)."""
+    from generator.deploy.record import make_record, match_digest, output_digest
 
     tree = inputs.render(plan=plan, admit=admit)
     ctx = tree.plan.context
     when = time if time is not None or promoted else source_time(ctx)
     record = make_record(
-        ctx, inputs.workloads, when, inputs.files, tree.plan.rules_used(), tree.owned, list(inputs.context), promoted
+        ctx,
+        inputs.workloads,
+        when,
+        inputs.files,
+        tree.plan.rules_used(),
+        tree.owned,
+        list(inputs.context),
+        promoted,
+        output=output_digest(tree.files),
+        match=match_digest(tree.plan.rules),
     )
     return tree, record
 

@@ -3,6 +3,12 @@
 They live at `.plato/inputs/<env>/<app>.json`, outside every path a CD tool reads: the workload specs as read
 (file sources inlined), the context (without per-run keys), the source commit and its time (for "latest wins"),
 and the rules that shaped the output with their digests (so a re-render can name the rules that changed).
+
+`digests` make a re-render incremental: `inputs` (the workloads, context with the image, and files as recorded),
+`match` (what decides which rules an app uses: every rule's kind, name and criteria, the Dimensions, the Context
+rules and the policies), and `output` (every file the write left at the app's paths, by path, mode and blob id).
+With the rules used (`rules`, one digest per rule document) and the plato version, an app whose digests all hold
+is not rendered again; its output digest, compared with the tree's entries, finds hand edits without a read.
 """
 
 from __future__ import annotations
@@ -10,13 +16,19 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any, Literal
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 from generator import __version__
+from generator.deploy.git import blob_id
 from generator.read.context import RUN_KEYS
 from generator.read.models import Workload
 
+if TYPE_CHECKING:
+    from generator.match.rules import RuleSet
+
 RECORD_DIR = ".plato/inputs"
+REGULAR_MODE = "100644"  # every file plato writes
 
 Newer = Literal["theirs", "ours", "neither"]
 DIGEST = re.compile(r"@(sha256:[0-9a-f]{64})$")
@@ -35,6 +47,8 @@ def make_record(
     owned: list[str] | None = None,
     given: list[str] | None = None,
     promoted: dict[str, str] | None = None,
+    output: str | None = None,
+    match: str | None = None,
 ) -> bytes:
     """`given` names the context keys CI passed (the others were derived by rules, and a promotion derives them
     again for its target); `promoted` says which environment and deployment commit a promotion took these
@@ -59,7 +73,46 @@ def make_record(
         data["given"] = sorted(k for k in given if k in kept)
     if promoted:
         data["promoted"] = promoted
+    if output and match:
+        data["digests"] = {"inputs": inputs_digest(data), "match": match, "output": output}
     return (json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False) + "\n").encode()
+
+
+def _sha256(data: Any) -> str:
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    return "sha256:" + hashlib.sha256(text).hexdigest()
+
+
+def inputs_digest(record: dict[str, Any]) -> str:
+    """What a render reads of a record: the context (the image included), the workloads as read and their
+    container order, the files they came from."""
+    return _sha256([record.get(k) for k in ("context", "workloads", "containerOrder", "files")])
+
+
+def output_digest(files: Mapping[str, bytes]) -> str:
+    """One digest over every file a write leaves at an app's paths (the record aside): mode, blob id and path,
+    the way `git ls-tree` lists them, so that the tree's entries give the same digest without reading a blob."""
+    return tree_digest((path, REGULAR_MODE, blob_id(data)) for path, data in files.items())
+
+
+def tree_digest(entries: Iterable[tuple[str, str, str]]) -> str:
+    lines = sorted(f"{mode} {oid}\t{path}\n" for path, mode, oid in entries)
+    return "sha256:" + hashlib.sha256("".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+_MATCH: dict[str, str] = {}
+
+
+def match_digest(rules: RuleSet) -> str:
+    """What decides which rules an app uses, over the whole rule set: a change here may send any app to other
+    rules (a new rule, a new criterion), a change elsewhere shows in the digests of the rules an app used."""
+    if rules.digest not in _MATCH or not rules.digest:
+        used = [
+            [r.kind, r.name, {k: list(v) for k, v in r.match.items()}, r.digest if r.kind == "Context" else ""]
+            for r in sorted(rules.all_rules(), key=lambda r: r.ref)
+        ]
+        _MATCH[rules.digest] = _sha256([list(rules.dimensions), used, [d.data for d in rules.policy_docs]])
+    return _MATCH[rules.digest]
 
 
 def pinned(image: str | None, workloads: list[Any]) -> dict[str, str | None]:

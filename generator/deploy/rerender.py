@@ -9,23 +9,43 @@ the tree and compared by object id (a file whose new bytes hash to the id it has
 few changed files are read through one `git cat-file --batch` per worker, and each environment's commit is written
 by one `git fast-import`. A fleet of thousands of apps changes a few files each; writing and re-indexing every file
 of a work tree would cost more than rendering them.
+
+Memory stays flat in the fleet's size: apps go to the workers in small batches with a bounded number in flight,
+each worker is given only the tree entries of its apps' paths (it lists anything else it needs from git), and each
+finished app's files are written as blobs at once; what is kept per app is what the report and the commit need
+(counts, paths, blob ids).
+
+Incremental: an app whose record says it was written by this plato version, from these inputs, with rules whose
+digests have not changed, is not rendered; the digest of what its write left is compared with the tree's entries
+(no blob read), and only an app whose files were edited by hand is rendered to restore them. `--full` renders all.
+
+Shards: `--shard I/N` takes the apps whose hash of env/app falls in share I of N (stable whatever the listing
+order), and commits only their paths; a push that lost a race to another shard is re-anchored on the new tip with
+the same blobs (no render) when the other commit left this shard's paths alone.
 """
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
+import hashlib
 import itertools
 import os
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+import re
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from generator import __version__
 from generator.check.admission import old_objects
+from generator.create.render import OWNER_MARKER
 from generator.deploy.diff import ChangeSet, compare
 from generator.deploy.git import BlobReader, Clone, Git, PushRejected, ls_tree
 from generator.deploy.ownership import (
+    TREE,
     check_entries,
     check_owner,
     check_written_paths,
@@ -34,16 +54,35 @@ from generator.deploy.ownership import (
     on_the_way,
     provenance_paths,
 )
-from generator.deploy.record import RECORD_DIR, make_record, read_record, record_path
-from generator.deploy.transaction import Commit, Edit, Options, commit_message, write_commits
-from generator.deploy.tree import GitTree
+from generator.deploy.record import (
+    RECORD_DIR,
+    inputs_digest,
+    make_record,
+    match_digest,
+    output_digest,
+    read_record,
+    record_path,
+    tree_digest,
+)
+from generator.deploy.transaction import BlobWriter, Commit, Edit, Options, commit_message, write_commits
+from generator.deploy.tree import GitTree, prefixes
 from generator.errors import PlatoError, UserError
 
+if TYPE_CHECKING:
+    from generator.pipeline import Inputs
+
 PARALLEL_THRESHOLD = 24  # below this, starting worker processes costs more than it saves
+BATCH = 8  # apps per task sent to a worker
+IN_FLIGHT = 4  # tasks per worker submitted ahead: what bounds the results held at once
+KEEP_SETS = 300  # change sets kept per environment for its PR body and summary (a body shows fewer anyway)
+
+Entries = dict[str, tuple[str, str]]
 
 
 @dataclass
 class AppResult:
+    """What a worker hands back for one app (its files' bytes travel once, to be written as blobs)."""
+
     env: str
     app: str
     changeset: ChangeSet | None = None
@@ -55,33 +94,69 @@ class AppResult:
 
 
 @dataclass
+class Changed:
+    """What is kept of an app that changes: its paths, the ids of the blobs written, and what the report says."""
+
+    env: str
+    app: str
+    owned: list[str]
+    written: dict[str, str] = field(default_factory=dict)  # path -> blob id
+    removes: list[str] = field(default_factory=list)
+    rules_changed: list[str] = field(default_factory=list)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    risks: list[str] = field(default_factory=list)
+    reason: str = ""
+    changeset: ChangeSet | None = None  # for the first KEEP_SETS apps of an environment: what its PR body shows
+
+
+@dataclass
 class Impact:
-    apps: list[AppResult]
+    """The counts of a re-render, gathered as the apps finish."""
 
-    @property
-    def changed(self) -> list[AppResult]:
-        return [a for a in self.apps if a.changeset is not None and not a.changeset.empty]
+    apps: int = 0
+    envs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    changed: list[Changed] = field(default_factory=list)
+    failed: list[tuple[str, str, str]] = field(default_factory=list)  # (env, app, error)
+    skipped: Counter[str] = field(default_factory=Counter)  # why apps were not rendered
+    rendered: Counter[str] = field(default_factory=Counter)  # why apps were rendered
 
-    @property
-    def failed(self) -> list[AppResult]:
-        return [a for a in self.apps if a.error]
+    def env(self, name: str) -> dict[str, Any]:
+        return self.envs.setdefault(
+            name, {"apps": 0, "changed": 0, "failed": 0, "kinds": {}, "rules": {}, "skipped": {}, "rendered": {}}
+        )
+
+    def count(self, env: str, reason: str, skipped: bool) -> None:
+        self.apps += 1
+        e = self.env(env)
+        e["apps"] += 1
+        (self.skipped if skipped else self.rendered)[reason] += 1
+        where = e["skipped" if skipped else "rendered"]
+        where[reason] = where.get(reason, 0) + 1
+
+    def add(self, r: AppResult, reason: str, writer: BlobWriter | None) -> None:
+        e = self.env(r.env)
+        if r.error:
+            e["failed"] += 1
+            self.failed.append((r.env, r.app, r.error))
+            return
+        cs = r.changeset
+        if cs is None or cs.empty:
+            return
+        e["changed"] += 1
+        counts = cs.counts()
+        for kind, n in counts.items():
+            k = e["kinds"].setdefault(kind, {"added": 0, "changed": 0, "removed": 0})
+            for s in k:
+                k[s] += n[s]
+        for rule in r.rules_changed:
+            e["rules"][rule] = e["rules"].get(rule, 0) + 1
+        written = {p: writer.write(b) for p, b in r.writes.items()} if writer else {}
+        kept = cs if e["changed"] <= KEEP_SETS else None
+        self.changed.append(Changed(r.env, r.app, r.owned, written, r.removes, r.rules_changed, counts, cs.risks,
+                                    reason, kept))  # fmt: skip
 
     def by_env(self) -> dict[str, dict[str, Any]]:
-        out: dict[str, dict[str, Any]] = {}
-        for a in self.apps:
-            e = out.setdefault(a.env, {"apps": 0, "changed": 0, "failed": 0, "kinds": {}, "rules": {}})
-            e["apps"] += 1
-            if a.error:
-                e["failed"] += 1
-            if a.changeset is not None and not a.changeset.empty:
-                e["changed"] += 1
-                for kind, n in a.changeset.counts().items():
-                    k = e["kinds"].setdefault(kind, {"added": 0, "changed": 0, "removed": 0})
-                    for s in k:
-                        k[s] += n[s]
-                for r in a.rules_changed:
-                    e["rules"][r] = e["rules"].get(r, 0) + 1
-        return dict(sorted(out.items()))
+        return dict(sorted(self.envs.items()))
 
 
 def matches(ctx: dict[str, str], select: dict[str, str]) -> bool:
@@ -100,109 +175,266 @@ def parse_select(text: str | None) -> dict[str, str]:
     return out
 
 
-def recorded(view: GitTree, select: dict[str, str]) -> list[tuple[str, dict[str, Any]]]:
-    """The recorded inputs (`.plato/inputs/<env>/<app>.json`) whose context matches the selection, read once here
-    (the workers get them parsed)."""
-    found = []
-    for rel in view.files(RECORD_DIR + "/"):
-        if rel.count("/") != 3 or not rel.endswith(".json") or not view.is_regular(rel):
-            continue
-        record = read_record(view.read(rel), rel)
-        if matches(record.get("context", {}), select):
-            found.append((rel, record))
-    return found
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """`--shard I/N`: share I (1..N) of N."""
+    if text is None:
+        return None
+    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
+        raise UserError(
+            f"--shard {text!r} is not I/N with 1 <= I <= N",
+            file="--shard",
+            hint="e.g. --shard 2/4 for the second of four shards (in GitHub Actions: --shard ${{ matrix.shard }}/4)",
+        )
+    return int(m.group(1)), int(m.group(2))
+
+
+def in_shard(env: str, app: str, shard: tuple[int, int] | None) -> bool:
+    """A stable share: by a hash of env/app, so that every shard agrees whatever the order of the listing."""
+    if shard is None:
+        return True
+    h = int.from_bytes(hashlib.sha256(f"{env}/{app}".encode()).digest()[:8], "big")
+    return h % shard[1] == shard[0] - 1
+
+
+def _under(view: GitTree, rel: str) -> list[str]:
+    """The listed files at `rel` (a folder's, recursively), without the symlink check (the worker makes it)."""
+    if not rel.endswith("/"):
+        return [rel] if rel in view.entries else []
+    start = bisect.bisect_left(view.paths, rel)
+    return view.paths[start : bisect.bisect_left(view.paths, rel[:-1] + "0")]
+
+
+def _around(paths: list[str]) -> list[str]:
+    """The ownership markers of the folders around the paths (as check_owner reads them)."""
+    return sorted({"/".join(p[:i]) + "/" + OWNER_MARKER for rel in paths for p in [rel.rstrip("/").split("/")[:-1]]
+                   for i in range(1, len(p) + 1)})  # fmt: skip
+
+
+def cut(view: GitTree, paths: list[str]) -> tuple[Entries, list[str]]:
+    """What a worker needs of the tree for an app whose paths are `paths` (its record's): the entries at and under
+    them, on the way to them and the markers around them, and the paths that this covers."""
+    covered = [*paths, *_around(paths), *on_the_way(paths)]
+    return {f: view.entries[f] for rel in covered for f in _under(view, rel)}, covered
+
+
+class SliceTree(GitTree):
+    """A worker's view of the tree: the entries the parent cut for the app, and `git ls-tree` of the tip for
+    anything else (the paths of an app that the new rules move)."""
+
+    def __init__(self, entries: Entries, covered: list[str], reader: BlobReader, tip: str) -> None:
+        super().__init__(entries, reader)
+        self.tip = tip
+        self.folders = tuple(c for c in covered if c.endswith("/"))
+        self.exact = {c for c in covered if not c.endswith("/")}
+
+    def _cover(self, rel: str) -> None:
+        if rel in self.exact or rel.startswith(self.folders) or (rel + "/").startswith(self.folders):
+            return
+        git = self.reader.git
+        got = ls_tree(git, self.tip, [rel]) if self.tip else {}
+        ahead = prefixes(rel)[:-1]
+        if self.tip and ahead:
+            got.update((p, e) for p, e in ls_tree(git, self.tip, ahead, recursive=False).items() if e[0] != TREE)
+        self.entries.update(got)
+        self.paths = sorted(self.entries)
+        self.exact.update(ahead)
+        if rel.endswith("/"):
+            self.folders += (rel,)
+        else:
+            self.exact.add(rel)
+
+    def _check(self, rel: str) -> None:
+        self._cover(rel)
+        super()._check(rel)
+
+    def entry(self, rel: str) -> tuple[str, str] | None:
+        self._cover(rel)
+        return self.entries.get(rel)
+
+    def is_regular(self, rel: str) -> bool:
+        self._cover(rel)
+        return super().is_regular(rel)
+
+    def holds(self, rel: str, data: bytes) -> bool:
+        self._cover(rel)
+        return super().holds(rel, data)
 
 
 # Worker state: each process loads and compiles the rules once, and reads the repository through its own
 # `git cat-file --batch`.
 _W: dict[str, Any] = {}
 
+Job = tuple[str, str, Entries, list[str], bool]  # record path, record blob id, entries cut, paths covered, diffs
 
-def _init(rules_dir: str | None, workdir: str, entries: dict[str, tuple[str, str]]) -> None:
+
+def _init(rules_dir: str | None, workdir: str, tip: str) -> None:
     from generator.match.rules import load_rules
 
     _W["dir"] = Path(rules_dir) if rules_dir else None
     _W["rules"] = load_rules(_W["dir"])  # held, not looked up per app (the lookup lists and stats the folder)
-    _W["view"] = GitTree(entries, BlobReader(Git(Path(workdir))))
+    _W["reader"] = BlobReader(Git(Path(workdir)))
+    _W["tip"] = tip
 
 
-def render_one(job: tuple[str, dict[str, Any], bool]) -> AppResult:
+def render_batch(jobs: list[Job]) -> list[AppResult]:
+    return [render_one(job) for job in jobs]
+
+
+def render_one(job: Job) -> AppResult:
     """Re-render one recorded app and compare it with the repository's tree (runs in a worker). Files whose new
     bytes have the object id they have now are not read."""
     from generator.pipeline import inputs_from_record
 
-    label, record, diffs = job
-    view: GitTree = _W["view"]
+    label, oid, entries, covered, diffs = job
+    view = SliceTree(entries, covered, _W["reader"], _W["tip"])
     parts = label.split("/")
-    env, app = parts[-2], parts[-1].removesuffix(".json")
-    result = AppResult(env, app)
+    result = AppResult(parts[-2], parts[-1].removesuffix(".json"))
     try:
+        record = read_record(view.reader.read(oid), label)
         inputs = inputs_from_record(record, label, _W.get("dir"))
-        # The pipeline's one composition with the worker's rule set; the policies are judged below, against
+        # The pipeline's one composition with the worker's rule set; the policies are judged in _compare, against
         # what the tip holds. A denied app fails, the others go on.
         tree = inputs.render(rules=_W["rules"], quiet=True, admit=False)
-        source = record.get("source") or {}
         used = tree.plan.rules_used()
         before = record.get("rules") or {}
         result.rules_changed = sorted(r for r, d in used.items() if before.get(r) != d)
         new_record = make_record(
             tree.plan.context,
             inputs.workloads,
-            source.get("time"),
+            (record.get("source") or {}).get("time"),
             inputs.files,
             used,
             tree.owned,
             record.get("given"),
             record.get("promoted"),
+            output=output_digest(tree.files),
+            match=match_digest(_W["rules"]),
         )
-        want = desired(tree, new_record)
-        writes = [*tree.owned, record_path(tree.env, tree.app)]
-        # The full listing has no folders: what it holds on the way to a written path is not a folder.
-        ahead = {p: view.entries[p] for p in on_the_way(writes) if p in view.entries}
-        check_entries(ahead, {f: view.entries[f] for rel in writes for f in view.files(rel)}, writes)
-        check_owner(view, tree)
-        moved = moved_from(view, record.get("owned"), tree)
-        result.owned = [*tree.owned, record_path(tree.env, tree.app), *moved]
-        current: dict[str, bytes] = {}
-        for rel in result.owned:
-            for f in view.files(rel):
-                new = want.get(f)
-                current[f] = new if new is not None and view.holds(f, new) else view.read(f)
-        inputs.admit(tree, old_objects(current, tree), quiet=True)  # UPDATE of what the tip holds, as publish
-        result.changeset = compare(tree.env, tree.app, current, want, provenance_paths(tree), with_diffs=diffs)
-        if not result.changeset.empty:
-            result.writes = {f: b for f, b in want.items() if current.get(f) != b}
-            result.removes = sorted(set(current) - set(want))
+        _compare(view, inputs, tree, record, desired(tree, new_record), diffs, result)
     except PlatoError as exc:
         result.error = exc.render()
     return result
 
 
-def render_all(
+def _compare(view: SliceTree, inputs: Inputs, tree: Any, record: dict[str, Any], want: dict[str, bytes],
+             diffs: bool, result: AppResult) -> None:  # fmt: skip
+    writes = [*tree.owned, record_path(tree.env, tree.app)]
+    # The full listing has no folders: what it holds on the way to a written path is not a folder.
+    ahead = {p: e for p in on_the_way(writes) if (e := view.entry(p)) is not None}
+    check_entries(ahead, {f: view.entries[f] for rel in writes for f in view.files(rel)}, writes)
+    check_owner(view, tree)
+    moved = moved_from(view, record.get("owned"), tree)
+    result.owned = [*tree.owned, record_path(tree.env, tree.app), *moved]
+    current: dict[str, bytes] = {}
+    for rel in result.owned:
+        for f in view.files(rel):
+            new = want.get(f)
+            current[f] = new if new is not None and view.holds(f, new) else view.read(f)
+    inputs.admit(tree, old_objects(current, tree), quiet=True)  # UPDATE of what the tip holds, as publish does
+    result.changeset = compare(tree.env, tree.app, current, want, provenance_paths(tree), with_diffs=diffs)
+    if not result.changeset.empty:
+        result.writes = {f: b for f, b in want.items() if current.get(f) != b}
+        result.removes = sorted(set(current) - set(want))
+
+
+def why_render(record: dict[str, Any], rules: Any, view: GitTree, full: bool) -> str:
+    """Why this recorded app must be rendered ('' when it need not: nothing it was made from has changed, and the
+    tree still holds what its write left)."""
+    digests = record.get("digests")
+    if full:
+        return "--full"
+    if not isinstance(digests, dict):
+        return "no digests recorded"
+    if record.get("plato") != __version__:
+        return "plato version changed"
+    if digests.get("inputs") != inputs_digest(record):
+        return "record edited"
+    now = {r.ref: r.digest for r in rules.all_rules()}
+    used = record.get("rules") or {}
+    if digests.get("match") != match_digest(rules) or not used or any(now.get(r) != d for r, d in used.items()):
+        return "rules changed"
+    owned = record.get("owned") or []
+    rec = record_path(*record_key(record))
+    listed = [(f, *view.entries[f]) for rel in owned if isinstance(rel, str) for f in _under(view, rel) if f != rec]
+    if any(p in view.entries for rel in owned if isinstance(rel, str) for p in prefixes(rel)[:-1]):
+        return "hand-edited"  # a file (or symlink) where the app's folders are
+    return "hand-edited" if digests.get("output") != tree_digest(listed) else ""
+
+
+def record_key(record: dict[str, Any]) -> tuple[str, str]:
+    ctx = record.get("context") or {}
+    return str(ctx.get("env", "")), str(ctx.get("app", ""))
+
+
+@dataclass
+class Planned:
+    label: str
+    oid: str
+    owned: list[str]
+    reason: str
+
+
+def plan(view: GitTree, select: dict[str, str], shard: tuple[int, int] | None, rules: Any, full: bool,
+         impact: Impact) -> tuple[list[Planned], int]:  # fmt: skip
+    """The recorded apps of the selection and shard that must be rendered, each read once here (the workers read
+    them again by id); the others are counted as skipped. Also the number recorded in the selection."""
+    found, selected = [], 0
+    for rel in view.files(RECORD_DIR + "/"):
+        parts = rel.split("/")
+        if len(parts) != 4 or not rel.endswith(".json") or not view.is_regular(rel):
+            continue
+        record = read_record(view.read(rel), rel)
+        if not matches(record.get("context", {}), select):
+            continue
+        selected += 1
+        env, app = parts[2], parts[3].removesuffix(".json")
+        if not in_shard(env, app, shard):
+            continue
+        reason = why_render(record, rules, view, full) if (env, app) == record_key(record) else "record moved"
+        impact.count(env, reason or "unchanged", skipped=not reason)
+        if reason:
+            owned = [o for o in record.get("owned") or [] if isinstance(o, str)]
+            found.append(Planned(rel, view.entries[rel][1], owned, reason))
+    return found, selected
+
+
+def _jobs(view: GitTree, batch: list[Planned], diffs: bool) -> list[Job]:
+    return [(p.label, p.oid, *cut(view, [*p.owned, p.label]), diffs) for p in batch]
+
+
+def stream(
     workdir: Path,
-    entries: dict[str, tuple[str, str]],
-    jobs: list[tuple[str, dict[str, Any]]],
+    tip: str,
+    view: GitTree,
+    planned: list[Planned],
     rules_dir: Path | None,
     workers: int | None,
-    diffs: bool = True,
-    progress: Callable[[Iterable[AppResult], int], Iterator[AppResult]] | None = None,
-) -> Impact:
-    args = [(label, record, diffs) for label, record in jobs]
-    init = (str(rules_dir) if rules_dir else None, str(workdir), entries)
+    diffs: bool,
+) -> Iterator[tuple[AppResult, str]]:
+    """Each planned app rendered and compared, in order, as the workers finish them: a bounded number of batches
+    in flight, so that neither the jobs nor the results pile up."""
+    init = (str(rules_dir) if rules_dir else None, str(workdir), tip)
+    batches = [planned[i : i + BATCH] for i in range(0, len(planned), BATCH)]
     workers = workers or min(os.cpu_count() or 1, 8)
-    if workers > 1 and len(args) >= PARALLEL_THRESHOLD:
-        chunk = max(1, len(args) // (workers * 8))
-        with ProcessPoolExecutor(workers, initializer=_init, initargs=init) as ex:
-            it: Iterable[AppResult] = ex.map(render_one, args, chunksize=chunk)
-            results = list(progress(it, len(args)) if progress else it)
-    else:
+    if workers <= 1 or len(planned) < PARALLEL_THRESHOLD:
         _init(*init)
         try:
-            it = map(render_one, args)
-            results = list(progress(it, len(args)) if progress else it)
+            for batch in batches:
+                yield from zip(render_batch(_jobs(view, batch, diffs)), (p.reason for p in batch), strict=True)
         finally:
-            _W.pop("view").reader.close()
-    return Impact(results)
+            _W.pop("reader").close()
+        return
+    with ProcessPoolExecutor(workers, initializer=_init, initargs=init) as ex:
+        pending: deque[tuple[Future[list[AppResult]], list[Planned]]] = deque()
+        for batch in batches:
+            pending.append((ex.submit(render_batch, _jobs(view, batch, diffs)), batch))
+            while len(pending) > workers * IN_FLIGHT:
+                done, sent = pending.popleft()
+                yield from zip(done.result(), (p.reason for p in sent), strict=True)
+        while pending:
+            done, sent = pending.popleft()
+            yield from zip(done.result(), (p.reason for p in sent), strict=True)
 
 
 @dataclass
@@ -213,87 +445,132 @@ class Published:
     attempts: int = 0
 
 
+@dataclass
+class Scope:
+    """Which recorded apps a re-render takes, and how."""
+
+    select: dict[str, str] = field(default_factory=dict)
+    shard: tuple[int, int] | None = None
+    full: bool = False
+
+
 def rerender(
     opts: Options,
     rules_dir: Path | None,
-    select: dict[str, str],
+    scope: Scope,
     dry_run: bool,
     workers: int | None = None,
     progress: Any = None,
     digest: str = "",
 ) -> Published:
-    """Render every selected app from its record and commit the changes in one transaction: one commit per
-    environment, pushed at once (push mode) or one branch per environment (pr mode). A push that loses a race
-    renders again from the new tip (the other job may have published any of these apps)."""
+    """Render the apps of the scope from their records and commit the changes in one transaction: one commit per
+    environment, pushed at once (push mode) or one branch per environment (pr mode). A push that loses a race is
+    made again on the new tip with the same blobs when the other commit left these apps' paths alone, and
+    rendered again from the new tip when it did not (the other job published some of these apps)."""
     opts.retry.start()
     with Clone(opts.repo, blobs=True) as clone:
+        tip = clone.fetch(opts.branch)
+        impact: Impact | None = None
         for attempt in itertools.count(1):
-            tip = clone.fetch(opts.branch)
-            entries = ls_tree(clone.git, tip) if tip else {}
-            impact = _render(clone, entries, select, opts, rules_dir, workers, progress if attempt == 1 else None)
+            if impact is None:
+                impact = _render(clone, tip, scope, opts, rules_dir, workers, progress if attempt == 1 else None,
+                                 dry_run)  # fmt: skip
             result = Published(impact, attempts=attempt)
             if dry_run or not impact.changed:
                 return result
-            if _land(clone, tip, impact, opts, digest, result):
+            if _land(clone, tip, impact, opts, digest, result, scope.shard):
                 return result
             if not opts.retry.wait(attempt):
                 hint = "the repository is as it was; run the re-render again"
                 raise opts.retry.gave_up(attempt, "the re-render", hint)
+            new_tip = clone.fetch(opts.branch)
+            if not _untouched(clone, tip, new_tip, impact.changed):
+                impact = None
+            tip = new_tip
     raise AssertionError("unreachable")
+
+
+def _untouched(clone: Clone, old: str | None, new: str | None, apps: list[Changed]) -> bool:
+    """The new tip holds what the old one did at every path these apps write, around and on the way to them."""
+    if not old or not new:
+        return old == new
+    paths = sorted({p for a in apps for p in a.owned})
+    ahead = on_the_way(paths)
+
+    def listed(rev: str, chunk: list[str], recursive: bool) -> Entries:
+        # A folder on the way counts as a folder, whatever else changed in it (other apps' files).
+        return {p: (m, "" if m == TREE else oid) for p, (m, oid) in ls_tree(clone.git, rev, chunk, recursive).items()}
+
+    for i in range(0, max(len(paths), len(ahead)), 2000):
+        for chunk, recursive in ((paths[i : i + 2000], True), (ahead[i : i + 2000], False)):
+            if chunk and listed(old, chunk, recursive) != listed(new, chunk, recursive):
+                return False
+    return True
 
 
 def _render(
     clone: Clone,
-    entries: dict[str, tuple[str, str]],
-    select: dict[str, str],
+    tip: str | None,
+    scope: Scope,
     opts: Options,
     rules_dir: Path | None,
     workers: int | None,
     progress: Any,
+    dry_run: bool,
 ) -> Impact:
-    reader = BlobReader(clone.git)
+    from generator.match.rules import load_rules
+
+    view = GitTree(ls_tree(clone.git, tip) if tip else {}, BlobReader(clone.git))
+    impact = Impact()
     try:
-        jobs = recorded(GitTree(entries, reader), select)
+        planned, selected = plan(view, scope.select, scope.shard, load_rules(rules_dir), scope.full, impact)
     finally:
-        reader.close()
-    if not jobs:
+        view.reader.close()
+    if not selected:
         raise UserError(
-            "no recorded apps" + (f" match --select {select}" if select else " in the repository"),
+            "no recorded apps" + (f" match --select {scope.select}" if scope.select else " in the repository"),
             file=opts.repo,
             hint="apps are recorded when they are published with plato",
         )
-    impact = render_all(clone.dir, entries, jobs, rules_dir, workers, opts.mode == "pr", progress)
+    pr = opts.mode == "pr"
+    writer = None if dry_run else BlobWriter(clone)
+    try:
+        results: Iterable[tuple[AppResult, str]] = stream(clone.dir, tip or "", view, planned, rules_dir, workers, pr)
+        for r, reason in progress(results, len(planned)) if progress else results:
+            impact.add(r, reason, writer)
+    finally:
+        if writer:
+            writer.close()
     if impact.failed:
-        first = impact.failed[0]
+        env, app, error = impact.failed[0]
         raise UserError(
-            f"{len(impact.failed)} of {len(impact.apps)} apps fail to render with these rules; nothing was "
-            f"written. First: {first.app} in {first.env}: {first.error}",
+            f"{len(impact.failed)} of {impact.apps} apps fail to render with these rules; nothing was "
+            f"written. First: {app} in {env}: {error}",
             hint="`plato preview --rules` on one app shows the whole error",
         )
     return impact
 
 
-def _land(clone: Clone, tip: str | None, impact: Impact, opts: Options, digest: str, result: Published) -> bool:
+def _land(clone: Clone, tip: str | None, impact: Impact, opts: Options, digest: str, result: Published,
+          shard: tuple[int, int] | None = None) -> bool:  # fmt: skip
     """Commit and push the changes; False when the push lost a race."""
     _check_paths(impact.changed)
     envs = sorted({a.env for a in impact.changed})
     pr = opts.mode == "pr"
+    part = f"-shard-{shard[0]}-of-{shard[1]}" if shard else ""
     commits = []
     for env in envs:
         apps = [a for a in impact.changed if a.env == env]
         ref = f"refs/heads/plato-rerender-{env}" if pr else "refs/heads/plato-rerender"
-        commits.append(
-            Commit(
-                ref, _message(env, apps, digest), [Edit(a.writes, a.removes, a.owned, f"{a.env}/{a.app}") for a in apps]
-            )
-        )
+        edits = [Edit({}, a.removes, a.owned, f"{a.env}/{a.app}", a.written) for a in apps]
+        commits.append(Commit(ref, _message(env, apps, digest, shard), edits))
     shas = write_commits(clone, tip, commits, chain=not pr)
     result.commits = dict(zip(envs, shas, strict=True))
     try:
         if pr:
             for env, sha in result.commits.items():
-                clone.push(sha, f"plato/rerender/{env}", force=True)
-                result.branches[env] = f"plato/rerender/{env}"
+                clone.push(sha, f"plato/rerender/{env}{part}", force=True)
+                result.branches[env] = f"plato/rerender/{env}{part}"
         else:
             clone.push(shas[-1], opts.branch)  # one push: every environment's commit or none
             result.branches = {env: opts.branch for env in envs}
@@ -302,13 +579,13 @@ def _land(clone: Clone, tip: str | None, impact: Impact, opts: Options, digest: 
     return True
 
 
-def _check_paths(apps: list[AppResult]) -> None:
+def _check_paths(apps: list[Changed]) -> None:
     """Each app touches only its own paths, and no two apps write one file (rules that map two apps to one
     place: their ownership markers would say so only after the first one landed)."""
     writer: dict[str, str] = {}
     for a in apps:
-        check_written_paths([*a.writes, *a.removes], a.owned, f"{a.env}/{a.app}")
-        for path in a.writes:
+        check_written_paths([*a.written, *a.removes], a.owned, f"{a.env}/{a.app}")
+        for path in a.written:
             other = writer.setdefault(path, f"{a.env}/{a.app}")
             if other != f"{a.env}/{a.app}":
                 raise UserError(
@@ -317,14 +594,13 @@ def _check_paths(apps: list[AppResult]) -> None:
                 )
 
 
-def _message(env: str, apps: list[AppResult], digest: str) -> str:
+def _message(env: str, apps: list[Changed], digest: str, shard: tuple[int, int] | None = None) -> str:
     rules = sorted({r for a in apps for r in a.rules_changed})
-    body = [
-        f"- {a.app}: " + ", ".join(f"{k} {sum(v.values())}" for k, v in a.changeset.counts().items())
-        for a in apps
-        if a.changeset
-    ]
+    body = [f"- {a.app}: " + ", ".join(f"{k} {sum(v.values())}" for k, v in a.counts.items()) for a in apps]
     if rules:
         body += ["", "Rules that changed: " + ", ".join(rules)]
     title = f"re-render {len(apps)} app{'s' if len(apps) != 1 else ''} in {env} with rules {digest}".strip()
-    return commit_message(title, body, {"Plato-Env": env, "Plato-Rules": digest, "Plato-Rerender": "true"})
+    trailers = {"Plato-Env": env, "Plato-Rules": digest, "Plato-Rerender": "true"}
+    if shard:
+        trailers["Plato-Shard"] = f"{shard[0]}/{shard[1]}"
+    return commit_message(title, body, trailers)

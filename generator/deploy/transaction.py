@@ -14,6 +14,7 @@ leaves plato is created.
 from __future__ import annotations
 
 import random
+import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -84,6 +85,10 @@ class Edit:
     removes: list[str]
     allowed: list[str]
     owner: str  # "env/app"
+    written: dict[str, str] = field(default_factory=dict)  # path -> id of a blob already written by BlobWriter
+
+    def ids(self) -> dict[str, str]:
+        return {**{p: blob_id(d) for p, d in self.writes.items()}, **self.written}
 
 
 @dataclass
@@ -127,8 +132,37 @@ def fast_import_stream(base: str | None, commits: Sequence[Commit], chain: bool)
         for e in c.edits:
             for path, data in e.writes.items():
                 stream += b"M 100644 inline " + _fi_path(path) + b"\n" + b"data %d\n" % len(data) + data + b"\n"
+            for path, oid in e.written.items():
+                stream += b"M 100644 " + oid.encode() + b" " + _fi_path(path) + b"\n"
         stream += b"\n"
     return bytes(stream)
+
+
+class BlobWriter:
+    """Blobs written as they are made, through one long-running `git fast-import`: a fleet re-render hands each
+    app's files over as the app finishes and keeps only their ids, so its memory does not grow with the fleet.
+    `close` finishes the pack; the ids are then objects of the clone that commits can name."""
+
+    def __init__(self, clone: Clone) -> None:
+        self.clone = clone
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def write(self, data: bytes) -> str:
+        if self.proc is None:
+            self.proc = self.clone.git.popen("fast-import", "--quiet", "--force", stdin=subprocess.PIPE)
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(b"blob\ndata %d\n" % len(data) + data + b"\n")
+        return blob_id(data)
+
+    def close(self) -> None:
+        if self.proc is None:
+            return
+        proc, self.proc = self.proc, None
+        assert proc.stdin is not None and proc.stderr is not None
+        proc.stdin.close()
+        err = proc.stderr.read().decode("utf-8", "replace")
+        if proc.wait() != 0:
+            raise RepoError(f"git fast-import failed: {err.strip()[:300]}", hint="run again, or with --debug")
 
 
 def write_commits(clone: Clone, base: str | None, commits: Sequence[Commit], chain: bool = False) -> list[str]:
@@ -136,7 +170,7 @@ def write_commits(clone: Clone, base: str | None, commits: Sequence[Commit], cha
     check each against its edits. Returns the commit ids."""
     for c in commits:
         for e in c.edits:
-            check_written_paths([*e.writes, *e.removes], e.allowed, e.owner)
+            check_written_paths([*e.writes, *e.written, *e.removes], e.allowed, e.owner)
     marks = clone.fast_import(fast_import_stream(base, commits, chain))
     shas = [marks[f":{i}"].strip() for i in range(1, len(commits) + 1)]
     for sha, c in zip(shas, commits, strict=True):
@@ -147,10 +181,11 @@ def write_commits(clone: Clone, base: str | None, commits: Sequence[Commit], cha
 def verify(clone: Clone, sha: str, edits: Sequence[Edit]) -> None:
     """The commit holds exactly the written bytes (as regular files) at every path the edits touch, and nothing
     else under what they removed: compared by tree entries and blob ids, before anything is pushed."""
-    paths = sorted({p for e in edits for p in [*e.removes, *e.writes]})
-    whole = len(paths) > 200 and not clone.trees_filtered  # a listing of everything reads every tree
-    listed = ls_tree(clone.git, sha) if whole else ls_tree(clone.git, sha, paths)
-    want = {p: blob_id(d) for e in edits for p, d in e.writes.items()}
+    paths = sorted({p for e in edits for p in [*e.removes, *e.writes, *e.written]})
+    want = {p: oid for e in edits for p, oid in e.ids().items()}
+    listed: dict[str, tuple[str, str]] = {}
+    for i in range(0, len(paths), 2000):  # a fleet's commit: in bounded pieces, never the whole tree at once
+        listed.update(ls_tree(clone.git, sha, paths[i : i + 2000]))
     gone = {p for e in edits for p in e.removes if not p.endswith("/")}
     folders = tuple(p for e in edits for p in e.removes if p.endswith("/"))
     got = {p: v for p, v in listed.items() if p in want or p in gone or p.startswith(folders)}

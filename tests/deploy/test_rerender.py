@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -269,17 +272,17 @@ def test_rules_that_would_share_paths_between_apps_are_refused_and_nothing_is_wr
 
 def test_two_apps_writing_one_file_or_an_app_writing_outside_its_paths_is_caught_before_any_commit() -> None:
     """The last line of defence behind the path rules and the ownership markers."""
-    from generator.deploy.rerender import AppResult, _check_paths
+    from generator.deploy.rerender import Changed, _check_paths
     from generator.errors import RepoError, UserError
 
-    a = AppResult("dev", "a", writes={"dev/x/m.yaml": b"1"}, owned=["dev/x/"])
-    b = AppResult("dev", "b", writes={"dev/x/m.yaml": b"2"}, owned=["dev/x/"])
+    a = Changed("dev", "a", written={"dev/x/m.yaml": "1" * 40}, owned=["dev/x/"])
+    b = Changed("dev", "b", written={"dev/x/m.yaml": "2" * 40}, owned=["dev/x/"])
     with pytest.raises(UserError, match=re.escape("dev/a and dev/b would both write dev/x/m.yaml")):
         _check_paths([a, b])
-    c = AppResult("dev", "c", removes=["dev/other/m.yaml"], owned=["dev/c/", "cd/dev-c.yaml"])
+    c = Changed("dev", "c", removes=["dev/other/m.yaml"], owned=["dev/c/", "cd/dev-c.yaml"])
     with pytest.raises(RepoError, match="outside the paths dev/c owns"):
         _check_paths([c])
-    _check_paths([a, AppResult("dev", "d", removes=["dev/x/m.yaml"], owned=["dev/x/"])])  # a swap is fine
+    _check_paths([a, Changed("dev", "d", removes=["dev/x/m.yaml"], owned=["dev/x/"])])  # a swap is fine
 
 
 def test_a_folder_marked_as_another_apps_stops_the_rerender(tmp_path: Path) -> None:
@@ -385,3 +388,157 @@ def test_a_rerender_judges_policies_against_the_objects_the_repository_holds(tmp
     assert code == 2, err
     assert "spec.selector is immutable" in err
     assert git(bare, "for-each-ref") == refs
+
+
+def push_edit(tmp_path: Path, bare: Path, edit: Callable[[Path], None], name: str = "edit") -> None:
+    work = tmp_path / name
+    subprocess.run(["git", "clone", "-q", str(bare), str(work)], check=True)
+    edit(work)
+    g = ["git", "-C", str(work), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*g, "commit", "-qam", "hand edit"], check=True)
+    subprocess.run([*g, "push", "-q", "origin", "main"], check=True)
+
+
+def test_unchanged_apps_are_skipped_and_a_hand_edit_is_found_and_restored(tmp_path: Path) -> None:
+    bare = fleet(tmp_path, ["a1", "a2"])
+    code, out, err = plato("rerender", "--repo", str(bare), "--format", "json")  # the rules it was published with
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["skipped"] == {"unchanged": 4} and data["rendered"] == {} and not data["commits"]
+    manifest = "production/a2/manifest.yaml"
+    original = git(bare, "show", f"main:{manifest}")
+
+    def edit(work: Path) -> None:
+        (work / manifest).write_text(original + "# a hand edit\n")
+
+    push_edit(tmp_path, bare, edit)
+    code, out, err = plato("rerender", "--repo", str(bare), "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["skipped"] == {"unchanged": 3} and data["rendered"] == {"hand-edited": 1}
+    assert data["changed"] == ["production/a2"]
+    assert git(bare, "show", f"main:{manifest}") == original  # restored
+    code, _, err = plato("rerender", "--repo", str(bare))
+    assert code == 0 and "skipped 2 (2 unchanged)" in err and "no changes" in err, err
+
+
+def test_a_rule_change_renders_only_the_apps_that_used_the_rule_and_full_renders_all(tmp_path: Path) -> None:
+    bare = fleet(tmp_path, ["a1", "a2"])
+    rules = new_rules(tmp_path)  # production's profile: only production's apps used it
+    code, out, err = plato("rerender", "--repo", str(bare), "--rules", str(rules), "--dry-run", "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["rendered"] == {"rules changed": 2} and data["skipped"] == {"unchanged": 2}
+    assert data["by_env"]["development"]["skipped"] == {"unchanged": 2}
+    code, out, err = plato(
+        "rerender", "--repo", str(bare), "--rules", str(rules), "--dry-run", "--full", "--format", "json"
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["rendered"] == {"--full": 4} and data["skipped"] == {}
+    assert sorted(data["changed"]) == ["production/a1", "production/a2"]
+    code, _, err = plato("rerender", "--repo", str(bare), "--rules", str(rules))
+    assert code == 0, err
+    code, out, err = plato("rerender", "--repo", str(bare), "--rules", str(rules), "--format", "json")
+    assert code == 0 and json.loads(out)["skipped"] == {"unchanged": 4}, err  # the new records say so
+
+
+def test_records_without_digests_or_from_another_version_or_edited_are_rendered(tmp_path: Path) -> None:
+    bare = fleet(tmp_path, ["a1", "a2", "a3"], envs=("development",))
+
+    def edit(work: Path) -> None:
+        inputs = work / ".plato" / "inputs" / "development"
+        old = json.loads((inputs / "a1.json").read_text())
+        del old["digests"]
+        (inputs / "a1.json").write_text(json.dumps(old))
+        other = json.loads((inputs / "a2.json").read_text())
+        other["plato"] = "0.0.1"
+        (inputs / "a2.json").write_text(json.dumps(other))
+        edited = json.loads((inputs / "a3.json").read_text())
+        edited["context"]["org"] = "other"
+        (inputs / "a3.json").write_text(json.dumps(edited))
+
+    push_edit(tmp_path, bare, edit)
+    code, out, err = plato("rerender", "--repo", str(bare), "--dry-run", "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["rendered"] == {
+        "no digests recorded": 1,
+        "plato version changed": 1,
+        "record edited": 1,
+    }
+
+
+@pytest.mark.parametrize("shard", ["0/4", "5/4", "1/0", "a/b", "2", "1/2/3"])
+def test_bad_shard_is_a_clear_error(tmp_path: Path, shard: str) -> None:
+    code, _, err = plato("rerender", "--repo", str(tmp_path / "none.git"), "--shard", shard, "--dry-run")
+    assert code == 2 and "--shard" in err and "I/N" in err and "Traceback" not in err, err
+    assert not (tmp_path / "none.git").exists()
+
+
+def test_shards_split_the_fleet_stably_and_together_cover_it(tmp_path: Path) -> None:
+    from generator.deploy.rerender import in_shard
+
+    pairs = [(e, f"app{i}") for e in ("dev", "prod") for i in range(200)]
+    shares = [[p for p in pairs if in_shard(*p, (i, 4))] for i in range(1, 5)]
+    assert sorted(p for s in shares for p in s) == sorted(pairs)  # each pair in exactly one shard
+    assert all(60 < len(s) < 140 for s in shares), [len(s) for s in shares]
+    fewer = pairs[::3]  # another listing (apps added or removed): each remaining pair stays in its shard
+    assert [p for p in fewer if in_shard(*p, (2, 4))] == [p for p in shares[1] if p in fewer]
+
+
+def test_four_shards_at_once_give_the_tree_of_one_unsharded_rerender(tmp_path: Path) -> None:
+    import threading
+
+    apps = [f"app{i:02d}" for i in range(12)]
+    one = fleet(tmp_path / "one", apps)
+    many = tmp_path / "many.git"
+    shutil.copytree(one, many)
+    rules = tmp_path / "rules"
+    shutil.copytree(bundled_dir("rules"), rules)
+    (rules / "20-profiles.yaml").write_text(
+        (rules / "20-profiles.yaml").read_text().replace("cpu: 50m", "cpu: 60m").replace("cpu: 250m", "cpu: 300m")
+    )
+    code, _, err = plato("rerender", "--repo", str(one), "--rules", str(rules), "--jobs", "1")
+    assert code == 0, err
+    results: dict[int, subprocess.CompletedProcess[str]] = {}
+
+    def shard(i: int) -> None:
+        cmd = ["plato", "rerender", "--repo", str(many), "--rules", str(rules), "--shard", f"{i}/4", "--jobs", "1"]
+        results[i] = subprocess.run(
+            [sys.executable, "-m", "generator", *cmd[1:]], capture_output=True, text=True, check=False,
+            env={**os.environ, "PLATO_RETRY_BACKOFF": "0.05"},
+        )  # fmt: skip
+
+    threads = [threading.Thread(target=shard, args=(i,)) for i in range(1, 5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r.returncode == 0 for r in results.values()), {i: r.stderr for i, r in results.items()}
+    assert git(many, "rev-parse", "main^{tree}") == git(one, "rev-parse", "main^{tree}")
+    assert git(many, "fsck", "--no-progress", "--no-dangling").strip() == ""  # (lost races leave dangling commits)
+    shards = git(many, "log", "--format=%(trailers:key=Plato-Shard,valueonly)", "main").split()
+    assert sorted(set(shards)) == [f"{i}/4" for i in range(1, 5)]  # each shard committed its own share
+
+
+def test_a_lost_race_is_re_anchored_only_when_the_other_commit_left_the_apps_paths_alone(tmp_path: Path) -> None:
+    from generator.deploy.git import Clone
+    from generator.deploy.rerender import Changed, _untouched
+
+    bare = fleet(tmp_path, ["a1", "a2"], envs=("development",))
+    before = git(bare, "rev-parse", "main").strip()
+
+    def edit(work: Path) -> None:
+        (work / "development" / "a2" / "manifest.yaml").write_text("edited by another job\n")
+
+    push_edit(tmp_path, bare, edit)
+    after = git(bare, "rev-parse", "main").strip()
+    records = {a: json.loads(git(bare, "show", f"main:.plato/inputs/development/{a}.json")) for a in ("a1", "a2")}
+    owned = {a: r["owned"] for a, r in records.items()}
+    assert "development/a2/" in owned["a2"]
+    with Clone(str(bare), blobs=True) as clone:
+        clone.fetch("main")
+        assert clone.git.out("rev-parse", "refs/remotes/origin/main") == after
+        clone.git.run("fetch", "-q", "origin", before)
+        assert _untouched(clone, before, after, [Changed("development", "a1", owned["a1"])])
+        assert not _untouched(clone, before, after, [Changed("development", "a2", owned["a2"])])
