@@ -373,40 +373,18 @@ def publish(
 
 
 @main.command()
-@repo_args
 @rules_option()
 @click.option("--select", default=None, metavar="KEY=GLOB,...", help="Only these apps, e.g. env=production,app=shop.")
 @click.option("--dry-run", is_flag=True, help="Show the impact; write nothing.")
-@mode_option("push: one commit per environment; pr: one branch plato/rerender/<env> per environment.")
-@retries_option
 @click.option("--jobs", type=int, default=None, help="Worker processes (default: one per core).")
 @click.option("--full", is_flag=True, help="Render every app, also those whose inputs, rules and plato are unchanged.")
 @click.option("--shard", default=None, metavar="I/N", help="Only share I of N of the apps (a stable hash of env/app).")
-@click.option(
-    "--pr-body-dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Write each environment's PR body to DIR/<env>.md.",
+@landing_options(
+    "push: one commit per environment; pr: one branch plato/rerender/<env> per environment.",
+    "Write each environment's PR body to DIR/<env>.md.",
 )
-@format_option("text", "json")
-def rerender(
-    repo: str,
-    branch: str,
-    rules_dir: Path | None,
-    select: str | None,
-    dry_run: bool,
-    mode: Mode,
-    retry_for: float,
-    max_retries: int | None,
-    jobs: int | None,
-    full: bool,
-    shard: str | None,
-    pr_body_dir: Path | None,
-    fmt: str,
-) -> None:
+def rerender(landing: Landing, **request: Any) -> None:
     """Re-render every recorded app (or a selection) with the given rules: the fleet update after a rule change."""
-    from generator.commands.deploy import retry_settings
     from generator.commands.rerender import run as run_rerender
 
-    retry = retry_settings(retry_for, max_retries)
-    run_rerender(repo, branch, rules_dir, select, dry_run, mode, retry, fmt, jobs, pr_body_dir, full, shard)
+    run_rerender(landing, **request)

@@ -20,7 +20,7 @@ from generator.pipeline import Inputs
 if TYPE_CHECKING:
     from generator.create.render import RenderedTree
     from generator.deploy.publish import Result
-    from generator.deploy.transaction import Mode, Retry
+    from generator.deploy.transaction import Mode, Options, Retry
     from generator.match.plan import Plan
 
 
@@ -35,6 +35,11 @@ class Landing:
     retry: Retry
     fmt: str
     pr_body_dir: Path | None = None
+
+    def options(self) -> Options:
+        from generator.deploy.transaction import Options
+
+        return Options(self.repo, self.branch, self.mode, self.retry)
 
 
 def retry_settings(retry_for: float, max_retries: int | None) -> Retry:

@@ -50,7 +50,7 @@ def prepare(source: Source, inputs: Inputs, by: By, origin: dict[str, str]) -> S
 def land(step: Step, landing: Landing, latest_wins: bool) -> Result:
     """Publish one prepared step with the transaction publish uses, its origin in the trailers."""
     from generator.commands.deploy import terminate_as_interrupt
-    from generator.deploy.publish import Options, publish, trailers_for
+    from generator.deploy.publish import publish, trailers_for
 
     trailers = {
         **trailers_for(step.tree),
@@ -64,7 +64,7 @@ def land(step: Step, landing: Landing, latest_wins: bool) -> Result:
     }
     from generator.deploy.promoter import hydrate, is_promoter
 
-    opts = Options(landing.repo, landing.branch, landing.mode, landing.retry)
+    opts = landing.options()
     with terminate_as_interrupt():
         if is_promoter(step.tree.plan):
             return hydrate(step.tree, step.record, opts, trailers)

@@ -7,12 +7,14 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from generator.deploy.rerender import Impact, Published
-from generator.deploy.transaction import Mode, Retry
+
+if TYPE_CHECKING:
+    from generator.commands.deploy import Landing
 
 
 def _progress(items: Iterable[Any], total: int) -> Iterator[Any]:
@@ -68,16 +70,11 @@ def as_json(result: Published, dry_run: bool, shard: tuple[int, int] | None) -> 
 
 
 def run(
-    repo: str,
-    branch: str,
+    landing: Landing,
     rules_dir: Path | None,
     select: str | None,
     dry_run: bool,
-    mode: Mode,
-    retry: Retry,
-    fmt: str,
     jobs: int | None,
-    pr_body_dir: Path | None,
     full: bool = False,
     shard: str | None = None,
 ) -> None:
@@ -85,12 +82,11 @@ def run(
     from generator.deploy import report as reports
     from generator.deploy.github import write_outputs, write_summary
     from generator.deploy.rerender import Scope, parse_select, parse_shard, rerender
-    from generator.deploy.transaction import Options
     from generator.match.rules import load_rules
 
     scope = Scope(parse_select(select), parse_shard(shard), full)
     rules = load_rules(rules_dir)  # fail fast on bad rules, before touching the repository
-    opts = Options(repo=repo, branch=branch, mode=mode, retry=retry)
+    opts = landing.options()
     result = rerender(opts, rules_dir, scope, dry_run, jobs, _progress, rules.digest)
     impact = result.impact
     bodies: dict[str, str] = {}
@@ -99,9 +95,9 @@ def run(
         n = impact.envs[env]["changed"]
         note = f"Re-render of {n} apps in {env} with rules `{rules.digest}` ({_origin(rules.origin)})."
         bodies[env] = reports.markdown(sets, {"Rules": f"`{rules.digest}`"}, f"rerender env={env}", note)
-        if pr_body_dir:
-            pr_body_dir.mkdir(parents=True, exist_ok=True)
-            (pr_body_dir / f"{env}.md").write_text(bodies[env], encoding="utf-8")
+        if landing.pr_body_dir:
+            landing.pr_body_dir.mkdir(parents=True, exist_ok=True)
+            (landing.pr_body_dir / f"{env}.md").write_text(bodies[env], encoding="utf-8")
     write_outputs(
         os.environ.get("GITHUB_OUTPUT"),
         {
@@ -111,7 +107,7 @@ def run(
     )
     if bodies:
         write_summary(os.environ.get("GITHUB_STEP_SUMMARY"), "\n".join(bodies.values()))
-    if fmt == "json":
+    if landing.fmt == "json":
         click.echo(json.dumps(as_json(result, dry_run, scope.shard), indent=2, sort_keys=True))
         return
     click.echo(report(impact), nl=False, err=True)
@@ -121,4 +117,4 @@ def run(
         click.echo(f"dry run: {len(impact.changed)} apps would change; nothing was written", err=True)
     else:
         for env, sha in result.commits.items():
-            click.echo(f"committed {env}: {sha[:12]} on {result.branches.get(env, branch)}", err=True)
+            click.echo(f"committed {env}: {sha[:12]} on {result.branches.get(env, landing.branch)}", err=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, dataclass_transform
 
 from generator.read.placeholders import Template
 
@@ -13,6 +13,14 @@ from generator.read.placeholders import Template
 # data. pydantic still validates them, in tests/read/test_models.py (pydantic validates standard dataclasses, with
 # this config), so that the models and the schema cannot drift apart unnoticed.
 PYDANTIC_CONFIG = {"arbitrary_types_allowed": True, "extra": "forbid"}
+T = TypeVar("T")
+
+
+@dataclass_transform(frozen_default=True, kw_only_default=True, field_specifiers=(field,))
+def model(cls: type[T]) -> type[T]:
+    """A frozen dataclass with keyword-only fields, which pydantic validates with PYDANTIC_CONFIG (in tests)."""
+    cls.__pydantic_config__ = PYDANTIC_CONFIG  # type: ignore[attr-defined]
+    return dataclass(frozen=True, kw_only=True)(cls)
 
 
 class Where:
@@ -50,10 +58,8 @@ class Where:
         return f"Where({self.file!r}, {self.line})"
 
 
-@dataclass(frozen=True, kw_only=True)
+@model
 class File:
-    __pydantic_config__ = PYDANTIC_CONFIG
-
     target: str
     mode: str | None = None
     content: Template | None = None  # text, parsed unless no_expand
@@ -65,10 +71,8 @@ class File:
     where: Where
 
 
-@dataclass(frozen=True, kw_only=True)
+@model
 class Volume:
-    __pydantic_config__ = PYDANTIC_CONFIG
-
     target: str
     source: Template
     path: str | None = None
@@ -76,10 +80,8 @@ class Volume:
     where: Where
 
 
-@dataclass(frozen=True, kw_only=True)
+@model
 class Container:
-    __pydantic_config__ = PYDANTIC_CONFIG
-
     name: str
     image: str
     command: tuple[Template, ...] | None = None
@@ -97,21 +99,17 @@ class Container:
     lines: dict[str, Where] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, kw_only=True)
+@model
 class ServicePort:
-    __pydantic_config__ = PYDANTIC_CONFIG
-
     name: str
     port: int
     target_port: int
     protocol: Literal["TCP", "UDP"] = "TCP"
 
 
-@dataclass(frozen=True, kw_only=True)
+@model
 class ResourceRequest:
     """A dependency a workload declares: type, class, id, params (with placeholders parsed)."""
-
-    __pydantic_config__ = PYDANTIC_CONFIG
 
     name: str
     type: str
@@ -123,10 +121,8 @@ class ResourceRequest:
     where: Where
 
 
-@dataclass(frozen=True, kw_only=True)
+@model
 class Workload:
-    __pydantic_config__ = PYDANTIC_CONFIG
-
     name: str
     metadata: dict[str, Any]
     annotations: dict[str, str] = field(default_factory=dict)
