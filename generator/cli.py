@@ -191,12 +191,9 @@ def validate(
     needs a rule, every placeholder an output, every param must be accepted. A file `source` that does not exist
     is a warning here (rendering fails on it).
     """
-    from generator.check.load import compile_folders
     from generator.commands.validate import Targets, run
 
-    run(list(workloads), rules_dir, allow_outside_workspace, Targets(context, image, all_envs))
-    if rules_dir is not None or policies_dir is not None or not workloads:
-        click.echo(compile_folders(rules_dir, policies_dir), err=True)
+    run(list(workloads), rules_dir, allow_outside_workspace, Targets(context, image, all_envs), policies_dir)
 
 
 @main.command()

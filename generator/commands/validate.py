@@ -33,7 +33,23 @@ class Targets:
     all_envs: bool = False
 
 
-def run(paths: list[Path], rules_dir: Path | None, allow_outside: bool, targets: Targets = Targets()) -> None:
+def run(
+    paths: list[Path],
+    rules_dir: Path | None,
+    allow_outside: bool,
+    targets: Targets = Targets(),
+    policies_dir: Path | None = None,
+) -> None:
+    """Specs, rules and their matching, then the admission policies of the rules folder and --policies (every CEL
+    expression compiles): the policies are checked when a rules folder or --policies is named, or no spec."""
+    _check(paths, rules_dir, allow_outside, targets)
+    if rules_dir is not None or policies_dir is not None or not paths:
+        from generator.check.load import compile_folders
+
+        click.echo(compile_folders(rules_dir, policies_dir), err=True)
+
+
+def _check(paths: list[Path], rules_dir: Path | None, allow_outside: bool, targets: Targets) -> None:
     found = Collector()
     workloads: list[Workload] | None = None
     rs: RuleSet | None = None
