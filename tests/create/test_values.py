@@ -4,7 +4,7 @@ that never become text, and literal text survives Kubernetes' $(VAR) expansion u
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from generator.create.values import Resolver, SecretRef, escape_k8s, expanded, resolve_params
@@ -87,6 +87,7 @@ def test_literal_text_survives_kubernetes_expansion(text: str) -> None:
     assert kubernetes_expand(escape_k8s(text), {"HOME": "/root", "x": "X"}) == text
 
 
+@settings(max_examples=200, deadline=None, database=None)  # no time limit: the machine is shared
 @given(
     st.lists(
         st.one_of(st.text(alphabet="$()ab ", max_size=8), st.sampled_from([DB_PASSWORD, SecretRef("q", "url")])),
