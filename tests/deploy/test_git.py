@@ -1,13 +1,256 @@
-"""generator/deploy/git.py against real bare repositories: what a clone downloads for the paths a publish reads."""
+"""The git wrapper (generator/deploy/git.py) against real bare repositories: listing trees, reading blobs,
+fetching (and what a clone for a publish's paths downloads), pushing and what a push's real output means."""
 
 from __future__ import annotations
 
+import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
+from testkit.git import REAL_GIT, TEST_AUTHOR, Bare, git, hermetic_env, init_bare
 
-from generator.deploy.git import Clone, ls_tree
+from generator.deploy.git import (
+    BlobReader,
+    Clone,
+    Git,
+    PushRejected,
+    blob_id,
+    commit_time,
+    ensure_local_repo,
+    landed,
+    ls_tree,
+    push_outcome,
+    remote_url,
+    repo_error,
+)
+from generator.errors import RepoError, UserError, mask_secrets
+
+
+def _seeded(tmp_path: Path) -> tuple[Bare, str]:
+    remote = init_bare(tmp_path / "remote.git")
+    files = {"a.txt": "A\n", "dir/b.txt": "B\n", "dir/sub/c.txt": "C\n", "dirx/d.txt": "D\n"}
+    sha = remote.commit(files, symlinks={"link": "a.txt"}, gitlinks=["mod"], workdir=tmp_path / "seed")
+    return remote, sha
+
+
+def _commit(clone: Clone, parent: str | None, name: str, data: bytes) -> str:
+    """A commit with one file, made in the clone with git's own plumbing."""
+    oid = clone.git.run("hash-object", "-w", "--stdin", input=data)[1].strip()
+    tree = clone.git.run("mktree", input=f"100644 blob {oid}\t{name}\n".encode())[1].strip()
+    return clone.git.out("commit-tree", tree, *(["-p", parent] if parent else []), "-m", name)
+
+
+def test_ls_tree_lists_modes_and_ids_and_without_recursion_only_the_paths_asked(tmp_path) -> None:
+    remote, sha = _seeded(tmp_path)
+    entries = ls_tree(Git(remote.path), sha)
+    assert entries == remote.blobs()  # the same as GitPython reads it: files, the symlink and the gitlink
+    assert entries["dir/sub/c.txt"] == ("100644", blob_id(b"C\n"))
+    assert entries["link"][0] == "120000" and entries["mod"][0] == "160000"
+    under = ls_tree(Git(remote.path), sha, ["dir"])
+    assert sorted(under) == ["dir/b.txt", "dir/sub/c.txt"]  # not dirx/, whose name only starts the same
+    flat = ls_tree(Git(remote.path), sha, ["dir/sub", "a.txt"], recursive=False)
+    assert set(flat) == {"dir/sub", "a.txt"}  # not dir/b.txt, the sibling git lists on the way
+    assert flat["dir/sub"][0] == "040000"
+
+
+def test_a_blob_reader_reads_many_blobs_through_one_process_and_names_a_missing_one(tmp_path) -> None:
+    remote, sha = _seeded(tmp_path)
+    entries = ls_tree(Git(remote.path), sha)
+    reader = BlobReader(Git(remote.path))
+    assert reader.proc is None  # nothing started before the first read
+    try:
+        assert reader.read(entries["dir/b.txt"][1]) == b"B\n"
+        proc = reader.proc
+        assert reader.read(entries["a.txt"][1]) == b"A\n"
+        assert reader.read(entries["link"][1]) == b"a.txt"  # a symlink's blob is its target
+        assert reader.proc is proc
+        missing = blob_id(b"never committed\n")
+        with pytest.raises(RepoError, match=f"object {missing} is missing"):
+            reader.read(missing)
+    finally:
+        reader.close()
+    assert proc is not None and proc.returncode == 0  # closed and waited for
+
+
+def test_a_clone_fetches_a_tip_or_none_and_reads_only_regular_files(tmp_path) -> None:
+    empty = init_bare(tmp_path / "empty.git")
+    with Clone(str(empty.path)) as clone:
+        assert clone.fetch("main") is None
+    remote, sha = _seeded(tmp_path)
+    with Clone(str(remote.path)) as clone:
+        assert clone.dir.is_dir() and not (clone.dir / "index").exists()
+        tip = clone.fetch("main")
+        assert tip == sha
+        assert clone.fetch("other") is None  # a branch that does not exist yet
+        assert clone.read_file(tip, "dir/sub/c.txt") == b"C\n"
+        assert clone.tree_id(tip) == remote.git("rev-parse", f"{sha}^{{tree}}").strip()
+        for not_a_file in ("link", "mod", "dir", "nope.txt"):
+            assert clone.read_file(tip, not_a_file) is None, not_a_file
+        assert clone.read_file(None, "a.txt") is None
+    assert not clone.dir.exists()  # the private clone is removed on the way out
+
+
+def test_a_push_lands_a_race_is_rejected_and_a_lease_or_force_decides(tmp_path) -> None:
+    remote, _ = _seeded(tmp_path)
+    with Clone(str(remote.path)) as clone:
+        tip = clone.fetch("main")
+        first = _commit(clone, tip, "first.txt", b"1\n")
+        clone.push(first, "main")
+        assert remote.tip() == first
+        stale = _commit(clone, tip, "stale.txt", b"2\n")  # built on the tip before `first`
+        with pytest.raises(PushRejected):
+            clone.push(stale, "main")
+        with pytest.raises(PushRejected):
+            clone.push(stale, "main", lease=tip)  # the branch moved since `tip` was read
+        assert remote.tip() == first
+        clone.push(stale, "main", lease=first)
+        assert remote.tip() == stale
+        clone.push(first, "main", force=True)
+        assert remote.tip() == first
+        clone.push(stale, "new", lease="")  # "" leases a branch that does not exist yet
+        assert remote.tip("new") == stale
+        with pytest.raises(PushRejected):
+            clone.push(first, "new", lease="")
+
+
+def test_a_declining_hook_is_a_refusal_in_its_own_words_not_a_race(tmp_path) -> None:
+    remote, sha = _seeded(tmp_path)
+    hook = remote.path / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'main is protected: open a pull request' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    with Clone(str(remote.path)) as clone:
+        commit = _commit(clone, clone.fetch("main"), "x.txt", b"x\n")
+        with pytest.raises(RepoError) as caught:
+            clone.push(commit, "main")
+    assert not isinstance(caught.value, PushRejected)
+    assert "refused the push" in caught.value.message
+    assert "main is protected: open a pull request" in caught.value.message
+    assert remote.tip() == sha
+
+
+def _porcelain_push(work: Path) -> subprocess.CompletedProcess[str]:
+    """`git push --porcelain` as plato runs it, with its stdout and stderr apart."""
+    args = [REAL_GIT, "push", "--porcelain", "origin", "HEAD:refs/heads/main"]
+    return subprocess.run(args, cwd=work, capture_output=True, text=True, env=hermetic_env(TEST_AUTHOR), check=False)
+
+
+def test_push_outcome_and_landed_read_what_git_push_porcelain_really_prints(tmp_path) -> None:
+    remote, sha = _seeded(tmp_path)
+    work = tmp_path / "work"
+    git("clone", "-q", str(remote.path), str(work))
+    git("commit", "-q", "--allow-empty", "-m", "ahead", cwd=work)
+    ok = _porcelain_push(work)
+    assert ok.returncode == 0
+    assert landed(ok.stdout, "refs/heads/main")
+    assert not landed(ok.stdout, "refs/heads/other")
+    git("reset", "-q", "--hard", sha, cwd=work)
+    git("commit", "-q", "--allow-empty", "-m", "behind", cwd=work)
+    lost = _porcelain_push(work)
+    assert lost.returncode != 0
+    assert not landed(lost.stdout, "refs/heads/main")
+    race, why = push_outcome(lost.stdout, lost.stderr)
+    assert race and ("fetch first" in why or "non-fast-forward" in why)
+
+
+def test_push_outcome_tells_a_hook_from_a_race_by_the_per_ref_lines() -> None:
+    hook = "To /r.git\n!\tHEAD:refs/heads/main\t[remote rejected] (pre-receive hook declined)\nDone\n"
+    said = "remote: stale branch: fetch first and open a pull request\nerror: failed to push some refs to '/r.git'\n"
+    race, why = push_outcome(hook, said)
+    # The hook's own words hold a race marker ("fetch first"), yet the per-ref line says a hook declined: no
+    # retry, and the hook's words in the message.
+    assert not race and "pre-receive hook declined" in why
+    assert why.endswith(": stale branch: fetch first and open a pull request")
+    locked = "!\tX:refs/heads/main\t[remote rejected] (cannot lock ref 'refs/heads/main': is at abc)\n"
+    assert push_outcome(locked, "")[0]
+    assert push_outcome("", "error: cannot lock ref 'refs/heads/main'\n")[0]  # no per-ref lines: stderr decides
+    assert push_outcome("", "fatal: the remote end hung up unexpectedly\n") == (
+        False,
+        "fatal: the remote end hung up unexpectedly",
+    )
+
+
+def test_remote_url_makes_paths_file_urls_and_registers_credentials_that_every_git_message_masks(
+    tmp_path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "deploy.git").mkdir()
+    assert remote_url("deploy.git") == (tmp_path / "deploy.git").resolve().as_uri()
+    assert remote_url("git@github.com:acme/deploy.git") == "git@github.com:acme/deploy.git"
+    url = "https://x-access-token:tok9Qm2rT7vWz@github.com/acme/deploy.git"
+    assert remote_url(url) == url
+    # git prints the URL in its own ways (quoted, percent-decoded, the password alone): masked wherever it is.
+    assert "tok9Qm2rT7vWz" not in mask_secrets("fatal: unable to access with tok9Qm2rT7vWz")
+    remote_url("https://ghp1Zx8Lk3Jm@example.com/r.git")  # a token as the user name
+    err = repo_error(["fetch", url], "fatal: Authentication failed for 'ghp1Zx8Lk3Jm' (tok9Qm2rT7vWz)\n")
+    assert "authentication was refused" in err.message
+    assert "tok9Qm2rT7vWz" not in err.render() and "ghp1Zx8Lk3Jm" not in err.render()
+
+
+def test_a_missing_unreachable_or_read_only_repository_is_a_repo_error_saying_which(tmp_path, closed_port) -> None:
+    with Clone(str(tmp_path / "missing.git")) as clone, pytest.raises(RepoError) as caught:
+        clone.fetch("main")
+    assert "was not found" in caught.value.message and "nothing was published" in (caught.value.hint or "")
+    assert caught.value.exit_code == 3
+    with Clone(f"http://127.0.0.1:{closed_port}/r.git") as clone, pytest.raises(RepoError) as caught:
+        clone.fetch("main")
+    assert "is unreachable" in caught.value.message
+    # A push refused for want of access, after a fetch that worked: the token reads but cannot write.
+    denied = (
+        "remote: Permission to acme/deploy.git denied to bot.\n"
+        "fatal: unable to access 'https://github.com/acme/deploy.git/': The requested URL returned error: 403\n"
+    )
+    pushed = repo_error(["push", "origin"], denied)
+    assert "can be read but refused the push" in pushed.message and "write access" in (pushed.hint or "")
+    assert "returned error: 403" in pushed.message  # git's own line, quoted
+    fetched = repo_error(["fetch", "origin"], denied)  # the same words on a fetch: the token is refused outright
+    assert "authentication was refused" in fetched.message
+
+
+def test_ensure_local_repo_creates_a_bare_repository_only_at_a_new_path(tmp_path, monkeypatch) -> None:
+    new = tmp_path / "deploy.git"
+    ensure_local_repo(str(new), "trunk")
+    assert git("--git-dir", str(new), "symbolic-ref", "HEAD").strip() == "refs/heads/trunk"
+    assert git("--git-dir", str(new), "rev-parse", "--is-bare-repository").strip() == "true"
+    ensure_local_repo(str(new), "main")  # an existing repository is kept as it is
+    assert git("--git-dir", str(new), "symbolic-ref", "HEAD").strip() == "refs/heads/trunk"
+    (tmp_path / "notes").mkdir()
+    with pytest.raises(UserError, match="is not a git repository"):
+        ensure_local_repo(str(tmp_path / "notes"), "main")
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    ensure_local_repo("https://example.com/acme/deploy.git", "main")  # a URL: nothing made on disk
+    ensure_local_repo("git@example.com:acme/deploy.git", "main")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_a_new_clone_sweeps_the_clones_of_dead_runs_only(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    left = tmp_path / f"plato-checkout-{dead.pid}-abc"
+    mine = tmp_path / f"plato-checkout-{os.getpid()}-def"
+    odd = tmp_path / "plato-checkout-x-ghi"
+    for d in (left, mine, odd):
+        d.mkdir()
+    clone = Clone(str(tmp_path / "r.git"))
+    try:
+        assert not left.exists()
+        assert mine.exists() and odd.exists()
+        assert clone.dir.parent == tmp_path
+    finally:
+        clone.close()
+
+
+def test_commit_time_reads_the_committer_time_of_the_checkout(tmp_path, monkeypatch) -> None:
+    work = tmp_path / "src"
+    git("init", "-q", "-b", "main", str(work))
+    git("commit", "-q", "--allow-empty", "-m", "x", cwd=work, env={"GIT_COMMITTER_DATE": "@1700000123 +0000"})
+    sha = git("rev-parse", "HEAD", cwd=work).strip()
+    monkeypatch.chdir(work)
+    assert commit_time(sha) == 1700000123
+    assert commit_time("f" * 40) is None
 
 
 def _seed(tmp_path: Path, **config: str) -> Path:
