@@ -102,4 +102,10 @@ def with_resource_settings(
             f"workload '{w.name}', resource '{r.name}': minReplicas {low} and maxReplicas {high} do not make a "
             "range (1 <= minReplicas <= maxReplicas)",
         )
+    if not 1 <= int(numbers[2]) <= 100:  # the profile schema's range; the API server refuses 0
+        raise UserError.at(
+            r.where,
+            f"workload '{w.name}', resource '{r.name}': targetCPUUtilizationPercentage {numbers[2]} is not a "
+            "percentage from 1 to 100",
+        )
     return {**prof, "autoscaling": scaling}

@@ -272,7 +272,7 @@ def load_documents(path: Path, text: str | None = None, fast: bool = False) -> l
                 col=tab[1],
                 hint="YAML indentation must use spaces",
             ) from None
-        if "stream end" in problem and exc.context_mark is not None:
+        if ("stream end" in problem or "end of stream" in problem) and exc.context_mark is not None:
             # An unclosed bracket or quote: where it was opened helps more than the end of the file.
             mark = exc.context_mark
             opened = {"flow sequence": "'['", "flow mapping": "'{'", "quoted scalar": "a quote"}

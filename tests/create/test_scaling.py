@@ -90,12 +90,6 @@ def test_two_resources_setting_one_workload_s_autoscaling_are_refused_at_one_of_
     assert caught.value.line == line_of(spec, "scale:")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: with_resource_settings checks that targetCPUUtilizationPercentage is digits but not that it is at "
-    "least 1 (the profile schema says 1..100): 0 renders an HPA with averageUtilization 0, exit 0, which the API "
-    "server refuses ('must be greater than 0')",
-)
 def test_a_cpu_target_of_zero_is_refused_at_the_resource(kit: RenderKit) -> None:
     with pytest.raises(UserError, match="targetCPUUtilizationPercentage"):
         kit.render(kit.spec(_spec(_params(2, 4, 0))))
