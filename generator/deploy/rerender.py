@@ -27,6 +27,7 @@ the same blobs (no render) when the other commit left this shard's paths alone.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import fnmatch
 import hashlib
 import itertools
@@ -284,6 +285,19 @@ _W: dict[str, Any] = {}
 Job = tuple[str, str, Entries, list[str], bool]  # record path, record blob id, entries cut, paths covered, diffs
 
 
+# The parent's pipes to its own git processes (the planner's `cat-file`, the blob writer's `fast-import`): a
+# worker forked while they are open closes its copies first, or those processes would never see their input end.
+PARENT_PIPES: set[int] = set()
+
+
+def _worker_init(rules_dir: str | None, workdir: str, tip: str) -> None:
+    for fd in PARENT_PIPES:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    PARENT_PIPES.clear()
+    _init(rules_dir, workdir, tip)
+
+
 def _init(rules_dir: str | None, workdir: str, tip: str) -> None:
     from generator.match.rules import load_rules
 
@@ -413,9 +427,11 @@ class Planner:
         try:
             for i in range(0, len(labels), PLAN_BATCH):
                 loaded = [(rel, read_record(reader.read(records[rel][1]), rel)) for rel in labels[i : i + PLAN_BATCH]]
+                _register(reader.proc)
                 yield from self._batch(loaded, records, reader)
         finally:
             reader.close()
+            _register(None)
 
     def _batch(self, loaded: list[tuple[str, dict[str, Any]]], records: Entries, reader: BlobReader
                ) -> Iterator[tuple[Job, str]]:  # fmt: skip
@@ -453,11 +469,8 @@ def stream(
         finally:
             _W.pop("reader").close()
         return
-    # Forked from a fork server, not from this process: a worker forked here would hold this process's pipes open
-    # (the planner's `cat-file` would never see the end of its input, and closing it would wait for ever).
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["generator.deploy.rerender", "generator.pipeline"])
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init, initargs=init) as ex:
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_init,
+                             initargs=init) as ex:  # fmt: skip
         pending: deque[tuple[Future[list[AppResult]], list[str]]] = deque()
         rest = itertools.chain(head, jobs)
         while batch := list(itertools.islice(rest, BATCH)):
@@ -541,6 +554,14 @@ def _untouched(clone: Clone, old: str | None, new: str | None, apps: list[Change
     return True
 
 
+def _register(proc: Any) -> None:
+    """Note the stdin of a git process this process feeds (None: forget those that ended)."""
+    if proc is None:
+        PARENT_PIPES.clear()
+    elif proc.stdin is not None:
+        PARENT_PIPES.add(proc.stdin.fileno())
+
+
 def _render(
     clone: Clone,
     tip: str | None,
@@ -560,6 +581,8 @@ def _render(
         results = stream(clone.dir, tip or "", planner.jobs(), rules_dir, workers)
         for r, reason in progress(results, 0) if progress else results:
             impact.add(r, reason, writer)
+            if writer and writer.proc:
+                _register(writer.proc)
     finally:
         if writer:
             writer.close()
