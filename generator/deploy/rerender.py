@@ -27,13 +27,17 @@ the same blobs (no render) when the other commit left this shard's paths alone.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import fnmatch
 import hashlib
 import itertools
+import json
+import multiprocessing
 import os
 import re
+import zlib
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +49,7 @@ from generator.create.render import OWNER_MARKER
 from generator.deploy.diff import ChangeSet, compare
 from generator.deploy.git import BlobReader, Clone, Git, PushRejected, ls_tree
 from generator.deploy.ownership import (
+    REGULAR,
     TREE,
     check_entries,
     check_owner,
@@ -73,6 +78,7 @@ if TYPE_CHECKING:
 
 PARALLEL_THRESHOLD = 24  # below this, starting worker processes costs more than it saves
 BATCH = 8  # apps per task sent to a worker
+PLAN_BATCH = 256  # records read, and their paths listed, at once
 IN_FLIGHT = 4  # tasks per worker submitted ahead: what bounds the results held at once
 KEEP_SETS = 300  # change sets kept per environment for its PR body and summary (a body shows fewer anyway)
 
@@ -93,20 +99,35 @@ class AppResult:
     error: str = ""
 
 
-@dataclass
 class Changed:
-    """What is kept of an app that changes: its paths, the ids of the blobs written, and what the report says."""
+    """What is kept of an app that changes until its commit: its paths and the ids of the blobs written, packed
+    (a fleet of thousands of changed apps keeps a few hundred bytes each), and what the report says."""
 
-    env: str
-    app: str
-    owned: list[str]
-    written: dict[str, str] = field(default_factory=dict)  # path -> blob id
-    removes: list[str] = field(default_factory=list)
-    rules_changed: list[str] = field(default_factory=list)
-    counts: dict[str, dict[str, int]] = field(default_factory=dict)
-    risks: list[str] = field(default_factory=list)
-    reason: str = ""
-    changeset: ChangeSet | None = None  # for the first KEEP_SETS apps of an environment: what its PR body shows
+    __slots__ = ("app", "changeset", "env", "line", "packed", "reason", "risks", "rules_changed")
+
+    def __init__(
+        self,
+        env: str,
+        app: str,
+        owned: list[str],
+        written: dict[str, str] | None = None,  # path -> blob id
+        removes: list[str] | None = None,
+        rules_changed: list[str] | None = None,
+        counts: dict[str, dict[str, int]] | None = None,
+        risks: list[str] | None = None,
+        reason: str = "",
+        changeset: ChangeSet | None = None,  # for the first KEEP_SETS apps of an environment: its PR body's
+    ) -> None:
+        self.env, self.app, self.reason, self.changeset = env, app, reason, changeset
+        self.packed = zlib.compress(json.dumps([owned, written or {}, removes or []]).encode(), 1)
+        self.rules_changed = rules_changed or []
+        self.risks = risks or []
+        self.line = f"- {app}: " + ", ".join(f"{k} {sum(v.values())}" for k, v in (counts or {}).items())
+
+    def unpack(self) -> tuple[list[str], dict[str, str], list[str]]:
+        """(owned, written, removes)"""
+        owned, written, removes = json.loads(zlib.decompress(self.packed))
+        return owned, written, removes
 
 
 @dataclass
@@ -268,6 +289,19 @@ _W: dict[str, Any] = {}
 Job = tuple[str, str, Entries, list[str], bool]  # record path, record blob id, entries cut, paths covered, diffs
 
 
+# The parent's pipes to its own git processes (the planner's `cat-file`, the blob writer's `fast-import`): a
+# worker forked while they are open closes its copies first, or those processes would never see their input end.
+PARENT_PIPES: set[int] = set()
+
+
+def _worker_init(rules_dir: str | None, workdir: str, tip: str) -> None:
+    for fd in PARENT_PIPES:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    PARENT_PIPES.clear()
+    _init(rules_dir, workdir, tip)
+
+
 def _init(rules_dir: str | None, workdir: str, tip: str) -> None:
     from generator.match.rules import load_rules
 
@@ -367,74 +401,92 @@ def record_key(record: dict[str, Any]) -> tuple[str, str]:
     return str(ctx.get("env", "")), str(ctx.get("app", ""))
 
 
+def listing(git: Git, tip: str | None, paths: list[str]) -> Entries:
+    """The entries of the tip a batch of apps needs (what `cut` gives a worker): at and under their paths and the
+    markers around them, and what lies on the way to them (folders left out, as in a full listing). Listed per
+    batch, so that the parent never holds the whole fleet's listing."""
+    if not tip or not paths:
+        return {}
+    found = ls_tree(git, tip, [*paths, *_around(paths)])
+    found.update((p, e) for p, e in ls_tree(git, tip, on_the_way(paths), recursive=False).items() if e[0] != TREE)
+    return found
+
+
 @dataclass
-class Planned:
-    label: str
-    oid: str
-    owned: list[str]
-    reason: str
+class Planner:
+    """The recorded apps of the selection and shard, read in batches (each record once here; the workers read
+    them again by id): the ones to render become jobs, the others are counted as skipped."""
 
+    git: Git
+    tip: str | None
+    scope: Scope
+    rules: Any
+    impact: Impact
+    diffs: bool
+    selected: int = 0
 
-def plan(view: GitTree, select: dict[str, str], shard: tuple[int, int] | None, rules: Any, full: bool,
-         impact: Impact) -> tuple[list[Planned], int]:  # fmt: skip
-    """The recorded apps of the selection and shard that must be rendered, each read once here (the workers read
-    them again by id); the others are counted as skipped. Also the number recorded in the selection."""
-    found, selected = [], 0
-    for rel in view.files(RECORD_DIR + "/"):
-        parts = rel.split("/")
-        if len(parts) != 4 or not rel.endswith(".json") or not view.is_regular(rel):
-            continue
-        record = read_record(view.read(rel), rel)
-        if not matches(record.get("context", {}), select):
-            continue
-        selected += 1
-        env, app = parts[2], parts[3].removesuffix(".json")
-        if not in_shard(env, app, shard):
-            continue
-        reason = why_render(record, rules, view, full) if (env, app) == record_key(record) else "record moved"
-        impact.count(env, reason or "unchanged", skipped=not reason)
-        if reason:
-            owned = [o for o in record.get("owned") or [] if isinstance(o, str)]
-            found.append(Planned(rel, view.entries[rel][1], owned, reason))
-    return found, selected
+    def jobs(self) -> Iterator[tuple[Job, str]]:
+        records = ls_tree(self.git, self.tip, [RECORD_DIR + "/"]) if self.tip else {}
+        labels = sorted(r for r, (mode, _) in records.items() if r.count("/") == 3 and r.endswith(".json")
+                        and mode in REGULAR)  # fmt: skip
+        reader = BlobReader(self.git)
+        try:
+            for i in range(0, len(labels), PLAN_BATCH):
+                loaded = [(rel, read_record(reader.read(records[rel][1]), rel)) for rel in labels[i : i + PLAN_BATCH]]
+                _register(reader.proc)
+                yield from self._batch(loaded, records, reader)
+        finally:
+            reader.close()
+            _register(None)
 
-
-def _jobs(view: GitTree, batch: list[Planned], diffs: bool) -> list[Job]:
-    return [(p.label, p.oid, *cut(view, [*p.owned, p.label]), diffs) for p in batch]
+    def _batch(self, loaded: list[tuple[str, dict[str, Any]]], records: Entries, reader: BlobReader
+               ) -> Iterator[tuple[Job, str]]:  # fmt: skip
+        mine = []
+        for rel, record in loaded:
+            if not matches(record.get("context", {}), self.scope.select):
+                continue
+            self.selected += 1
+            env, app = rel.split("/")[2], rel.split("/")[3].removesuffix(".json")
+            if in_shard(env, app, self.scope.shard):
+                owned = [o for o in record.get("owned") or [] if isinstance(o, str)]
+                mine.append((rel, record, env, app, [*owned, rel]))
+        view = GitTree(listing(self.git, self.tip, [p for *_, paths in mine for p in paths]), reader)
+        for rel, record, env, app, paths in mine:
+            same = (env, app) == record_key(record)
+            reason = why_render(record, self.rules, view, self.scope.full) if same else "record moved"
+            self.impact.count(env, reason or "unchanged", skipped=not reason)
+            if reason:
+                yield (rel, records[rel][1], *cut(view, paths), self.diffs), reason
 
 
 def stream(
-    workdir: Path,
-    tip: str,
-    view: GitTree,
-    planned: list[Planned],
-    rules_dir: Path | None,
-    workers: int | None,
-    diffs: bool,
+    workdir: Path, tip: str, jobs: Iterator[tuple[Job, str]], rules_dir: Path | None, workers: int | None
 ) -> Iterator[tuple[AppResult, str]]:
-    """Each planned app rendered and compared, in order, as the workers finish them: a bounded number of batches
-    in flight, so that neither the jobs nor the results pile up."""
+    """Each job rendered and compared, in order, as the workers finish them: a bounded number of batches in
+    flight, so that neither the jobs nor the results pile up. Worker processes start once there is enough to do."""
     init = (str(rules_dir) if rules_dir else None, str(workdir), tip)
-    batches = [planned[i : i + BATCH] for i in range(0, len(planned), BATCH)]
     workers = workers or min(os.cpu_count() or 1, 8)
-    if workers <= 1 or len(planned) < PARALLEL_THRESHOLD:
+    head = list(itertools.islice(jobs, PARALLEL_THRESHOLD))
+    if workers <= 1 or len(head) < PARALLEL_THRESHOLD:
         _init(*init)
         try:
-            for batch in batches:
-                yield from zip(render_batch(_jobs(view, batch, diffs)), (p.reason for p in batch), strict=True)
+            for job, reason in itertools.chain(head, jobs):
+                yield render_one(job), reason
         finally:
             _W.pop("reader").close()
         return
-    with ProcessPoolExecutor(workers, initializer=_init, initargs=init) as ex:
-        pending: deque[tuple[Future[list[AppResult]], list[Planned]]] = deque()
-        for batch in batches:
-            pending.append((ex.submit(render_batch, _jobs(view, batch, diffs)), batch))
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_init,
+                             initargs=init) as ex:  # fmt: skip
+        pending: deque[tuple[Future[list[AppResult]], list[str]]] = deque()
+        rest = itertools.chain(head, jobs)
+        while batch := list(itertools.islice(rest, BATCH)):
+            pending.append((ex.submit(render_batch, [j for j, _ in batch]), [r for _, r in batch]))
             while len(pending) > workers * IN_FLIGHT:
-                done, sent = pending.popleft()
-                yield from zip(done.result(), (p.reason for p in sent), strict=True)
+                done, why = pending.popleft()
+                yield from zip(done.result(), why, strict=True)
         while pending:
-            done, sent = pending.popleft()
-            yield from zip(done.result(), (p.reason for p in sent), strict=True)
+            done, why = pending.popleft()
+            yield from zip(done.result(), why, strict=True)
 
 
 @dataclass
@@ -494,7 +546,7 @@ def _untouched(clone: Clone, old: str | None, new: str | None, apps: list[Change
     """The new tip holds what the old one did at every path these apps write, around and on the way to them."""
     if not old or not new:
         return old == new
-    paths = sorted({p for a in apps for p in a.owned})
+    paths = sorted({p for a in apps for p in a.unpack()[0]})
     ahead = on_the_way(paths)
 
     def listed(rev: str, chunk: list[str], recursive: bool) -> Entries:
@@ -506,6 +558,14 @@ def _untouched(clone: Clone, old: str | None, new: str | None, apps: list[Change
             if chunk and listed(old, chunk, recursive) != listed(new, chunk, recursive):
                 return False
     return True
+
+
+def _register(proc: Any) -> None:
+    """Note the stdin of a git process this process feeds (None: forget those that ended)."""
+    if proc is None:
+        PARENT_PIPES.clear()
+    elif proc.stdin is not None:
+        PARENT_PIPES.add(proc.stdin.fileno())
 
 
 def _render(
@@ -520,27 +580,24 @@ def _render(
 ) -> Impact:
     from generator.match.rules import load_rules
 
-    view = GitTree(ls_tree(clone.git, tip) if tip else {}, BlobReader(clone.git))
     impact = Impact()
+    planner = Planner(clone.git, tip, scope, load_rules(rules_dir), impact, opts.mode == "pr")
+    writer = None if dry_run else BlobWriter(clone)
     try:
-        planned, selected = plan(view, scope.select, scope.shard, load_rules(rules_dir), scope.full, impact)
+        results = stream(clone.dir, tip or "", planner.jobs(), rules_dir, workers)
+        for r, reason in progress(results, 0) if progress else results:
+            impact.add(r, reason, writer)
+            if writer and writer.proc:
+                _register(writer.proc)
     finally:
-        view.reader.close()
-    if not selected:
+        if writer:
+            writer.close()
+    if not planner.selected:
         raise UserError(
             "no recorded apps" + (f" match --select {scope.select}" if scope.select else " in the repository"),
             file=opts.repo,
             hint="apps are recorded when they are published with plato",
         )
-    pr = opts.mode == "pr"
-    writer = None if dry_run else BlobWriter(clone)
-    try:
-        results: Iterable[tuple[AppResult, str]] = stream(clone.dir, tip or "", view, planned, rules_dir, workers, pr)
-        for r, reason in progress(results, len(planned)) if progress else results:
-            impact.add(r, reason, writer)
-    finally:
-        if writer:
-            writer.close()
     if impact.failed:
         env, app, error = impact.failed[0]
         raise UserError(
@@ -562,7 +619,8 @@ def _land(clone: Clone, tip: str | None, impact: Impact, opts: Options, digest: 
     for env in envs:
         apps = [a for a in impact.changed if a.env == env]
         ref = f"refs/heads/plato-rerender-{env}" if pr else "refs/heads/plato-rerender"
-        edits = [Edit({}, a.removes, a.owned, f"{a.env}/{a.app}", a.written) for a in apps]
+        edits = [Edit({}, removes, owned, f"{a.env}/{a.app}", written) for a in apps
+                 for owned, written, removes in [a.unpack()]]  # fmt: skip
         commits.append(Commit(ref, _message(env, apps, digest, shard), edits))
     shas = write_commits(clone, tip, commits, chain=not pr)
     result.commits = dict(zip(envs, shas, strict=True))
@@ -584,8 +642,9 @@ def _check_paths(apps: list[Changed]) -> None:
     place: their ownership markers would say so only after the first one landed)."""
     writer: dict[str, str] = {}
     for a in apps:
-        check_written_paths([*a.written, *a.removes], a.owned, f"{a.env}/{a.app}")
-        for path in a.written:
+        owned, written, removes = a.unpack()
+        check_written_paths([*written, *removes], owned, f"{a.env}/{a.app}")
+        for path in written:
             other = writer.setdefault(path, f"{a.env}/{a.app}")
             if other != f"{a.env}/{a.app}":
                 raise UserError(
@@ -596,7 +655,7 @@ def _check_paths(apps: list[Changed]) -> None:
 
 def _message(env: str, apps: list[Changed], digest: str, shard: tuple[int, int] | None = None) -> str:
     rules = sorted({r for a in apps for r in a.rules_changed})
-    body = [f"- {a.app}: " + ", ".join(f"{k} {sum(v.values())}" for k, v in a.counts.items()) for a in apps]
+    body = [a.line for a in apps]
     if rules:
         body += ["", "Rules that changed: " + ", ".join(rules)]
     title = f"re-render {len(apps)} app{'s' if len(apps) != 1 else ''} in {env} with rules {digest}".strip()
