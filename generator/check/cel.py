@@ -85,11 +85,14 @@ class Program:
     expr: Any
     needs_cluster: bool
     variables: frozenset[str]  # the `variables.NAME` it reads, evaluated (lazily) before it runs
+    reads: frozenset[str] = frozenset(VARIABLES)  # the top-level names it may read (a word match: never too few)
 
     def run(self, data: Mapping[str, Any], activation: Any = None) -> Any:
         """The value of the expression for `data`, or for an `activation` made of it (see `activation`)."""
         if self.needs_cluster:  # every authorizer call errs: `true || authorizer...` still holds, as in CEL
             data, activation = {**data, "authorizer": {}}, None
+        if activation is None:  # only what it reads is converted to CEL (an object it does not read costs nothing)
+            data = {k: v for k, v in data.items() if k in self.reads}
         try:
             value = self.expr.eval(data=data) if activation is None else self.expr.eval(activation=activation)
         except RuntimeError as exc:  # a Python function of the library raised: the API server's error
@@ -115,13 +118,14 @@ def compile_expression(source: str) -> Program:
 @cache
 def _compile(source: str) -> Program:
     refs = frozenset(_VARIABLE_REF.findall(source))
+    reads = frozenset(n for n in (*VARIABLES, "authorizer") if re.search(rf"\b{n}\b", source))
     try:
-        return Program(source, _env(False).compile(source), False, refs)
+        return Program(source, _env(False).compile(source), False, refs, reads)
     except RuntimeError as exc:
         first = str(exc)
     if "authorizer" in source:
         try:
-            return Program(source, _env(True).compile(source), True, refs)
+            return Program(source, _env(True).compile(source), True, refs, reads)
         except RuntimeError:
             pass
     raise CelCompileError(_clean(first))
