@@ -83,10 +83,13 @@ def container_env(c: Container, resolver: Resolver) -> dict[str, Any]:
 
 
 def _resources(c: Container, prof: dict[str, Any]) -> dict[str, Any]:
+    """Requests per resource: the spec's, else its limit (what Kubernetes itself would request), else the
+    profile's. A spec that asks only for CPU still requests the profile's memory, so every container requests
+    both (the bundled policy denies a container that does not). Limits: the spec's, else the profile's."""
     defaults = prof.get("resources", {})
     out: dict[str, Any] = {}
-    requests = c.requests or defaults.get("requests")
     limits = c.limits or defaults.get("limits")
+    requests = {**(defaults.get("requests") or {}), **(c.limits or {}), **c.requests}
     if requests:
         out["requests"] = dict(requests)
     if limits:
