@@ -14,7 +14,8 @@ from testkit.objects import container, docs, env_var, find
 
 from generator.errors import Errors, UserError
 from generator.match.rules import load_rules
-from generator.pipeline import Inputs, inputs_from_record, repo_path
+from generator.check.admission import repo_path
+from generator.pipeline import Inputs, inputs_from_record
 
 CONTEXT = ["env=development", "app=shop"]
 
