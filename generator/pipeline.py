@@ -87,6 +87,7 @@ class Inputs:
         from generator.check.admission import check_tree
 
         self.policy_report = check_tree(tree, self.workloads, self.policies_dir, self.annotate, quiet, old)
+        tree.policy = self.policy_report.gate
         return self.policy_report
 
     def policy_results(self, plan: Plan | None = None) -> Report:

@@ -12,9 +12,9 @@ from testkit.build import dump, env_rule, resource_rule, score, yaml_text
 from testkit.git import git
 from testkit.objects import container, docs, env_var, find
 
+from generator.check.admission import repo_path
 from generator.errors import Errors, UserError
 from generator.match.rules import load_rules
-from generator.check.admission import repo_path
 from generator.pipeline import Inputs, inputs_from_record
 
 CONTEXT = ["env=development", "app=shop"]

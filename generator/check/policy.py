@@ -160,6 +160,16 @@ class Report:
     def passed(self) -> list[Result]:
         return [r for r in self.results if r.outcome == "passed"]
 
+    @property
+    def gate(self) -> Literal["success", "neutral", "failure"]:
+        """The policy check's outcome for a gate (generator/deploy/gates.py): failure on a denial, success when
+        every policy that applied passed, neutral when none applied or one only warned or was skipped."""
+        if self.denials:
+            return "failure"
+        if not self.results or any(r.outcome != "passed" for r in self.results):
+            return "neutral"
+        return "success"
+
     def applied(self) -> dict[str, int]:
         """Each policy that applied to at least one object, with the count of objects."""
         seen: dict[str, set[tuple[str, str]]] = {}

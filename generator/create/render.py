@@ -38,6 +38,7 @@ class RenderedTree:
     owned: list[str]  # paths (folders end with /) this (env, app) owns: replaced wholly on publish
     plan: Plan
     objects: list[dict[str, Any]] = field(default_factory=list)
+    policy: str | None = None  # the admission policies' gate outcome, once the check stage judged them
 
     @property
     def env(self) -> str:

@@ -4,8 +4,10 @@ and as GitOps Promoter `GitCommitStatus` objects that read the trailers of the p
 PromotionStrategy (or a branch protection rule) can require them.
 
 A commit exists only after plato's validation passed (the rendered objects and the secret guard are checked before
-anything is written), so its trailer says success. This plato has no admission-policy stage yet: the policy check
-says `neutral` (GitHub and the Promoter expression below both let it pass) until one reports.
+anything is written), so its trailer says success. The policy check says what the admission policies said on the
+tip the commit was made on (`Report.gate`): success when every policy that applied passed, neutral when none
+applied or one only warned (GitHub and the Promoter expression below both let neutral pass); a denial is never
+committed.
 """
 
 from __future__ import annotations

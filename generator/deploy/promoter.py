@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from generator.create.render import RenderedTree
+from generator.deploy import gates
 from generator.deploy.diff import ChangeSet, compare
 from generator.deploy.git import (
     BlobReader,
@@ -219,6 +220,7 @@ def _attempt(clone: Clone, new: Proposal, trailers: Mapping[str, str], n: int, a
     rec = record_path(tree.env, tree.app)
     current = _current(clone, tip, place.root, rec)
     admission.judge(current, tree)  # a denial raises: nothing is written
+    trailers = {**trailers, **gates.trailers(tree)}  # the policy gate as judged on this tip
     provenance = {place.root + METADATA, rec, place.root + "README.md"}
     cs: ChangeSet = compare(tree.env, tree.app, current, want, provenance)
     result = Result(changeset=cs, branch=place.branch, attempts=n)

@@ -200,6 +200,7 @@ def _attempt(
     state = read_state(clone, tip, tree, record)
     if admission is not None:
         admission.judge(state.current, tree)  # a denial raises here: nothing is written, on any tip
+        trailers = {**trailers, **gates.trailers(tree)}  # the policy gate as judged on this tip
     cs = compare(tree.env, tree.app, state.current, desired(tree, record), provenance_paths(tree))
     result = Result(changeset=cs, branch=target, attempts=n)
     pr_tip = clone.fetch(target) if opts.mode == "pr" else None

@@ -4,6 +4,7 @@ folder, over the promoter-layout stages in their declared order; and the gates p
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import jsonschema
@@ -11,7 +12,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from testkit.promotion import promotion_rules
-from testkit.shared import shared_dir
+from testkit.shared import REPO, shared_dir
 
 from generator.cli import main
 
@@ -81,10 +82,52 @@ def test_the_bundled_rules_have_no_promoter_stage() -> None:
     assert code == 2 and "no Environment rule puts shop in the promoter layout" in err
 
 
-def test_every_commit_plato_writes_carries_its_checks(remote, run_plato, shop_args, tmp_path) -> None:
+@pytest.mark.parametrize(
+    ("policies", "outcome"),
+    [
+        ("bundled", "success"),  # every bundled policy applies to the shop and passes
+        ("none", "neutral"),  # no policy applies: nothing to hold a promotion up
+        ("warn", "neutral"),  # a policy warned: committed, not a success
+    ],
+)
+def test_every_commit_plato_writes_carries_its_checks(
+    remote, run_plato, shop_args, tmp_path, policies, outcome
+) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules)
+    if policies == "none":
+        (rules / "90-policies.yaml").unlink()
+    if policies == "warn":
+        (rules / "91-warn.yaml").write_text(WARN_ON_EVERY_DEPLOYMENT, encoding="utf-8")
     out = tmp_path / "github-output"
-    r = run_plato(shop_args("publish", remote.path), env={"GITHUB_OUTPUT": str(out)})
+    r = run_plato(shop_args("publish", remote.path, extra=["--rules", str(rules)]), env={"GITHUB_OUTPUT": str(out)})
     assert r.returncode == 0, r.explain()
     trailers = remote.git("log", "-1", "--format=%(trailers:only=true,unfold=true)")
-    assert "Plato-Check-Validation: success" in trailers and "Plato-Check-Policy: neutral" in trailers
-    assert "checks=validation=success policy=neutral" in out.read_text(encoding="utf-8")
+    assert "Plato-Check-Validation: success" in trailers and f"Plato-Check-Policy: {outcome}" in trailers
+    assert f"checks=validation=success policy={outcome}" in out.read_text(encoding="utf-8")
+
+
+WARN_ON_EVERY_DEPLOYMENT = """\
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: never-one-replica
+spec:
+  matchConstraints:
+    resourceRules:
+      - apiGroups: [apps]
+        apiVersions: [v1]
+        operations: [CREATE, UPDATE]
+        resources: [deployments]
+  validations:
+    - expression: "false"
+      message: every Deployment warns
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: never-one-replica
+spec:
+  policyName: never-one-replica
+  validationActions: [Warn]
+"""
