@@ -344,10 +344,11 @@ def test_development_runs_one_replica_without_autoscaling(kit: RenderKit) -> Non
     assert main["resources"] == {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}}
 
 
-def test_container_resources_override_the_profile(kit: RenderKit) -> None:
+def test_container_resources_override_the_profile_per_resource(kit: RenderKit) -> None:
+    # The spec's CPU request wins; the memory it does not name is the profile's (tests/create/test_containers.py).
     text = WEB.replace("    image: .\n", "    image: .\n    resources:\n      requests: {cpu: '1'}\n")
     main = kit.container(workload(kit.manifest(kit.render(web(kit, text)))), "main")
-    assert main["resources"]["requests"] == {"cpu": "1"}
+    assert main["resources"]["requests"] == {"cpu": "1", "memory": "64Mi"}
 
 
 # -- labels -----------------------------------------------------------------------------------------------------
