@@ -46,13 +46,16 @@ def _init(spec: str) -> None:
         }
 
 
-def record(data: dict[str, Any], app: str, sha: str) -> str:
-    """An app's record: the first app's with its name and source commit put in, and the digest of its own specs
-    computed as plato computes it (generator/deploy/record.py)."""
-    from generator.deploy.record import pinned
+def record(data: dict[str, Any], app: str, sha: str, files: dict[str, bytes]) -> str:
+    """An app's record: the first app's with its name and source commit put in, and the digests that depend on
+    the app computed as plato computes them (generator/deploy/record.py): its specs' digest, the digest of its
+    inputs and of the files its write leaves (`files`); the rules' match digest is the fleet's."""
+    from generator.deploy.record import inputs_digest, output_digest, pinned
 
     out = _swap(data, app, sha)
     out["pinned"] = pinned(out["pinned"]["image"], out["workloads"])
+    if isinstance(out.get("digests"), dict):
+        out["digests"] = {**out["digests"], "inputs": inputs_digest(out), "output": output_digest(files)}
     return json.dumps(out, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
 
 
@@ -70,17 +73,20 @@ def render_app(job: tuple[str, int]) -> list[tuple[str, bytes, str]]:
     """One (env, app): its files as plato's writer spells them, and their blob ids."""
     env, i = job
     app, sha = f"app{i:04d}", f"{i:040x}"
-    out = []
+    files: dict[str, bytes] = {}
+    records = []
     for path, (kind, body) in _TEMPLATES[env].items():
         if kind == "yaml":
-            text = "---\n" + "---\n".join(dump_yaml(_swap(d, app, sha)) for d in body)
+            files[path.replace(APP, app)] = (
+                "---\n" + "---\n".join(dump_yaml(_swap(d, app, sha)) for d in body)
+            ).encode()
         elif kind == "record":
-            text = record(body, app, sha)
+            records.append((path.replace(APP, app), body))
         else:
-            text = body.replace(APP, app).replace(SHA, sha)
-        data = text.encode()
-        out.append((path.replace(APP, app), data, hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()))
-    return out
+            files[path.replace(APP, app)] = body.replace(APP, app).replace(SHA, sha).encode()
+    for path, body in records:  # after the files: the record holds the digest of what they are
+        files[path] = record(body, app, sha, {p: d for p, d in files.items() if not p.startswith(".plato/")}).encode()
+    return [(path, data, hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()) for path, data in files.items()]
 
 
 def git(repo: Path, *args: str, input: bytes | None = None) -> bytes:
