@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from generator.create.render import RenderedTree
-from generator.deploy import gates
 from generator.deploy.diff import ChangeSet, compare
 from generator.deploy.git import (
     BlobReader,
@@ -219,8 +218,7 @@ def _attempt(clone: Clone, new: Proposal, trailers: Mapping[str, str], n: int, a
     notes_tip = _fetch_notes(clone)
     rec = record_path(tree.env, tree.app)
     current = _current(clone, tip, place.root, rec)
-    admission.judge(current, tree)  # a denial raises: nothing is written
-    trailers = {**trailers, **gates.trailers(tree)}  # the policy gate as judged on this tip
+    trailers = admission.judge(current, tree, trailers)  # a denial raises: nothing is written
     provenance = {place.root + METADATA, rec, place.root + "README.md"}
     cs: ChangeSet = compare(tree.env, tree.app, current, want, provenance)
     result = Result(changeset=cs, branch=place.branch, attempts=n)

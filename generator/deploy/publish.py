@@ -76,13 +76,15 @@ class Admission:
     admit: Admit | None
     judged: Objects | None = None
 
-    def judge(self, current: Mapping[str, bytes], tree: RenderedTree) -> None:
-        if self.admit is None:
-            return
-        old = old_objects(current, tree)
-        if self.judged is None or old != self.judged:
-            self.admit(old)
-            self.judged = old
+    def judge(self, current: Mapping[str, bytes], tree: RenderedTree, trailers: Mapping[str, str]) -> dict[str, str]:
+        """Judge the policies on this tip (a denial raises: nothing is written) and return the commit's trailers
+        with plato's checks as judged here (the policy gate is known only now)."""
+        if self.admit is not None:
+            old = old_objects(current, tree)
+            if self.judged is None or old != self.judged:
+                self.admit(old)
+                self.judged = old
+        return {**trailers, **gates.trailers(tree)}
 
 
 def pr_branch(env: str, app: str) -> str:
@@ -146,7 +148,7 @@ def preview(tree: RenderedTree, record: bytes, repo: str, branch: str, admit: Ad
     if is_url(repo) or Path(repo).exists():
         with Clone(repo, paths=True) as clone:
             state = read_state(clone, clone.fetch(branch), tree, record)
-    Admission(admit).judge(state.current, tree)
+    Admission(admit).judge(state.current, tree, {})
     return compare(tree.env, tree.app, state.current, desired(tree, record), provenance_paths(tree))
 
 
@@ -199,8 +201,7 @@ def _attempt(
     tip = clone.fetch(opts.branch)
     state = read_state(clone, tip, tree, record)
     if admission is not None:
-        admission.judge(state.current, tree)  # a denial raises here: nothing is written, on any tip
-        trailers = {**trailers, **gates.trailers(tree)}  # the policy gate as judged on this tip
+        trailers = admission.judge(state.current, tree, trailers)  # a denial raises: nothing is written, on any tip
     cs = compare(tree.env, tree.app, state.current, desired(tree, record), provenance_paths(tree))
     result = Result(changeset=cs, branch=target, attempts=n)
     pr_tip = clone.fetch(target) if opts.mode == "pr" else None
