@@ -197,6 +197,7 @@ _ALNUM = re.compile(r"(?=[A-Za-z0-9]*[0-9])(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]+"
 _NOT_SECRETS = frozenset({"Public IP (ipv4)", "Basic Auth Credentials"})  # not a secret; URLs are checked above
 
 
+@lru_cache(maxsize=16384)
 def _gate(token: str) -> bool:
     if token in ("PRIVATE KEY", "PuTTY-User-Key"):
         return True
@@ -221,18 +222,21 @@ def _plugins() -> tuple[Any, ...]:
 
 
 def _shapes(text: str, offset: int = 0) -> Iterator[Finding]:
-    for line in re.finditer(r"[^\n]+", text):
-        if not any(_gate(m.group()) for m in _GATE.finditer(line.group())):
-            continue
+    # The lines that hold a run the gate lets through (a run never spans lines), each once and in order.
+    starts = sorted({text.rfind("\n", 0, m.start()) + 1 for m in _GATE.finditer(text) if _gate(m.group())})
+    for begin in starts:
+        end = text.find("\n", begin)
+        end = len(text) if end < 0 else end
+        line = text[begin:end]
         for plugin in _plugins():
-            for value in plugin.analyze_string(line.group()):
-                at = line.group().find(value) if value else -1
+            for value in plugin.analyze_string(line):
+                at = line.find(value) if value else -1
                 kind = plugin.secret_type
                 what = f"{'an' if kind[0] in 'AEIOU' else 'a'} {kind}"
                 if at < 0 or plugin.secret_type == "Private Key":  # hide the whole line, or the whole key
-                    yield Finding(what, line.start() + offset, _block_end(text, line.end()) + offset, 0)
+                    yield Finding(what, begin + offset, _block_end(text, end) + offset, 0)
                 else:
-                    start = line.start() + at + offset
+                    start = begin + at + offset
                     yield Finding(what, start, start + len(value), 0)
 
 
@@ -312,16 +316,22 @@ def _value_is_key(key: str, value: str) -> bool:
 
 def _tokens(text: str, depth: int) -> Iterator[Finding]:
     for m in TOKEN.finditer(text):
-        token = m.group()
-        decoded = _decoded(token)
-        if decoded is not None:
-            if depth < 2:
-                inner = first(decoded, depth=depth + 1)
-                if inner:
-                    yield Finding(f"{inner.what} (base64 or hex encoded)", m.start(), m.end(), inner.rank)
-            continue
-        if any(random_token(part) for part in re.split(r"[.]{2,}|(?<=[a-z])\.(?=[a-z])", token)):
-            yield Finding("a high-entropy string", m.start(), m.end())
+        judged = _token(m.group(), depth)
+        if judged:
+            yield Finding(judged[0], m.start(), m.end(), judged[1])
+
+
+@lru_cache(maxsize=65536)
+def _token(token: str, depth: int) -> tuple[str, int] | None:
+    """What one token is (an encoded credential, a random-looking string) and its rank, or None. Judged once
+    per process: names, labels and image references repeat in every file of every app."""
+    decoded = _decoded(token)
+    if decoded is not None:
+        inner = first(decoded, depth=depth + 1) if depth < 2 else None
+        return (f"{inner.what} (base64 or hex encoded)", inner.rank) if inner else None
+    if any(random_token(part) for part in re.split(r"[.]{2,}|(?<=[a-z])\.(?=[a-z])", token)):
+        return "a high-entropy string", 3
+    return None
 
 
 def _decoded(token: str) -> str | None:

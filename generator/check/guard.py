@@ -1,9 +1,11 @@
 """The check stage's secret guard: nothing that looks like a credential leaves plato.
 
-Every rendered file is checked as the bytes that will be written (YAML files are read back object by object, so
-that keys are judged by what they name and a finding has a line), the workload specs and the context before
-they are recorded, and each commit message. A finding is exit 2 naming the file and line and what to do; nothing
-has been written yet. What is only printed (messages, PR bodies) is masked instead: see `mask`.
+Every rendered file is checked as the bytes that will be written, and YAML files object by object too, so that
+keys are judged by what they name and a finding has a line: the objects a file was written from when plato wrote
+it (the render hands them over with the bytes, so plato's own output is not parsed back), else the file read
+back. The workload specs and the context are checked before they are recorded, and each commit message. A
+finding is exit 2 naming the file and line and what to do; nothing has been written yet. What is only printed
+(messages, PR bodies) is masked instead: see `mask`.
 """
 
 from __future__ import annotations
@@ -110,13 +112,17 @@ def described(loc: Loc) -> str:
 _CLEAN: set[bytes] = set()  # digests of blobs already found clean in this process: scanned once, however often sent
 
 
-def check_blob(path: str, data: bytes) -> None:
-    """Refuse a file plato would write if anything in it looks like a credential (exit 2, file:line)."""
+def check_blob(path: str, data: bytes, docs: list[Any] | None = None) -> None:
+    """Refuse a file plato would write if anything in it looks like a credential (exit 2, file:line). `docs`: the
+    objects the file was written from, in file order (else a YAML file is read back)."""
     digest = hashlib.blake2b(data, digest_size=16).digest()
     if digest in _CLEAN:
         return
     text = data.decode("utf-8", errors="replace")
-    if path.endswith((".yaml", ".yml")):
+    if docs is not None:
+        _check_documents(path, text, docs)
+        found = first(text, assignments=False)
+    elif path.endswith((".yaml", ".yml")):
         _check_yaml(path, text)
         found = first(text, assignments=False)  # the bytes too: what parsing hides (comments, anchors)
     else:
@@ -138,6 +144,10 @@ def _check_yaml(path: str, text: str) -> None:
         docs = list(yaml.load_all(text, Loader=loader))
     except yaml.YAMLError:
         return  # not YAML after all (a rule's extra file): the text scan below still reads every byte
+    _check_documents(path, text, docs)
+
+
+def _check_documents(path: str, text: str, docs: list[Any]) -> None:
     for i, doc in enumerate(docs):
         hit = find_in(doc)
         if hit:
@@ -223,10 +233,10 @@ def check_context(ctx: Mapping[str, str], origin: str = "--context") -> None:
 
 def check_rendered(tree: RenderedTree, workloads: Iterable[Workload]) -> None:
     """The check stage: the context, the specs (both are recorded) and every rendered file, before anything is
-    written anywhere."""
+    written anywhere. A file written from objects is walked as those objects, if its bytes are the ones written."""
     check_context(tree.plan.context)
     check_workloads(workloads)
-    check_outgoing(tree.files)
+    check_outgoing(tree.files, tree.written(tree.files))
 
 
 def check_workloads(workloads: Iterable[Workload]) -> None:
@@ -255,13 +265,14 @@ def _spec_line(file: str, loc: Loc) -> int | None:
 # -- what leaves: the choke points -----------------------------------------------------------------------------
 
 
-def check_outgoing(files: Mapping[str, bytes]) -> Mapping[str, bytes]:
-    """THE choke point for files: every blob plato commits, pushes or previews passes here (paths included)."""
+def check_outgoing(files: Mapping[str, bytes], documents: Mapping[str, list[Any]] | None = None) -> Mapping[str, bytes]:
+    """THE choke point for files: every blob plato commits, pushes or previews passes here (paths included).
+    `documents`: the objects some of the files were written from (see check_blob)."""
     for path, data in files.items():
         found = first(path, assignments=False)
         if found:
             raise _refusal(f"{found.what} in a file path", path, None)
-        check_blob(path, data)
+        check_blob(path, data, (documents or {}).get(path))
     return files
 
 

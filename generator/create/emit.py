@@ -110,9 +110,14 @@ def dump_yaml_slow(obj: Any) -> str:
     )
 
 
+def ordered(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Objects in the order a file holds them (apply order, then namespace and name)."""
+    return sorted(objects, key=object_key)
+
+
 def dump_documents(objects: list[dict[str, Any]]) -> str:
-    ordered = sorted(objects, key=object_key)
-    return "---\n" + "---\n".join(dump_yaml(o) for o in ordered) if ordered else ""
+    docs = ordered(objects)
+    return "---\n" + "---\n".join(dump_yaml(o) for o in docs) if docs else ""
 
 
 def dump_json(obj: Any) -> str:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from generator.create.cd import app_readme, cd_objects, hydrator_metadata
-from generator.create.emit import dump_documents, object_key
+from generator.create.emit import dump_documents, ordered
 from generator.create.network import network_policies
 from generator.create.resources import Provisioned, provision
 from generator.create.terraform import terraform_files
@@ -38,7 +39,14 @@ class RenderedTree:
     owned: list[str]  # paths (folders end with /) this (env, app) owns: replaced wholly on publish
     plan: Plan
     objects: list[dict[str, Any]] = field(default_factory=list)
+    # The objects each YAML file was written from, in file order, with the bytes written: the check stage walks
+    # these rather than reading plato's own output back (it still scans the bytes). Not part of what is written.
+    documents: dict[str, tuple[bytes, list[dict[str, Any]]]] = field(default_factory=dict)
     policy: str | None = None  # the admission policies' gate outcome, once the check stage judged them
+
+    def written(self, files: Mapping[str, bytes]) -> dict[str, list[dict[str, Any]]]:
+        """The objects of each file in `files` that holds the bytes this render wrote from them."""
+        return {path: docs for path, (data, docs) in self.documents.items() if files.get(path) == data}
 
     @property
     def env(self) -> str:
@@ -68,14 +76,14 @@ def render(plan: Plan, workload_files: list[str] | None = None) -> RenderedTree:
     paths = plan.env["paths"]
     mdir = paths["manifests"]
     files: dict[str, str] = {}
-    files[f"{mdir}/manifest.yaml"] = dump_documents(objects)
+    emitted: dict[str, list[dict[str, Any]]] = {f"{mdir}/manifest.yaml": ordered(objects)}
     tf = terraform_files(plan, provisioned)
     for name, text in tf.items():
         files[f"{paths['terraform']}/{name}"] = text
     files[f"{mdir}/hydrator.metadata"] = hydrator_metadata(plan)
     files[f"{mdir}/README.md"] = app_readme(plan, workload_files or [], bool(tf))
-    cd = cd_objects(plan)
-    files[paths["cd"]] = dump_documents(cd)
+    emitted[paths["cd"]] = ordered(cd_objects(plan))
+    files.update((path, dump_documents(docs)) for path, docs in emitted.items())
     # Each owned folder carries a marker naming its (env, app): a publish refuses to write into a folder that
     # belongs to another pair, or that sits inside or around one (two Environment rules with clashing paths).
     marker = f"{plan.context['env']}/{plan.context['app']}\n"
@@ -83,11 +91,13 @@ def render(plan: Plan, workload_files: list[str] | None = None) -> RenderedTree:
     if tf:
         files[f"{paths['terraform']}/{OWNER_MARKER}"] = marker
     owned = [f"{mdir}/", f"{paths['terraform']}/", paths["cd"]]
+    out = {k: v.encode("utf-8") for k, v in sorted(files.items())}
     return RenderedTree(
-        files={k: v.encode("utf-8") for k, v in sorted(files.items())},
+        files=out,
         owned=owned,
         plan=plan,
-        objects=sorted(objects, key=object_key),
+        objects=emitted[f"{mdir}/manifest.yaml"],
+        documents={path: (out[path], docs) for path, docs in emitted.items()},
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -72,12 +73,19 @@ class ChangeSet:
 
 
 def compare(
-    env: str, app: str, old: dict[str, bytes], new: dict[str, bytes], provenance: set[str], with_diffs: bool = True
+    env: str,
+    app: str,
+    old: dict[str, bytes],
+    new: dict[str, bytes],
+    provenance: set[str],
+    with_diffs: bool = True,
+    written: Mapping[str, list[dict[str, Any]]] | None = None,
 ) -> ChangeSet:
     """Changes from `old` to `new` (both: relative path -> bytes over the owned paths).
 
     Files in `provenance` (hydrator.metadata, README, the recorded inputs) change with every source commit;
-    they are written along with a real change but never make one by themselves.
+    they are written along with a real change but never make one by themselves. `written`: the objects some of
+    the new files were written from, in file order (RenderedTree.written): those are not parsed back.
     """
     cs = ChangeSet(env, app)
     for path in sorted(set(old) | set(new)):
@@ -87,7 +95,7 @@ def compare(
         cs.files[path] = "added" if a is None else "removed" if b is None else "changed"
         cs.file_diffs[path] = unified(a, b, path) if with_diffs else ""
         if path.endswith((".yaml", ".yml")):
-            cs.changes += _object_changes(path, a, b, with_diffs)
+            cs.changes += _object_changes(path, a, b, with_diffs, (written or {}).get(path))
         elif path.endswith(".tf"):
             cs.changes += _tf_changes(path, a, b, with_diffs)
         elif path not in provenance:  # provenance restored or first written is not an object change
@@ -132,19 +140,38 @@ def _parse_objects(texts: list[bytes], typed: bool = True) -> dict[tuple[str, st
     return out
 
 
+def _written_objects(
+    data: bytes | None, docs: list[dict[str, Any]] | None, changed: Counter[bytes]
+) -> dict[tuple[str, str, str], dict[str, Any]] | None:
+    """The objects of the `changed` documents of a file plato wrote from `docs` (None if it cannot tell which)."""
+    texts = [d for d in _DOC_START.split(data or b"") if d.strip()]
+    if docs is None or len(texts) != len(docs):
+        return None
+    out = {}
+    for text, d in zip(texts, docs, strict=True):
+        meta = d.get("metadata")
+        if text in changed and isinstance(meta, dict):
+            out[(str(d.get("kind")), str(meta.get("namespace", "")), str(meta.get("name")))] = d
+    return out
+
+
 def _documents(data: bytes | None) -> Counter[bytes]:
     """A YAML file's documents as text, split at plain `---` lines (as plato writes them)."""
     return Counter(d for d in _DOC_START.split(data or b"") if d.strip())
 
 
-def _object_changes(path: str, a: bytes | None, b: bytes | None, with_diffs: bool = True) -> list[Change]:
+def _object_changes(
+    path: str, a: bytes | None, b: bytes | None, with_diffs: bool = True, docs: list[dict[str, Any]] | None = None
+) -> list[Change]:
     # Documents whose text is the same on both sides are the same objects: only the rest is parsed (a fleet
     # re-render changes one or two objects of a file, and YAML parsing is most of the cost of a diff). A split
-    # that cuts a document wrongly only makes both halves fail to parse: then the whole files are parsed.
+    # that cuts a document wrongly only makes both halves fail to parse: then the whole files are parsed. The
+    # new side's objects are the ones its documents were written from, when known (`docs`, one per document).
     da, db = _documents(a), _documents(b)
     same = da & db
-    old = _parse_objects(list((da - same).elements()), typed=with_diffs)
-    new = _parse_objects(list((db - same).elements()), typed=with_diffs)
+    known = _written_objects(b, docs, db - same)
+    old = _parse_objects(list((da - same).elements()), typed=with_diffs or known is not None)
+    new = known if known is not None else _parse_objects(list((db - same).elements()), typed=with_diffs)
     if old is None or new is None:
         old, new = objects_of(a), objects_of(b)
     out = []

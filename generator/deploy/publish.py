@@ -149,7 +149,8 @@ def preview(tree: RenderedTree, record: bytes, repo: str, branch: str, admit: Ad
         with Clone(repo, paths=True) as clone:
             state = read_state(clone, clone.fetch(branch), tree, record)
     Admission(admit).judge(state.current, tree, {})
-    return compare(tree.env, tree.app, state.current, desired(tree, record), provenance_paths(tree))
+    want = desired(tree, record)
+    return compare(tree.env, tree.app, state.current, want, provenance_paths(tree), written=tree.written(want))
 
 
 def read_file(repo: str, branch: str, rel: str) -> bytes | None:
@@ -202,7 +203,8 @@ def _attempt(
     state = read_state(clone, tip, tree, record)
     if admission is not None:
         trailers = admission.judge(state.current, tree, trailers)  # a denial raises: nothing is written, on any tip
-    cs = compare(tree.env, tree.app, state.current, desired(tree, record), provenance_paths(tree))
+    want = desired(tree, record)
+    cs = compare(tree.env, tree.app, state.current, want, provenance_paths(tree), written=tree.written(want))
     result = Result(changeset=cs, branch=target, attempts=n)
     pr_tip = clone.fetch(target) if opts.mode == "pr" else None
     for existing in (state.record, clone.read_file(pr_tip, record_path(tree.env, tree.app))) if latest_wins else ():

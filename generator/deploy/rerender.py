@@ -366,7 +366,9 @@ def _compare(view: SliceTree, inputs: Inputs, tree: Any, record: dict[str, Any],
             new = want.get(f)
             current[f] = new if new is not None and view.holds(f, new) else view.read(f)
     inputs.admit(tree, old_objects(current, tree), quiet=True)  # UPDATE of what the tip holds, as publish does
-    result.changeset = compare(tree.env, tree.app, current, want, provenance_paths(tree), with_diffs=diffs)
+    result.changeset = compare(
+        tree.env, tree.app, current, want, provenance_paths(tree), with_diffs=diffs, written=tree.written(want)
+    )
     if not result.changeset.empty:
         result.writes = {f: b for f, b in want.items() if current.get(f) != b}
         result.removes = sorted(set(current) - set(want))

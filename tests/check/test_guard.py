@@ -379,3 +379,37 @@ def test_a_file_needing_a_secret_outside_the_store_is_an_error(kit: RenderKit) -
         f"{spec}:",
         "workload 'web': file /etc/redis/client.conf needs secret web-cache/password",
     )
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        {
+            "kind": "Deployment",
+            "metadata": {"name": "a"},
+            "spec": {"env": [{"name": "DB_PASSWORD", "value": "s3cr3t-v"}]},
+        },
+        {"kind": "Secret", "metadata": {"name": "a"}, "data": {"k": "dmFsdWU="}},
+        {"kind": "ConfigMap", "metadata": {"name": "a"}, "data": {GITHUB_TOKEN: "x"}},
+        {"kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"token": AWS_KEY_ID}},
+        {"kind": "Job", "metadata": {"name": "a"}, "spec": {"args": ["--password", "hunter2hunter2"]}},
+    ],
+)
+def test_objects_handed_over_with_their_file_are_judged_as_the_file_read_back(obj: dict[str, Any]) -> None:
+    """The render hands the guard the objects a YAML file was written from, so it is not parsed back: the
+    refusal (what, where, which line) is the one the file read back gets."""
+    from generator.check import guard
+    from generator.create.emit import dump_documents, ordered
+    from generator.errors import UserError
+
+    other = {"kind": "Namespace", "metadata": {"name": "b", "labels": {"team": "shop"}}}
+    docs = ordered([obj, other])  # in file order, as the render hands them over
+    data = dump_documents(docs).encode()
+    messages = []
+    for handed in (None, docs):
+        guard._CLEAN.clear()
+        with pytest.raises(UserError) as err:
+            guard.check_blob(MANIFEST, data, handed)
+        messages.append((err.value.message, err.value.line, err.value.hint))
+    assert messages[0] == messages[1]
+    assert messages[0][1] is not None and messages[0][1] > 4  # the second document's line, not the first's

@@ -93,3 +93,44 @@ def test_without_diffs_the_same_changes_and_risks_are_found() -> None:
         assert [(c.kind, c.name, c.status) for c in fast.changes] == [(c.kind, c.name, c.status) for c in full.changes]
         assert fast.risks == full.risks and fast.counts() == full.counts()
         assert all(c.diff == "" for c in fast.changes)
+
+
+def test_objects_a_render_wrote_are_not_parsed_back_and_change_nothing_reported(monkeypatch) -> None:
+    """The new side's documents come with the objects plato wrote them from: only the old side is parsed, and the
+    changes, risks and diffs are the ones a parse of both sides finds, with and without diffs."""
+    from generator.create.emit import dump_documents, ordered
+    from generator.deploy import diff
+
+    path = "k8s/shop/manifests.yaml"
+    pairs = [
+        ([service("api"), deployment("api")], [service("api"), deployment("api", memory="1Gi")]),
+        ([deployment("api", replicas=3), service("b")], [deployment("api", replicas=0), service("a")]),
+        ([deployment("api", ns="a"), service("x")], [deployment("api", ns="b")]),
+        ([deployment("api", memory="1Gi")], [deployment("api", memory="1Gi")]),
+    ]
+    parsed: list[bytes] = []
+    real = diff._parse_objects
+    monkeypatch.setattr(diff, "_parse_objects", lambda texts, typed=True: parsed.extend(texts) or real(texts, typed))
+    for before, after in pairs:
+        old = yaml_file(*reversed(before))  # hand-ordered: not as plato writes it
+        new = dump_documents(after).encode()
+        for with_diffs in (True, False):
+            parsed.clear()
+            slow = compare("dev", "shop", {path: old}, {path: new}, set(), with_diffs)
+            assert any(t in new for t in parsed) or old == new
+            parsed.clear()
+            fast = compare("dev", "shop", {path: old}, {path: new}, set(), with_diffs, {path: ordered(after)})
+            assert not any(t in new and t not in old for t in parsed)
+            assert [(c.kind, c.name, c.status, c.diff) for c in fast.changes] == [
+                (c.kind, c.name, c.status, c.diff) for c in slow.changes
+            ]
+            assert fast.risks == slow.risks and fast.files == slow.files
+
+
+def test_objects_that_do_not_match_the_documents_are_not_used() -> None:
+    """One object per document, or the file is parsed as it is."""
+    path = "k8s/shop/manifests.yaml"
+    old, new = yaml_file(deployment("api")), yaml_file(deployment("api", memory="1Gi"), service("api"))
+    cs = compare("dev", "shop", {path: old}, {path: new}, set(), written={path: [deployment("api", memory="9Gi")]})
+    assert [(c.kind, c.status) for c in cs.changes] == [("Deployment", "changed"), ("Service", "added")]
+    assert "1Gi" in cs.changes[0].diff and "9Gi" not in cs.changes[0].diff
