@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from generator.errors import UserError, did_you_mean
 from generator.read.yamlfile import Document, Loc
@@ -16,6 +17,21 @@ def load_schema(name: str) -> dict[str, Any]:
     path = bundled_dir("schemas") / f"{name}.schema.json"
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
+
+
+@cache
+def compiled(name: str) -> Callable[[Any], Any]:
+    """The schema compiled ahead of time (schemas/compile.py): raises on a document that is not valid."""
+    from types import ModuleType
+
+    module: ModuleType
+    if name == "workload":
+        from generator.read.validators import workload as module
+    elif name == "rules":
+        from generator.read.validators import rules as module
+    else:
+        from generator.read.validators import rules_head as module
+    return cast("Callable[[Any], Any]", module.validate)
 
 
 @cache
@@ -49,14 +65,16 @@ def check(doc: Document, schema: str, data: Any = None, base: Loc = ()) -> None:
     key = (schema, repr(instance))  # repr tells 1 from "1" and True from "true", as the schema does
     if key in _VALID:
         return
+    if _passes(schema, instance):
+        _remember(key)
+        return
+    # Refused: jsonschema, the reference, decides and says why (it is imported only here, off the publish path).
     from jsonschema.exceptions import best_match
 
     errors = list(validator(schema).iter_errors(instance))
     error = best_match(errors)
     if error is None:
-        if len(_VALID) > 20_000:
-            _VALID.clear()
-        _VALID.add(key)
+        _remember(key)
         return
     if error.validator == "required":
         # A misspelled key shows up as "missing X" plus "unknown Y": naming Y (did you mean X?) helps more.
@@ -66,6 +84,22 @@ def check(doc: Document, schema: str, data: Any = None, base: Loc = ()) -> None:
         if unknown:
             error = unknown[0]
     raise _to_user_error(doc, error, base)
+
+
+def _passes(schema: str, instance: Any) -> bool:
+    from generator.read.validators._errors import JsonSchemaValueException, JsonSchemaValuesException
+
+    try:
+        compiled(schema)(instance)
+    except (JsonSchemaValueException, JsonSchemaValuesException):
+        return False
+    return True
+
+
+def _remember(key: tuple[str, str]) -> None:
+    if len(_VALID) > 20_000:
+        _VALID.clear()
+    _VALID.add(key)
 
 
 def _to_user_error(doc: Document, error: Any, base: Loc) -> UserError:
