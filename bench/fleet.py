@@ -121,6 +121,16 @@ def context(i: int, env: str) -> list[str]:
     return [f"env={env}", f"app={app_name(i)}", "org=acme", f"source_sha={i:040x}", "source_time=1700000000"]
 
 
+def compile_plato() -> None:
+    """plato's bytecode, as `pip install` writes it: an editable install under PYTHONDONTWRITEBYTECODE (as on some
+    machines) would otherwise compile every module on every run, and a benchmark would measure the compiler."""
+    import compileall
+
+    import generator
+
+    compileall.compile_dir(Path(generator.__file__).parent, quiet=1)
+
+
 def build_repo(n: int, rules: Path, work: Path, bare: Path) -> None:
     """The deployment repository of a fleet that was published with `rules`, written in one commit."""
     from generator.commands.deploy import rendered

@@ -148,6 +148,7 @@ def floor(repo: str, work: Path, r: int, files: dict[str, bytes]) -> float:
 def sizes(args: argparse.Namespace) -> None:
     from generator.resources import bundled_dir
 
+    fleet.compile_plato()
     with tempfile.TemporaryDirectory(prefix="plato-bench-publish-") as tmp:
         work = Path(tmp)
         specs = fleet.write_specs(work / "specs")

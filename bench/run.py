@@ -292,14 +292,9 @@ def main() -> None:
     reps = 2 if args.quick else args.reps
     kapitan = None if args.quick else find_kapitan(args.kapitan, args.install_kapitan)
 
-    import compileall
-
-    import generator
     from generator.resources import bundled_dir
 
-    # plato's bytecode, as `pip install` writes it (an editable install under PYTHONDONTWRITEBYTECODE, as on some
-    # machines, would otherwise compile every module on every run and measure the compiler).
-    compileall.compile_dir(Path(generator.__file__).parent, quiet=1)
+    fleet.compile_plato()
 
     results: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d"),

@@ -283,6 +283,8 @@ def _block_end(text: str, at: int) -> int:
 
 
 def _urls(text: str) -> Iterator[Finding]:
+    if "@" not in text:  # both shapes hold one: most texts are skipped without running either pattern
+        return
     for pattern in (_URL_USERINFO, _BARE_USERINFO):
         for m in pattern.finditer(text):
             pw = m.group("pw")
@@ -356,21 +358,30 @@ def _decoded(token: str) -> str | None:
     return text if printable >= 0.95 * len(text) else None
 
 
+_FRAGMENT_LINE = re.compile(r"[ \t]*[\"'+]?[ \t]*(?P<frag>[A-Za-z0-9+/=_-]{4,})[\"']?[ \t]*[+\\]?[ \t]*")
+
+
 def _split_runs(text: str) -> Iterator[tuple[int, str]]:
     """Tokens cut over several lines (wrapped base64, a token folded by hand, HCL string concatenation): runs of
-    lines that each hold one token-like fragment, joined."""
-    run: list[re.Match[str]] = []
-    for m in re.finditer(r"^[ \t]*[\"'+]?[ \t]*(?P<frag>[A-Za-z0-9+/=_-]{4,})[\"']?[ \t]*[+\\]?[ \t]*$", text, re.M):
-        if run and text.count("\n", run[-1].end(), m.start()) > 1:
-            yield from _joined(run)
-            run = []
-        run.append(m)
+    consecutive lines that each hold one token-like fragment and nothing else, joined. Each line is matched on its
+    own (a pattern anchored at every line start tries every position of the text: several times slower)."""
+    run: list[tuple[int, str]] = []  # (offset of the fragment, fragment) of the lines of the current run
+    at, last = 0, -2
+    for number, line in enumerate(text.split("\n")):
+        m = _FRAGMENT_LINE.fullmatch(line)
+        if m:
+            if number != last + 1:
+                yield from _joined(run)
+                run = []
+            run.append((at + m.start("frag"), m.group("frag")))
+            last = number
+        at += len(line) + 1
     yield from _joined(run)
 
 
-def _joined(run: list[re.Match[str]]) -> Iterator[tuple[int, str]]:
+def _joined(run: list[tuple[int, str]]) -> Iterator[tuple[int, str]]:
     if len(run) > 1:
-        yield run[0].start("frag"), "".join(m.group("frag") for m in run)
+        yield run[0][0], "".join(frag for _, frag in run)
 
 
 def scan(text: str, lang: Lang = "text", *, assignments: bool = True, depth: int = 0) -> list[Finding]:
