@@ -63,6 +63,8 @@ def as_json(result: Published, dry_run: bool, shard: tuple[int, int] | None) -> 
         "rendered": dict(sorted(impact.rendered.items())),
         "shard": f"{shard[0]}/{shard[1]}" if shard else None,
         "changed": [f"{a.env}/{a.app}" for a in impact.changed],
+        # Apps whose files did not change and whose stale records were written with their environment's commit.
+        "refreshed": [f"{a.env}/{a.app}" for a in impact.refreshed if a.env in result.commits],
         "by_env": impact.by_env(),
         "commits": result.commits,
         "branches": result.branches,

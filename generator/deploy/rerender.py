@@ -96,6 +96,9 @@ class AppResult:
     removes: list[str] = field(default_factory=list)  # files that go
     owned: list[str] = field(default_factory=list)  # what it may touch: its paths now and those it moves away from
     rules_changed: list[str] = field(default_factory=list)
+    # The new record (and provenance files) of an app whose files do not change but whose record is stale (the
+    # rules' digests moved): written with its environment's commit, so that later runs skip the app again.
+    refresh: dict[str, bytes] = field(default_factory=dict)
     error: str = ""
 
 
@@ -137,6 +140,7 @@ class Impact:
     apps: int = 0
     envs: dict[str, dict[str, Any]] = field(default_factory=dict)
     changed: list[Changed] = field(default_factory=list)
+    refreshed: list[Changed] = field(default_factory=list)  # records only (AppResult.refresh)
     failed: list[tuple[str, str, str]] = field(default_factory=list)  # (env, app, error)
     skipped: Counter[str] = field(default_factory=Counter)  # why apps were not rendered
     rendered: Counter[str] = field(default_factory=Counter)  # why apps were rendered
@@ -161,6 +165,9 @@ class Impact:
             self.failed.append((r.env, r.app, r.error))
             return
         cs = r.changeset
+        if cs is not None and cs.empty and r.refresh and writer:
+            written = {p: writer.write(b) for p, b in r.refresh.items()}
+            self.refreshed.append(Changed(r.env, r.app, r.owned, written))
         if cs is None or cs.empty:
             return
         e["changed"] += 1
@@ -372,6 +379,9 @@ def _compare(view: SliceTree, inputs: Inputs, tree: Any, record: dict[str, Any],
     if not result.changeset.empty:
         result.writes = {f: b for f, b in want.items() if current.get(f) != b}
         result.removes = sorted(set(current) - set(want))
+    elif current.get(rec := record_path(tree.env, tree.app)) != want[rec]:
+        # The record and the provenance it agrees with (the README and metadata name the rules' digest).
+        result.refresh = {f: b for f, b in want.items() if current.get(f) != b}
 
 
 def why_render(record: dict[str, Any], rules: Any, view: GitTree, full: bool) -> str:
@@ -538,7 +548,7 @@ def rerender(
                 hint = "the repository is as it was; run the re-render again"
                 raise opts.retry.gave_up(attempt, "the re-render", hint)
             new_tip = clone.fetch(opts.branch)
-            if not _untouched(clone, tip, new_tip, impact.changed):
+            if not _untouched(clone, tip, new_tip, [*impact.changed, *impact.refreshed]):
                 impact = None
             tip = new_tip
     raise AssertionError("unreachable")
@@ -612,8 +622,9 @@ def _render(
 
 def _land(clone: Clone, tip: str | None, impact: Impact, opts: Options, digest: str, result: Published,
           shard: tuple[int, int] | None = None) -> bool:  # fmt: skip
-    """Commit and push the changes; False when the push lost a race."""
-    _check_paths(impact.changed)
+    """Commit and push the changes, and the refreshed records of the environments that get a commit (an
+    environment with no change gets no commit for records alone); False when the push lost a race."""
+    _check_paths([*impact.changed, *impact.refreshed])
     envs = sorted({a.env for a in impact.changed})
     pr = opts.mode == "pr"
     part = f"-shard-{shard[0]}-of-{shard[1]}" if shard else ""
@@ -621,9 +632,10 @@ def _land(clone: Clone, tip: str | None, impact: Impact, opts: Options, digest: 
     for env in envs:
         apps = [a for a in impact.changed if a.env == env]
         ref = f"refs/heads/plato-rerender-{env}" if pr else "refs/heads/plato-rerender"
-        edits = [Edit({}, removes, owned, f"{a.env}/{a.app}", written) for a in apps
+        refreshed = [a for a in impact.refreshed if a.env == env]
+        edits = [Edit({}, removes, owned, f"{a.env}/{a.app}", written) for a in [*apps, *refreshed]
                  for owned, written, removes in [a.unpack()]]  # fmt: skip
-        commits.append(Commit(ref, _message(env, apps, digest, shard), edits))
+        commits.append(Commit(ref, _message(env, apps, digest, shard, len(refreshed)), edits))
     shas = write_commits(clone, tip, commits, chain=not pr)
     result.commits = dict(zip(envs, shas, strict=True))
     try:
@@ -655,11 +667,15 @@ def _check_paths(apps: list[Changed]) -> None:
                 )
 
 
-def _message(env: str, apps: list[Changed], digest: str, shard: tuple[int, int] | None = None) -> str:
+def _message(
+    env: str, apps: list[Changed], digest: str, shard: tuple[int, int] | None = None, refreshed: int = 0
+) -> str:
     rules = sorted({r for a in apps for r in a.rules_changed})
     body = [a.line for a in apps]
     if rules:
         body += ["", "Rules that changed: " + ", ".join(rules)]
+    if refreshed:
+        body += ["", f"Records brought up to date: {refreshed} (apps whose files these rules do not change)"]
     title = f"re-render {len(apps)} app{'s' if len(apps) != 1 else ''} in {env} with rules {digest}".strip()
     trailers = {"Plato-Env": env, "Plato-Rules": digest, "Plato-Rerender": "true"}
     if shard:

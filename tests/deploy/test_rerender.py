@@ -542,3 +542,50 @@ def test_a_lost_race_is_re_anchored_only_when_the_other_commit_left_the_apps_pat
         clone.git.run("fetch", "-q", "origin", before)
         assert _untouched(clone, before, after, [Changed("development", "a1", owned["a1"])])
         assert not _untouched(clone, before, after, [Changed("development", "a2", owned["a2"])])
+
+
+def test_a_criteria_change_brings_the_records_of_unchanged_apps_up_to_date_with_the_commit(tmp_path: Path) -> None:
+    """A new rule changes what decides matching, so every app is rendered; the apps whose files stay the same
+    get their records brought up to date in the same commit (no commit of records alone), and the next run skips
+    them all."""
+    bare = fleet(tmp_path, ["a1", "a2", "a3"], envs=("development",))
+    rules = tmp_path / "rules-hot"
+    shutil.copytree(bundled_dir("rules"), rules)
+    (rules / "25-hot.yaml").write_text(
+        "apiVersion: plato.dev/v1\nkind: Profile\nname: hot\nmatch:\n  app: a1\nspec:\n  replicas: 1\n"
+        "  resources:\n    requests:\n      cpu: 50m\n      memory: 96Mi\n    limits:\n      memory: 512Mi\n"
+    )
+    before = git(bare, "rev-parse", "main").strip()
+    code, out, err = plato("rerender", "--repo", str(bare), "--rules", str(rules), "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["rendered"] == {"rules changed": 3} and data["changed"] == ["development/a1"]
+    assert data["refreshed"] == ["development/a2", "development/a3"]
+    assert git(bare, "rev-list", "--count", f"{before}..main").strip() == "1"
+    files = git(bare, "diff", "--name-only", before, "main").split()
+    assert ".plato/inputs/development/a2.json" in files
+    assert {f for f in files if f.startswith("development/a2/")} <= {
+        "development/a2/README.md",
+        "development/a2/hydrator.metadata",
+    }
+    assert "development/a2/manifest.yaml" not in files
+    code, out, err = plato("rerender", "--repo", str(bare), "--rules", str(rules), "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["skipped"] == {"unchanged": 3} and not json.loads(out)["commits"], out
+
+
+def test_stale_records_alone_make_no_commit(tmp_path: Path) -> None:
+    """A new rule that changes no app's files: nothing is committed, not even the records (they are brought up
+    to date with the next commit to that environment)."""
+    bare = fleet(tmp_path, ["a1", "a2"], envs=("development",))
+    rules = tmp_path / "rules-unused"
+    shutil.copytree(bundled_dir("rules"), rules)
+    (rules / "25-unused.yaml").write_text(
+        "apiVersion: plato.dev/v1\nkind: Profile\nname: unused\nmatch:\n  app: nobody\nspec:\n  replicas: 3\n"
+    )
+    before = git(bare, "rev-parse", "main").strip()
+    code, out, err = plato("rerender", "--repo", str(bare), "--rules", str(rules), "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["rendered"] == {"rules changed": 2} and data["changed"] == [] and data["refreshed"] == []
+    assert git(bare, "rev-parse", "main").strip() == before
