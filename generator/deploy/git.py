@@ -381,26 +381,28 @@ class Clone:
 
     def fetch_paths(self, rev: str, paths: Iterable[str]) -> None:
         """After a fetch with trees filtered out: download the trees on the way to `paths` (their parent folders)
-        and, for folders (ending in '/'), every tree under them (without blobs), one request per level of depth.
-        Nothing else of the tree is downloaded: a repository of 10,000 apps costs what one of 100 does. (Were git
-        ever to read a tree that is not there, it would fetch it itself, slowly: nothing would be wrong.)"""
+        and, for folders (ending in '/'), every tree under them, one request per level of depth (the root tree
+        came with the tip). Nothing else of the tree is downloaded: a repository of 10,000 apps costs what one of
+        100 does. (Were git ever to read a tree that is not there, it would fetch it itself, slowly: nothing
+        would be wrong.)"""
         if not self.trees_filtered:
             return
-        whole = {p.rstrip("/") for p in paths if p.endswith("/")}
+        deep = {p.rstrip("/") for p in paths if p.endswith("/")}  # folders wanted whole, and the folders in them
         walk = {"/".join(parts[:i]) for p in paths for parts in [p.rstrip("/").split("/")] for i in range(len(parts))}
         level = {"": self.tree_id(rev)}
         reader = BlobReader(self.git)
         try:
             while level:
-                self._fetch_trees([o for p, o in level.items() if p not in whole], "tree:0")
-                self._fetch_trees([o for p, o in level.items() if p in whole], "blob:none")
+                # One request per level, whole folders' trees among the others (their blobs come when compared).
+                self._fetch_trees([o for p, o in level.items() if p], "tree:0")
                 below: dict[str, str] = {}
                 for path, oid in level.items():
-                    if path not in whole:
-                        for name, child in tree_entries(reader.read(oid)):
-                            sub = f"{path}/{name}" if path else name
-                            if sub in walk or sub in whole:
-                                below[sub] = child
+                    for name, child in tree_entries(reader.read(oid)):
+                        sub = f"{path}/{name}" if path else name
+                        if path in deep:
+                            deep.add(sub)
+                        if sub in walk or sub in deep:
+                            below[sub] = child
                 level = below
         finally:
             reader.close()
