@@ -161,6 +161,7 @@ def _policy(doc: Document) -> Policy:
         raise doc.error("a policy needs validations or auditAnnotations", ("spec",))
     if not isinstance(spec.get("matchConstraints"), dict):
         raise doc.error("spec.matchConstraints is required (resourceRules)", ("spec",))
+    _selectors(doc, (*at, "matchConstraints"), spec["matchConstraints"])
     kind = spec.get("paramKind")
     failure = spec.get("failurePolicy", "Fail")
     if failure not in ("Fail", "Ignore"):
@@ -204,6 +205,10 @@ def _binding(doc: Document) -> Binding:
         raise doc.error("validationActions cannot hold both Deny and Warn", ("spec", "validationActions"))
     if not isinstance(spec.get("policyName"), str):
         raise doc.error("spec.policyName is required", ("spec",))
+    if isinstance(spec.get("matchResources"), dict):
+        _selectors(doc, ("spec", "matchResources"), spec["matchResources"])
+    if isinstance(spec.get("paramRef"), dict) and "selector" in spec["paramRef"]:
+        _selector(doc, ("spec", "paramRef", "selector"), spec["paramRef"]["selector"])
     annotations = (doc.data.get("metadata") or {}).get("annotations") or {}
     envs = {
         k.removeprefix(ENV_PREFIX): tuple(p.strip() for p in str(v).split(",") if p.strip())
@@ -219,6 +224,41 @@ def _binding(doc: Document) -> Binding:
         param_ref=spec.get("paramRef"),
         envs=envs,
     )
+
+
+_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
+
+
+def _selectors(doc: Document, loc: Loc, match: Mapping[str, Any]) -> None:
+    for key in ("namespaceSelector", "objectSelector"):
+        if key in match:
+            _selector(doc, (*loc, key), match[key])
+
+
+def _selector(doc: Document, loc: Loc, selector: Any) -> None:
+    """A metav1.LabelSelector as the API server validates it: an operator it does not know would otherwise
+    select everything here, where the cluster refuses the binding."""
+    if selector is None:
+        return
+    if not isinstance(selector, dict):
+        raise doc.error("a label selector is a mapping of matchLabels and matchExpressions", loc)
+    expressions = selector.get("matchExpressions") or []
+    if not isinstance(expressions, list):
+        raise doc.error("matchExpressions is a list of {key, operator, values}", (*loc, "matchExpressions"))
+    for i, expr in enumerate(expressions):
+        at: Loc = (*loc, "matchExpressions", i)
+        op = expr.get("operator") if isinstance(expr, dict) else None
+        if op not in _OPERATORS or not isinstance(expr.get("key"), str):
+            raise doc.error(
+                f"a selector expression needs a key and an operator of {', '.join(_OPERATORS)}, not {op!r}",
+                (*at, "operator") if isinstance(expr, dict) and "operator" in expr else at,
+                hint="the API server refuses this binding: operators are case-sensitive",
+            )
+        values = expr.get("values")
+        if op in ("In", "NotIn") and (not isinstance(values, list) or not values):
+            raise doc.error(f"operator {op} needs a non-empty list of values", at)
+        if op in ("Exists", "DoesNotExist") and values:
+            raise doc.error(f"operator {op} takes no values", (*at, "values"))
 
 
 def compile_folders(rules_dir: Path | None, policies_dir: Path | None) -> str:

@@ -276,6 +276,29 @@ def test_a_compile_error_names_file_and_line(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("selector", "words"),
+    [
+        ("{matchExpressions: [{key: team, operator: Notin, values: [a]}]}", "not 'Notin'"),
+        ("{matchExpressions: [{key: team, operator: In, values: []}]}", "needs a non-empty list"),
+        ("{matchExpressions: [{key: team, operator: Exists, values: [a]}]}", "takes no values"),
+        ("{matchExpressions: [{operator: Exists}]}", "needs a key"),
+        ("[team]", "a label selector is a mapping"),
+    ],
+)
+def test_a_label_selector_the_api_server_refuses_is_refused_at_its_line(selector: str, words: str) -> None:
+    """An operator plato did not know used to select everything; the cluster refuses such a binding."""
+    with pytest.raises(UserError, match=words) as err:
+        load_string(
+            "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {name: b}\n"
+            "spec:\n  policyName: p\n  matchResources: {objectSelector: " + selector + "}\n"
+            "  validationActions: [Deny]\n---\napiVersion: admissionregistration.k8s.io/v1\n"
+            "kind: ValidatingAdmissionPolicy\nmetadata: {name: p}\nspec:\n  matchConstraints: {resourceRules: []}\n"
+            "  validations: [{expression: 'true'}]\n"
+        )
+    assert err.value.line == 6
+
+
+@pytest.mark.parametrize(
     ("doc", "words"),
     [
         (
