@@ -31,6 +31,22 @@ def register_secret(value: str) -> None:
         _SECRETS.add(value)
 
 
+_PATHS: set[str] = set()
+
+
+def register_path(value: str) -> None:
+    """A local folder the user named (--repo as a path): printed as written, though a temporary folder's random
+    name (mktemp) looks like a high-entropy token. Only a path on this machine (it or its parent exists) and
+    with no known credential shape in it; a URL never."""
+    from generator.credentials import first
+
+    found = first(value, assignments=False)
+    if len(value) >= 4 and "://" not in value and "@" not in value and (found is None or found.rank == 3):
+        path = Path(value)
+        if path.exists() or path.parent.exists():
+            _PATHS.add(value)
+
+
 def mask_secrets(text: str) -> str:
     """Hide every credential in text that is printed or handed to CI (messages, PR bodies, step summaries):
     the ones this run knows (--repo's userinfo), whole URL userinfo, and whatever the one detector finds
@@ -45,7 +61,13 @@ def mask_secrets(text: str) -> str:
 
     for secret in sorted(_SECRETS, key=len, reverse=True):
         text = text.replace(secret, "***")
-    return mask(_URL_CREDENTIALS.sub(userinfo, text))
+    shown = [p for p in sorted(_PATHS, key=len, reverse=True) if p in text]
+    for i, path in enumerate(shown):  # out of the detector's sight (NUL is in no token), then put back
+        text = text.replace(path, f"\0{i}\0")
+    text = mask(_URL_CREDENTIALS.sub(userinfo, text))
+    for i, path in enumerate(shown):
+        text = text.replace(f"\0{i}\0", path)
+    return text
 
 
 class MaskedStream:

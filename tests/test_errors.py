@@ -128,3 +128,25 @@ def test_masked_output_masks_what_is_printed_inside_and_restores_the_streams(cap
     assert (sys.stdout, sys.stderr) == before
     out, err = capsys.readouterr()
     assert out == "pushing with ***\n" and err == "to https://***@h/r.git\n"
+
+
+def test_a_folder_the_user_named_is_printed_as_written_and_nothing_else_is_unmasked(tmp_path) -> None:
+    """mktemp's random names look like high-entropy tokens: the --repo folder of this run is shown as given, but
+    a path with a known token shape is never taken, and a credential beside the path is still masked."""
+    from generator.errors import _PATHS, mask_secrets, register_path
+
+    folder = tmp_path / "tmp.Xp8dKq2LmZ7w"
+    folder.mkdir()
+    repo = str(folder / "deployments.git")
+    token = "ghp_" + "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF2hJ4"
+    other = str(tmp_path / "tmp.Qz7Lw2Rt9Yx4") + "/deployments.git"
+    try:
+        assert "***" in mask_secrets(f"commit abc in {repo}")  # before: the detector takes it for a token
+        register_path(repo)
+        register_path(str(tmp_path / token))  # a known token shape: never shown
+        register_path("https://example.com/x")  # a URL: never
+        assert mask_secrets(f"commit abc in {repo}") == f"commit abc in {repo}"
+        assert mask_secrets(f"{repo} {token}") == f"{repo} ***"
+        assert "***" in mask_secrets(f"in {tmp_path / token}") and "***" in mask_secrets(f"in {other}")
+    finally:
+        _PATHS.clear()

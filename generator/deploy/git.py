@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from generator.errors import RepoError, UserError, mask_secrets, register_secret
+from generator.errors import RepoError, UserError, mask_secrets, register_path, register_secret
 
 # Push rejections that mean "someone else pushed first": fetch, rewrite, retry (never rebase).
 RACE_MARKERS = (
@@ -96,6 +96,7 @@ def remote_url(repo: str) -> str:
             if ":" in m.group(1):
                 register_secret(m.group(1).split(":", 1)[1])
         return repo
+    register_path(repo)
     return Path(repo).resolve().as_uri()
 
 
