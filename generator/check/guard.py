@@ -109,7 +109,10 @@ def described(loc: Loc) -> str:
 
 # -- files ---------------------------------------------------------------------------------------------------------
 
-_CLEAN: set[bytes] = set()  # digests of blobs already found clean in this process: scanned once, however often sent
+# Digests of blobs already found clean in this process: scanned once, however often sent (a publish checks its
+# files when rendered and again as they leave). Bounded: a fleet re-render's workers see every app's files.
+_CLEAN: set[bytes] = set()
+CLEAN_MAX = 20_000
 
 
 def check_blob(path: str, data: bytes, docs: list[Any] | None = None) -> None:
@@ -129,6 +132,8 @@ def check_blob(path: str, data: bytes, docs: list[Any] | None = None) -> None:
         found = first(text, _lang(path))
     if found:
         raise _refusal(found.what, path, found.line(text))
+    if len(_CLEAN) >= CLEAN_MAX:
+        _CLEAN.clear()
     _CLEAN.add(digest)
 
 

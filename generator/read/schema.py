@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from functools import cache
@@ -56,13 +57,15 @@ def dotted(loc: Loc) -> str:
 
 # Documents this process found valid, by schema and content: a fleet re-render reads each app's workloads once
 # per environment, and need not validate the same text again. Bounded.
-_VALID: set[tuple[str, str]] = set()
+_VALID: set[tuple[str, bytes]] = set()  # (schema, digest of the document's repr): a few dozen bytes each
 
 
 def check(doc: Document, schema: str, data: Any = None, base: Loc = ()) -> None:
     """Raise the most relevant schema error of `data` (default: the whole document) as a UserError."""
     instance = doc.data if data is None else data
-    key = (schema, repr(instance))  # repr tells 1 from "1" and True from "true", as the schema does
+    # repr tells 1 from "1" and True from "true", as the schema does; its digest is kept, not the text (a fleet
+    # re-render's workers would otherwise hold 20,000 whole specs each).
+    key = (schema, hashlib.blake2b(repr(instance).encode("utf-8", "surrogatepass"), digest_size=16).digest())
     if key in _VALID:
         return
     if _passes(schema, instance):
@@ -96,7 +99,7 @@ def _passes(schema: str, instance: Any) -> bool:
     return True
 
 
-def _remember(key: tuple[str, str]) -> None:
+def _remember(key: tuple[str, bytes]) -> None:
     if len(_VALID) > 20_000:
         _VALID.clear()
     _VALID.add(key)
