@@ -318,15 +318,16 @@ def _value_is_key(key: str, value: str) -> bool:
 
 def _tokens(text: str, depth: int) -> Iterator[Finding]:
     for m in TOKEN.finditer(text):
-        judged = _token(m.group(), depth)
+        token = m.group()
+        judged = _token(token, depth) if len(token) <= 128 else _token.__wrapped__(token, depth)
         if judged:
             yield Finding(judged[0], m.start(), m.end(), judged[1])
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def _token(token: str, depth: int) -> tuple[str, int] | None:
     """What one token is (an encoded credential, a random-looking string) and its rank, or None. Judged once
-    per process: names, labels and image references repeat in every file of every app."""
+    per process (short ones): names, labels and image references repeat in every file of every app."""
     decoded = _decoded(token)
     if decoded is not None:
         inner = first(decoded, depth=depth + 1) if depth < 2 else None

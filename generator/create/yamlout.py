@@ -25,8 +25,16 @@ def _plain(text: str) -> bool:
     return _PLAIN.match(text) is not None and text.lower() not in _WORDS
 
 
-@lru_cache(maxsize=65536)
+# Scalars repeat across the files of a fleet (labels, keys, kinds): each short one is spelled once per process.
+# Long ones (a file's content) are spelled each time rather than kept: a re-render's memory stays flat.
+CACHED = 256
+
+
 def _value(text: Any) -> tuple[str, tuple[str, ...] | None]:
+    return _spelled(text) if len(text) <= CACHED else _spell(text)
+
+
+def _spell(text: Any) -> tuple[str, tuple[str, ...] | None]:
     """How libyaml writes a scalar as a mapping value: (inline text, None) or (block header, content lines)."""
     from generator.create.emit import dump_yaml_slow
 
@@ -47,7 +55,10 @@ def _value(text: Any) -> tuple[str, tuple[str, ...] | None]:
     return inline, None
 
 
-@lru_cache(maxsize=65536)
+_spelled = lru_cache(maxsize=16384)(_spell)
+
+
+@lru_cache(maxsize=16384)
 def _key(text: str) -> str:
     from generator.create.emit import dump_yaml_slow
 
@@ -81,7 +92,7 @@ def _scalar(value: Any) -> tuple[str, tuple[str, ...] | None]:
 
 @lru_cache(maxsize=4096)
 def _float(spelling: str) -> tuple[str, tuple[str, ...] | None]:
-    return _value.__wrapped__(float(spelling))
+    return _spell(float(spelling))
 
 
 def _block(head: str, header: str, lines: tuple[str, ...], indent: int, out: list[str]) -> None:
