@@ -177,6 +177,9 @@ def tree_entries(data: bytes) -> Iterable[tuple[str, str]]:
         i = nul + 21
 
 
+PIPELINED = 512  # object ids asked of `cat-file --batch` at once: 512 x 41 bytes, well inside a 64 KiB pipe
+
+
 class BlobReader:
     """A long-running `git cat-file --batch`: many blobs read through one process, started at the first read (a
     publish whose files are all unchanged reads none)."""
@@ -186,18 +189,28 @@ class BlobReader:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def read(self, oid: str) -> bytes:
+        return self.read_many([oid])[0]
+
+    def read_many(self, oids: list[str]) -> list[bytes]:
+        """Several objects, asked for at once and read back in order: one round trip instead of one per object.
+        At most PIPELINED are asked for at a time, so the requests always fit the pipe (git answers as it reads,
+        and must not be left blocked writing while this process is still writing)."""
         if self.proc is None:
             self.proc = self.git.popen("cat-file", "--batch", stdin=subprocess.PIPE)
         stdin, stdout = self.proc.stdin, self.proc.stdout
         assert stdin is not None and stdout is not None
-        stdin.write(oid.encode() + b"\n")
-        stdin.flush()
-        header = stdout.readline().split()
-        if len(header) != 3:
-            raise RepoError(f"git cat-file: object {oid} is missing from the clone", hint="run again")
-        data = stdout.read(int(header[2]))
-        stdout.read(1)  # the newline after each object
-        return data
+        out: list[bytes] = []
+        for i in range(0, len(oids), PIPELINED):
+            chunk = oids[i : i + PIPELINED]
+            stdin.write(b"".join(oid.encode() + b"\n" for oid in chunk))
+            stdin.flush()
+            for oid in chunk:
+                header = stdout.readline().split()
+                if len(header) != 3:
+                    raise RepoError(f"git cat-file: object {oid} is missing from the clone", hint="run again")
+                out.append(stdout.read(int(header[2])))
+                stdout.read(1)  # the newline after each object
+        return out
 
     def close(self) -> None:
         if self.proc is None:

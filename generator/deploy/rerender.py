@@ -444,7 +444,9 @@ class Planner:
         reader = BlobReader(self.git)
         try:
             for i in range(0, len(labels), PLAN_BATCH):
-                loaded = [(rel, read_record(reader.read(records[rel][1]), rel)) for rel in labels[i : i + PLAN_BATCH]]
+                batch = labels[i : i + PLAN_BATCH]
+                blobs = reader.read_many([records[rel][1] for rel in batch])
+                loaded = [(rel, read_record(data, rel)) for rel, data in zip(batch, blobs, strict=True)]
                 _register(reader.proc)
                 yield from self._batch(loaded, records, reader)
         finally:

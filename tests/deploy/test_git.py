@@ -324,3 +324,24 @@ def test_a_server_without_tree_filters_serves_the_whole_tip_and_the_same_listing
         clone.fetch_paths(tip, READ)  # nothing to do: every tree is there
         assert _tree_of(bare, "main:production") in _trees(clone)
         assert ".plato/inputs/development/a.json" in ls_tree(clone.git, tip, READ)
+
+
+def test_many_objects_are_read_at_once_in_order_whatever_their_number(tmp_path: Path) -> None:
+    """read_many asks cat-file for a chunk of ids at a time and reads the answers back in order, past the chunk
+    size and with objects larger than a pipe's buffer (a blocked pipe would hang the test)."""
+    from generator.deploy.git import PIPELINED, BlobReader, Git
+
+    repo = tmp_path / "r.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(repo)], check=True)
+    texts = [f"blob {i}\n".encode() * (i % 7 * 3000 + 1) for i in range(PIPELINED + 40)]
+    ids = [
+        subprocess.run(["git", "--git-dir", str(repo), "hash-object", "-w", "--stdin"], input=t,
+                       capture_output=True, check=True).stdout.decode().strip()
+        for t in texts
+    ]  # fmt: skip
+    reader = BlobReader(Git(repo))
+    try:
+        assert reader.read_many(ids) == texts
+        assert reader.read(ids[3]) == texts[3]
+    finally:
+        reader.close()
