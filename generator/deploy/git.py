@@ -177,6 +177,70 @@ def tree_entries(data: bytes) -> Iterable[tuple[str, str]]:
         i = nul + 21
 
 
+def tree_items(data: bytes) -> Iterable[tuple[str, str, str]]:
+    """Every entry of a raw tree object: (name, mode as `ls-tree` prints it, object id)."""
+    i = 0
+    while i < len(data):
+        space = data.index(b" ", i)
+        nul = data.index(b"\0", space)
+        mode = data[i:space].decode()
+        yield data[space + 1 : nul].decode("utf-8", "surrogateescape"), mode.zfill(6), data[nul + 1 : nul + 21].hex()
+        i = nul + 21
+
+
+class TreeWalk:
+    """Paths of one commit's tree looked up by reading its tree objects through `cat-file` (a few per path, the
+    folders shared by many paths read once and kept): what `ls-tree -r -- PATHS` lists, without git matching
+    every entry of a large folder against every path asked for (which made listing a batch of 256 apps in a
+    fleet of 5,000 take 0.3 s). Kept trees are bounded; a kept tree is never stale (trees are content)."""
+
+    KEEP = 4096
+
+    def __init__(self, reader: BlobReader, root: str, kept: dict[str, dict[str, tuple[str, str]]] | None = None):
+        self.reader, self.root = reader, root
+        self.kept = kept if kept is not None else {}
+
+    def tree(self, oid: str) -> dict[str, tuple[str, str]]:
+        found = self.kept.get(oid)
+        if found is None:
+            found = {name: (mode, child) for name, mode, child in tree_items(self.reader.read(oid))}
+            if len(self.kept) >= self.KEEP:
+                self.kept.clear()
+            self.kept[oid] = found
+        return found
+
+    def entry(self, path: str) -> tuple[str, str] | None:
+        """(mode, id) at `path` (a folder as 040000), or None."""
+        node: tuple[str, str] = ("040000", self.root)
+        for name in path.strip("/").split("/"):
+            if node[0] != "040000":
+                return None
+            got = self.tree(node[1]).get(name)
+            if got is None:
+                return None
+            node = got
+        return node
+
+    def files(self, path: str) -> dict[str, tuple[str, str]]:
+        """What `ls-tree -r` lists for the path: the file itself, or every file under the folder."""
+        rel = path.rstrip("/")
+        node = self.entry(rel)
+        if node is None:
+            return {}
+        if node[0] != "040000":
+            return {} if path.endswith("/") else {rel: node}
+        out: dict[str, tuple[str, str]] = {}
+        stack = [(rel, node[1])]
+        while stack:
+            folder, oid = stack.pop()
+            for name, (mode, child) in self.tree(oid).items():
+                if mode == "040000":
+                    stack.append((f"{folder}/{name}", child))
+                else:
+                    out[f"{folder}/{name}"] = (mode, child)
+        return out
+
+
 PIPELINED = 512  # object ids asked of `cat-file --batch` at once: 512 x 41 bytes, well inside a 64 KiB pipe
 
 

@@ -47,7 +47,7 @@ from generator import __version__
 from generator.check.admission import old_objects
 from generator.create.render import OWNER_MARKER
 from generator.deploy.diff import ChangeSet, compare
-from generator.deploy.git import BlobReader, Clone, Git, PushRejected, ls_tree
+from generator.deploy.git import BlobReader, Clone, Git, PushRejected, TreeWalk, ls_tree
 from generator.deploy.ownership import (
     REGULAR,
     TREE,
@@ -413,15 +413,20 @@ def record_key(record: dict[str, Any]) -> tuple[str, str]:
     return str(ctx.get("env", "")), str(ctx.get("app", ""))
 
 
-def listing(git: Git, tip: str | None, paths: list[str]) -> Entries:
+def listing(walk: TreeWalk | None, paths: list[str]) -> Entries:
     """The entries of the tip a batch of apps needs (what `cut` gives a worker): at and under their paths and the
     markers around them, and what lies on the way to them (folders left out, as in a full listing). Listed per
     batch, so that the parent never holds the whole fleet's listing."""
-    if not tip or not paths:
+    if walk is None or not paths:
         return {}
-    found = ls_tree(git, tip, [*paths, *_around(paths)])
-    found.update((p, e) for p, e in ls_tree(git, tip, on_the_way(paths), recursive=False).items() if e[0] != TREE)
-    return found
+    found: Entries = {}
+    for rel in sorted({*paths, *_around(paths)}):
+        found.update(walk.files(rel))
+    for rel in on_the_way(paths):
+        entry = walk.entry(rel)
+        if entry is not None and entry[0] != TREE:
+            found[rel] = entry
+    return dict(sorted(found.items()))
 
 
 @dataclass
@@ -436,9 +441,12 @@ class Planner:
     impact: Impact
     diffs: bool
     selected: int = 0
+    root: str = ""  # the tip's tree
+    trees: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)  # read by TreeWalk, kept
 
     def jobs(self) -> Iterator[tuple[Job, str]]:
         records = ls_tree(self.git, self.tip, [RECORD_DIR + "/"]) if self.tip else {}
+        self.root = self.git.out("rev-parse", f"{self.tip}^{{tree}}") if self.tip else ""
         labels = sorted(r for r, (mode, _) in records.items() if r.count("/") == 3 and r.endswith(".json")
                         and mode in REGULAR)  # fmt: skip
         reader = BlobReader(self.git)
@@ -464,7 +472,8 @@ class Planner:
             if in_shard(env, app, self.scope.shard):
                 owned = [o for o in record.get("owned") or [] if isinstance(o, str)]
                 mine.append((rel, record, env, app, [*owned, rel]))
-        view = GitTree(listing(self.git, self.tip, [p for *_, paths in mine for p in paths]), reader)
+        walk = TreeWalk(reader, self.root, self.trees) if self.tip else None
+        view = GitTree(listing(walk, [p for *_, paths in mine for p in paths]), reader)
         for rel, record, env, app, paths in mine:
             same = (env, app) == record_key(record)
             reason = why_render(record, self.rules, view, self.scope.full) if same else "record moved"

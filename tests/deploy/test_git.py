@@ -345,3 +345,35 @@ def test_many_objects_are_read_at_once_in_order_whatever_their_number(tmp_path: 
         assert reader.read(ids[3]) == texts[3]
     finally:
         reader.close()
+
+
+def test_a_tree_walk_lists_what_ls_tree_lists(tmp_path: Path) -> None:
+    """TreeWalk (tree objects read through cat-file) against `git ls-tree` itself, over folders, nested folders,
+    a symlink, a gitlink, a file where a folder is asked for, a missing path and a name that is not ASCII."""
+    from generator.deploy.git import BlobReader, Git, TreeWalk
+
+    work = tmp_path / "w"
+    for rel, text in {"a/b/c.yaml": "1", "a/b/d/e.yaml": "2", "a/f.txt": "3", "x/y": "4", "ü/ñ.yaml": "5"}.items():
+        (work / rel).parent.mkdir(parents=True, exist_ok=True)
+        (work / rel).write_text(text)
+    (work / "a" / "link").symlink_to("f.txt")
+    ident = ["-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(work)], check=True)
+    subprocess.run(["git", "-C", str(work), "add", "-A"], check=True)
+    sub = "1" * 40
+    subprocess.run(["git", "-C", str(work), "update-index", "--add", "--cacheinfo", f"160000,{sub},a/sub"], check=True)
+    subprocess.run(["git", "-C", str(work), *ident, "commit", "-qm", "seed"], check=True)
+    git = Git(work / ".git")
+    reader = BlobReader(git)
+    try:
+        walk = TreeWalk(reader, git.out("rev-parse", "main^{tree}"))
+        for path in ["a/", "a", "a/b/", "a/b/d", "a/f.txt", "a/f.txt/", "a/link", "a/sub", "x/y", "x/y/z", "nope/",
+                     "ü/", "ü/ñ.yaml"]:  # fmt: skip
+            assert walk.files(path) == ls_tree(git, "main", [path]), path
+            entry = ls_tree(git, "main", [path.rstrip("/")], recursive=False).get(path.rstrip("/"))
+            assert walk.entry(path) == entry, path
+        assert sorted(walk.files("a/")) == ["a/b/c.yaml", "a/b/d/e.yaml", "a/f.txt", "a/link", "a/sub"]
+        assert walk.entry("a/link") == ("120000", ls_tree(git, "main", ["a/link"])["a/link"][1])
+        assert walk.entry("a/sub") == ("160000", sub) and walk.entry("a/b")[0] == "040000"  # type: ignore[index]
+    finally:
+        reader.close()
