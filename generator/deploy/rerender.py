@@ -396,7 +396,7 @@ def why_render(record: dict[str, Any], rules: Any, view: GitTree, full: bool) ->
         return "plato version changed"
     if digests.get("inputs") != inputs_digest(record):
         return "record edited"
-    now = {r.ref: r.digest for r in rules.all_rules()}
+    now = rule_digests(rules)
     used = record.get("rules") or {}
     if digests.get("match") != match_digest(rules) or not used or any(now.get(r) != d for r, d in used.items()):
         return "rules changed"
@@ -406,6 +406,16 @@ def why_render(record: dict[str, Any], rules: Any, view: GitTree, full: bool) ->
     if any(p in view.entries for rel in owned if isinstance(rel, str) for p in prefixes(rel)[:-1]):
         return "hand-edited"  # a file (or symlink) where the app's folders are
     return "hand-edited" if digests.get("output") != tree_digest(listed) else ""
+
+
+_RULE_DIGESTS: dict[str, dict[str, str]] = {}
+
+
+def rule_digests(rules: Any) -> dict[str, str]:
+    """Each rule's digest by its reference, once per rule set (a planner asks for every recorded app)."""
+    if rules.digest not in _RULE_DIGESTS or not rules.digest:
+        _RULE_DIGESTS[rules.digest] = {r.ref: r.digest for r in rules.all_rules()}
+    return _RULE_DIGESTS[rules.digest]
 
 
 def record_key(record: dict[str, Any]) -> tuple[str, str]:
@@ -420,6 +430,7 @@ def listing(walk: TreeWalk | None, paths: list[str]) -> Entries:
     if walk is None or not paths:
         return {}
     found: Entries = {}
+    walk.prefetch([*paths, *_around(paths)])
     for rel in sorted({*paths, *_around(paths)}):
         found.update(walk.files(rel))
     for rel in on_the_way(paths):
