@@ -51,11 +51,12 @@ PLATO_BIN = Path(sys.executable).with_name("plato")
 class PeakRSS:
     """Peak resident memory of a process and all its descendants, sampled every 20 ms from /proc: all of it
     (VmRSS, which counts the pages of git's packs that its `cat-file` and `fast-import` processes map, each
-    process again), and the anonymous part alone (RssAnon: what the processes allocated, the memory a limit
-    takes away first)."""
+    process again), the anonymous part alone (RssAnon: what the processes allocated, the memory a limit takes
+    away first; a forked worker counts the pages it still shares with its parent too), and PSS (each shared page
+    divided among the processes sharing it: the tree's memory counted once)."""
 
     def __init__(self, pid: int) -> None:
-        self.pid, self.peak, self.peak_anon, self._stop = pid, 0, 0, threading.Event()
+        self.pid, self.peak, self.peak_anon, self.peak_pss, self._stop = pid, 0, 0, 0, threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
@@ -82,11 +83,25 @@ class PeakRSS:
             pass
         return found["VmRSS:"], found["RssAnon:"]
 
+    def _pss(self, pid: int) -> int:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        return 0
+
     def _run(self) -> None:
+        rounds = 0
         while not self._stop.is_set():
-            sizes = [self._rss(p) for p in self._tree(self.pid)]
+            tree = self._tree(self.pid)
+            sizes = [self._rss(p) for p in tree]
             self.peak = max(self.peak, sum(r for r, _ in sizes))
             self.peak_anon = max(self.peak_anon, sum(a for _, a in sizes))
+            if rounds % 5 == 0:  # every 0.1 s: the kernel walks each process's pages to tell
+                self.peak_pss = max(self.peak_pss, sum(self._pss(p) for p in tree))
+            rounds += 1
             time.sleep(0.02)
 
     def stop(self) -> int:
@@ -97,14 +112,14 @@ class PeakRSS:
 
 def timed(
     cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None, memory: bool = False
-) -> tuple[float, tuple[int, int]]:
-    """(seconds, (peak RSS, peak anonymous RSS) of the process tree when `memory`)."""
+) -> tuple[float, tuple[int, int, int]]:
+    """(seconds, (peak RSS, peak anonymous RSS, peak PSS) of the process tree when `memory`)."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     sampler = PeakRSS(proc.pid) if memory else None
     _, err = proc.communicate()
     elapsed = time.perf_counter() - start
-    peak = (sampler.stop(), sampler.peak_anon) if sampler else (0, 0)
+    peak = (sampler.stop(), sampler.peak_anon, sampler.peak_pss) if sampler else (0, 0, 0)
     if proc.returncode != 0:
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{err.decode()[-2000:]}")
     return elapsed, peak
@@ -160,7 +175,7 @@ def rounds(
     """Interleaved rounds (floor, plato, plato --dry-run, Kapitan, floor, ...): each round sees the same machine.
     The first round also compares the trees: the floor's and Kapitan's files with plato's, path by path."""
     times: dict[str, list[float]] = {"floor": [], "plato": [], "dry": [], "kapitan": []}
-    row: dict[str, Any] = {"peak_mb": 0.0, "peak_anon_mb": 0.0}
+    row: dict[str, Any] = {"peak_mb": 0.0, "peak_anon_mb": 0.0, "peak_pss_mb": 0.0}
     kroot = work / f"kapitan-{n}"
     spec = work / "floor.json"
     for r in range(reps):
@@ -172,6 +187,7 @@ def rounds(
         times["plato"].append(t)
         row["peak_mb"] = max(row["peak_mb"], peak[0] / 2**20)
         row["peak_anon_mb"] = max(row["peak_anon_mb"], peak[1] / 2**20)
+        row["peak_pss_mb"] = max(row["peak_pss_mb"], peak[2] / 2**20)
         if r == 0:
             plato_tip = head(bare)
             floor_spec(bare, work)
@@ -401,6 +417,7 @@ def fleet_rows(n: int, row: dict[str, Any]) -> None:
     line(what, f"{row['dry_s']:.2f} s", row["dry_spread"], ratio=f"{row['dry_s'] / fl:.2f}x")
     line(f"N={n}: peak memory of `plato rerender` (process tree)", f"{row['peak_mb']:.0f} MB", target="< 300 MB")
     line(f"N={n}: of it anonymous (allocated; the rest is git's packs mapped)", f"{row['peak_anon_mb']:.0f} MB")
+    line(f"N={n}: PSS of the process tree (shared pages counted once)", f"{row['peak_pss_mb']:.0f} MB")
     if "kapitan_s" in row:
         k = row["kapitan_vs_plato"]
         same = "identical" if k["different"] == k["not_in_plato"] == k["missing"] == 0 else "NOT identical"

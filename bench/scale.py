@@ -115,15 +115,15 @@ def git(bare: Path, *args: str) -> str:
     return out.stdout.strip()
 
 
-def run(args: list[str], memory: bool = False) -> tuple[float, tuple[int, int], str]:
-    """(seconds, (peak RSS, peak anonymous RSS) of the process tree, stdout)."""
+def run(args: list[str], memory: bool = False) -> tuple[float, tuple[int, int, int], str]:
+    """(seconds, (peak RSS, peak anonymous RSS, peak PSS) of the process tree, stdout)."""
     env = {**os.environ, "PLATO_RETRY_BACKOFF": "0.05"}
     t0 = time.perf_counter()
     proc = subprocess.Popen([*PLATO, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     sampler = PeakRSS(proc.pid) if memory else None
     out, err = proc.communicate()
     took = time.perf_counter() - t0
-    peak = (sampler.stop(), sampler.peak_anon) if sampler else (0, 0)
+    peak = (sampler.stop(), sampler.peak_anon, sampler.peak_pss) if sampler else (0, 0, 0)
     if proc.returncode != 0:
         raise SystemExit(f"plato {' '.join(args)} failed: {err.decode()[-2000:]}")
     return took, peak, out.decode()
@@ -145,18 +145,20 @@ def main() -> None:
         v1 = rules(bundled, a.cache / f"rules-{n}-v1", n)
         v2 = rules(bundled, a.cache / f"rules-{n}-all", n, everyone="75m")
         bare, base = built(a.cache, n, v1)
-        peaks, anon, times = [], [], []
+        peaks, anon, pss, times = [], [], [], []
         for _ in range(a.memory_reps):
             git(bare, "update-ref", "refs/heads/main", base)
             took, peak, out = run(["rerender", "--repo", str(bare), "--rules", str(v2), "--format", "json"], True)
             changed = len(json.loads(out)["changed"])
             peaks.append(peak[0] / 2**20)
             anon.append(peak[1] / 2**20)
+            pss.append(peak[2] / 2**20)
             times.append(took)
         git(bare, "update-ref", "refs/heads/main", base)
         print(f"memory N={n} x 3 envs: {changed} apps change; peak RSS of the process tree median "
               f"{statistics.median(peaks):.0f} MB (max {max(peaks):.0f}), of it anonymous (allocated) "
-              f"{statistics.median(anon):.0f} MB; {statistics.median(times):.1f} s", flush=True)  # fmt: skip
+              f"{statistics.median(anon):.0f} MB, PSS {statistics.median(pss):.0f} MB; "
+              f"{statistics.median(times):.1f} s", flush=True)  # fmt: skip
     n = a.incremental
     if not n:
         return
