@@ -17,7 +17,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from generator.errors import RepoError, UserError, mask_secrets, register_path, register_secret
@@ -245,6 +245,16 @@ class TreeWalk:
                 return None
             node = got
         return node
+
+    def listed(self, paths: Sequence[str], chunk: int = 1000) -> dict[str, tuple[str, str]]:
+        """What `ls-tree -r -- PATHS` lists, read a chunk of paths at a time (its trees prefetched together)."""
+        out: dict[str, tuple[str, str]] = {}
+        for i in range(0, len(paths), chunk):
+            part = paths[i : i + chunk]
+            self.prefetch(part)
+            for path in part:
+                out.update(self.files(path))
+        return out
 
     def files(self, path: str) -> dict[str, tuple[str, str]]:
         """What `ls-tree -r` lists for the path: the file itself, or every file under the folder."""

@@ -581,17 +581,21 @@ def _untouched(clone: Clone, old: str | None, new: str | None, apps: list[Change
     if not old or not new:
         return old == new
     paths = sorted({p for a in apps for p in a.unpack()[0]})
-    ahead = on_the_way(paths)
-
-    def listed(rev: str, chunk: list[str], recursive: bool) -> Entries:
-        # A folder on the way counts as a folder, whatever else changed in it (other apps' files).
-        return {p: (m, "" if m == TREE else oid) for p, (m, oid) in ls_tree(clone.git, rev, chunk, recursive).items()}
-
-    for i in range(0, max(len(paths), len(ahead)), 2000):
-        for chunk, recursive in ((paths[i : i + 2000], True), (ahead[i : i + 2000], False)):
-            if chunk and listed(old, chunk, recursive) != listed(new, chunk, recursive):
+    reader = BlobReader(clone.git)
+    try:
+        before, after = (TreeWalk(reader, clone.tree_id(rev)) for rev in (old, new))
+        for i in range(0, len(paths), 1000):
+            if before.listed(paths[i : i + 1000]) != after.listed(paths[i : i + 1000]):
                 return False
-    return True
+
+        def at(walk: TreeWalk, path: str) -> tuple[str, str] | None:
+            # A folder on the way counts as a folder, whatever else changed in it (other apps' files).
+            entry = walk.entry(path)
+            return None if entry is None else (entry[0], "" if entry[0] == TREE else entry[1])
+
+        return all(at(before, p) == at(after, p) for p in on_the_way(paths))
+    finally:
+        reader.close()
 
 
 def _register(proc: Any) -> None:
