@@ -263,7 +263,7 @@ def kapitan_inventory(root: Path, spec: Path, n: int) -> None:
         for env, files in data["envs"].items()
     }
     digests = {
-        env: lambda app, sha, r=r: json.loads(lower_bound.record(r, app, sha))["pinned"]["specs"]
+        env: lambda app, sha, r=r: json.loads(lower_bound.record(r, app, sha, {}))["pinned"]["specs"]
         for env, r in recs.items()
     }
     (root / "inventory" / "targets").mkdir(parents=True)
