@@ -76,7 +76,8 @@ def render(plan: Plan, workload_files: list[str] | None = None) -> RenderedTree:
     paths = plan.env["paths"]
     mdir = paths["manifests"]
     files: dict[str, str] = {}
-    emitted: dict[str, list[dict[str, Any]]] = {f"{mdir}/manifest.yaml": ordered(objects)}
+    objects = ordered(objects)
+    emitted: dict[str, list[dict[str, Any]]] = {f"{mdir}/manifest.yaml": objects}
     tf = terraform_files(plan, provisioned)
     for name, text in tf.items():
         files[f"{paths['terraform']}/{name}"] = text
@@ -96,7 +97,7 @@ def render(plan: Plan, workload_files: list[str] | None = None) -> RenderedTree:
         files=out,
         owned=owned,
         plan=plan,
-        objects=emitted[f"{mdir}/manifest.yaml"],
+        objects=objects,
         documents={path: (out[path], docs) for path, docs in emitted.items()},
     )
 

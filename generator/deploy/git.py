@@ -168,13 +168,7 @@ def ls_tree(git: Git, rev: str, paths: Iterable[str] = (), recursive: bool = Tru
 
 def tree_entries(data: bytes) -> Iterable[tuple[str, str]]:
     """The sub-folders of a raw tree object (as `cat-file` prints it): (name, object id)."""
-    i = 0
-    while i < len(data):
-        space = data.index(b" ", i)
-        nul = data.index(b"\0", space)
-        if data[i:space] == b"40000":
-            yield data[space + 1 : nul].decode("utf-8", "surrogateescape"), data[nul + 1 : nul + 21].hex()
-        i = nul + 21
+    return ((name, oid) for name, mode, oid in tree_items(data) if mode == "040000")
 
 
 def tree_items(data: bytes) -> Iterable[tuple[str, str, str]]:
@@ -203,11 +197,14 @@ class TreeWalk:
     def tree(self, oid: str) -> dict[str, tuple[str, str]]:
         found = self.kept.get(oid)
         if found is None:
-            found = {name: (mode, child) for name, mode, child in tree_items(self.reader.read(oid))}
             if len(self.kept) >= self.KEEP:
                 self.kept.clear()
-            self.kept[oid] = found
+            found = self._keep(oid, self.reader.read(oid))
         return found
+
+    def _keep(self, oid: str, data: bytes) -> dict[str, tuple[str, str]]:
+        self.kept[oid] = {name: (mode, child) for name, mode, child in tree_items(data)}
+        return self.kept[oid]
 
     def prefetch(self, paths: Iterable[str]) -> None:
         """Read the trees on the way to the paths and under them level by level, all of a level in one round
@@ -220,7 +217,7 @@ class TreeWalk:
             if len(self.kept) + len(wanted) > self.KEEP:
                 self.kept.clear()
             for oid, data in zip(wanted, self.reader.read_many(wanted), strict=True):
-                self.kept[oid] = {name: (mode, child) for name, mode, child in tree_items(data)}
+                self._keep(oid, data)
             below: list[tuple[list[str], tuple[str, str]]] = []
             for parts, (mode, oid) in frontier:
                 tree = self.kept.get(oid) if mode == "040000" else None

@@ -429,10 +429,7 @@ def listing(walk: TreeWalk | None, paths: list[str]) -> Entries:
     batch, so that the parent never holds the whole fleet's listing."""
     if walk is None or not paths:
         return {}
-    found: Entries = {}
-    walk.prefetch([*paths, *_around(paths)])
-    for rel in sorted({*paths, *_around(paths)}):
-        found.update(walk.files(rel))
+    found = walk.listed(sorted({*paths, *_around(paths)}))
     for rel in on_the_way(paths):
         entry = walk.entry(rel)
         if entry is not None and entry[0] != TREE:
