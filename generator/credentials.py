@@ -369,15 +369,48 @@ def _split_runs(text: str) -> Iterator[tuple[int, str]]:
     run: list[tuple[int, str]] = []  # (offset of the fragment, fragment) of the lines of the current run
     at, last = 0, -2
     for number, line in enumerate(text.split("\n")):
-        m = _FRAGMENT_LINE.fullmatch(line)
+        m = _fragment(line) if len(line) <= _LINE_MAX else _fragment.__wrapped__(line)
         if m:
             if number != last + 1:
                 yield from _joined(run)
                 run = []
-            run.append((at + m.start("frag"), m.group("frag")))
+            run.append((at + m[0], m[1]))
             last = number
         at += len(line) + 1
     yield from _joined(run)
+
+
+_LINE_MAX = 256  # lines up to this long are judged once per process (most lines of a fleet's files repeat)
+
+
+@lru_cache(maxsize=32768)
+def _fragment(line: str) -> tuple[int, str] | None:
+    m = _FRAGMENT_LINE.fullmatch(line)
+    return (m.start("frag"), m.group("frag")) if m else None
+
+
+def _clean_by_lines(text: str, lang: Lang, assignments: bool, depth: int) -> bool:
+    """True only where the whole scan finds nothing, judged line by line with each line judged once per process:
+    URLs, tokens, known shapes and `key: value` assignments never span a line, so each line alone finds what the
+    whole text finds there. False sends the text to the whole scan, which then says what and where: a text with
+    PEM armour (public blocks are blanked out first, private keys extend over lines) or a Terraform heredoc, a line
+    with a finding, a Secret with data, a token split over lines. A fleet's files differ from app to app in a few
+    lines: the rest is judged once for all of them."""
+    if "-----BEGIN" in text or (lang == "terraform" and "<<" in text):
+        return False
+    for line in text.split("\n"):
+        key = (line, lang, assignments, depth)
+        if not (_line_clean(*key) if len(line) <= _LINE_MAX else _line_clean.__wrapped__(*key)):
+            return False
+    if _embedded_secrets(text):
+        return False
+    return not ("\n" in text.strip() and any(first(token, lang, depth=2) for _, token in _split_runs(text)))
+
+
+@lru_cache(maxsize=32768)
+def _line_clean(line: str, lang: Lang, assignments: bool, depth: int) -> bool:
+    found = (_urls(line), _assignments(line, lang) if assignments else (), _tokens(line, depth), _shapes(line))
+    return not any(itertools.chain(*found))
 
 
 def _joined(run: list[tuple[int, str]]) -> Iterator[tuple[int, str]]:
@@ -392,6 +425,8 @@ def scan(text: str, lang: Lang = "text", *, assignments: bool = True, depth: int
         return []
     if len(text) <= 512:  # names, labels and values repeat across a manifest: each is judged once
         return list(_scan_short(text, lang, assignments, depth))
+    if _clean_by_lines(text, lang, assignments, depth):
+        return []
     return _scan(text, lang, assignments, depth)
 
 
