@@ -185,6 +185,8 @@ def _looks_secret(name: str) -> bool:
 def parse_manifests(template: Any, variables: dict[str, Any], what: str) -> list[dict[str, Any]]:
     import yaml
 
+    from generator.read import plainyaml
+
     text = template.render(variables, what) if isinstance(template, Tpl) else str(template)
     file = template.file if isinstance(template, Tpl) else None
 
@@ -192,7 +194,7 @@ def parse_manifests(template: Any, variables: dict[str, Any], what: str) -> list
         return template.line if isinstance(template, Tpl) else None
 
     try:
-        docs = [d for d in yaml.load_all(text, Loader=_loader()) if d is not None]
+        docs = [d for d in plainyaml.load_all(text) if d is not None]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise UserError(
@@ -235,9 +237,3 @@ def _manifest_problem(doc: Any) -> str | None:
         elif isinstance(value, int) and not isinstance(value, bool) and not -_INT_LIMIT <= value < _INT_LIMIT:
             return "a manifest's integers fit in 64 bits (Kubernetes' int64)"
     return None
-
-
-def _loader() -> Any:
-    import yaml
-
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -126,11 +126,12 @@ def _parse_objects(texts: list[bytes], typed: bool = True) -> dict[tuple[str, st
     faster) when only which objects changed matters, not a readable diff of them."""
     import yaml
 
+    from generator.read import plainyaml
+
     out: dict[tuple[str, str, str], dict[str, Any]] = {}
-    safe, base = getattr(yaml, "CSafeLoader", yaml.SafeLoader), getattr(yaml, "CBaseLoader", yaml.BaseLoader)
-    loader = safe if typed else base
+    base = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
     try:
-        docs = [d for text in texts for d in yaml.load_all(text, Loader=loader)]
+        docs = [d for text in texts for d in (plainyaml.load_all(text) if typed else yaml.load_all(text, Loader=base))]
     except yaml.YAMLError:
         return None
     for d in docs:
