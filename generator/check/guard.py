@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,32 +42,63 @@ class Hit:
 
 def find_in(value: Any, loc: Loc = ()) -> Hit | None:
     """The first credential in a structured value: its keys, its strings, a Secret with data of any spelling."""
+    hit = _walk(value)
+    if hit is not None and loc:
+        hit.loc = (*loc, *hit.loc)
+    return hit
+
+
+def _walk(value: Any) -> Hit | None:
+    # The path of a finding is built on the way back up, only for a finding: the walk meets every key and string
+    # of every object plato writes (hundreds per app), and judges each distinct one once per process.
     if isinstance(value, dict):
-        return _mapping(value, loc)
+        return _mapping(value)
     if isinstance(value, list):
-        return _sequence(value, loc)
+        return _sequence(value)
     if isinstance(value, str):
-        found = first(value)
-        return Hit(found.what, loc) if found else None
+        what = _string(value)
+        return Hit(what, ()) if what else None
     return None
 
 
-def _mapping(value: dict[Any, Any], loc: Loc) -> Hit | None:
+def _string(text: str) -> str | None:
+    """What a string holds, if it looks like a credential."""
+    if len(text) <= 512:
+        return _short_string(text)
+    found = first(text)
+    return found.what if found else None
+
+
+@lru_cache(maxsize=16384)
+def _short_string(text: str) -> str | None:
+    found = first(text)
+    return found.what if found else None
+
+
+@lru_cache(maxsize=16384)
+def _key(name: str) -> tuple[str | None, bool]:
+    """A mapping key: what it holds if it looks like a credential itself, and whether it names one."""
+    found = first(name, assignments=False)
+    return (found.what if found else None), credential_key(name)
+
+
+def _mapping(value: dict[Any, Any]) -> Hit | None:
     kind = value.get("kind")
     if isinstance(kind, str) and kind.strip().lower() == "secret" and (value.get("data") or value.get("stringData")):
-        return Hit("a Secret with data", loc)
+        return Hit("a Secret with data", ())
     pair = _name_value(value)
     if pair and credential_key(pair[0]) and literal(pair[1]):
-        return Hit(f"a literal value for '{pair[0]}'", (*loc, "value"))
+        return Hit(f"a literal value for '{pair[0]}'", ("value",))
     for key, item in value.items():
-        name = str(key)
-        found = first(name, assignments=False)
-        if found:
-            return Hit(f"{found.what} in a key", (*loc, name))
-        if credential_key(name) and literal(item) and not _reference_field(name, value):
-            return Hit(f"a literal value for '{name}'", (*loc, name))
-        hit = find_in(item, (*loc, name))
+        name = key if type(key) is str else str(key)
+        held, names_credential = _key(name) if len(name) <= 512 else _key.__wrapped__(name)
+        if held:
+            return Hit(f"{held} in a key", (name,))
+        if names_credential and literal(item) and not _reference_field(name, value):
+            return Hit(f"a literal value for '{name}'", (name,))
+        hit = _walk(item)
         if hit:
+            hit.loc = (name, *hit.loc)
             return hit
     return None
 
@@ -82,10 +114,11 @@ def _reference_field(key: str, mapping: dict[Any, Any]) -> bool:
     return key == "secretKey" and "remoteRef" in mapping
 
 
-def _sequence(value: list[Any], loc: Loc) -> Hit | None:
+def _sequence(value: list[Any]) -> Hit | None:
     for i, item in enumerate(value):
-        hit = find_in(item, (*loc, i))
+        hit = _walk(item)
         if hit:
+            hit.loc = (i, *hit.loc)
             return hit
         # ["--password", "hunter2"]: a credential-named flag and its literal value as the next argument.
         flag = isinstance(item, str) and item.startswith("-") and "=" not in item and i + 1 < len(value)
@@ -95,7 +128,7 @@ def _sequence(value: list[Any], loc: Loc) -> Hit | None:
             and literal(value[i + 1])
             and not str(value[i + 1]).startswith("-")
         ):
-            return Hit(f"a literal value for '{item}'", (*loc, i + 1))
+            return Hit(f"a literal value for '{item}'", (i + 1,))
     return None
 
 
