@@ -398,19 +398,31 @@ def _clean_by_lines(text: str, lang: Lang, assignments: bool, depth: int) -> boo
     lines: the rest is judged once for all of them."""
     if "-----BEGIN" in text or (lang == "terraform" and "<<" in text):
         return False
+    run: list[str] = []  # the fragments of consecutive token-like lines: a token split over them is joined
     for line in text.split("\n"):
         key = (line, lang, assignments, depth)
-        if not (_line_clean(*key) if len(line) <= _LINE_MAX else _line_clean.__wrapped__(*key)):
+        verdict = _line_verdict(*key) if len(line) <= _LINE_MAX else _line_verdict.__wrapped__(*key)
+        if verdict is None:
             return False
-    if _embedded_secrets(text):
+        if verdict:
+            run.append(verdict)
+        elif run:
+            if len(run) > 1 and first("".join(run), lang, depth=2):
+                return False
+            run = []
+    if len(run) > 1 and first("".join(run), lang, depth=2):
         return False
-    return not ("\n" in text.strip() and any(first(token, lang, depth=2) for _, token in _split_runs(text)))
+    return not _embedded_secrets(text)
 
 
 @lru_cache(maxsize=32768)
-def _line_clean(line: str, lang: Lang, assignments: bool, depth: int) -> bool:
+def _line_verdict(line: str, lang: Lang, assignments: bool, depth: int) -> str | None:
+    """None if the line holds something; else its token-like fragment if it is one (see _split_runs), or ''."""
     found = (_urls(line), _assignments(line, lang) if assignments else (), _tokens(line, depth), _shapes(line))
-    return not any(itertools.chain(*found))
+    if any(itertools.chain(*found)):
+        return None
+    m = _FRAGMENT_LINE.fullmatch(line)
+    return m.group("frag") if m else ""
 
 
 def _joined(run: list[tuple[int, str]]) -> Iterator[tuple[int, str]]:
