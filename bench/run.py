@@ -253,19 +253,14 @@ def kapitan_inventory(root: Path, spec: Path, n: int) -> None:
     name and source commit as inventory parameters. Kapitan cannot name a file from a parameter, skips files whose
     names begin with a dot and drops each file's final newline (jinja2's default): the templates carry 'APP' in
     their paths and '__dot__' for a leading dot (compare_kapitan maps both back) and one more final newline. A
-    record's digest of the app's specs is a parameter of each target (Kapitan's jinja2 has no canonical JSON)."""
+    record's digests (of the app's specs, of its inputs, of the files it leaves) are parameters of each target,
+    computed here as the floor computes them (Kapitan's jinja2 has no canonical JSON nor the digests)."""
     data = json.loads(spec.read_text())
     import lower_bound
     import yaml
 
-    recs = {
-        env: next(json.loads(t) for p, t in files.items() if p.startswith(".plato/"))
-        for env, files in data["envs"].items()
-    }
-    digests = {
-        env: lambda app, sha, r=r: json.loads(lower_bound.record(r, app, sha, {}))["pinned"]["specs"]
-        for env, r in recs.items()
-    }
+    lower_bound._init(str(spec))
+    digests = ("specs", "inputs", "output")
     (root / "inventory" / "targets").mkdir(parents=True)
     (root / "inventory" / "classes").mkdir()  # reclass needs the folder, even empty
     (root / "templates").mkdir()
@@ -274,25 +269,32 @@ def kapitan_inventory(root: Path, spec: Path, n: int) -> None:
         for path, text in files.items():
             target = tdir / path.replace("app0000", "APP").replace("/.", "/__dot__")
             target.parent.mkdir(parents=True, exist_ok=True)
-            if path.startswith(".plato/inputs/"):  # its digest of the app's specs is a parameter of each target
-                text = text.replace(json.loads(text)["pinned"]["specs"], "SPECS_DIGEST")
+            if path.startswith(".plato/inputs/"):  # the record's digests are parameters of each target
+                for name, value in _record_digests(text).items():
+                    text = text.replace(value, f"DIGEST_{name.upper()}")
             body = text.replace("{{", "{{ '{{' }}").replace("app0000", "{{ inventory.parameters.app }}")
-            body = body.replace("SPECS_DIGEST", "{{ inventory.parameters.specs }}")
+            for name in digests:
+                body = body.replace(f"DIGEST_{name.upper()}", "{{ inventory.parameters." + name + " }}")
             target.write_text(body.replace("0" * 40, "{{ inventory.parameters.sha }}") + "\n")
     for i in range(n):
-        app = fleet.app_name(i)
+        app, sha = fleet.app_name(i), f"{i:040x}"
         for env in data["envs"]:
+            rendered = lower_bound.render_app((env, i))
+            record = next(d for p, d, _ in rendered if p.startswith(".plato/inputs/"))
             compile_items = [{"input_type": "jinja2", "input_paths": [f"templates/{env}"], "output_path": "."}]
-            target = {
-                "parameters": {
-                    "app": app,
-                    "sha": f"{i:040x}",
-                    "specs": digests[env](app, f"{i:040x}"),
-                    "env": env,
-                    "kapitan": {"vars": {"target": f"{env}-{app}"}, "compile": compile_items},
-                }
-            }
-            (root / "inventory" / "targets" / f"{env}-{app}.yml").write_text(yaml.safe_dump(target))
+            params = {"app": app, "sha": sha, "env": env, **_record_digests(record.decode())}
+            params["kapitan"] = {"vars": {"target": f"{env}-{app}"}, "compile": compile_items}
+            (root / "inventory" / "targets" / f"{env}-{app}.yml").write_text(yaml.safe_dump({"parameters": params}))
+
+
+def _record_digests(text: str) -> dict[str, str]:
+    """The digests in a record that depend on the app: of its specs, its inputs and the files its write leaves."""
+    rec = json.loads(text)
+    out = {"specs": rec["pinned"]["specs"]}
+    for name in ("inputs", "output"):
+        if isinstance(rec.get("digests"), dict) and name in rec["digests"]:
+            out[name] = rec["digests"][name]
+    return out
 
 
 def find_kapitan(arg: str | None, install: bool) -> Path | None:
