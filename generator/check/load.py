@@ -13,6 +13,7 @@ from typing import Any, get_args
 from generator.check.cel import CelCompileError, compile_expression
 from generator.check.policy import Action, Binding, Expr, Params, Policy, PolicySet, Validation
 from generator.check.positions import Positions
+from generator.check.selectors import OPERATORS
 from generator.errors import Errors, PlatoError, UserError, did_you_mean
 from generator.match.documents import is_policy_document
 from generator.read.models import Where
@@ -226,9 +227,6 @@ def _binding(doc: Document) -> Binding:
     )
 
 
-_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
-
-
 def _selectors(doc: Document, loc: Loc, match: Mapping[str, Any]) -> None:
     for key in ("namespaceSelector", "objectSelector"):
         if key in match:
@@ -248,9 +246,9 @@ def _selector(doc: Document, loc: Loc, selector: Any) -> None:
     for i, expr in enumerate(expressions):
         at: Loc = (*loc, "matchExpressions", i)
         op = expr.get("operator") if isinstance(expr, dict) else None
-        if op not in _OPERATORS or not isinstance(expr.get("key"), str):
+        if op not in OPERATORS or not isinstance(expr.get("key"), str):
             raise doc.error(
-                f"a selector expression needs a key and an operator of {', '.join(_OPERATORS)}, not {op!r}",
+                f"a selector expression needs a key and an operator of {', '.join(OPERATORS)}, not {op!r}",
                 (*at, "operator") if isinstance(expr, dict) and "operator" in expr else at,
                 hint="the API server refuses this binding: operators are case-sensitive",
             )

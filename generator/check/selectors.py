@@ -115,7 +115,12 @@ def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, An
             return False
         if op == "DoesNotExist" and key in labels:
             return False
+        if op not in OPERATORS:  # the policy loader refuses such a selector at its line (check/load.py)
+            raise ValueError(f"label selector operator {op!r} is none of {', '.join(OPERATORS)}")
     return True
+
+
+OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")  # of a metav1.LabelSelector's matchExpressions
 
 
 def env_matches(criteria: Mapping[str, Sequence[str]], context: Mapping[str, str]) -> bool:

@@ -75,6 +75,8 @@ def test_a_label_selector_has_kubernetes_semantics() -> None:
     assert selector_matches(expr("Exists"), labels) and not selector_matches(expr("Exists", key="zone"), labels)
     assert selector_matches(expr("DoesNotExist", key="zone"), labels)
     assert not selector_matches(expr("DoesNotExist"), labels)
+    with pytest.raises(ValueError, match="'Notin' is none of"):  # never selects all (nor none): the loader refuses it
+        selector_matches(expr("Notin", "web"), labels)
 
 
 def test_a_binding_is_for_the_deployments_whose_context_matches_every_glob_list() -> None:
