@@ -415,7 +415,7 @@ def _clean_by_lines(text: str, lang: Lang, assignments: bool, depth: int) -> boo
     return not _embedded_secrets(text)
 
 
-@lru_cache(maxsize=32768)
+@lru_cache(maxsize=16384)  # a fleet's lines in common are a few thousand; the rest name one app and churn
 def _line_verdict(line: str, lang: Lang, assignments: bool, depth: int) -> str | None:
     """None if the line holds something; else its token-like fragment if it is one (see _split_runs), or ''."""
     found = (_urls(line), _assignments(line, lang) if assignments else (), _tokens(line, depth), _shapes(line))
