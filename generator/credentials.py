@@ -383,7 +383,7 @@ def _split_runs(text: str) -> Iterator[tuple[int, str]]:
 _LINE_MAX = 256  # lines up to this long are judged once per process (most lines of a fleet's files repeat)
 
 
-@lru_cache(maxsize=32768)
+@lru_cache(maxsize=4096)
 def _fragment(line: str) -> tuple[int, str] | None:
     m = _FRAGMENT_LINE.fullmatch(line)
     return (m.start("frag"), m.group("frag")) if m else None
