@@ -292,7 +292,11 @@ class BlobReader:
         At most PIPELINED are asked for at a time, so the requests always fit the pipe (git answers as it reads,
         and must not be left blocked writing while this process is still writing)."""
         if self.proc is None:
-            self.proc = self.git.popen("cat-file", "--batch", stdin=subprocess.PIPE)
+            # git keeps up to 96 MB of delta bases per reader by default; a fleet re-render runs one reader per
+            # worker, and 8 MB reads the records and trees of 5,000 apps as fast (45 -> 11 MB each, measured).
+            self.proc = self.git.popen(
+                "-c", "core.deltaBaseCacheLimit=8m", "cat-file", "--batch", stdin=subprocess.PIPE
+            )
         stdin, stdout = self.proc.stdin, self.proc.stdout
         assert stdin is not None and stdout is not None
         out: list[bytes] = []
