@@ -6,10 +6,12 @@ flattening, a hashability check per key), which is most of a load of the large m
 The documents plato reads here are plain: mappings, sequences and the core scalars. Those are built directly, with
 the safe constructor's own functions for the scalars that are not strings. Anything else in a document (a merge
 key, a timestamp, a tag, a collection as a key, an alias to a node being built, nesting past 100 levels) sends
-that document to the safe constructor itself. So a load gives exactly what `yaml.load_all(text,
+that document to the safe constructor itself, and so does a document with a fault (the safe constructor names
+the fault it meets first, in the order it builds). So a load gives exactly what `yaml.load_all(text,
 Loader=CSafeLoader)` gives, errors included (tests/read/test_plainyaml.py compares the two), but for one thing:
-where PyYAML fails with a KeyError or an IndexError (`!!bool maybe`, `!!float ''`), this is a YAML error, which the
-callers report at the rule's line. User files are not read here: see yamlfile.py.
+where PyYAML fails with a KeyError, IndexError or AttributeError (`!!bool maybe`, `!!float ''`, `!!timestamp x`),
+this is a YAML error naming the first such scalar, which the callers report at the rule's line. User files are
+not read here: see yamlfile.py.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 _STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
 _SCALARS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"})
 _SCALARS |= {"tag:yaml.org,2002:float"}
+_CRASHES = (KeyError, IndexError, AttributeError, TypeError)  # where PyYAML's constructors fail unlike a YAML error
 _DEPTH = 100  # deeper documents (none of plato's) are built by the safe constructor, which does not recurse
 
 
@@ -58,12 +61,35 @@ def _plain(loader: Any, node: Node, memo: dict[int, Any], depth: int = 0) -> Any
     elif cls is ScalarNode and tag in _SCALARS:
         try:
             out = loader.yaml_constructors[tag](loader, node)
-        except (KeyError, IndexError):  # PyYAML's own for `!!bool maybe`, `!!float ''`: a YAML error here
-            raise _not_valid(node) from None
+        except Exception:  # the safe constructor names the document's first fault, in the order it builds
+            raise _Unusual from None
     else:
         raise _Unusual
     memo[key] = out
     return out
+
+
+def _unreadable(loader: Any, root: Node) -> Node | None:
+    """The first scalar, in document order, whose tag's constructor crashes on it."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, ScalarNode) and node.tag in loader.yaml_constructors:
+            try:
+                loader.yaml_constructors[node.tag](loader, node)
+            except _CRASHES:
+                return node
+            except Exception:  # another fault: not the one to name
+                continue
+        elif isinstance(node, MappingNode):
+            stack.extend(reversed([n for pair in node.value for n in pair]))
+        elif isinstance(node, SequenceNode):
+            stack.extend(reversed(node.value))
+    return None
 
 
 def _not_valid(node: Node) -> yaml.YAMLError:
@@ -87,8 +113,8 @@ def loader() -> Any:
                 pass
             try:
                 return super().construct_document(node)
-            except (KeyError, IndexError):
-                raise _not_valid(node) from None
+            except _CRASHES:  # PyYAML's own for `!!bool maybe`, `!!float ''`, `!!timestamp x`: a YAML error here
+                raise _not_valid(_unreadable(self, node) or node) from None
 
     return PlainLoader
 

@@ -51,6 +51,7 @@ EXPECT = {
     "rules/manifest-integer-key.yaml": "a manifest's keys are text",
     "rules/manifest-tag-bool-maybe.yaml": "'maybe' is not a valid !!bool",  # PyYAML: KeyError
     "rules/manifest-tag-float-empty.yaml": "'' is not a valid !!float",  # PyYAML: IndexError
+    "rules/manifest-tag-timestamp-word.yaml": "'someday' is not a valid !!timestamp",  # PyYAML: AttributeError
     "rules/manifest-apiversion-a-number.yaml": "apiVersion and kind as text",
     "rules/tag-float-x.yaml": "is not a valid !!float",
     "rules/pairs-as-a-key.yaml": "keys must be strings",
