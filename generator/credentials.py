@@ -471,7 +471,17 @@ def _run_end(text: str, start: int) -> int:
 
 def first(text: str, lang: Lang = "text", *, assignments: bool = True, depth: int = 0) -> Finding | None:
     """The finding to name in a message: the most specific kind, then the earliest."""
-    found = scan(text, lang, assignments=assignments, depth=depth)
+    if len(text) <= 512:  # names, labels and values repeat across a manifest: each is judged once
+        return _first_short(text, lang, assignments, depth)
+    return _first(scan(text, lang, assignments=assignments, depth=depth))
+
+
+@lru_cache(maxsize=16384)
+def _first_short(text: str, lang: Lang, assignments: bool, depth: int) -> Finding | None:
+    return _first(scan(text, lang, assignments=assignments, depth=depth))
+
+
+def _first(found: list[Finding]) -> Finding | None:
     return min(found, key=lambda f: (f.rank, f.start)) if found else None
 
 

@@ -56,23 +56,9 @@ def _walk(value: Any) -> Hit | None:
     if isinstance(value, list):
         return _sequence(value)
     if isinstance(value, str):
-        what = _string(value)
-        return Hit(what, ()) if what else None
+        found = first(value)
+        return Hit(found.what, ()) if found else None
     return None
-
-
-def _string(text: str) -> str | None:
-    """What a string holds, if it looks like a credential."""
-    if len(text) <= 512:
-        return _short_string(text)
-    found = first(text)
-    return found.what if found else None
-
-
-@lru_cache(maxsize=16384)
-def _short_string(text: str) -> str | None:
-    found = first(text)
-    return found.what if found else None
 
 
 @lru_cache(maxsize=16384)
