@@ -278,7 +278,6 @@ def kapitan_inventory(root: Path, spec: Path, n: int) -> None:
     import yaml
 
     lower_bound._init(str(spec))
-    digests = ("specs", "inputs", "output")
     (root / "inventory" / "targets").mkdir(parents=True)
     (root / "inventory" / "classes").mkdir()  # reclass needs the folder, even empty
     (root / "templates").mkdir()
@@ -287,11 +286,11 @@ def kapitan_inventory(root: Path, spec: Path, n: int) -> None:
         for path, text in files.items():
             target = tdir / path.replace("app0000", "APP").replace("/.", "/__dot__")
             target.parent.mkdir(parents=True, exist_ok=True)
-            if path.startswith(".plato/inputs/"):  # the record's digests are parameters of each target
-                for name, value in _record_digests(text).items():
-                    text = text.replace(value, f"DIGEST_{name.upper()}")
+            digests = _record_digests(text) if path.startswith(".plato/inputs/") else {}
+            for name, value in digests.items():  # the record's digests are parameters of each target
+                text = text.replace(value, f"DIGEST_{name.upper()}")
             body = text.replace("{{", "{{ '{{' }}").replace("app0000", "{{ inventory.parameters.app }}")
-            for name in digests:
+            for name in digests:  # after escaping the text's own braces
                 body = body.replace(f"DIGEST_{name.upper()}", "{{ inventory.parameters." + name + " }}")
             target.write_text(body.replace("0" * 40, "{{ inventory.parameters.sha }}") + "\n")
     for i in range(n):

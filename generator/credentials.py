@@ -369,24 +369,18 @@ def _split_runs(text: str) -> Iterator[tuple[int, str]]:
     run: list[tuple[int, str]] = []  # (offset of the fragment, fragment) of the lines of the current run
     at, last = 0, -2
     for number, line in enumerate(text.split("\n")):
-        m = _fragment(line) if len(line) <= _LINE_MAX else _fragment.__wrapped__(line)
+        m = _FRAGMENT_LINE.fullmatch(line)
         if m:
             if number != last + 1:
                 yield from _joined(run)
                 run = []
-            run.append((at + m[0], m[1]))
+            run.append((at + m.start("frag"), m.group("frag")))
             last = number
         at += len(line) + 1
     yield from _joined(run)
 
 
 _LINE_MAX = 256  # lines up to this long are judged once per process (most lines of a fleet's files repeat)
-
-
-@lru_cache(maxsize=4096)
-def _fragment(line: str) -> tuple[int, str] | None:
-    m = _FRAGMENT_LINE.fullmatch(line)
-    return (m.start("frag"), m.group("frag")) if m else None
 
 
 def _clean_by_lines(text: str, lang: Lang, assignments: bool, depth: int) -> bool:
@@ -399,7 +393,7 @@ def _clean_by_lines(text: str, lang: Lang, assignments: bool, depth: int) -> boo
     if "-----BEGIN" in text or (lang == "terraform" and "<<" in text):
         return False
     run: list[str] = []  # the fragments of consecutive token-like lines: a token split over them is joined
-    for line in text.split("\n"):
+    for line in [*text.split("\n"), ""]:  # a last empty line ends the last run
         key = (line, lang, assignments, depth)
         verdict = _line_verdict(*key) if len(line) <= _LINE_MAX else _line_verdict.__wrapped__(*key)
         if verdict is None:
@@ -410,8 +404,6 @@ def _clean_by_lines(text: str, lang: Lang, assignments: bool, depth: int) -> boo
             if len(run) > 1 and first("".join(run), lang, depth=2):
                 return False
             run = []
-    if len(run) > 1 and first("".join(run), lang, depth=2):
-        return False
     return not _embedded_secrets(text)
 
 

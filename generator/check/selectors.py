@@ -98,6 +98,9 @@ def operation_blind(rules: Sequence[Mapping[str, Any]] | None) -> bool:
     )
 
 
+OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")  # of a metav1.LabelSelector's matchExpressions
+
+
 def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, Any]) -> bool:
     """A metav1.LabelSelector: absent or empty selects everything."""
     if not selector:
@@ -118,9 +121,6 @@ def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, An
         if op not in OPERATORS:  # the policy loader refuses such a selector at its line (check/load.py)
             raise ValueError(f"label selector operator {op!r} is none of {', '.join(OPERATORS)}")
     return True
-
-
-OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")  # of a metav1.LabelSelector's matchExpressions
 
 
 def env_matches(criteria: Mapping[str, Sequence[str]], context: Mapping[str, str]) -> bool:

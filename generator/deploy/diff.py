@@ -130,8 +130,9 @@ def _parse_objects(texts: list[bytes], typed: bool = True) -> dict[tuple[str, st
 
     out: dict[tuple[str, str, str], dict[str, Any]] = {}
     base = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
+    load = plainyaml.load_all if typed else lambda text: yaml.load_all(text, Loader=base)
     try:
-        docs = [d for text in texts for d in (plainyaml.load_all(text) if typed else yaml.load_all(text, Loader=base))]
+        docs = [d for text in texts for d in load(text)]
     except yaml.YAMLError:
         return None
     for d in docs:

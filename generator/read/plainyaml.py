@@ -25,8 +25,7 @@ from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 _STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
-_SCALARS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"})
-_SCALARS |= {"tag:yaml.org,2002:float"}
+_SCALARS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("int", "float", "bool", "null"))
 _CRASHES = (KeyError, IndexError, AttributeError, TypeError)  # where PyYAML's constructors fail unlike a YAML error
 _DEPTH = 100  # deeper documents (none of plato's) are built by the safe constructor, which does not recurse
 
