@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,6 +98,30 @@ class Spec:
     rules_dir: Path | None
     allow_outside_workspace: bool
     policies_dir: Path | None = None
+
+    def fetch_ahead(self, repo: str, branch: str, pr: bool = False) -> Any:
+        """A clone of the deployment repository, fetching already (in the background) while the specs are read and
+        rendered: the tip, and the app's record and .gitattributes where the context names the env and app (their
+        paths need no rule). A context manager that closes it; a nullcontext when there is nothing to fetch from (a
+        local path that does not exist yet: publish creates it) or nothing to render."""
+        from contextlib import closing, nullcontext
+
+        from generator.deploy.git import Clone, is_url
+        from generator.deploy.layout import pr_branch, record_path
+        from generator.errors import UserError
+        from generator.read.context import from_env, parse_pairs
+
+        if not self.workloads or not (is_url(repo) or Path(repo).exists()):
+            return nullcontext()
+        try:
+            ctx = {**from_env(os.environ), **parse_pairs(self.context)}
+        except UserError:
+            ctx = {}  # reported as it always was, when the input is read
+        env, app = ctx.get("env", ""), ctx.get("app", "")
+        named = all(re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", v) for v in (env, app))
+        branches = [branch, *([pr_branch(env, app)] if pr and named else [])]
+        paths = [record_path(env, app), ".gitattributes"] if named else []
+        return closing(Clone(repo, paths=True).__enter__().fetch_ahead(branches, paths))
 
     def inputs(self) -> Any:
         from generator.pipeline import Inputs
@@ -336,14 +361,15 @@ def preview(spec: Spec, repo: str, branch: str, fmt: str) -> None:
     With no WORKLOAD, the app named by -c env=... -c app=... is re-rendered from the inputs its last publish
     recorded in the repository: with --rules NEW_DIR, a platform engineer tries a rule change on one app.
     """
-    from generator.commands.deploy import recorded_inputs, run_preview
+    with spec.fetch_ahead(repo, branch) as ahead:
+        from generator.commands.deploy import recorded_inputs, run_preview
 
-    if spec.workloads:
-        inputs = spec.inputs()
-    else:  # no specs: re-render the app from the inputs its last publish recorded (try a rule change on one app)
-        inputs = recorded_inputs(repo, branch, spec.context, spec.image, spec.rules_dir)
-        inputs.policies_dir = spec.policies_dir
-    run_preview(inputs, repo, branch, fmt)
+        if spec.workloads:
+            inputs = spec.inputs()
+        else:  # no specs: re-render the app from the inputs its last publish recorded (try a rule change on one app)
+            inputs = recorded_inputs(repo, branch, spec.context, spec.image, spec.rules_dir)
+            inputs.policies_dir = spec.policies_dir
+        run_preview(inputs, repo, branch, fmt, ahead)
 
 
 @main.command()
@@ -364,9 +390,10 @@ def publish(
     fmt: str,
 ) -> None:
     """Render and commit to the deployment repository (push, or a branch for a pull request)."""
-    from generator.commands.deploy import retry_settings, run_publish
+    with spec.fetch_ahead(repo, branch, pr=mode == "pr") as ahead:
+        from generator.commands.deploy import retry_settings, run_publish
 
-    run_publish(spec.inputs(), repo, branch, mode, retry_settings(retry_for, max_retries), fmt, pr_body)
+        run_publish(spec.inputs(), repo, branch, mode, retry_settings(retry_for, max_retries), fmt, pr_body, ahead)
 
 
 @main.command()

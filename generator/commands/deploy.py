@@ -19,6 +19,7 @@ from generator.pipeline import Inputs
 
 if TYPE_CHECKING:
     from generator.create.render import RenderedTree
+    from generator.deploy.git import Clone
     from generator.deploy.publish import Result
     from generator.deploy.transaction import Mode, Options, Retry
     from generator.match.plan import Plan
@@ -156,13 +157,13 @@ def _origin(folder: str) -> str:
     return "bundled rules" if Path(folder).resolve() == bundled_dir("rules").resolve() else folder
 
 
-def run_preview(inputs: Inputs, repo: str, branch: str, fmt: str) -> None:
+def run_preview(inputs: Inputs, repo: str, branch: str, fmt: str, ahead: Clone | None = None) -> None:
     from generator.deploy import report
     from generator.deploy.publish import preview
 
     tree, record = rendered(inputs)
     with terminate_as_interrupt():
-        cs = preview(tree, record, repo, branch, admit=partial(inputs.admit, tree))
+        cs = preview(tree, record, repo, branch, admit=partial(inputs.admit, tree), ahead=ahead)
     if fmt == "json":
         click.echo(report.as_json([cs]))
     elif fmt == "markdown":
@@ -182,6 +183,7 @@ def run_publish(
     retry: Retry,
     fmt: str,
     pr_body: Path | None,
+    ahead: Clone | None = None,
 ) -> None:
     from generator.deploy import report
     from generator.deploy.gates import summary
@@ -197,7 +199,7 @@ def run_publish(
         if is_promoter(tree.plan):
             result = hydrate(tree, record, opts, trailers_for(tree), admit=admit)
         else:
-            result = publish(tree, record, opts, trailers_for(tree), admit=admit)
+            result = publish(tree, record, opts, trailers_for(tree), admit=admit, ahead=ahead)
     cs = result.changeset
     key = f"env={cs.env} app={cs.app}"
     body = report.markdown([cs], provenance(tree), key, note=result.skipped, policy=policy_section(inputs))

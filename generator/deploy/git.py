@@ -12,12 +12,14 @@ the tests, which inspect the repositories plato wrote (tests/gitrepos.py).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from generator.errors import RepoError, UserError, mask_secrets, register_path, register_secret
@@ -105,10 +107,14 @@ class Git:
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
+        self.live: set[subprocess.Popen[bytes]] = set()  # what is running, for stop()
+        self.stopped = False
 
     def popen(self, *args: str, stdin: int | None = None) -> subprocess.Popen[bytes]:
+        if self.stopped:
+            raise RepoError("git was stopped", hint="run again")
         try:
-            return subprocess.Popen(
+            proc = subprocess.Popen(
                 ["git", *args],
                 cwd=self.workdir,
                 env=_env(),
@@ -118,6 +124,14 @@ class Git:
             )
         except FileNotFoundError:
             raise RepoError("git is not installed", hint="install git (plato drives the git command line)") from None
+        self.live.add(proc)
+        return proc
+
+    def stop(self) -> None:
+        """Stop every git process started here, and start no more (a fetch ahead that is not wanted any more)."""
+        self.stopped = True
+        for proc in list(self.live):
+            proc.terminate()
 
     def run(self, *args: str, check: bool = True, input: bytes | None = None) -> tuple[int, str, str]:
         """Run git; (status, stdout, stderr) as git wrote them. A failure raises a RepoError unless check=False.
@@ -134,6 +148,8 @@ class Git:
             proc.terminate()
             proc.wait()
             raise
+        finally:
+            self.live.discard(proc)
         err = err_b.decode("utf-8", "replace")
         if proc.returncode != 0 and check:
             raise repo_error(args, f"{err}\n{out_b.decode('utf-8', 'replace')}")
@@ -141,6 +157,29 @@ class Git:
 
     def out(self, *args: str) -> str:
         return self.run(*args)[1].strip()
+
+    def run_together(self, calls: Sequence[tuple[tuple[str, ...], bytes]]) -> None:
+        """Several git commands at once, each given its input (from a file, so that none waits for another to be
+        read) and checked: requests to a server that do not wait for each other."""
+        procs: list[tuple[tuple[str, ...], subprocess.Popen[bytes]]] = []
+        try:
+            for args, data in calls:
+                with tempfile.TemporaryFile(dir=self.workdir) as given:
+                    given.write(data)
+                    given.seek(0)
+                    procs.append((args, self.popen(*args, stdin=given.fileno())))
+            for args, proc in procs:
+                out_b, err_b = proc.communicate()
+                if proc.returncode != 0:
+                    raise repo_error(args, f"{err_b.decode('utf-8', 'replace')}\n{out_b.decode('utf-8', 'replace')}")
+        except BaseException:
+            for _, proc in procs:
+                proc.terminate()
+                proc.wait()
+            raise
+        finally:
+            for _, proc in procs:
+                self.live.discard(proc)
 
 
 def blob_id(data: bytes) -> str:
@@ -164,11 +203,6 @@ def ls_tree(git: Git, rev: str, paths: Iterable[str] = (), recursive: bool = Tru
             mode, _kind, oid = meta.decode().split(" ")
             out[path.decode("utf-8", "surrogateescape")] = (mode, oid)
     return out
-
-
-def tree_entries(data: bytes) -> Iterable[tuple[str, str]]:
-    """The sub-folders of a raw tree object (as `cat-file` prints it): (name, object id)."""
-    return ((name, oid) for name, mode, oid in tree_items(data) if mode == "040000")
 
 
 def tree_items(data: bytes) -> Iterable[tuple[str, str, str]]:
@@ -273,6 +307,34 @@ class TreeWalk:
         return out
 
 
+# Fetching objects by id: no negotiation (nothing this clone has would make the server send less), no tags.
+FETCH_OIDS = ("-c", "fetch.negotiationAlgorithm=noop", "fetch", "-q", "--no-tags", "--no-write-fetch-head")
+TOP = 2  # a publish's first fetch brings the trees down to this depth (`--filter=tree:2`: the root and its folders)
+
+
+class Ahead(threading.Thread):
+    """Work done in the background (daemon: a fetch that hangs never keeps plato from exiting); `result()` waits
+    for it and returns what it returned, or raises what it raised."""
+
+    def __init__(self, work: Callable[[], dict[str, str | None]]) -> None:
+        super().__init__(daemon=True, name="plato-fetch-ahead")
+        self.work = work
+        self.value: dict[str, str | None] = {}
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.value = self.work()
+        except BaseException as e:  # raised again in the thread that asks for the result
+            self.error = e
+
+    def result(self) -> dict[str, str | None]:
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
 PIPELINED = 512  # object ids asked of `cat-file --batch` at once: 512 x 41 bytes, well inside a 64 KiB pipe
 
 
@@ -318,11 +380,14 @@ class BlobReader:
         if self.proc.stdin:
             self.proc.stdin.close()
         self.proc.wait()
+        self.git.live.discard(self.proc)
 
 
 def repo_error(args: tuple[str, ...] | list[str], stderr: str) -> RepoError:
     text = mask_secrets(stderr.strip())
     low = text.lower()
+    while len(args) > 1 and args[0] == "-c":  # name the command, not the settings given to it
+        args = args[2:]
     what = " ".join(mask_secrets(a) for a in args[:2])
     read_only = ("not exported", "access denied", "repository not found", "permission to")
     if args and args[0] == "push" and any(m in low for m in read_only):
@@ -428,8 +493,12 @@ class Clone:
     tip's blobs too. `blobs=True` fetches them always (a fleet re-render reads every record).
 
     `paths=True` (a publish, which reads a few paths of a repository that may hold thousands of apps) fetches the
-    tip's root tree only (`--filter=tree:1`); `fetch_paths` then downloads the trees on the way to the paths it
-    reads, one request per level, so that what a publish downloads does not grow with the repository."""
+    tip's root tree and the folders in it only (`--filter=tree:2`); `fetch_paths` then downloads the trees on the
+    way to the paths it reads, one request per level below that, so that what a publish downloads does not grow
+    with the repository (beyond the top folders' listings).
+
+    `fetch_ahead` starts fetching in the background, while the caller renders: a publish's requests to the
+    server then wait behind the rendering instead of after it (see fetch_ahead)."""
 
     def __init__(self, repo: str, blobs: bool = False, paths: bool = False) -> None:
         self.url = remote_url(repo)
@@ -438,6 +507,8 @@ class Clone:
         self.filtered = False  # the server honoured the filter: blobs are fetched when they are read
         self.trees_filtered = False  # ... and trees too: fetch_paths downloads those on the way to what is read
         self.fetched: set[str] = set()  # blobs already downloaded (a retry on a new tip reads mostly the same)
+        self.whole: set[str] = set()  # folders downloaded with everything in them (and all they hold)
+        self.ahead: Ahead | None = None
         sweep_abandoned()
         self.dir = Path(tempfile.mkdtemp(prefix=f"plato-checkout-{os.getpid()}-"))
         self.git = Git(self.dir)
@@ -474,12 +545,41 @@ class Clone:
         self.close()
 
     def close(self) -> None:
+        if self.ahead is not None and self.ahead.is_alive():  # not wanted any more (the render failed, say)
+            self.git.stop()
+            self.ahead.join()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def fetch_ahead(self, branches: Sequence[str], paths: Sequence[str]) -> Clone:
+        """Start fetching these branches' tips, and the trees and files at `paths` in each, in a thread of its own
+        (git does the work; the thread waits on it). The next `fetch` of one of them returns what it fetched,
+        and raises what it raised: an unreachable repository is reported where it was before, after the input
+        has been read and found good. What it fetched is only ever a head start: objects are content, and
+        everything a publish reads is read again from the tip itself."""
+        self.ahead = Ahead(lambda: self._fetch_ahead(branches, paths))
+        self.ahead.start()
+        return self
+
+    def _fetch_ahead(self, branches: Sequence[str], paths: Sequence[str]) -> dict[str, str | None]:
+        tips: dict[str, str | None] = {}
+        for branch in branches:
+            tips[branch] = tip = self._fetch(branch)
+            if tip and paths and self.trees_filtered:
+                self.fetch_paths(tip, paths)
+                self.prefetch(oid for mode, oid in ls_tree(self.git, tip, paths).values() if mode != "160000")
+        return tips
 
     def fetch(self, branch: str) -> str | None:
         """The remote tip of a branch, fetched (None when the branch does not exist yet)."""
+        if self.ahead is not None:
+            tips = self.ahead.result()
+            if branch in tips:
+                return tips.pop(branch)  # once: a retry fetches the tip again
+        return self._fetch(branch)
+
+    def _fetch(self, branch: str) -> str | None:
         ref = f"refs/remotes/origin/{branch}"
-        filters = ["tree:1", "blob:none"] if self.paths else [] if self.blobs else ["blob:none"]
+        filters = [f"tree:{TOP}", "blob:none"] if self.paths else [] if self.blobs else ["blob:none"]
         for i, kind in enumerate(filters or [""]):
             spec = ["--depth=1", "--no-tags", *([f"--filter={kind}"] if kind else [])]
             status, _, err = self.git.run("fetch", "-q", *spec, "origin", f"+refs/heads/{branch}:{ref}", check=False)
@@ -490,15 +590,17 @@ class Clone:
                 return None  # an empty repository, or a new branch
             raise repo_error(["fetch", "origin"], err)
         self.filtered = bool(filters) and "filtering not recognized" not in err.lower()
-        self.trees_filtered = self.filtered and kind == "tree:1"
+        self.trees_filtered = self.filtered and kind.startswith("tree:")
         return self.git.out("rev-parse", ref)
 
     def fetch_paths(self, rev: str, paths: Iterable[str]) -> None:
-        """After a fetch with trees filtered out: download the trees on the way to `paths` (their parent folders)
-        and, for folders (ending in '/'), every tree under them, one request per level of depth (the root tree
-        came with the tip). Nothing else of the tree is downloaded: a repository of 10,000 apps costs what one of
-        100 does. (Were git ever to read a tree that is not there, it would fetch it itself, slowly: nothing
-        would be wrong.)"""
+        """After a fetch with trees filtered out: download the trees on the way to `paths` (their parent folders),
+        one request per level of depth below the top folders (which came with the tip). A folder wanted whole
+        (ending in '/') comes in the same round trip with everything in it, trees and files (`--no-filter`, a
+        request of its own beside the `tree:0` one of the others, both at once): a publish compares all of it,
+        and this spares the request for its files. Nothing else of the tree is downloaded: a repository of 10,000
+        apps costs what one of 100 does. (Were git ever to read an object that is not there, it would fetch it
+        itself, slowly: nothing would be wrong.)"""
         if not self.trees_filtered:
             return
         deep = {p.rstrip("/") for p in paths if p.endswith("/")}  # folders wanted whole, and the folders in them
@@ -506,13 +608,24 @@ class Clone:
         level = {"": self.tree_id(rev)}
         reader = BlobReader(self.git)
         try:
-            while level:
-                # One request per level, whole folders' trees among the others (their blobs come when compared).
-                self._fetch_trees([o for p, o in level.items() if p], "tree:0")
+            for depth in itertools.count():
+                if not level:
+                    break
+                if depth >= TOP:
+                    todo = {p: o for p, o in level.items() if o not in self.whole}
+                    self._fetch_level(
+                        [o for p, o in todo.items() if p not in deep], [o for p, o in todo.items() if p in deep]
+                    )
                 below: dict[str, str] = {}
                 for path, oid in level.items():
-                    for name, child in tree_entries(reader.read(oid)):
+                    inside = oid in self.whole
+                    for name, mode, child in tree_items(reader.read(oid)):
+                        if inside:  # it came with its folder
+                            self.whole.add(child)
+                            self.fetched.add(child)
                         sub = f"{path}/{name}" if path else name
+                        if mode != "040000":
+                            continue
                         if path in deep:
                             deep.add(sub)
                         if sub in walk or sub in deep:
@@ -521,12 +634,22 @@ class Clone:
         finally:
             reader.close()
 
+    def _fetch_level(self, trees: list[str], whole: list[str]) -> None:
+        """One level of fetch_paths: the trees alone, and the folders wanted whole with all they hold, at once."""
+        calls = []
+        for oids, flag, done in ((trees, "--filter=tree:0", self.fetched), (whole, "--no-filter", self.whole)):
+            wanted = sorted(set(oids) - done)
+            done.update(wanted)
+            self.fetched.update(wanted)
+            if wanted:
+                calls.append(((*FETCH_OIDS, flag, "--stdin", "origin"), "\n".join(wanted).encode() + b"\n"))
+        self.git.run_together(calls)
+
     def _fetch_trees(self, oids: list[str], kind: str) -> None:
         wanted = sorted(set(oids) - self.fetched)
         self.fetched.update(wanted)
         if wanted:
-            args = ("-c", "fetch.negotiationAlgorithm=noop", "fetch", "-q", "--no-tags", "--no-write-fetch-head")
-            self.git.run(*args, f"--filter={kind}", "--stdin", "origin", input="\n".join(wanted).encode() + b"\n")
+            self.git.run(*FETCH_OIDS, f"--filter={kind}", "--stdin", "origin", input="\n".join(wanted).encode() + b"\n")
 
     def prefetch(self, oids: Iterable[str]) -> None:
         """Download these blobs in one request (a filtered clone has none of them yet)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from generator.create.render import RenderedTree
 from generator.deploy import gates
 from generator.deploy.diff import ChangeSet, compare
 from generator.deploy.git import BlobReader, Clone, PushRejected, blob_id, ensure_local_repo, is_url, ls_tree
+from generator.deploy.layout import pr_branch
 from generator.deploy.ownership import (
     GITATTRIBUTES,
     check_entries,
@@ -87,10 +89,6 @@ class Admission:
         return {**trailers, **gates.trailers(tree)}
 
 
-def pr_branch(env: str, app: str) -> str:
-    return f"plato/{env}/{app}"
-
-
 def _view(clone: Clone, entries: dict[str, tuple[str, str]], want: Mapping[str, bytes]) -> GitTree:
     """The entries as a tree to read, their blobs fetched in one request (those whose bytes are not already known
     to be what this run writes)."""
@@ -141,12 +139,14 @@ def _moved(clone: Clone, tip: str, record: bytes | None, tree: RenderedTree) -> 
         view.reader.close()
 
 
-def preview(tree: RenderedTree, record: bytes, repo: str, branch: str, admit: Admit | None = None) -> ChangeSet:
+def preview(
+    tree: RenderedTree, record: bytes, repo: str, branch: str, admit: Admit | None = None, ahead: Clone | None = None
+) -> ChangeSet:
     """What a publish would change, its policies judged as the publish would judge them. Writes nothing anywhere
-    (a missing local repository counts as empty)."""
+    (a missing local repository counts as empty). `ahead`: as for publish."""
     state = State()
     if is_url(repo) or Path(repo).exists():
-        with Clone(repo, paths=True) as clone:
+        with nullcontext(ahead) if ahead is not None else Clone(repo, paths=True) as clone:
             state = read_state(clone, clone.fetch(branch), tree, record)
     Admission(admit).judge(state.current, tree, {})
     want = desired(tree, record)
@@ -166,14 +166,16 @@ def publish(
     trailers: Mapping[str, str],
     latest_wins: bool = True,
     admit: Admit | None = None,
+    ahead: Clone | None = None,
 ) -> Result:
     """`latest_wins=False` (a rollback) writes an older source commit over a newer one, on purpose. `admit`: the
-    admission policies, judged on each tip before a commit is made on it (None: the caller judged them)."""
+    admission policies, judged on each tip before a commit is made on it (None: the caller judged them). `ahead`:
+    a clone of the repository already fetching (Clone.fetch_ahead), which the caller closes."""
     ensure_local_repo(opts.repo, opts.branch)
     target = opts.branch if opts.mode == "push" else pr_branch(tree.env, tree.app)
     admission = Admission(admit)
     opts.retry.start()
-    with Clone(opts.repo, paths=True) as clone:
+    with nullcontext(ahead) if ahead is not None else Clone(opts.repo, paths=True) as clone:
         for attempt in itertools.count(1):
             result = _attempt(clone, tree, record, opts, target, trailers, attempt, latest_wins, admission)
             if result is not None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -278,11 +280,11 @@ def _seed(tmp_path: Path, **config: str) -> Path:
     return bare
 
 
-def _trees(clone: Clone) -> set[str]:
-    """Every tree object the clone holds (git never fetches anything to answer this)."""
+def _trees(clone: Clone, kind: str = "tree") -> set[str]:
+    """Every tree object (or blob) the clone holds (git never fetches anything to answer this)."""
     every = ["cat-file", "--batch-all-objects", "--batch-check=%(objecttype) %(objectname)"]
     out = subprocess.run(["git", "--git-dir", str(clone.dir), *every], capture_output=True, text=True, check=True)
-    return {line.split()[1] for line in out.stdout.splitlines() if line.startswith("tree ")}
+    return {line.split()[1] for line in out.stdout.splitlines() if line.startswith(kind + " ")}
 
 
 def _tree_of(bare: Path, rev_path: str) -> str:
@@ -303,11 +305,59 @@ def test_a_clone_for_paths_downloads_the_trees_on_the_way_and_nothing_beside_the
         on_the_way = ["main:", "main:development", "main:development/a", "main:development/a/deep", "main:.plato"]
         assert {_tree_of(bare, t) for t in [*on_the_way, "main:.plato/inputs/development"]} <= held
         assert _tree_of(bare, "main:development/b") not in held  # another app's folder
-        assert _tree_of(bare, "main:production") not in held  # another environment
+        assert _tree_of(bare, "main:production") in held  # the top folders' listings come with the tip
+        assert _tree_of(bare, "main:production/c") not in held  # ... and nothing in them
+        blobs = _trees(clone, "blob")
+        whole = ["development/a/manifest.yaml", "development/a/deep/x.yaml"]  # came with the folder wanted whole
+        assert {_tree_of(bare, f"main:{f}") for f in [*whole, "README.md"]} <= blobs  # README.md: with the root
+        others = ["development/b/manifest.yaml", "production/c/manifest.yaml", ".plato/inputs/development/a.json"]
+        assert not {_tree_of(bare, f"main:{f}") for f in others} & blobs  # the record comes when it is read
         listed = ls_tree(clone.git, tip, READ)
         assert sorted(listed) == [".plato/inputs/development/a.json", "README.md", *sorted(
             ["development/a/deep/x.yaml", "development/a/manifest.yaml"])]  # fmt: skip
         assert _trees(clone) == held  # listing the paths read fetched nothing more
+
+
+def test_a_fetch_ahead_gives_the_tip_a_fetch_gives_with_its_paths_and_a_second_fetch_asks_again(tmp_path) -> None:
+    bare = _seed(tmp_path, **{"uploadpack.allowFilter": "true"})
+    record = _tree_of(bare, "main:.plato/inputs/development/a.json")
+    with Clone(str(bare), paths=True) as clone:
+        clone.fetch_ahead(["main", "plato/development/a"], [".plato/inputs/development/a.json"])
+        tip = clone.fetch("main")
+        assert tip == _tree_of(bare, "main")
+        assert record in _trees(clone, "blob")  # read on the way, before anyone asked
+        assert clone.fetch("plato/development/a") is None  # no such branch (yet)
+        newer = subprocess.run(
+            ["git", "--git-dir", str(bare), "-c", "user.name=t", "-c", "user.email=t@example.com", "commit-tree",
+             "main^{tree}", "-p", "main", "-m", "newer"], capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        subprocess.run(["git", "--git-dir", str(bare), "update-ref", "refs/heads/main", newer], check=True)
+        assert clone.fetch("main") == newer  # what was fetched ahead is used once: a retry sees the new tip
+
+
+def test_a_fetch_ahead_raises_where_its_tip_is_asked_for(tmp_path) -> None:
+    with Clone(str(tmp_path / "absent.git"), paths=True) as clone:
+        clone.fetch_ahead(["main"], [])  # nothing raised yet: the caller reads its input first
+        with pytest.raises(RepoError, match="not found"):
+            clone.fetch("main")
+
+
+def test_closing_a_clone_stops_a_fetch_ahead_that_would_never_end(silent_port) -> None:
+    clone = Clone(f"git://127.0.0.1:{silent_port}/deploy.git", paths=True).__enter__()
+    clone.fetch_ahead(["main"], [])
+    for _ in range(100):  # until git has connected and waits for an answer
+        if clone.git.live:
+            break
+        time.sleep(0.05)
+    running = list(clone.git.live)
+    assert running, "the fetch ahead did not start git"
+    closer = threading.Thread(target=clone.close, daemon=True)
+    closer.start()
+    closer.join(10)
+    assert not closer.is_alive(), "close() is waiting for a fetch that never ends"
+    assert clone.ahead is not None and not clone.ahead.is_alive()
+    assert all(proc.poll() is not None for proc in running)
+    assert not clone.dir.exists()
 
 
 @pytest.mark.parametrize(

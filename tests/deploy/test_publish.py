@@ -279,6 +279,27 @@ def test_a_failed_render_changes_nothing(tmp_path, private_tmp, remote, run_plat
     assert list(private_tmp.iterdir()) == []
 
 
+@pytest.mark.parametrize("server", ["closed", "silent"])
+def test_a_failed_render_is_reported_first_and_stops_the_fetch_begun_beside_it(
+    server, tmp_path, private_tmp, closed_port, silent_port, run_plato, shop_args
+) -> None:
+    """publish starts fetching the deployment repository while it renders (Clone.fetch_ahead): a mistake in the
+    input is still the error reported, and the fetch is stopped and cleaned up, even one that would never end."""
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "bad.score.yaml").write_text(BAD_SPEC, encoding="utf-8")
+    port = closed_port if server == "closed" else silent_port
+    repo = f"git://127.0.0.1:{port}/deploy.git"
+
+    r = run_plato(
+        shop_args("publish", repo, workloads=[tmp_path / "bad"]), env={"TMPDIR": str(private_tmp)}, timeout=30
+    )
+
+    assert r.returncode == 2, r.explain()
+    assert "containers must be a mapping" in r.stderr
+    assert "Traceback" not in r.output
+    assert list(private_tmp.iterdir()) == []
+
+
 def test_a_failed_render_does_not_create_a_missing_repo(tmp_path, private_tmp, run_plato, shop_args) -> None:
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "bad.score.yaml").write_text(BAD_SPEC, encoding="utf-8")
