@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from generator.errors import RepoError, UserError, mask_secrets, register_path, register_secret
@@ -313,26 +313,42 @@ TOP = 2  # a publish's first fetch brings the trees down to this depth (`--filte
 
 
 class Ahead(threading.Thread):
-    """Work done in the background (daemon: a fetch that hangs never keeps plato from exiting); `result()` waits
-    for it and returns what it returned, or raises what it raised."""
+    """A clone's fetch ahead (Clone.fetch_ahead), in a thread of its own (a daemon: a fetch that hangs never keeps
+    plato from exiting). It fetches the tips first, and says so (`tips()` waits for that and no longer), then
+    walks its paths in each tip while the caller goes on; Clone.fetch_paths waits for the walk when it needs it."""
 
-    def __init__(self, work: Callable[[], dict[str, str | None]]) -> None:
+    def __init__(self, clone: Clone, branches: Sequence[str], paths: Sequence[str]) -> None:
         super().__init__(daemon=True, name="plato-fetch-ahead")
-        self.work = work
-        self.value: dict[str, str | None] = {}
-        self.error: BaseException | None = None
+        self.clone, self.branches, self.paths = clone, list(branches), list(paths)
+        self.fetched: dict[str, str | None] = {}  # branch -> tip, each handed out once
+        self.walking: set[str] = set()  # the tips whose paths this walks
+        self.error: BaseException | None = None  # of the tips: raised again to whoever asks for one
+        self.walk_failed = False  # the walk's own error is not raised: fetch_paths walks again instead
+        self.ready = threading.Event()
 
     def run(self) -> None:
         try:
-            self.value = self.work()
-        except BaseException as e:  # raised again in the thread that asks for the result
+            for branch in self.branches:
+                self.fetched[branch] = self.clone._fetch(branch)
+            if self.paths and self.clone.trees_filtered:
+                self.walking = {tip for tip in self.fetched.values() if tip}
+        except BaseException as e:
             self.error = e
+        finally:
+            self.ready.set()
+        try:
+            for tip in sorted(self.walking):
+                self.clone._walk(tip, self.paths)
+                files = ls_tree(self.clone.git, tip, self.paths).values()
+                self.clone.prefetch(oid for mode, oid in files if mode != "160000")
+        except BaseException:
+            self.walk_failed = True
 
-    def result(self) -> dict[str, str | None]:
-        self.join()
+    def tips(self) -> dict[str, str | None]:
+        self.ready.wait()
         if self.error is not None:
             raise self.error
-        return self.value
+        return self.fetched
 
 
 PIPELINED = 512  # object ids asked of `cat-file --batch` at once: 512 x 41 bytes, well inside a 64 KiB pipe
@@ -551,28 +567,20 @@ class Clone:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def fetch_ahead(self, branches: Sequence[str], paths: Sequence[str]) -> Clone:
-        """Start fetching these branches' tips, and the trees and files at `paths` in each, in a thread of its own
-        (git does the work; the thread waits on it). The next `fetch` of one of them returns what it fetched,
-        and raises what it raised: an unreachable repository is reported where it was before, after the input
-        has been read and found good. What it fetched is only ever a head start: objects are content, and
-        everything a publish reads is read again from the tip itself."""
-        self.ahead = Ahead(lambda: self._fetch_ahead(branches, paths))
+        """Start fetching these branches' tips, then the trees and files at `paths` in each, in the background
+        (git does the work; the thread waits on it). The next `fetch` of one of these branches returns its tip as
+        soon as it is there, or raises what fetching it raised: an unreachable repository is reported where it
+        was before, after the input has been read and found good. fetch_paths leaves these paths to the thread
+        and waits for it at the end. What is fetched ahead is only ever a head start: objects are content, and
+        everything a publish reads is read from the tip itself."""
+        self.ahead = Ahead(self, branches, paths)
         self.ahead.start()
         return self
-
-    def _fetch_ahead(self, branches: Sequence[str], paths: Sequence[str]) -> dict[str, str | None]:
-        tips: dict[str, str | None] = {}
-        for branch in branches:
-            tips[branch] = tip = self._fetch(branch)
-            if tip and paths and self.trees_filtered:
-                self.fetch_paths(tip, paths)
-                self.prefetch(oid for mode, oid in ls_tree(self.git, tip, paths).values() if mode != "160000")
-        return tips
 
     def fetch(self, branch: str) -> str | None:
         """The remote tip of a branch, fetched (None when the branch does not exist yet)."""
         if self.ahead is not None:
-            tips = self.ahead.result()
+            tips = self.ahead.tips()
             if branch in tips:
                 return tips.pop(branch)  # once: a retry fetches the tip again
         return self._fetch(branch)
@@ -600,7 +608,20 @@ class Clone:
         request of its own beside the `tree:0` one of the others, both at once): a publish compares all of it,
         and this spares the request for its files. Nothing else of the tree is downloaded: a repository of 10,000
         apps costs what one of 100 does. (Were git ever to read an object that is not there, it would fetch it
-        itself, slowly: nothing would be wrong.)"""
+        itself, slowly: nothing would be wrong.)
+
+        Paths a fetch ahead is walking in this commit are left to it, and waited for at the end."""
+        ahead, paths = self.ahead, list(paths)
+        if ahead is None or rev not in ahead.walking:
+            self._walk(rev, paths)
+            return
+        self._walk(rev, [p for p in paths if p not in ahead.paths])
+        ahead.join()
+        if ahead.walk_failed:
+            self._walk(rev, ahead.paths)
+
+    def _walk(self, rev: str, paths: list[str]) -> None:
+        """fetch_paths, for the paths given."""
         if not self.trees_filtered:
             return
         deep = {p.rstrip("/") for p in paths if p.endswith("/")}  # folders wanted whole, and the folders in them

@@ -8,9 +8,9 @@ published for the same (env, app), on the branch or on its pull-request branch, 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Callable, Mapping
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from generator.deploy.record import load_record, newer_source, record_path
 from generator.deploy.report import summary_line
 from generator.deploy.transaction import Commit, Edit, Options, commit_message, write_commits
 from generator.deploy.tree import GitTree
+from generator.errors import PlatoError
 
 __all__ = ["GITATTRIBUTES", "Options", "Result", "desired", "preview", "publish", "read_file"]
 
@@ -65,7 +66,7 @@ class State:
 
 # The admission policies of a run, given the objects the deployment repository holds now (the pipeline's
 # Inputs.admit): a denial raises a user error, before anything is written.
-Admit = Callable[[Objects], Any]
+Admit = Callable[..., Any]  # (old objects, quiet=False)
 
 
 @dataclass
@@ -77,6 +78,14 @@ class Admission:
 
     admit: Admit | None
     judged: Objects | None = None
+
+    def warm(self) -> None:
+        """Compile the policies now, judging the tree as all new, quietly: called while the repository is still
+        being fetched (Clone.fetch_ahead), so that `judge` later only evaluates. Whatever this finds, `judge`
+        finds again and reports."""
+        if self.admit is not None:
+            with contextlib.suppress(PlatoError):
+                self.admit({}, quiet=True)
 
     def judge(self, current: Mapping[str, bytes], tree: RenderedTree, trailers: Mapping[str, str]) -> dict[str, str]:
         """Judge the policies on this tip (a denial raises: nothing is written) and return the commit's trailers
@@ -145,10 +154,12 @@ def preview(
     """What a publish would change, its policies judged as the publish would judge them. Writes nothing anywhere
     (a missing local repository counts as empty). `ahead`: as for publish."""
     state = State()
+    admission = Admission(admit)
+    admission.warm()
     if is_url(repo) or Path(repo).exists():
-        with nullcontext(ahead) if ahead is not None else Clone(repo, paths=True) as clone:
+        with contextlib.nullcontext(ahead) if ahead is not None else Clone(repo, paths=True) as clone:
             state = read_state(clone, clone.fetch(branch), tree, record)
-    Admission(admit).judge(state.current, tree, {})
+    admission.judge(state.current, tree, {})
     want = desired(tree, record)
     return compare(tree.env, tree.app, state.current, want, provenance_paths(tree), written=tree.written(want))
 
@@ -174,8 +185,9 @@ def publish(
     ensure_local_repo(opts.repo, opts.branch)
     target = opts.branch if opts.mode == "push" else pr_branch(tree.env, tree.app)
     admission = Admission(admit)
+    admission.warm()
     opts.retry.start()
-    with nullcontext(ahead) if ahead is not None else Clone(opts.repo, paths=True) as clone:
+    with contextlib.nullcontext(ahead) if ahead is not None else Clone(opts.repo, paths=True) as clone:
         for attempt in itertools.count(1):
             result = _attempt(clone, tree, record, opts, target, trailers, attempt, latest_wins, admission)
             if result is not None:

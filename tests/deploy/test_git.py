@@ -325,7 +325,9 @@ def test_a_fetch_ahead_gives_the_tip_a_fetch_gives_with_its_paths_and_a_second_f
         clone.fetch_ahead(["main", "plato/development/a"], [".plato/inputs/development/a.json"])
         tip = clone.fetch("main")
         assert tip == _tree_of(bare, "main")
-        assert record in _trees(clone, "blob")  # read on the way, before anyone asked
+        assert clone.ahead is not None and tip in clone.ahead.walking
+        clone.ahead.join()  # the tip is handed out first; the walk to the paths goes on beside the caller
+        assert record in _trees(clone, "blob")  # fetched before anyone asked
         assert clone.fetch("plato/development/a") is None  # no such branch (yet)
         newer = subprocess.run(
             ["git", "--git-dir", str(bare), "-c", "user.name=t", "-c", "user.email=t@example.com", "commit-tree",
@@ -333,6 +335,35 @@ def test_a_fetch_ahead_gives_the_tip_a_fetch_gives_with_its_paths_and_a_second_f
         ).stdout.strip()  # fmt: skip
         subprocess.run(["git", "--git-dir", str(bare), "update-ref", "refs/heads/main", newer], check=True)
         assert clone.fetch("main") == newer  # what was fetched ahead is used once: a retry sees the new tip
+
+
+@pytest.mark.parametrize("walk", ["walks", "fails"])
+def test_what_a_publish_reads_is_there_after_a_fetch_ahead_without_fetching_lazily(walk, tmp_path, monkeypatch) -> None:
+    """GIT_NO_LAZY_FETCH: git would otherwise fetch a missing object itself, one by one, and hide a gap. Where the
+    walk ahead fails, fetch_paths walks its paths itself."""
+    bare = _seed(tmp_path, **{"uploadpack.allowFilter": "true"})
+    monkeypatch.setenv("GIT_NO_LAZY_FETCH", "1")
+    if walk == "fails":
+        real = Clone._walk
+
+        def failing(self, rev, paths):
+            if threading.current_thread().name == "plato-fetch-ahead":
+                raise RepoError("the network went away")
+            return real(self, rev, paths)
+
+        monkeypatch.setattr(Clone, "_walk", failing)
+    with Clone(str(bare), paths=True) as clone:
+        clone.fetch_ahead(["main"], [".plato/inputs/development/a.json", "README.md"])
+        tip = clone.fetch("main")
+        clone.fetch_paths(tip, READ)
+        listed = ls_tree(clone.git, tip, READ)
+        clone.prefetch(oid for _, oid in listed.values())
+        reader = BlobReader(clone.git)
+        try:
+            assert [reader.read(oid) for _, oid in sorted(listed.values())]  # every file, none missing
+        finally:
+            reader.close()
+        assert clone.ahead is not None and clone.ahead.walk_failed == (walk == "fails")
 
 
 def test_a_fetch_ahead_raises_where_its_tip_is_asked_for(tmp_path) -> None:

@@ -88,7 +88,9 @@ def test_a_warned_publish_commits_and_reports(tmp_path, remote, run_plato, shop_
 
     assert r.returncode == 0, r.explain()
     assert remote.count() == 1
-    assert "warning by policy max-replicas.example.com" in r.stderr
+    warned = [line for line in r.stderr.splitlines() if line.startswith("warning by policy max-replicas.example.com")]
+    assert sorted(warned) == sorted(set(warned)) and len(warned) == 2  # each Deployment once (policies are judged
+    # quietly while the repository is fetched, then for real)
     text = body.read_text()
     assert "### Admission policies" in text
     assert "- warning by policy max-replicas.example.com" in text
