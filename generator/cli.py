@@ -6,7 +6,8 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -99,20 +100,21 @@ class Spec:
     allow_outside_workspace: bool
     policies_dir: Path | None = None
 
-    def fetch_ahead(self, repo: str, branch: str, pr: bool = False) -> Any:
+    @contextmanager
+    def fetch_ahead(self, repo: str, branch: str, pr: bool = False) -> Iterator[Any]:
         """A clone of the deployment repository, fetching already (in the background) while the specs are read and
         rendered: the tip, and the app's record and .gitattributes where the context names the env and app (their
-        paths need no rule). A context manager that closes it; a nullcontext when there is nothing to fetch from (a
-        local path that does not exist yet: publish creates it) or nothing to render."""
-        from contextlib import closing, nullcontext
-
+        paths need no rule). Closed at the end; None when there is nothing to fetch from (a local path that does
+        not exist yet: publish creates it) or nothing to render."""
         from generator.deploy.git import Clone, is_url
         from generator.deploy.layout import pr_branch, record_path
+        from generator.error_handler import terminate_as_interrupt
         from generator.errors import UserError
         from generator.read.context import from_env, parse_pairs
 
         if not self.workloads or not (is_url(repo) or Path(repo).exists()):
-            return nullcontext()
+            yield None
+            return
         try:
             ctx = {**from_env(os.environ), **parse_pairs(self.context)}
         except UserError:
@@ -121,7 +123,8 @@ class Spec:
         named = all(re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", v) for v in (env, app))
         branches = [branch, *([pr_branch(env, app)] if pr and named else [])]
         paths = [record_path(env, app), ".gitattributes"] if named else []
-        return closing(Clone(repo, paths=True).__enter__().fetch_ahead(branches, paths))
+        with terminate_as_interrupt(), Clone(repo, paths=True) as clone:  # a cancelled job stops git, removes it
+            yield clone.fetch_ahead(branches, paths)
 
     def inputs(self) -> Any:
         from generator.pipeline import Inputs

@@ -8,14 +8,30 @@ PLATO_DEBUG=1, the traceback. Every message is masked for credentials on its way
 from __future__ import annotations
 
 import contextlib
+import signal
 import traceback
 from collections.abc import Iterator
+from typing import Any
 
 import click
 
 from generator.errors import EXIT_BUG, PlatoError, mask_secrets
 
 INTERRUPTED = 130
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a cancelled CI job) unwinds like Ctrl-C, so temporary clones are removed and git is stopped."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 @contextlib.contextmanager

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -15,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from generator import terminal
+from generator.error_handler import terminate_as_interrupt
 from generator.pipeline import Inputs
 
 if TYPE_CHECKING:
@@ -91,20 +89,6 @@ def rendered(
         match=match_digest(tree.plan.rules),
     )
     return tree, record
-
-
-@contextmanager
-def terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a cancelled CI job) unwinds like Ctrl-C, so temporary clones are removed."""
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    old = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)
 
 
 def provenance(tree: Any) -> dict[str, str]:

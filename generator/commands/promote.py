@@ -49,8 +49,8 @@ def prepare(source: Source, inputs: Inputs, by: By, origin: dict[str, str]) -> S
 
 def land(step: Step, landing: Landing, latest_wins: bool) -> Result:
     """Publish one prepared step with the transaction publish uses, its origin in the trailers."""
-    from generator.commands.deploy import terminate_as_interrupt
     from generator.deploy.publish import publish, trailers_for
+    from generator.error_handler import terminate_as_interrupt
 
     trailers = {
         **trailers_for(step.tree),
