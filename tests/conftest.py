@@ -3,7 +3,8 @@ score-compose example, and `kit` (tests/testkit/: the one shared kit)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 # What makes generator/read/ci.py detect a CI system: a test run inside some CI must not read that CI's context.
 CI_DETECTION = ("GITHUB_ACTIONS", "GITHUB_REPOSITORY", "GITLAB_CI", "BITBUCKET_BUILD_NUMBER", "BUILDKITE")
 CI_DETECTION += ("CIRCLECI", "TF_BUILD", "JENKINS_URL")
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port on 127.0.0.1 that takes connections and never answers (a git server that hangs, over git:// or
+    https://: the TLS handshake never ends either)."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        yield server.getsockname()[1]
 
 
 @pytest.fixture(autouse=True)

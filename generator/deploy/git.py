@@ -11,11 +11,13 @@ the tests, which inspect the repositories plato wrote (tests/gitrepos.py).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -109,29 +111,54 @@ class Git:
         self.workdir = workdir
         self.live: set[subprocess.Popen[bytes]] = set()  # what is running, for stop()
         self.stopped = False
+        self.lock = threading.Lock()  # no process starts between stop() and the end of this object
+        self.groups: set[subprocess.Popen[bytes]] = set()  # those started in a process group of their own
 
     def popen(self, *args: str, stdin: int | None = None) -> subprocess.Popen[bytes]:
-        if self.stopped:
-            raise RepoError("git was stopped", hint="run again")
-        try:
-            proc = subprocess.Popen(
-                ["git", *args],
-                cwd=self.workdir,
-                env=_env(),
-                stdin=stdin if stdin is not None else subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-            )
-        except FileNotFoundError:
-            raise RepoError("git is not installed", hint="install git (plato drives the git command line)") from None
-        self.live.add(proc)
+        """git, started. Started from a thread other than the main one (a fetch ahead, which only reads into the
+        private clone), git and the helpers it starts (`git remote-https`) get a process group of their own, so
+        that stop() ends them all: a helper left behind keeps git's pipes open, and whoever waits on them waits
+        for ever. Everything the main thread starts (every push among them) stays in plato's process group, so
+        that a CI runner that kills plato's group kills it too."""
+        own_group = threading.current_thread() is not threading.main_thread()
+        with self.lock:
+            if self.stopped:
+                raise RepoError("git was stopped", hint="run again")
+            try:
+                proc = subprocess.Popen(
+                    ["git", *args],
+                    cwd=self.workdir,
+                    env=_env(),
+                    stdin=stdin if stdin is not None else subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    start_new_session=own_group,
+                )
+            except FileNotFoundError:
+                raise RepoError(
+                    "git is not installed", hint="install git (plato drives the git command line)"
+                ) from None
+            self.live.add(proc)
+            if own_group:
+                self.groups.add(proc)
         return proc
 
     def stop(self) -> None:
-        """Stop every git process started here, and start no more (a fetch ahead that is not wanted any more)."""
-        self.stopped = True
-        for proc in list(self.live):
-            proc.terminate()
+        """Stop every git process started here (with the helpers of those in a group of their own), and start no
+        more: a fetch ahead that is not wanted any more."""
+        with self.lock:
+            self.stopped = True
+            for proc in list(self.live):
+                with contextlib.suppress(ProcessLookupError):
+                    if proc in self.groups:
+                        os.killpg(proc.pid, signal.SIGTERM)
+                    else:
+                        proc.terminate()
+
+    def done(self, proc: subprocess.Popen[bytes]) -> None:
+        """A process started here has ended (and been waited for)."""
+        self.live.discard(proc)
+        self.groups.discard(proc)
 
     def run(self, *args: str, check: bool = True, input: bytes | None = None) -> tuple[int, str, str]:
         """Run git; (status, stdout, stderr) as git wrote them. A failure raises a RepoError unless check=False.
@@ -149,7 +176,7 @@ class Git:
             proc.wait()
             raise
         finally:
-            self.live.discard(proc)
+            self.done(proc)
         err = err_b.decode("utf-8", "replace")
         if proc.returncode != 0 and check:
             raise repo_error(args, f"{err}\n{out_b.decode('utf-8', 'replace')}")
@@ -179,7 +206,7 @@ class Git:
             raise
         finally:
             for _, proc in procs:
-                self.live.discard(proc)
+                self.done(proc)
 
 
 def blob_id(data: bytes) -> str:
@@ -309,7 +336,10 @@ class TreeWalk:
 
 # Fetching objects by id: no negotiation (nothing this clone has would make the server send less), no tags.
 FETCH_OIDS = ("-c", "fetch.negotiationAlgorithm=noop", "fetch", "-q", "--no-tags", "--no-write-fetch-head")
-TOP = 2  # a publish's first fetch brings the trees down to this depth (`--filter=tree:2`: the root and its folders)
+# A publish's first fetch asks for the trees down to this depth (`--filter=tree:2`: the root and its folders),
+# then less where a server limits tree filters (uploadpackfilter.tree.maxDepth).
+TREE_FILTERS = ("tree:2", "tree:1")
+STOP_WAIT = 5.0  # seconds close() waits for a stopped fetch ahead to end
 
 
 class Ahead(threading.Thread):
@@ -396,7 +426,7 @@ class BlobReader:
         if self.proc.stdin:
             self.proc.stdin.close()
         self.proc.wait()
-        self.git.live.discard(self.proc)
+        self.git.done(self.proc)
 
 
 def repo_error(args: tuple[str, ...] | list[str], stderr: str) -> RepoError:
@@ -524,6 +554,8 @@ class Clone:
         self.trees_filtered = False  # ... and trees too: fetch_paths downloads those on the way to what is read
         self.fetched: set[str] = set()  # blobs already downloaded (a retry on a new tip reads mostly the same)
         self.whole: set[str] = set()  # folders downloaded with everything in them (and all they hold)
+        self.filters = [*TREE_FILTERS, "blob:none"] if self.paths else [] if self.blobs else ["blob:none"]
+        self.top = 0
         self.ahead: Ahead | None = None
         sweep_abandoned()
         self.dir = Path(tempfile.mkdtemp(prefix=f"plato-checkout-{os.getpid()}-"))
@@ -561,10 +593,12 @@ class Clone:
         self.close()
 
     def close(self) -> None:
-        if self.ahead is not None and self.ahead.is_alive():  # not wanted any more (the render failed, say)
-            self.git.stop()
-            self.ahead.join()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        try:
+            if self.ahead is not None and self.ahead.is_alive():  # not wanted any more (the render failed, say)
+                self.git.stop()
+                self.ahead.join(STOP_WAIT)  # a daemon thread: should git not end, plato need not wait for it
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     def fetch_ahead(self, branches: Sequence[str], paths: Sequence[str]) -> Clone:
         """Start fetching these branches' tips, then the trees and files at `paths` in each, in the background
@@ -587,18 +621,20 @@ class Clone:
 
     def _fetch(self, branch: str) -> str | None:
         ref = f"refs/remotes/origin/{branch}"
-        filters = [f"tree:{TOP}", "blob:none"] if self.paths else [] if self.blobs else ["blob:none"]
+        filters = self.filters
         for i, kind in enumerate(filters or [""]):
             spec = ["--depth=1", "--no-tags", *([f"--filter={kind}"] if kind else [])]
             status, _, err = self.git.run("fetch", "-q", *spec, "origin", f"+refs/heads/{branch}:{ref}", check=False)
             if status == 0 or "couldn't find remote ref" in err.lower() or i + 1 == len(filters) or "filter" not in err:
-                break  # else: a server that allows filters but not this kind (tree filters): fall back to blob:none
+                break  # else: a server that allows filters but not this one (tree filters, or deep ones): the next
+        self.filters = filters[i:]  # a kind the server refused is not asked for again (a retry's fetch)
         if status != 0:
             if "couldn't find remote ref" in err.lower():
                 return None  # an empty repository, or a new branch
             raise repo_error(["fetch", "origin"], err)
         self.filtered = bool(filters) and "filtering not recognized" not in err.lower()
         self.trees_filtered = self.filtered and kind.startswith("tree:")
+        self.top = int(kind.removeprefix("tree:")) if self.trees_filtered else 0  # the depth the tip came with
         return self.git.out("rev-parse", ref)
 
     def fetch_paths(self, rev: str, paths: Iterable[str]) -> None:
@@ -615,7 +651,11 @@ class Clone:
         if ahead is None or rev not in ahead.walking:
             self._walk(rev, paths)
             return
-        self._walk(rev, [p for p in paths if p not in ahead.paths])
+        # The thread walks through every folder on the way to its paths: those are left to it too (two walks of
+        # one folder would each see the other's trees as fetched before they are, and git would fetch them itself).
+        covered = {"/".join(parts[:i]) for rel in ahead.paths for parts in [rel.split("/")] for i in range(len(parts))}
+        covered.update(ahead.paths)
+        self._walk(rev, [p for p in paths if p.endswith("/") or p not in covered])
         ahead.join()
         if ahead.walk_failed:
             self._walk(rev, ahead.paths)
@@ -632,7 +672,7 @@ class Clone:
             for depth in itertools.count():
                 if not level:
                     break
-                if depth >= TOP:
+                if depth >= self.top:
                     todo = {p: o for p, o in level.items() if o not in self.whole}
                     self._fetch_level(
                         [o for p, o in todo.items() if p not in deep], [o for p, o in todo.items() if p in deep]

@@ -11,7 +11,6 @@ Test modules reach the helpers through fixtures (`run_plato`, `make_bare`, `remo
 
 from __future__ import annotations
 
-import socket
 import subprocess
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -111,13 +110,6 @@ def start_plato(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[str]]
 def closed_port() -> int:
     """A port on 127.0.0.1 nothing listens on (it was free a moment ago)."""
     return free_port()
-
-
-@pytest.fixture
-def silent_port() -> Iterator[int]:
-    """A port on 127.0.0.1 that takes connections and never answers (a git server that hangs)."""
-    with socket.create_server(("127.0.0.1", 0)) as server:
-        yield server.getsockname()[1]
 
 
 @pytest.fixture

@@ -337,6 +337,19 @@ def test_a_fetch_ahead_gives_the_tip_a_fetch_gives_with_its_paths_and_a_second_f
         assert clone.fetch("main") == newer  # what was fetched ahead is used once: a retry sees the new tip
 
 
+def test_a_server_that_limits_tree_filters_is_walked_from_the_depth_it_allows(tmp_path, monkeypatch) -> None:
+    bare = _seed(tmp_path, **{"uploadpack.allowFilter": "true", "uploadpackfilter.tree.maxDepth": "1"})
+    monkeypatch.setenv("GIT_NO_LAZY_FETCH", "1")  # a tree the walk missed is an error, not a fetch of its own
+    with Clone(str(bare), paths=True) as clone:
+        tip = clone.fetch("main")
+        assert tip is not None and clone.trees_filtered and clone.top == 1  # tree:2 refused, tree:1 taken
+        clone.fetch_paths(tip, READ)
+        assert _tree_of(bare, "main:production") not in _trees(clone)
+        assert sorted(ls_tree(clone.git, tip, READ)) == [".plato/inputs/development/a.json", "README.md", *sorted(
+            ["development/a/deep/x.yaml", "development/a/manifest.yaml"])]  # fmt: skip
+        assert clone.filters == ["tree:1", "blob:none"]  # a retry does not ask for tree:2 again
+
+
 @pytest.mark.parametrize("walk", ["walks", "fails"])
 def test_what_a_publish_reads_is_there_after_a_fetch_ahead_without_fetching_lazily(walk, tmp_path, monkeypatch) -> None:
     """GIT_NO_LAZY_FETCH: git would otherwise fetch a missing object itself, one by one, and hide a gap. Where the

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from testkit.process import processes_naming
 
 SHOP = Path(__file__).resolve().parents[2] / "examples" / "shop"
 
@@ -279,6 +280,34 @@ def test_sigterm_mid_publish_exits_130_and_removes_the_clone(kit) -> None:
     assert "interrupted" in err and "Traceback" not in err, err
     assert kit.leftovers() == []
     assert remote.snapshot() == before
+
+
+BAD_SPEC = "apiVersion: score.dev/v1b1\nmetadata:\n  name: bad\ncontainers: 5\n"
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads the running processes from /proc")
+@pytest.mark.parametrize("how", ["bad input", "SIGTERM"])
+def test_a_fetch_ahead_over_https_that_never_answers_is_stopped_with_its_helper(how, kit, silent_port) -> None:
+    """publish fetches while it renders (Clone.fetch_ahead). Over https git starts `git remote-https`, which holds
+    git's pipes: the fetch is stopped with it, so that a mistake in the input is reported at once and a cancelled
+    job ends at its first SIGTERM, with nothing left running (the helper has the URL, token and all) or on disk."""
+    url = f"https://plato:tok3n@127.0.0.1:{silent_port}/deploy.git"
+    spec = kit.write("bad/score.yaml", BAD_SPEC) if how == "bad input" else SHOP
+    proc = kit.start(kit.args("publish", spec, app="shop", repo=url))
+    if how == "SIGTERM":
+        deadline = time.monotonic() + 30
+        while not [c for c in processes_naming(f"127.0.0.1:{silent_port}") if "remote-http" in c]:  # git waits
+            assert proc.poll() is None and time.monotonic() < deadline, "git never reached the server"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+
+    assert proc.returncode == (2 if how == "bad input" else 130), err
+    assert ("containers must be a mapping" if how == "bad input" else "interrupted") in err
+    assert "Traceback" not in err and "tok3n" not in err
+    assert kit.leftovers() == []
+    time.sleep(0.2)  # a process the stop signalled is gone a moment later
+    assert processes_naming(f"127.0.0.1:{silent_port}") == []
 
 
 def test_sigterm_during_the_push_does_not_claim_nothing_was_published(kit) -> None:

@@ -167,3 +167,14 @@ class ProcessKit:
         if out is not None:
             argv += ["-o", str(out)]
         return [*argv, *extra]
+
+
+def processes_naming(text: str) -> list[str]:
+    """The command lines of the running processes that name `text` (Linux: read from /proc)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            line = cmdline.read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+            if text in line:
+                found.append(line)
+    return found
