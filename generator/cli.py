@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -110,6 +109,7 @@ class Spec:
         from generator.deploy.layout import pr_branch, record_path
         from generator.error_handler import terminate_as_interrupt
         from generator.errors import UserError
+        from generator.read.ci import DNS_LABEL
         from generator.read.context import from_env, parse_pairs
 
         if not self.workloads or not (is_url(repo) or Path(repo).exists()):
@@ -120,7 +120,7 @@ class Spec:
         except UserError:
             ctx = {}  # reported as it always was, when the input is read
         env, app = ctx.get("env", ""), ctx.get("app", "")
-        named = all(re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", v) for v in (env, app))
+        named = all(DNS_LABEL.fullmatch(v) for v in (env, app))
         branches = [branch, *([pr_branch(env, app)] if pr and named else [])]
         paths = [record_path(env, app), ".gitattributes"] if named else []
         with terminate_as_interrupt(), Clone(repo, paths=True) as clone:  # a cancelled job stops git, removes it

@@ -232,6 +232,11 @@ def ls_tree(git: Git, rev: str, paths: Iterable[str] = (), recursive: bool = Tru
     return out
 
 
+def folders_above(paths: Iterable[str]) -> set[str]:
+    """Every folder on the way to each path ('' for the root), the path itself left out."""
+    return {"/".join(parts[:i]) for p in paths for parts in [p.rstrip("/").split("/")] for i in range(len(parts))}
+
+
 def tree_items(data: bytes) -> Iterable[tuple[str, str, str]]:
     """Every entry of a raw tree object: (name, mode as `ls-tree` prints it, object id)."""
     i = 0
@@ -653,8 +658,7 @@ class Clone:
             return
         # The thread walks through every folder on the way to its paths: those are left to it too (two walks of
         # one folder would each see the other's trees as fetched before they are, and git would fetch them itself).
-        covered = {"/".join(parts[:i]) for rel in ahead.paths for parts in [rel.split("/")] for i in range(len(parts))}
-        covered.update(ahead.paths)
+        covered = folders_above(ahead.paths) | set(ahead.paths)
         self._walk(rev, [p for p in paths if p.endswith("/") or p not in covered])
         ahead.join()
         if ahead.walk_failed:
@@ -665,7 +669,7 @@ class Clone:
         if not self.trees_filtered:
             return
         deep = {p.rstrip("/") for p in paths if p.endswith("/")}  # folders wanted whole, and the folders in them
-        walk = {"/".join(parts[:i]) for p in paths for parts in [p.rstrip("/").split("/")] for i in range(len(parts))}
+        walk = folders_above(paths)
         level = {"": self.tree_id(rev)}
         reader = BlobReader(self.git)
         try:
@@ -697,8 +701,13 @@ class Clone:
 
     def _fetch_level(self, trees: list[str], whole: list[str]) -> None:
         """One level of fetch_paths: the trees alone, and the folders wanted whole with all they hold, at once."""
+        self._fetch_objects((trees, "--filter=tree:0", self.fetched), (whole, "--no-filter", self.whole))
+
+    def _fetch_objects(self, *requests: tuple[Iterable[str], str, set[str]]) -> None:
+        """Objects by id, one request per (ids, filter flag, the set of ids already fetched that way), all at
+        once; ids already fetched are not asked for again."""
         calls = []
-        for oids, flag, done in ((trees, "--filter=tree:0", self.fetched), (whole, "--no-filter", self.whole)):
+        for oids, flag, done in requests:
             wanted = sorted(set(oids) - done)
             done.update(wanted)
             self.fetched.update(wanted)
@@ -706,16 +715,10 @@ class Clone:
                 calls.append(((*FETCH_OIDS, flag, "--stdin", "origin"), "\n".join(wanted).encode() + b"\n"))
         self.git.run_together(calls)
 
-    def _fetch_trees(self, oids: list[str], kind: str) -> None:
-        wanted = sorted(set(oids) - self.fetched)
-        self.fetched.update(wanted)
-        if wanted:
-            self.git.run(*FETCH_OIDS, f"--filter={kind}", "--stdin", "origin", input="\n".join(wanted).encode() + b"\n")
-
     def prefetch(self, oids: Iterable[str]) -> None:
         """Download these blobs in one request (a filtered clone has none of them yet)."""
         if self.filtered:
-            self._fetch_trees(list(oids), "blob:none")
+            self._fetch_objects((oids, "--filter=blob:none", self.fetched))
 
     def tree_id(self, rev: str) -> str:
         return self.git.out("rev-parse", f"{rev}^{{tree}}")
