@@ -21,6 +21,7 @@ import signal
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -65,6 +66,10 @@ UNREACHABLE_MARKERS = (
 
 AUTHOR = ("plato", "plato@users.noreply.github.com")
 
+TIMEOUT_VAR = "PLATO_GIT_TIMEOUT"
+TIMEOUT = 300.0  # seconds one git command may run (PLATO_GIT_TIMEOUT changes it; 0: no limit)
+STOP_GRACE = 5.0  # seconds a stopped git gets to clean up (its lock files) before it is killed
+
 
 class PushRejected(Exception):
     """A push lost a race; the caller retries from the new remote tip."""
@@ -84,6 +89,70 @@ def _env() -> dict[str, str]:
         }
     )
     return env
+
+
+def git_timeout() -> float | None:
+    """How long one git command may run before it is stopped (None: no limit). A server that takes the connection
+    and never answers would otherwise hold a CI job until the runner's own limit (six hours on GitHub Actions).
+    The value is not repeated in the message: whatever was put there by mistake stays out of the log."""
+    raw = os.environ.get(TIMEOUT_VAR, "").strip()
+    if not raw:
+        return TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value < float("inf"):
+        raise UserError(
+            f"{TIMEOUT_VAR} is not a number of seconds",
+            hint=f"set it to how long one git command may run, in seconds (0: no limit; the default is {TIMEOUT:g})",
+        )
+    return value or None
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes started under `pid` (git's helpers: `git remote-https`, `ssh`, a local `git receive-pack`),
+    read from /proc; none where there is no /proc. Read before `pid` ends: its orphans are adopted by init."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def timed_out(args: Sequence[str], seconds: float) -> RepoError:
+    """What a git command stopped at PLATO_GIT_TIMEOUT means for the run."""
+    while len(args) > 1 and args[0] == "-c":
+        args = args[2:]
+    longer = f"{TIMEOUT_VAR}=<seconds> allows longer (0: no limit)"
+    if args and args[0] == "push":
+        return RepoError(
+            f"git push: the deployment repository did not answer within {seconds:g} s; the push was stopped and may "
+            "or may not have landed",
+            hint=f"run again: a publish that landed makes no second commit; {longer}",
+        )
+    what = args[0] if args else "git"
+    return RepoError(
+        f"git {what}: the deployment repository did not answer within {seconds:g} s; git was stopped",
+        hint=f"check --repo and the network; nothing was published; {longer}",
+    )
 
 
 def is_url(repo: str) -> bool:
@@ -113,6 +182,7 @@ class Git:
         self.stopped = False
         self.lock = threading.Lock()  # no process starts between stop() and the end of this object
         self.groups: set[subprocess.Popen[bytes]] = set()  # those started in a process group of their own
+        self.timeout = git_timeout()
 
     def popen(self, *args: str, stdin: int | None = None) -> subprocess.Popen[bytes]:
         """git, started. Started from a thread other than the main one (a fetch ahead, which only reads into the
@@ -155,6 +225,28 @@ class Git:
                     else:
                         proc.terminate()
 
+    def end(self, proc: subprocess.Popen[bytes]) -> None:
+        """Stop one git process that ran out of time, with the helpers it started (they hold its pipes open): asked
+        first, killed after STOP_GRACE."""
+        pids = descendants(proc.pid)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                if proc in self.groups:
+                    os.killpg(proc.pid, sig)
+            for pid in [proc.pid, *pids]:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, sig)
+            deadline = time.monotonic() + STOP_GRACE
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(STOP_GRACE)
+                while (pids := [p for p in pids if _running(p)]) and time.monotonic() < deadline:
+                    time.sleep(0.02)  # a helper cleans up as it ends (a local receive-pack its quarantine)
+                if not pids:
+                    break
+        for pipe in (proc.stdin, proc.stdout, proc.stderr):
+            if pipe:
+                pipe.close()
+
     def done(self, proc: subprocess.Popen[bytes]) -> None:
         """A process started here has ended (and been waited for)."""
         self.live.discard(proc)
@@ -170,7 +262,10 @@ class Git:
     def run_bytes(self, *args: str, check: bool = True, input: bytes | None = None) -> tuple[int, bytes, str]:
         proc = self.popen(*args, stdin=subprocess.PIPE if input is not None else None)
         try:
-            out_b, err_b = proc.communicate(input)
+            out_b, err_b = proc.communicate(input, timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            self.end(proc)
+            raise timed_out(args, self.timeout or 0) from None
         except BaseException:
             proc.terminate()
             proc.wait()
@@ -189,6 +284,7 @@ class Git:
         """Several git commands at once, each given its input (from a file, so that none waits for another to be
         read) and checked: requests to a server that do not wait for each other."""
         procs: list[tuple[tuple[str, ...], subprocess.Popen[bytes]]] = []
+        deadline = time.monotonic() + self.timeout if self.timeout else None
         try:
             for args, data in calls:
                 with tempfile.TemporaryFile(dir=self.workdir) as given:
@@ -196,7 +292,12 @@ class Git:
                     given.seek(0)
                     procs.append((args, self.popen(*args, stdin=given.fileno())))
             for args, proc in procs:
-                out_b, err_b = proc.communicate()
+                try:
+                    out_b, err_b = proc.communicate(timeout=deadline and max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    for _, each in procs:
+                        self.end(each)
+                    raise timed_out(args, self.timeout or 0) from None
                 if proc.returncode != 0:
                     raise repo_error(args, f"{err_b.decode('utf-8', 'replace')}\n{out_b.decode('utf-8', 'replace')}")
         except BaseException:

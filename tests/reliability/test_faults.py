@@ -331,3 +331,62 @@ def test_sigterm_during_the_push_does_not_claim_nothing_was_published(kit) -> No
     assert kit.leftovers() == []
     landed = remote.tip() != before
     assert not (landed and "nothing was published" in err), f"the push landed after plato said:\n{err}"
+
+
+# -- a server that never answers, with a good spec: PLATO_GIT_TIMEOUT --------------------------------------------
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads the running processes from /proc")
+@pytest.mark.parametrize("scheme", ["git", "https"])
+def test_a_server_that_never_answers_ends_the_run_at_the_git_timeout(scheme, kit, silent_port) -> None:
+    """Nothing is wrong with the input, so nothing stops the fetch but time: without a limit the CI job waited for
+    the runner's own (six hours on GitHub Actions). Over https git's helper, which holds the URL and token, ends too."""
+    url = f"{scheme}://plato:tok3n@127.0.0.1:{silent_port}/deploy.git"
+    if scheme == "git":
+        url = f"git://127.0.0.1:{silent_port}/deploy.git"
+    began = time.monotonic()
+
+    run = kit.run(_shop(kit, url), env={"PLATO_GIT_TIMEOUT": "1.5"}, timeout=60)
+
+    kit.assert_refused(run, 3, says=["did not answer within 1.5 s", "nothing was published", "PLATO_GIT_TIMEOUT"])
+    assert "tok3n" not in run.output
+    assert time.monotonic() - began < 20, "stopped at the timeout, not at some later limit"
+    assert kit.leftovers() == []
+    time.sleep(0.2)  # a process the stop signalled is gone a moment later
+    assert processes_naming(f"127.0.0.1:{silent_port}") == []
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads the running processes from /proc")
+def test_a_push_that_never_ends_is_stopped_and_not_called_a_landing(kit) -> None:
+    """The fetch works and the push hangs (here a pre-receive hook that never returns): the push is stopped at
+    the timeout with the processes under it, and plato says it may have landed, never that nothing was published."""
+    remote = kit.bare()
+    remote.commit({"README.md": "seed\n"}, workdir=kit.tmp / "seed")
+    marker = f"sleep 600.{random.randrange(10**9):09d}"  # a command line no other process has
+    hook = remote.path / "hooks" / "pre-receive"
+    hook.write_text(f"#!/bin/sh\nexec {marker}\n", encoding="utf-8")
+    hook.chmod(0o755)
+    before = remote.tip()
+
+    run = kit.run(_shop(kit, remote.path), env={"PLATO_GIT_TIMEOUT": "2"}, timeout=60)
+
+    kit.assert_refused(run, 3, says=["git push", "did not answer within 2 s", "may or may not have landed"])
+    assert "nothing was published" not in run.output
+    # The hook never said yes. (The stopped receive-pack leaves its quarantine, objects/tmp_objdir-incoming-*, as
+    # git does for any push cut off there; no ref names anything in it.)
+    assert remote.tip() == before
+    assert kit.leftovers() == []
+    time.sleep(0.2)
+    assert processes_naming(marker) == []
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "nan", "inf"])
+def test_a_git_timeout_that_is_no_number_of_seconds_is_bad_input(value, kit) -> None:
+    remote = kit.bare()
+    before = remote.snapshot()
+
+    run = kit.run(_shop(kit, remote.path), env={"PLATO_GIT_TIMEOUT": value})
+
+    kit.assert_refused(run, 2, says=["PLATO_GIT_TIMEOUT is not a number of seconds"])
+    assert f"={value}" not in run.output and f"'{value}'" not in run.output  # not repeated: it could be anything
+    assert remote.snapshot() == before
