@@ -8,9 +8,9 @@ from typing import Any
 
 from generator.create.pods import label_resource_pods
 from generator.create.values import SecretRef, resolve_params
-from generator.errors import UserError
+from generator.errors import Collector, UserError
 from generator.match.plan import Plan, ResourceNode
-from generator.match.templates import Tpl, render_tree
+from generator.match.templates import TemplateLimitError, Tpl, render_tree
 
 SECRET_LIKE = (
     "password",
@@ -67,61 +67,94 @@ def base_variables(plan: Plan) -> dict[str, Any]:
 
 
 def provision(plan: Plan) -> dict[str, Provisioned]:
+    """Every resource, provisioned by its rule. A resource whose templates fail is reported with every other one
+    that fails (a rule author fixes them in one go); one that needs a failed resource is not tried (the error of
+    what it needs is the one to fix). A template that hits a limit ends the run at once: the others would each
+    spend their own bounds first."""
     done: dict[str, Provisioned] = {}
-    base = base_variables(plan)
-    prefix = (plan.env.get("secretStore") or {}).get("pathPrefix") or f"{plan.context['env']}/{plan.context['app']}"
-    by_workload = {w.name: w for w in plan.workloads}
-    wanted = requested_outputs(plan)
+    failed: set[str] = set()
+    errors = Collector()
+    scope = _Scope(plan)
     for key, node in plan.resources.items():
-        rule = node.rule
-        what = f"rule '{rule.name}' for {node.label}"
-        deps_by_name = {name: done[k].outputs for name, k in node.refs.items()}
-        metadata = by_workload[node.declared_by[0][0]].metadata if node.declared_by else {}
-        params = resolve_params(node.params, deps_by_name, metadata, node.label)
-        for pname, decl in (rule.spec.get("params") or {}).items():
-            if pname not in params and "default" in decl:
-                params[pname] = decl["default"]
-        workload = base["workloads"].get(node.declared_by[0][0]) if node.declared_by else None
-        store_path = f"{prefix}/{node.name}"
-        variables = {
-            **base,
-            "resource": node.variables,
-            "params": params,
-            "deps": {name: done[k].outputs for name, k in node.requires.items()},
-            "workload": workload,
-            "target": node.target,
-            "store_path": store_path,
-        }
-        variables["tf"] = re.sub(r"[^A-Za-z0-9_]", "_", node.name)
-        outputs = _outputs(
-            rule.spec.get("outputs") or {}, variables, what, wanted.get(key, set()), rule.file, rule.line
-        )
-        prov = Provisioned(node=node, outputs=outputs, store_path=store_path)
-        variables["outputs"] = {k: v for k, v in outputs.items() if not isinstance(v, SecretRef)}
-        if "manifests" in rule.spec:
-            prov.manifests = parse_manifests(rule.spec["manifests"], variables, what)
-            label_resource_pods(node, prov.manifests)
-        if "volume" in rule.spec:
-            vol = render_tree(rule.spec["volume"], variables, what)
-            prov.claim_template = vol.pop("claimTemplate", None)
-            prov.volume = vol or None
-        if "workload" in rule.spec:
-            prov.workload = render_tree(rule.spec["workload"], variables, what)
-        if "serviceAccount" in rule.spec:
-            prov.service_account = render_tree(rule.spec["serviceAccount"], variables, what)
-        if "network" in rule.spec:
-            prov.network = render_tree(rule.spec["network"], variables, what)
-        if "identity" in rule.spec:
-            prov.identity = render_tree(rule.spec["identity"], variables, what)
-        tf = rule.spec.get("terraform")
-        if tf:
-            prov.modules = {name: render_tree(m, variables, what) for name, m in (tf.get("modules") or {}).items()}
-            prov.tf_resources = {
-                name: render_tree(r, variables, what) for name, r in (tf.get("resources") or {}).items()
-            }
-            prov.store = render_tree(tf.get("store") or {}, variables, what)
-        done[key] = prov
+        if not failed.isdisjoint([*node.refs.values(), *node.requires.values()]):
+            failed.add(key)
+            continue
+        with errors.attempt():
+            done[key] = _provision(scope, key, node, done)
+        if key not in done:
+            failed.add(key)
+            if isinstance(errors.errors[-1], TemplateLimitError):
+                break
+    errors.check()
     return done
+
+
+@dataclass
+class _Scope:
+    """What every resource of one plan is provisioned with."""
+
+    plan: Plan
+    base: dict[str, Any] = field(init=False)
+    prefix: str = field(init=False)
+    by_workload: dict[str, Any] = field(init=False)
+    wanted: dict[str, set[str]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        plan = self.plan
+        self.base = base_variables(plan)
+        store = plan.env.get("secretStore") or {}
+        self.prefix = store.get("pathPrefix") or f"{plan.context['env']}/{plan.context['app']}"
+        self.by_workload = {w.name: w for w in plan.workloads}
+        self.wanted = requested_outputs(plan)
+
+
+def _provision(scope: _Scope, key: str, node: ResourceNode, done: dict[str, Provisioned]) -> Provisioned:
+    rule = node.rule
+    what = f"rule '{rule.name}' for {node.label}"
+    deps_by_name = {name: done[k].outputs for name, k in node.refs.items()}
+    metadata = scope.by_workload[node.declared_by[0][0]].metadata if node.declared_by else {}
+    params = resolve_params(node.params, deps_by_name, metadata, node.label)
+    for pname, decl in (rule.spec.get("params") or {}).items():
+        if pname not in params and "default" in decl:
+            params[pname] = decl["default"]
+    workload = scope.base["workloads"].get(node.declared_by[0][0]) if node.declared_by else None
+    store_path = f"{scope.prefix}/{node.name}"
+    variables = {
+        **scope.base,
+        "resource": node.variables,
+        "params": params,
+        "deps": {name: done[k].outputs for name, k in node.requires.items()},
+        "workload": workload,
+        "target": node.target,
+        "store_path": store_path,
+    }
+    variables["tf"] = re.sub(r"[^A-Za-z0-9_]", "_", node.name)
+    outputs = _outputs(
+        rule.spec.get("outputs") or {}, variables, what, scope.wanted.get(key, set()), rule.file, rule.line
+    )
+    prov = Provisioned(node=node, outputs=outputs, store_path=store_path)
+    variables["outputs"] = {k: v for k, v in outputs.items() if not isinstance(v, SecretRef)}
+    if "manifests" in rule.spec:
+        prov.manifests = parse_manifests(rule.spec["manifests"], variables, what)
+        label_resource_pods(node, prov.manifests)
+    if "volume" in rule.spec:
+        vol = render_tree(rule.spec["volume"], variables, what)
+        prov.claim_template = vol.pop("claimTemplate", None)
+        prov.volume = vol or None
+    if "workload" in rule.spec:
+        prov.workload = render_tree(rule.spec["workload"], variables, what)
+    if "serviceAccount" in rule.spec:
+        prov.service_account = render_tree(rule.spec["serviceAccount"], variables, what)
+    if "network" in rule.spec:
+        prov.network = render_tree(rule.spec["network"], variables, what)
+    if "identity" in rule.spec:
+        prov.identity = render_tree(rule.spec["identity"], variables, what)
+    tf = rule.spec.get("terraform")
+    if tf:
+        prov.modules = {name: render_tree(m, variables, what) for name, m in (tf.get("modules") or {}).items()}
+        prov.tf_resources = {name: render_tree(r, variables, what) for name, r in (tf.get("resources") or {}).items()}
+        prov.store = render_tree(tf.get("store") or {}, variables, what)
+    return prov
 
 
 def requested_outputs(plan: Plan) -> dict[str, set[str]]:
@@ -148,33 +181,43 @@ def _outputs(
     rule_file: str | None = None,
     rule_line: int | None = None,
 ) -> dict[str, Any]:
+    """The rule's outputs, rendered; every output that fails is reported (up to a template limit)."""
     out: dict[str, Any] = {}
     items = [(n, d, variables) for n, d in spec.items() if n != "*"]
     if "*" in spec:
         items += [(n, spec["*"], {**variables, "output": n}) for n in sorted(wanted) if n not in spec]
+    errors = Collector()
     for name, decl, variables in items:
-        if isinstance(decl, dict) and "secret" in decl:
-            s = render_tree(decl["secret"], variables, f"{what}, output '{name}'")
-            store = render_tree(decl.get("store") or {}, variables, f"{what}, output '{name}'")
-            out[name] = SecretRef(
-                name=s["name"],
-                key=s["key"],
-                store_key=store.get("key"),
-                store_property=store.get("property", name) if store else None,
-            )
-            continue
-        value = decl["value"] if isinstance(decl, dict) and "value" in decl else decl
-        rendered = render_tree(value, variables, f"{what}, output '{name}'")
-        if _looks_secret(name) and rendered not in ("", None):
-            raise UserError(
-                f"{what}: output '{name}' is named like a credential but is a plain value; plain outputs are "
-                "written into the deployment repository",
-                file=value.file if isinstance(value, Tpl) else rule_file,
-                line=value.line if isinstance(value, Tpl) else rule_line,
-                hint=f"declare it secret: {name}: {{secret: {{name: <Secret name>, key: <key>}}}}",
-            )
-        out[name] = rendered
+        with errors.attempt():
+            out[name] = _output(name, decl, variables, f"{what}, output '{name}'", rule_file, rule_line)
+        if errors and isinstance(errors.errors[-1], TemplateLimitError):
+            break
+    errors.check()
     return out
+
+
+def _output(name: str, decl: Any, variables: dict[str, Any], what: str, rule_file: str | None,
+            rule_line: int | None) -> Any:  # fmt: skip
+    if isinstance(decl, dict) and "secret" in decl:
+        s = render_tree(decl["secret"], variables, what)
+        store = render_tree(decl.get("store") or {}, variables, what)
+        return SecretRef(
+            name=s["name"],
+            key=s["key"],
+            store_key=store.get("key"),
+            store_property=store.get("property", name) if store else None,
+        )
+    value = decl["value"] if isinstance(decl, dict) and "value" in decl else decl
+    rendered = render_tree(value, variables, what)
+    if _looks_secret(name) and rendered not in ("", None):
+        raise UserError(
+            f"{what}: named like a credential but is a plain value; plain outputs are written into the deployment "
+            "repository",
+            file=value.file if isinstance(value, Tpl) else rule_file,
+            line=value.line if isinstance(value, Tpl) else rule_line,
+            hint=f"declare it secret: {name}: {{secret: {{name: <Secret name>, key: <key>}}}}",
+        )
+    return rendered
 
 
 def _looks_secret(name: str) -> bool:

@@ -120,7 +120,7 @@ def read_state(clone: Clone, tip: str | None, tree: RenderedTree, record: bytes)
     view = _view(clone, entries, want)
     try:
         check_owner(view, tree)
-        current = {f: want[f] if f in want and view.holds(f, want[f]) else view.read(f) for f in inside}
+        current = view.current(list(inside), want)
     finally:
         view.reader.close()
     state = State(current, current.get(rec), attributes=".gitattributes" in entries)

@@ -367,11 +367,7 @@ def _compare(view: SliceTree, inputs: Inputs, tree: Any, record: dict[str, Any],
     check_owner(view, tree)
     moved = moved_from(view, record.get("owned"), tree)
     result.owned = [*tree.owned, record_path(tree.env, tree.app), *moved]
-    current: dict[str, bytes] = {}
-    for rel in result.owned:
-        for f in view.files(rel):
-            new = want.get(f)
-            current[f] = new if new is not None and view.holds(f, new) else view.read(f)
+    current = view.current([f for rel in result.owned for f in view.files(rel)], want)
     inputs.admit(tree, old_objects(current, tree), quiet=True)  # UPDATE of what the tip holds, as publish does
     result.changeset = compare(
         tree.env, tree.app, current, want, provenance_paths(tree), with_diffs=diffs, written=tree.written(want)

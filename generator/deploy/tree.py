@@ -6,6 +6,7 @@ from __future__ import annotations
 import bisect
 import os
 import shutil
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -74,9 +75,23 @@ class GitTree:
         return self.paths[start:end]
 
     def read(self, rel: str) -> bytes:
-        mode, oid = self.entries[rel]
-        data = self.reader.read(oid)
-        return b"symlink -> " + data if mode == SYMLINK else data
+        return self.read_many([rel])[rel]
+
+    def read_many(self, rels: list[str]) -> dict[str, bytes]:
+        """Several files in one round trip to git."""
+        entries = [self.entries[rel] for rel in rels]
+        blobs = self.reader.read_many([oid for _, oid in entries])
+        return {
+            rel: b"symlink -> " + data if mode == SYMLINK else data
+            for rel, (mode, _), data in zip(rels, entries, blobs, strict=True)
+        }
+
+    def current(self, files: Sequence[str], want: Mapping[str, bytes]) -> dict[str, bytes]:
+        """What these files hold, in their order: the wanted bytes where a file has their object id (not read),
+        the others read in one round trip."""
+        held = {f: want[f] for f in files if f in want and self.holds(f, want[f])}
+        read = self.read_many([f for f in files if f not in held])
+        return {f: held[f] if f in held else read[f] for f in files}
 
     def is_regular(self, rel: str) -> bool:
         entry = self.entries.get(rel)

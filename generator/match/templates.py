@@ -17,6 +17,12 @@ from typing import Any, TypeVar
 
 from generator.errors import UserError
 
+
+class TemplateLimitError(UserError):
+    """A template stopped by its bounds (README: 'Limits on templates'): the run ends at the first one, where other
+    mistakes are gathered (every other template would spend its own bounds first)."""
+
+
 T = TypeVar("T")
 
 
@@ -97,7 +103,7 @@ class Tpl:
             bounds.stop(token)
 
     def _limit(self, what: str, message: str, exc: BaseException) -> UserError:
-        return UserError(
+        return TemplateLimitError(
             f"{what}: {message}",
             file=self.file,
             line=self._line(exc),
