@@ -148,7 +148,12 @@ def _pod(
     pod_spec["serviceAccountName"] = service_account_name(s.plan, s.w)
     pod_spec["automountServiceAccountToken"] = s.token
     pod_spec["securityContext"] = pod_security(s.prof)
-    annotations = {**s.prof.get("annotations", {}), **_reload_annotations(built)}
+    # The workload's own annotations reach its pods, where the tools that read them look (Dapr's sidecar injector,
+    # Prometheus' scrape, Istio, Vault Agent), as score-k8s does; the Profile's and plato's own come after them.
+    # plato.dev/ ones are instructions to plato, and stay on the Deployment (a pod that changed with them would
+    # restart for nothing).
+    own = {k: v for k, v in s.w.annotations.items() if not k.startswith("plato.dev/")}
+    annotations = {**own, **s.prof.get("annotations", {}), **_reload_annotations(built)}
     if len(s.w.containers) > 1:
         # `kubectl logs` and `exec` pick this one when no container is named: the first of the spec.
         annotations[DEFAULT_CONTAINER] = main[0]["name"]

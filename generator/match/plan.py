@@ -470,8 +470,10 @@ def _plain(value: Any) -> Any:
 
 
 def _refs_in(value: Any) -> Iterable[Ref]:
+    """The placeholders to other resources in params (`${metadata...}` ones are the workload's own metadata,
+    filled in when the params are resolved)."""
     for template in leaves(value, Template):
-        yield from template.refs
+        yield from (ref for ref in template.refs if ref.path[0] == "resources")
 
 
 def _check_params(nodes: Mapping[str, ResourceNode], workloads: list[Workload], found: Collector) -> None:

@@ -95,6 +95,31 @@ def test_a_workload_is_a_deployment(kit: RenderKit) -> None:
     assert kit.container(deployment, "main")["image"] == kit.IMAGE
 
 
+def test_the_workloads_annotations_reach_its_pods_but_plato_s_own_do_not(kit: RenderKit) -> None:
+    """Dapr's sidecar injector, Prometheus' scrape and Istio read the pod's annotations: on the Deployment alone
+    they did nothing (a Dapr workload rendered with its Components and never got a sidecar)."""
+    spec = kit.spec(
+        """
+        apiVersion: score.dev/v1b1
+        metadata:
+          name: web
+          annotations:
+            dapr.io/enabled: "true"
+            dapr.io/app-id: web
+            plato.dev/kind: StatefulSet
+        containers:
+          main:
+            image: .
+        """
+    )
+    for env in ("development", "production"):
+        sts = workload(kit.manifest(kit.render(spec, env)))
+        pod = sts["spec"]["template"]["metadata"]["annotations"]
+        assert pod["dapr.io/enabled"] == "true" and pod["dapr.io/app-id"] == "web", pod
+        assert not [k for k in pod if k.startswith("plato.dev/")], pod
+        assert sts["kind"] == "StatefulSet"
+
+
 STATEFUL = """
 apiVersion: score.dev/v1b1
 metadata:

@@ -142,3 +142,31 @@ def test_several_files_and_documents_are_one_app_sorted_by_name_with_every_error
         load_workloads([bad, _write(tmp_path, SPEC, "again.yaml"), tmp_path / "web.yaml"])
     messages = [e.message for e in caught.value.errors]
     assert len(messages) == 2 and any("defined twice" in m for m in messages)
+
+
+QUANTITIES = """\
+apiVersion: score.dev/v1b1
+metadata:
+  name: web
+containers:
+  main:
+    image: nginx:1.27
+    resources:
+      limits: {memory: "MEMORY", cpu: "CPU"}
+"""
+
+
+@pytest.mark.parametrize(("memory", "cpu"), [("1.5Gi", "0.5"), ("125M", "125m"), ("0.5Gi", "2"), ("64Mi", ".25")])
+def test_memory_and_cpu_are_read_as_kubernetes_reads_them(memory: str, cpu: str, tmp_path: Path) -> None:
+    path = _write(tmp_path, QUANTITIES.replace("MEMORY", memory).replace("CPU", cpu))
+    (w,) = load_workloads([path], Options())
+    assert w.raw["containers"]["main"]["resources"]["limits"] == {"memory": memory, "cpu": cpu}
+
+
+@pytest.mark.parametrize(("memory", "cpu", "wrong"), [("1Gi", "", "cpu"), ("1Gi", "m", "cpu"), ("0", "1", "memory"),
+                                                      ("1.5.0Gi", "1", "memory"), ("1Gi", "1.5m", "cpu")])  # fmt: skip
+def test_a_quantity_kubernetes_would_refuse_is_refused_at_its_line(memory, cpu, wrong, tmp_path: Path) -> None:
+    path = _write(tmp_path, QUANTITIES.replace("MEMORY", memory).replace("CPU", cpu))
+    with pytest.raises(UserError) as caught:
+        load_workloads([path], Options())
+    assert wrong in caught.value.message and caught.value.line == 8, caught.value.message
