@@ -10,7 +10,7 @@ from generator.create.pods import label_resource_pods
 from generator.create.values import SecretRef, resolve_params
 from generator.errors import Collector, UserError
 from generator.match.plan import Plan, ResourceNode
-from generator.match.templates import TemplateLimitError, Tpl, render_tree
+from generator.match.templates import RuleRefused, TemplateLimitError, Tpl, render_tree
 
 SECRET_LIKE = (
     "password",
@@ -80,13 +80,23 @@ def provision(plan: Plan) -> dict[str, Provisioned]:
             failed.add(key)
             continue
         with errors.attempt():
-            done[key] = _provision(scope, key, node, done)
+            try:
+                done[key] = _provision(scope, key, node, done)
+            except RuleRefused as exc:  # the rule says what the spec must change: pointed at the spec
+                raise _at_spec(scope, node, exc) from None
         if key not in done:
             failed.add(key)
             if isinstance(errors.errors[-1], TemplateLimitError):
                 break
     errors.check()
     return done
+
+
+def _at_spec(scope: _Scope, node: ResourceNode, exc: RuleRefused) -> UserError:
+    request = scope.by_workload[node.declared_by[0][0]].resource(node.declared_by[0][1]) if node.declared_by else None
+    if request is None or not request.where.file:
+        return exc
+    return UserError.at(request.where, exc.message, hint=f"said by the rule at {exc.file}:{exc.line}")
 
 
 @dataclass

@@ -18,6 +18,18 @@ from typing import Any, TypeVar
 from generator.errors import UserError
 
 
+class RuleRefusal(Exception):
+    """`{{ fail("...") }}` in a rule template: the rule's author saying why it cannot serve this request."""
+
+
+def fail(message: Any) -> Any:
+    raise RuleRefusal(str(message))
+
+
+class RuleRefused(UserError):
+    """A rule template's fail(): reported at the spec's resource where there is one (see create/resources.py)."""
+
+
 class TemplateLimitError(UserError):
     """A template stopped by its bounds (README: 'Limits on templates'): the run ends at the first one, where other
     mistakes are gathered (every other template would spend its own bounds first)."""
@@ -70,6 +82,8 @@ class Tpl:
                 raise
         except bounds.TemplateLimit as exc:
             raise self._limit(what, str(exc), exc) from None
+        except RuleRefusal as exc:
+            raise RuleRefused(f"{what}: {exc}", file=self.file, line=self._line(exc)) from None
         except RecursionError as exc:  # a safety net: MAX_DEPTH stops template recursion well before this
             raise self._limit(what, "the template recursed too deeply", exc) from None
         except MemoryError as exc:  # a safety net: the size bounds stop every known way to get here
@@ -179,7 +193,8 @@ def environment() -> Any:
         "quote": lambda v: json.dumps(str(v)),
     }
     # safe_range refuses ranges over 100,000 items; the step budget bounds what loops over them do.
-    return make_environment(filters, {"range": safe_range})
+    # fail("why") ends the render with the rule author's message, at the template's line.
+    return make_environment(filters, {"range": safe_range, "fail": fail})
 
 
 # The names a rule template gets besides the context keys (filled by create/resources.py and create/workloads.py).
