@@ -65,6 +65,70 @@ _PUBLIC_BLOCK = re.compile(
     r"-----BEGIN (CERTIFICATE|PUBLIC KEY|RSA PUBLIC KEY|X509 CRL|CERTIFICATE REQUEST)-----.*?-----END \1-----", re.S
 )
 
+# Images and fonts, base64-encoded (a Score file's binaryContent, a ConfigMap's binaryData): random-looking by
+# nature, so they are judged by the text inside them (a token in a PNG's text chunk is still found), never by their
+# entropy or by a detector's shape that any long base64 run ends in (Azure's 86 characters and '=='). Only formats
+# known by their first bytes: other binary data (a PKCS#12 keystore, a DER private key, an archive) is judged as
+# before, and refused.
+_BASE64_BLOCK = re.compile(r"[A-Za-z0-9+/]{40,}={0,2}(?:[ \t]*\n[ \t]*[A-Za-z0-9+/]{4,}={0,2})*")
+_MEDIA = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"\x00\x00\x01\x00", b"wOFF", b"wOF2", b"OTTO",
+          b"\x00\x01\x00\x00\x00")  # fmt: skip
+_PRINTABLE_RUN = re.compile(rb"[\x20-\x7e]{12,}")
+
+
+# What those formats' first bytes look like in base64 (PNG, JPEG, GIF, ICO, WOFF, WOFF2, OpenType, TrueType,
+# WebP): a block that starts otherwise is not decoded.
+_MEDIA_BASE64 = ("iVBORw0KGgo", "/9j/", "R0lGOD", "AAABAA", "d09GR", "d09GMg", "T1RUTw", "AAEAAA", "UklGR")
+
+
+def _media(block: str) -> bytes | None:
+    """The bytes of an image or font a base64 block encodes, or None."""
+    if not block.startswith(_MEDIA_BASE64):
+        return None
+    try:
+        raw = base64.b64decode("".join(block.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    webp = raw[:4] == b"RIFF" and raw[8:12] == b"WEBP"
+    return raw if len(raw) >= 16 and (webp or raw.startswith(_MEDIA)) else None
+
+
+def _der_key(block: str) -> bool:
+    """A base64 block that encodes a private key or a keystore in DER (PKCS#1, PKCS#8, SEC1, PKCS#12): an ASN.1
+    SEQUENCE whose first element is a small INTEGER, the version (a certificate's is another SEQUENCE). Without
+    its PEM armour no detector's shape sees it."""
+    if not block.startswith("M"):
+        return False
+    try:
+        raw = base64.b64decode("".join(block.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    if len(raw) < 32 or raw[0] != 0x30:
+        return False
+    head = 2 if raw[1] < 0x80 else 2 + (raw[1] & 0x7F)
+    return raw[head : head + 2] == b"\x02\x01" and raw[head + 2 : head + 3] in (b"\x00", b"\x01", b"\x02", b"\x03")
+
+
+def _binary(text: str) -> bool:
+    """Whether the text holds a base64 image or font, or a DER key: the whole scan judges those."""
+    return any(_media(m.group()) is not None or _der_key(m.group()) for m in _BASE64_BLOCK.finditer(text))
+
+
+def _media_blocks(text: str) -> tuple[str, list[tuple[int, str]]]:
+    """The text with its base64 images and fonts blanked out (offsets and lines kept), and the printable runs
+    inside them with where their block starts."""
+    runs: list[tuple[int, str]] = []
+
+    def blank(m: re.Match[str]) -> str:
+        raw = _media(m.group())
+        if raw is None:
+            return m.group()
+        runs.extend((m.start(), r.decode("ascii")) for r in _PRINTABLE_RUN.findall(raw))
+        return re.sub(r"[^\n]", " ", m.group())
+
+    return (_BASE64_BLOCK.sub(blank, text) if len(text) >= 40 else text), runs
+
+
 # -- URL userinfo --------------------------------------------------------------------------------------------------
 
 # scheme://user:password@host, with an empty user, any character but whitespace and quotes in the password.
@@ -233,11 +297,19 @@ def _shapes(text: str, offset: int = 0) -> Iterator[Finding]:
                 at = line.find(value) if value else -1
                 kind = plugin.secret_type
                 what = f"{'an' if kind[0] in 'AEIOU' else 'a'} {kind}"
+                if kind == "Azure Storage Account access key" and _in_longer_base64(line, value):
+                    continue  # the last 88 characters of any long base64 run ending in '==' (a certificate)
                 if at < 0 or plugin.secret_type == "Private Key":  # hide the whole line, or the whole key
                     yield Finding(what, begin + offset, _block_end(text, end) + offset, 0)
                 else:
                     start = begin + at + offset
                     yield Finding(what, start, start + len(value), 0)
+
+
+def _in_longer_base64(line: str, value: str) -> bool:
+    """Whether a detector's match is part of a longer run of base64 characters than the shape it looks for."""
+    core = value.strip("\"'")
+    return any(core in m.group() and len(m.group()) > len(core) + 2 for m in re.finditer(r"[A-Za-z0-9+/=]+", line))
 
 
 _KIND_SECRET = re.compile(r"^(?P<indent>[ \t]*)kind:[ \t]*[\"']?[ \t]*secret[ \t]*[\"']?[ \t]*$", re.M | re.I)
@@ -404,6 +476,8 @@ def _clean_by_lines(text: str, lang: Lang, assignments: bool, depth: int) -> boo
             if len(run) > 1 and first("".join(run), lang, depth=2):
                 return False
             run = []
+    if _binary(text):
+        return False  # an image or font (the whole scan judges the text inside it), or a key
     return not _embedded_secrets(text)
 
 
@@ -441,7 +515,14 @@ def _scan_short(text: str, lang: Lang, assignments: bool, depth: int) -> tuple[F
 
 def _scan(text: str, lang: Lang, assignments: bool, depth: int) -> list[Finding]:
     text = _PUBLIC_BLOCK.sub(lambda m: " " * len(m.group()), text)  # keep offsets: certificates are public
+    text, media = _media_blocks(text)
     found = [*_urls(text), *(_assignments(text, lang) if assignments else ()), *_tokens(text, depth), *_shapes(text)]
+    found += [Finding("a private key (base64 DER)", m.start(), m.end(), 0) for m in _BASE64_BLOCK.finditer(text)
+              if _der_key(m.group())]  # fmt: skip
+    for start, run in media:
+        inner = first(run, depth=min(depth + 1, 2))
+        if inner:
+            found.append(Finding(f"{inner.what} (inside a base64-encoded image or font)", start, start + 1, inner.rank))
     found += _embedded_secrets(text) + _private_keys(text)
     if "\n" in text.strip():
         for start, token in _split_runs(text):

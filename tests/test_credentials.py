@@ -179,3 +179,66 @@ def test_a_text_judged_clean_line_by_line_is_one_the_whole_scan_finds_clean() ->
     # The shortcut is taken for most clean texts (else it would cost without serving): golden lines hold a few
     # that the whole scan blanks out (certificates) or lets through in context, which go the long way.
     assert judged > 5000 and clean > 1500 and fast >= 0.9 * clean, (judged, clean, fast)
+
+
+# -- binary data in base64: images and fonts by the text inside them; keys in DER refused -----------------------
+
+
+def _png(extra: bytes = b"", size: int = 16) -> bytes:
+    """A real PNG of random pixels (random-looking once compressed, as any photo or icon is), with `extra` as a
+    tEXt chunk."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + random.Random(size).randbytes(size * 3) for _ in range(size))
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
+    png += chunk(b"tEXt", b"Comment\x00" + extra) if extra else b""
+    return png + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("size", [16, 32, 64])
+@pytest.mark.parametrize("wrapped", [False, True])
+def test_an_image_in_base64_is_not_a_credential(size: int, wrapped: bool) -> None:
+    """A favicon as a Score binaryContent was refused as an Azure Storage key (the shape any long base64 run ending
+    in '==' has) or as a high-entropy string (each line of `base64` output alone)."""
+    data = _png(size=size)
+    text = base64.encodebytes(data).decode() if wrapped else base64.b64encode(data).decode()
+    assert first(text) is None, first(text)
+    assert first(f'{{"binaryContent": "{text.strip()}"}}') is None
+
+
+@pytest.mark.parametrize("wrapped", [False, True])
+def test_a_credential_inside_a_base64_image_is_still_found(wrapped: bool) -> None:
+    data = _png(extra=f"token={GHP}".encode())
+    text = base64.encodebytes(data).decode() if wrapped else base64.b64encode(data).decode()
+    found = first(text)
+    assert found is not None and "GitHub Token" in found.what and "image" in found.what, found
+
+
+def _openssl(*args: str, stdin: bytes = b"") -> bytes:
+    import shutil
+    import subprocess
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is not installed: it makes the keys")
+    return subprocess.run(["openssl", *args], input=stdin, capture_output=True, check=True).stdout
+
+
+KEYS = [("RSA", "rsa_keygen_bits:1024"), ("EC", "ec_paramgen_curve:P-256"), ("ED25519",)]
+
+
+@pytest.mark.parametrize("algorithm", KEYS)
+def test_a_private_key_in_base64_der_is_found_and_its_certificate_is_not(algorithm: tuple[str, ...]) -> None:
+    """Without its PEM armour no shape saw a key: one line of base64 was too long to be judged by its entropy."""
+    options = ["-pkeyopt", algorithm[1]] if len(algorithm) > 1 else []
+    pem = _openssl("genpkey", "-algorithm", algorithm[0], *options)
+    der = _openssl("pkey", "-outform", "DER", stdin=pem)
+    for text in (base64.b64encode(der).decode(), base64.encodebytes(der).decode()):
+        found = first(text)
+        assert found is not None, text
+    cert = _openssl("req", "-x509", "-key", "/dev/stdin", "-subj", "/CN=plato", "-days", "1", "-outform", "DER",
+                    stdin=pem)  # fmt: skip
+    assert first(base64.b64encode(cert).decode()) is None
