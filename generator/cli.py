@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,12 +26,19 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Plato(click.Group):
     """The command group; every error becomes an exit code in generator/error_handler.py."""
 
-    def invoke(self, ctx: click.Context) -> Any:
-        from generator.error_handler import exit_codes
+    def main(self, *args: Any, **kwargs: Any) -> Any:
         from generator.errors import masked_output
 
+        # Every byte printed passes the secret mask, click's own messages too: a usage error repeats what was typed
+        # (`--format ghp_...`), and click prints it after the command has ended.
+        with masked_output():
+            return super().main(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from generator.error_handler import exit_codes
+
         debug = bool(ctx.params.get("debug")) or os.environ.get("PLATO_DEBUG") == "1"
-        with masked_output(), exit_codes(ctx, debug):  # every byte printed passes the secret mask
+        with exit_codes(ctx, debug):
             return super().invoke(ctx)
 
 
@@ -183,8 +191,32 @@ def workload_args(f: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def _branch(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A branch name git takes as one (git check-ref-format --branch), and nothing that looks like a credential:
+    the name becomes a ref in the deployment repository. The value is not repeated in the message."""
+    from generator.credentials import first
+
+    parts = value.split("/")
+    wrong = (
+        not value
+        or value == "HEAD"
+        or value.startswith(("-", "refs/"))
+        or value.endswith((".lock", "."))
+        or any(not part or part.startswith(".") or part.endswith(".lock") for part in parts)
+        or re.search(r"\.\.|@\{|[\x00-\x20\x7f~^:?*\[\\]", value)
+        or value == "@"
+    )
+    if wrong:
+        raise click.BadParameter("not a branch name git takes (git check-ref-format --branch)", ctx, param)
+    if first(value):
+        raise click.BadParameter("looks like a credential, and would become a ref in the deployment repository")
+    return value
+
+
 def repo_args(f: F) -> F:
-    f = click.option("--branch", default="main", show_default=True, help="The deployment repository's branch.")(f)
+    f = click.option(
+        "--branch", default="main", show_default=True, callback=_branch, help="The deployment repository's branch."
+    )(f)
     f = click.option(
         "--repo",
         required=True,

@@ -58,11 +58,16 @@ REFERENCE = re.compile(
     r"\$?\$\([A-Za-z_][A-Za-z0-9_]*\)"  # Kubernetes $(VAR), and $$(VAR) (a literal $(VAR))
     r"|\$\{[^}\n]*\}"  # Score placeholders, Terraform and shell interpolation
     r"|\{\{[^}\n]*\}\}"  # Go and jinja templates (ExternalSecret templates)
-    r"|\$[A-Za-z_][A-Za-z0-9_]*"  # $VAR
-    r"|<[A-Za-z0-9 _.-]+>"  # <placeholder>
+    # $VAR and <placeholder> standing apart, in one case: a password's '$Qv7' or 'x<Qv7>y' is no reference
+    r"|(?<![A-Za-z0-9])\$(?:[A-Z_][A-Z0-9_]*|[a-z_][a-z0-9_]*)(?![A-Za-z0-9])"
+    r"|(?<![A-Za-z0-9])<[A-Za-z0-9 _.-]+>(?![A-Za-z0-9])"
 )
 _PUBLIC_BLOCK = re.compile(
-    r"-----BEGIN (CERTIFICATE|PUBLIC KEY|RSA PUBLIC KEY|X509 CRL|CERTIFICATE REQUEST)-----.*?-----END \1-----", re.S
+    r"-----BEGIN (CERTIFICATE|PUBLIC KEY|RSA PUBLIC KEY|X509 CRL|CERTIFICATE REQUEST)-----.*?-----END \1-----"
+    # an SSH public key (authorized_keys, known_hosts): its type, then base64 that begins with the type's length
+    r"|(?:ssh-(?:rsa|dss|ed25519)|ecdsa-sha2-nistp(?:256|384|521)|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)"
+    r"[ \t]+AAAA[A-Za-z0-9+/]+={0,3}",
+    re.S,
 )
 
 # Images and fonts, base64-encoded (a Score file's binaryContent, a ConfigMap's binaryData): random-looking by
@@ -132,7 +137,13 @@ def _media_blocks(text: str) -> tuple[str, list[tuple[int, str]]]:
 # -- URL userinfo --------------------------------------------------------------------------------------------------
 
 # scheme://user:password@host, with an empty user, any character but whitespace and quotes in the password.
-_URL_USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://(?P<user>[^\s/@:'\"<>]*):(?P<pw>[^\s'\"<>]+?)@(?=[^\s@]*)")
+# A scheme starts where no scheme character is before it: tried at every letter of a long word, the pattern took
+# time quadratic in its length (a 250,000-character variable held a publish for minutes).
+_URL_USERINFO = re.compile(
+    r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://(?P<user>[^\s/@:'\"<>]*):(?P<pw>[^\s'\"<>]+?)@(?=[^\s@]*)"
+)
+# scheme://TOKEN@host: a token as the user, no password (GitHub, Gitea and Forgejo take one so).
+_URL_TOKEN_USER = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://(?P<user>[A-Za-z0-9_.~-]{20,})@")
 # user:password@host.name/... with no scheme (a registry in an image reference).
 _BARE_USERINFO = re.compile(
     r"(?<![\w/.:@-])(?P<user>[A-Za-z0-9._~+-]+):(?P<pw>[^\s'\"@/<>]+)@(?P<host>[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)"
@@ -142,13 +153,18 @@ _BARE_USERINFO = re.compile(
 # -- credential-named keys -----------------------------------------------------------------------------------------
 
 _FINAL_WORDS = frozenset(
-    {"password", "passwd", "passphrase", "pwd", "pass", "secret", "secrets", "token", "apikey", "credential"}
-    | {"credentials", "authorization", "requirepass", "masterauth", "dsn", "bearer", "cookie", "privatekey"}
+    {"password", "passwd", "passphrase", "pwd", "pw", "pass", "pgpass", "secret", "secrets", "token", "apikey"}
+    | {"credential", "credentials", "authorization", "requirepass", "masterauth", "dsn", "bearer", "cookie"}
+    | {"privatekey", "auth", "authtoken", "hmac"}
 )
+# The words before a final "key" (or "base", "word") that make it a credential: API, access, app, license, HMAC...
+# keys; Rails' SECRET_KEY_BASE; PASS_WORD.
 _FINAL_PAIRS = frozenset(
     {("api", "key"), ("access", "key"), ("secret", "key"), ("private", "key"), ("signing", "key")}
     | {("encryption", "key"), ("master", "key"), ("account", "key"), ("session", "key"), ("auth", "key")}
-    | {("connection", "string"), ("client", "key"), ("basic", "auth")}
+    | {("connection", "string"), ("client", "key"), ("basic", "auth"), ("app", "key"), ("application", "key")}
+    | {("license", "key"), ("licence", "key"), ("hmac", "key"), ("webhook", "key"), ("age", "key")}
+    | {("key", "base"), ("pass", "word"), ("deploy", "key"), ("service", "key"), ("write", "key")}
 )
 _WORD_SUFFIXES = ("password", "passwd", "secret", "token", "apikey", "passphrase")
 
@@ -180,6 +196,16 @@ _HARMLESS = re.compile(
 )
 
 
+# What a credential-named key may hold that is no credential: a path (no spaces, nothing a path seldom holds), a
+# structure written inline, a YAML block indicator, a template. A value that merely starts like one ('/Qv7#x!',
+# '{Qv7...') is judged as a value.
+_NOT_A_VALUE = re.compile(
+    r"(?:\.{0,2}|~)/[\w./@+-]*|\{.*\}|\[.*\]|[{\[]|[|>][-+]?[0-9]?"
+    r"|(?:\{\{|\$\{|\{%).*",  # a template or placeholder, however much of it a `key=value` match took in
+    re.S,
+)
+
+
 def literal(value: Any, lang: Lang = "text") -> bool:
     """A value under a credential-named key that is a literal credential: not empty, not a reference or a
     placeholder, not a number, boolean, path or a Terraform expression."""
@@ -190,7 +216,7 @@ def literal(value: Any, lang: Lang = "text") -> bool:
         text = text[1:-1].strip()
     elif lang == "terraform":
         return text.startswith("<<")  # unquoted: an expression (var.x, random_password.x.result); <<EOT: a heredoc
-    if not text or _HARMLESS.fullmatch(text) or text.startswith(("/", "./", "~/", "|", ">", "{", "[")):
+    if not text or _HARMLESS.fullmatch(text) or _NOT_A_VALUE.fullmatch(text):
         return False
     if value.strip() == text and _EXPRESSION.fullmatch(text):
         return False  # unquoted var.x, random_password.db.result: a Terraform expression (a diff of a .tf file)
@@ -201,7 +227,8 @@ def literal(value: Any, lang: Lang = "text") -> bool:
 
 # A key, `:` or `=`, and a value: in config files, shell, .env, HCL, HTTP headers, --flag=value.
 _ASSIGNMENT = re.compile(  # a lookahead, so that matches overlap: --set=a.password=x holds two
-    r"(?=(?:^|(?<=[\s{,;(\"'=]))(?:--?)?(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)[\"']?[ \t]*[:=][ \t]*"
+    # after a query's ? or &, a path's / or : (.npmrc's //registry/:_authToken=...) too
+    r"(?=(?:^|(?<=[\s{,;(\"'=?&/:]))(?:--?)?(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)[\"']?[ \t]*[:=][ \t]*"
     r"(?P<value>\"[^\"\n]*\"|'[^'\n]*'|[^\s,;#=\\]+(?: [^\s,;#=\\]+)?))",
     re.M,
 )
@@ -210,6 +237,9 @@ _SPACED = re.compile(
     r"(?:^|(?<=\s))(?P<key>--?[A-Za-z][\w-]*|requirepass|masterauth)[ \t]+(?P<value>\"[^\"\n]*\"|'[^'\n]*'|[^\s,;#]+)",
     re.M,
 )
+# <password>x</password> (Maven's settings.xml, any XML), and .netrc's `login USER password VALUE`.
+_ELEMENT = re.compile(r"<(?P<key>[A-Za-z_][\w.-]*)>(?P<value>[^<>\n]+)</(?P=key)>")
+_NETRC = re.compile(r"\blogin[ \t]+\S+[ \t]+(?P<key>password|passwd|account)[ \t]+(?P<value>\S+)")
 _HEREDOC = re.compile(r"<<-?(?P<tag>[A-Za-z_]+)\n(?P<body>.*?)\n[ \t]*(?P=tag)\b", re.S)
 _HCL_STRING = re.compile(r'"(?P<body>(?:[^"\\\n]|\\.)*)"')
 
@@ -312,7 +342,10 @@ def _in_longer_base64(line: str, value: str) -> bool:
     return any(core in m.group() and len(m.group()) > len(core) + 2 for m in re.finditer(r"[A-Za-z0-9+/=]+", line))
 
 
-_KIND_SECRET = re.compile(r"^(?P<indent>[ \t]*)kind:[ \t]*[\"']?[ \t]*secret[ \t]*[\"']?[ \t]*$", re.M | re.I)
+_KIND_SECRET = re.compile(r"^(?P<indent>[ \t]*)kind:[ \t]*[\"']?[ \t]*secret[ \t]*[\"']?[ \t]*(?:#.*)?$", re.M | re.I)
+# The same in JSON (or a YAML flow mapping): a Secret and a data object that is not empty.
+_JSON_SECRET = re.compile(r"(?<![\w-])[\"']?kind[\"']?[ \t]*:[ \t]*[\"']?secret[\"']?(?=[\s,}])", re.I)
+_JSON_DATA = re.compile(r"(?<![\w-])[\"']?(?:string)?[dD]ata[\"']?[ \t]*:[ \t]*\{[ \t\n]*[\"'\w]")
 
 
 # A PEM private key by its armour, found here whatever the detector library's state: the one shape that must
@@ -329,8 +362,12 @@ def _embedded_secrets(text: str) -> list[Finding]:
     """A Secret manifest with data written as text (a file's content, a rule's extra file): `kind: Secret` and
     `data:` or `stringData:` at the same indentation of one YAML document."""
     out = []
+    judged: set[tuple[int, str]] = set()  # each (document, indentation) once: the search is over the document
     for m in _KIND_SECRET.finditer(text):
         start = text.rfind("\n---", 0, m.start()) + 1
+        if (start, m.group("indent")) in judged:
+            continue
+        judged.add((start, m.group("indent")))
         end = text.find("\n---", m.end())
         doc = text[start : end if end >= 0 else len(text)]
         indent = re.escape(m.group("indent"))
@@ -341,6 +378,8 @@ def _embedded_secrets(text: str) -> list[Finding]:
         block = not inline and len(data.group("next") or "") > len(m.group("indent")) + 1
         if block or inline not in ("", "{}", "null", "~"):
             out.append(Finding("a Secret with data", start + data.start(), start + data.end(), 0))
+    if (kind := _JSON_SECRET.search(text)) and (data := _JSON_DATA.search(text)):
+        out.append(Finding("a Secret with data", min(kind.start(), data.start()), max(kind.end(), data.end()), 0))
     return out
 
 
@@ -357,6 +396,10 @@ def _block_end(text: str, at: int) -> int:
 def _urls(text: str) -> Iterator[Finding]:
     if "@" not in text:  # both shapes hold one: most texts are skipped without running either pattern
         return
+    for m in _URL_TOKEN_USER.finditer(text):
+        user = m.group("user")
+        if REFERENCE.sub("", user) == user and (random_token(user) or (len(user) >= 32 and _HEX.fullmatch(user))):
+            yield Finding("a token in a URL", m.start("user"), m.end("user"), 1)
     for pattern in (_URL_USERINFO, _BARE_USERINFO):
         for m in pattern.finditer(text):
             pw = m.group("pw")
@@ -374,7 +417,7 @@ def _assignments(text: str, lang: Lang, offset: int = 0) -> Iterator[Finding]:
             if "\\n" in s.group("body"):  # a file's content in a string: its lines, each where the string is
                 for f in _assignments(s.group("body").replace("\\n", "\n").replace('\\"', '"'), "text"):
                     yield Finding(f.what, offset + s.start(), offset + s.end(), f.rank)
-    for m in [*_ASSIGNMENT.finditer(text), *_SPACED.finditer(text)]:
+    for m in [*_ASSIGNMENT.finditer(text), *_SPACED.finditer(text), *_ELEMENT.finditer(text), *_NETRC.finditer(text)]:
         key, value = m.group("key"), m.group("value")
         if key == "secretKey" and "remoteRef" in text[max(0, m.start() - 200) : m.end() + 200]:
             continue  # an ExternalSecret data item (a diff of one): the key of the Secret it makes

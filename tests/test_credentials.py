@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import random
 import string
 from pathlib import Path
@@ -39,6 +40,25 @@ FOUND = {
     "split over lines": (f"{AWS_ID[:8]}\n{AWS_ID[8:]}\n", "(split over lines)"),
     "split at a space": (f"{AWS_ID[:9]} {AWS_ID[9:]}", "(split at spaces)"),
     "embedded secret": ("kind: secret\nmetadata: {name: x}\nstringData:\n  a: b\n", "a Secret with data"),
+    # Passwords that begin like a path, a structure or hold a '$' or '<': judged as values, not references
+    "dollar inside": ("DB_PASSWORD: Tr0ub4dor$Qv7xY9pLm42", "a literal value for 'DB_PASSWORD'"),
+    "brace first": ('DB_PASSWORD: "{Qv7xY9#x!"', "a literal value for 'DB_PASSWORD'"),
+    "slash first": ('DB_PASSWORD: "/Qv7xY9#x!"', "a literal value for 'DB_PASSWORD'"),
+    "angle inside": ("ADMIN_PASSWORD: x<Qv7xY9>y", "a literal value for 'ADMIN_PASSWORD'"),
+    # Keys that name a credential in other words
+    "pw": ("DB_PW: BlueHarbor2024", "a literal value for 'DB_PW'"),
+    "auth": ("REDIS_AUTH: BlueHarbor2024", "a literal value for 'REDIS_AUTH'"),
+    "pass word": ("SMTP_PASS_WORD: BlueHarbor2024", "a literal value for 'SMTP_PASS_WORD'"),
+    "app key in hex": ("DD_APP_KEY: " + "9f" * 20, "a literal value for 'DD_APP_KEY'"),
+    "license key in hex": ("NEW_RELIC_LICENSE_KEY: " + "0a" * 20, "a literal value"),
+    "rails key base": ("SECRET_KEY_BASE: " + "c4" * 64, "a literal value for 'SECRET_KEY_BASE'"),
+    "token as url user": ("https://" + "9f" * 20 + "@gitea.example.com/acme/shop.git", "a token in a URL"),
+    # Config files that spell an assignment their own way
+    "xml element": ("<server><username>deploy</username><password>BlueHarbor2024</password></server>", "'password'"),
+    "netrc": ("machine git.example.com login deploy password BlueHarbor2024\n", "a literal value for 'password'"),
+    "npmrc": ("//registry.npmjs.org/:_authToken=123e4567-e89b-12d3-a456-426614174000\n", "'_authToken'"),
+    "query string": ("jdbc:postgresql://db/app?user=u&password=correcthorse", "a literal value for 'password'"),
+    "docker auth": ('{"auths": {"ghcr.io": {"auth": "Ym9iOnB3"}}}', "a literal value for 'auth'"),
 }
 
 CLEAN = {
@@ -56,6 +76,15 @@ CLEAN = {
     "base64 of text": base64.b64encode(b"hello world, a plain message of the day").decode(),
     "version tag": "quay.io/minio/minio:RELEASE.2024-11-07T00-52-20Z",
     "eso data item": "- remoteRef:\n    key: plato/prod/db\n  secretKey: db_password\n",
+    "shell reference": "DB_PASSWORD: $DB_PASSWORD\nAPI_TOKEN: ${API_TOKEN}\n",
+    "path": "DB_PASSWORD: /run/secrets/db-password\n",
+    "angle placeholder": "DB_PASSWORD: <your-password>\n",
+    "auth switch": "REDIS_AUTH: enabled\nauth: true\n",
+    "url user names": "https://git@github.com/acme/x.git https://x-access-token@github.com/acme/y",
+    "xml reference": "<password>${DB_PASSWORD}</password>",
+    "query without credentials": "https://host/path?page=2&sort=name&user=alice",
+    "template in a connection string": "Server=db;User Id={{ .username }};Password={{ .password }};",
+    "ssh public key": "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n",
 }
 
 
@@ -242,3 +271,42 @@ def test_a_private_key_in_base64_der_is_found_and_its_certificate_is_not(algorit
     cert = _openssl("req", "-x509", "-key", "/dev/stdin", "-subj", "/CN=plato", "-days", "1", "-outform", "DER",
                     stdin=pem)  # fmt: skip
     assert first(base64.b64encode(cert).decode()) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a" * 250_000 + "@x",  # every letter was tried as the start of a URL scheme
+        "kind: secret\n" * 15_000,  # every line searched its whole document for data
+    ],
+    ids=["long word", "many kind lines"],
+)
+def test_a_long_text_is_scanned_in_time_proportional_to_its_length(text: str) -> None:
+    """Each took minutes (a variable under the 256 KiB string limit held a publish for 5 minutes). A bound on a
+    pathological input, not a speed target: the old patterns took 30 s and more here."""
+    import time
+
+    start = time.process_time()
+    assert first(text) is None
+    assert time.process_time() - start < 5
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "apiVersion: v1\nkind: Secret   # dev only\nmetadata: {name: x}\ndata:\n  api: aGVsbG8=\n",
+        '{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"}, "data": {"api": "aGVsbG8="}}',
+        "{kind: 'Secret', stringData: {api: hello}}",
+    ],
+    ids=["commented kind", "json", "flow"],
+)
+def test_a_secret_with_data_is_found_in_any_spelling(text: str) -> None:
+    found = first(text)
+    assert found is not None and found.what == "a Secret with data", found
+
+
+def test_a_secret_without_data_and_an_external_secret_are_not_one() -> None:
+    assert first('{"kind": "Secret", "metadata": {"name": "x"}, "data": {}}') is None
+    external = {"kind": "ExternalSecret", "spec": {"data": [{"secretKey": "password", "remoteRef": {"key": "db"}}]}}
+    assert first(json.dumps(external)) is None
+    assert first("kind: SecretStore\nspec: {provider: {vault: {server: 'https://vault'}}}\n") is None

@@ -11,6 +11,7 @@ finding is exit 2 naming the file and line and what to do; nothing has been writ
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -115,7 +116,16 @@ def _sequence(value: list[Any]) -> Hit | None:
             and not str(value[i + 1]).startswith("-")
         ):
             return Hit(f"a literal value for '{item}'", (i + 1,))
+        # ["-u", "admin:pw"]: curl's and wget's user and password in one argument.
+        if isinstance(item, str) and item in USER_FLAGS and i + 1 < len(value) and isinstance(value[i + 1], str):
+            pair = USER_PASSWORD.fullmatch(value[i + 1])
+            if pair and literal(pair.group("pw")):
+                return Hit(f"a password after '{item}'", (i + 1,))
     return None
+
+
+USER_FLAGS = frozenset({"-u", "--user", "--proxy-user", "-U", "--http-user", "--auth"})
+USER_PASSWORD = re.compile(r"[^:\s]+:(?P<pw>\S+)")
 
 
 def described(loc: Loc) -> str:

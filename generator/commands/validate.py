@@ -1,9 +1,10 @@
 """`plato validate`: check specs and rules, change nothing, report every problem found.
 
 With a context (`-c env=... -c app=...`, or the CI's variables) or `--all-envs`, the specs are also matched
-against the rules for each target environment, without rendering: every resource must have a rule, every
-placeholder an output the rule offers, every param must be accepted, every context key a rule needs must be
-there. That is the check an application repository wants before merge.
+against the rules for each target environment: every resource must have a rule, every placeholder an output the
+rule offers, every param must be accepted, every context key a rule needs must be there; then rendered and
+checked as a publish would check them (writing nothing). That is the check an application repository wants
+before merge: what passes it publishes.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def _check(paths: list[Path], rules_dir: Path | None, allow_outside: bool, targe
             contexts = _target_contexts(targets, rs)
         for ctx in contexts:
             with found.attempt():
-                _coverage(workloads, ctx, rs)
+                _coverage(workloads, ctx, rs, rules_dir)
     found.check()
     if workloads is not None:
         count = len(workloads)
@@ -81,6 +82,9 @@ def _specs(paths: list[Path], allow_outside: bool) -> list[Workload]:
     if not files:
         raise UserError("no .yaml files found", file=", ".join(map(str, paths)))
     workloads = load_workloads(files, Options(allow_outside_workspace=allow_outside, require_sources=False))
+    from generator.check.guard import check_workloads
+
+    check_workloads(workloads)  # what a spec says is recorded: a credential in it never publishes
     for w in workloads:
         for c in w.containers:
             for f in c.files:
@@ -158,19 +162,28 @@ def _glob(value: str) -> bool:
     return any(ch in value for ch in "*?[")
 
 
-def _coverage(workloads: list[Workload], ctx: Mapping[str, str], rs: RuleSet) -> None:
-    """Match without rendering: a rule for every resource, an output for every placeholder, accepted params, and
-    every context key the matched rules' templates read."""
+# What `image: .` stands for when validate is given no --image: a fixed tag, as CI's build gives.
+PLACEHOLDER_IMAGE = "validate.plato.invalid/image:0.0.0"
+
+
+def _coverage(workloads: list[Workload], ctx: Mapping[str, str], rs: RuleSet, rules_dir: Path | None) -> None:
+    """Match: a rule for every resource, an output for every placeholder, accepted params, and every context key
+    the matched rules' templates read; then, when all of that holds, render and check as a publish would (the
+    rules' own refusals, the credential guard, the admission policies), writing nothing. Specs whose file sources
+    are missing (warned about) are matched only."""
     from generator.pipeline import Inputs
 
     ctx = dict(ctx)
     if "app" not in ctx:
         # An application repository's pre-merge check runs outside CI: its workloads name the app.
         ctx["app"] = workloads[0].name
-    plan = Inputs(workloads, ctx, None, []).plan(partial=True, rules=rs)
+    inputs = Inputs(workloads, ctx, rules_dir, [])
+    plan = inputs.plan(partial=True, rules=rs)
     problems = [*plan.errors, *_missing_keys(plan)]
     if problems:
         raise problems[0] if len(problems) == 1 else Errors(problems)
+    if not any(f.missing_source for w in workloads for c in w.containers for f in c.files):
+        Inputs(workloads, {"image": PLACEHOLDER_IMAGE, **ctx}, rules_dir, []).render(rules=rs, quiet=True)
     n = len(plan.resources)
     click.echo(
         f"ok: env={plan.context['env']} app={plan.context['app']}: {n} resource{'s' if n != 1 else ''} matched "

@@ -268,6 +268,7 @@ def parse_manifests(template: Any, variables: dict[str, Any], what: str) -> list
 
 
 _INT_LIMIT = 2**63  # what a Kubernetes integer (int64) holds
+MAX_NODES = 200_000  # values in one manifest once aliases are expanded, as for the files users write
 
 
 def _manifest_problem(doc: Any) -> str | None:
@@ -279,8 +280,12 @@ def _manifest_problem(doc: Any) -> str | None:
     ):
         return "every manifest needs apiVersion, kind and metadata.name, apiVersion and kind as text"
     stack: list[Any] = [doc]
+    nodes = 0
     while stack:
         value = stack.pop()
+        nodes += 1
+        if nodes > MAX_NODES:  # also where an alias refers to the node it is in: the walk would never end
+            return f"a manifest expands to more than {MAX_NODES:,} values (an alias bomb, or an alias inside itself)"
         if isinstance(value, dict):
             if not all(isinstance(k, str) for k in value):
                 return f"a manifest's keys are text, not {sorted(repr(k) for k in value if not isinstance(k, str))[0]}"

@@ -144,6 +144,9 @@ def _by_target(doc: Document, cname: str, field: str, items: Any) -> dict[str, A
     return out
 
 
+MAX_SOURCE_BYTES = 1024 * 1024  # a ConfigMap holds at most 1 MiB (etcd's object limit)
+
+
 def _read_source(
     doc: Document, loc: Loc, f: dict[str, Any], base: Path, workspace: Path, options: Options
 ) -> dict[str, Any]:
@@ -177,6 +180,14 @@ def _read_source(
                 hint="source paths are relative to the spec file",
             )
         return {**f, "__missing__": str(path)}
+    size = path.stat().st_size
+    if size > MAX_SOURCE_BYTES:
+        raise doc.error(
+            f"file source '{src}' is {size:,} bytes, over the limit of {MAX_SOURCE_BYTES:,}",
+            (*loc, "source"),
+            hint="a file is mounted from a ConfigMap or Secret, which Kubernetes holds to 1 MiB: ship large files "
+            "in the image, or in a volume",
+        )
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8")

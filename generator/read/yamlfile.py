@@ -272,6 +272,11 @@ def load_documents(path: Path, text: str | None = None, fast: bool = False) -> l
                 col=tab[1],
                 hint="YAML indentation must use spaces",
             ) from None
+        hint = "check indentation, quoting and that every key appears once"
+        if "undefined alias" in problem:
+            # The name is not repeated: it is often a value that begins with '*' (a password), read as an alias.
+            problem = "an alias (*...) to an anchor that is not defined before it"
+            hint = "a value that begins with '*' must be quoted: KEY: \"*...\""
         if ("stream end" in problem or "end of stream" in problem) and exc.context_mark is not None:
             # An unclosed bracket or quote: where it was opened helps more than the end of the file.
             mark = exc.context_mark
@@ -283,7 +288,7 @@ def load_documents(path: Path, text: str | None = None, fast: bool = False) -> l
             file=path,
             line=mark.line + 1 if mark else None,
             col=mark.column + 1 if mark else None,
-            hint="check indentation, quoting and that every key appears once",
+            hint=hint,
         ) from None
     except YAMLError as exc:
         raise UserError(f"invalid YAML: {exc}", file=path) from None
@@ -473,7 +478,8 @@ def _plain(node: Any, loc: Loc, doc: Document, budget: list[int], depth: int) ->
         raise doc.error(
             f"YAML tag '{_short_tag(tag_value)}' is not allowed",
             loc,
-            hint="remove the tag; plato reads plain YAML (strings, numbers, booleans, mappings, lists)",
+            hint="remove the tag (a value that begins with '!' must be quoted); plato reads plain YAML (strings, "
+            "numbers, booleans, mappings, lists)",
         )
     if isinstance(node, TaggedScalar):
         return _standard_scalar(node, tag_value, loc, doc)
@@ -509,8 +515,11 @@ def _plain(node: Any, loc: Loc, doc: Document, budget: list[int], depth: int) ->
 
 
 def _short_tag(tag: str) -> str:
+    """How a refused tag is named: a standard-looking one as written; any other local tag is not repeated, since
+    it is often a value that begins with '!' (a password), read as a tag."""
     prefix = "tag:yaml.org,2002:"
-    return "!!" + tag[len(prefix) :] if tag.startswith(prefix) else tag
+    tag = "!!" + tag[len(prefix) :] if tag.startswith(prefix) else tag
+    return tag if tag.startswith("!!") or re.fullmatch(r"![a-z][a-z0-9-]{0,15}", tag) else "!..."
 
 
 def _describe_key(key: Any) -> str:

@@ -413,3 +413,21 @@ def test_objects_handed_over_with_their_file_are_judged_as_the_file_read_back(ob
         messages.append((err.value.message, err.value.line, err.value.hint))
     assert messages[0] == messages[1]
     assert messages[0][1] is not None and messages[0][1] > 4  # the second document's line, not the first's
+
+
+@pytest.mark.parametrize(
+    ("command", "found"),
+    [
+        (["curl", "-u", "admin:BlueHarbor2024", "https://api"], True),
+        (["wget", "--user", "deploy:BlueHarbor2024", "https://x"], True),
+        (["curl", "-u", "admin:$(PLATO_SECRET_API_PASSWORD)", "https://api"], False),
+        (["curl", "-u", "nobody", "https://api"], False),
+    ],
+)
+def test_a_user_and_password_after_a_user_flag_is_found(command: list[str], found: bool) -> None:
+    from generator.check.guard import find_in
+
+    hit = find_in({"command": command})
+    assert (hit is not None) == found, hit and hit.what
+    if found:
+        assert hit is not None and hit.loc == ("command", 2)

@@ -1,9 +1,8 @@
-"""`plato validate` with a context or --all-envs: rule coverage checked by matching, without rendering."""
+"""`plato validate` with a context or --all-envs: rule coverage checked by matching, then a render checked as a
+publish checks it (writing nothing)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -68,30 +67,37 @@ def test_all_envs_on_the_bundled_rules_names_the_missing_context_key() -> None:
     assert _validate(shop, "--all-envs", "-c", "org=acme").exit_code == 0
 
 
-def test_coverage_is_checked_without_rendering() -> None:
-    code = (
-        "import sys; from click.testing import CliRunner; from generator.cli import main; "
-        "r = CliRunner().invoke(main, ['validate', 'examples/shop', '--all-envs', '-c', 'org=acme']); "
-        "print(r.exit_code, sorted(m for m in sys.modules if m.startswith('generator.create')))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "0 []"
-
-
 @pytest.mark.parametrize("env", ["development", "production"])
 def test_validate_agrees_with_render_on_every_conformance_file(conformance_file: str, env: str, tmp_path: Path) -> None:
-    """validate's answer is render's: ok exactly where render succeeds. Checks that STAGE_NAMES (the names rule
-    templates get besides context keys) is complete, and that validate finds what matching finds."""
+    """validate's answer is render's, exactly: ok where render succeeds, an error where it fails (the pre-merge
+    check passed specs that publish then refused: an untagged image in production, a credential, a rule's own
+    refusal). Also checks that STAGE_NAMES (the names rule templates get besides context keys) is complete."""
     path = shared_dir("conformance", "score", conformance_file)
     ctx = ["-c", f"env={env}", "-c", "app=x", "-c", "org=acme", "--image", "registry.example.com/x:1.0"]
     checked = _validate(str(path), *ctx)
     rendered = CliRunner().invoke(main, ["render", str(path), *ctx, "-o", str(tmp_path)], catch_exceptions=False)
-    if checked.exit_code == 0 and rendered.exit_code == 2:
-        # Admission policies judge rendered objects, which validate does not make: only they may differ.
-        errors = [line for line in rendered.output.splitlines() if ": error: " in line]
-        assert errors and all("denied by policy" in e for e in errors), rendered.output
-        return
     assert (checked.exit_code, rendered.exit_code) in ((0, 0), (2, 2)), (checked.output, rendered.output)
+
+
+def test_validate_refuses_what_only_the_rendered_objects_show(project: Any, build: Any) -> None:
+    """An untagged image passes matching; the production policy refuses the Deployment rendered from it."""
+    project.write_workload(build.workload("api", {}))  # image: nginx, no tag
+    result = _validate("--all-envs", "-c", "org=acme", *map(str, project.workload_files))
+    assert result.exit_code == 2, result.output
+    assert "ok: env=development" in result.output
+    assert "plato-immutable-image-tags" in result.output
+
+
+def test_a_credential_in_a_spec_fails_validate_with_no_context(tmp_path: Path) -> None:
+    spec = tmp_path / "score.yaml"
+    token = "ghp_" + "aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6"
+    spec.write_text(
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: nginx:1.27\n"
+        f"    variables:\n      GH: {token}\n",
+        encoding="utf-8",
+    )
+    result = _validate(str(spec))
+    assert result.exit_code == 2 and f"{spec}:8:" in result.output and token not in result.output, result.output
 
 
 def test_every_gap_in_one_run_sorted(app: Any) -> None:

@@ -170,3 +170,19 @@ def test_a_quantity_kubernetes_would_refuse_is_refused_at_its_line(memory, cpu, 
     with pytest.raises(UserError) as caught:
         load_workloads([path], Options())
     assert wrong in caught.value.message and caught.value.line == 8, caught.value.message
+
+
+def test_a_file_source_larger_than_a_configmap_holds_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    """A 30 MB source ran a publish past any patience (read, base64-encoded, scanned) into a ConfigMap Kubernetes
+    would refuse."""
+    text = SPEC.replace("source: conf/app.conf", "source: conf/big.bin")
+    path = _write(tmp_path, text)
+    with (tmp_path / "conf" / "big.bin").open("wb") as big:
+        big.truncate(1024 * 1024 + 1)  # sparse: the size is all that is looked at
+    with pytest.raises(UserError) as caught:
+        load_workloads([path], Options())
+    err = caught.value
+    assert "over the limit of 1,048,576" in err.message and "big.bin" in err.message
+    assert err.line == line_of_text(text, "        source: conf/big.bin")
+    (tmp_path / "conf" / "big.bin").write_bytes(b"x" * 1024 * 1024)  # at the limit
+    assert load_workloads([path], Options())

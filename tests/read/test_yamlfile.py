@@ -161,3 +161,20 @@ def test_a_flow_list_of_colon_words_falls_back_to_the_round_trip_parser(tmp_path
     slow.write_text("actions: [s3:GetObject, s3:PutObject]\n", encoding="utf-8")
     assert _load_fast(slow, slow.read_text()) is None
     assert load_documents(slow, fast=True)[0].data == {"actions": ["s3:GetObject", "s3:PutObject"]}
+
+
+@pytest.mark.parametrize("fast", [False, True], ids=["round-trip", "fast"])
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("DB_PASSWORD: *BlueHarbor2024xyz\n", "an alias (*...) to an anchor that is not defined"),
+        ("DB_PASSWORD: !BlueHarbor2024xyz\n", "YAML tag '!...' is not allowed"),
+    ],
+    ids=["alias", "tag"],
+)
+def test_a_value_read_as_an_alias_or_a_tag_is_not_repeated_in_the_message(tmp_path: Path, text: str, says: str,
+                                                                            fast: bool) -> None:  # fmt: skip
+    """An unquoted password that begins with '*' or '!' is YAML syntax: the message named it, in a CI log."""
+    err = _refusal(tmp_path, text, fast)
+    assert says in err.message and "BlueHarbor" not in f"{err.message} {err.hint}", err.message
+    assert "quoted" in (err.hint or "")
