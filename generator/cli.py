@@ -35,10 +35,11 @@ class Plato(click.Group):
             return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:
-        from generator.error_handler import exit_codes
+        from generator.error_handler import exit_codes, terminate_as_interrupt
 
         debug = bool(ctx.params.get("debug")) or os.environ.get("PLATO_DEBUG") == "1"
-        with exit_codes(ctx, debug):
+        # SIGTERM (a cancelled CI job) unwinds every command as Ctrl-C does: clones removed, git and workers stopped.
+        with exit_codes(ctx, debug), terminate_as_interrupt():
             return super().invoke(ctx)
 
 
@@ -213,6 +214,16 @@ def _branch(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return value
 
 
+def _repo(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """The git settings of a command that reaches a repository, checked before it is touched (or created)."""
+    from generator.deploy.git import git_timeout
+    from generator.error_handler import exit_codes
+
+    with exit_codes(ctx, False):  # a UserError here is bad input, not a usage error
+        git_timeout()
+    return value
+
+
 def repo_args(f: F) -> F:
     f = click.option(
         "--branch", default="main", show_default=True, callback=_branch, help="The deployment repository's branch."
@@ -220,6 +231,7 @@ def repo_args(f: F) -> F:
     f = click.option(
         "--repo",
         required=True,
+        callback=_repo,
         metavar="PATH|URL",
         help="The deployment repository (a local path is created as a bare repository if missing).",
     )(f)
@@ -265,6 +277,14 @@ def schema(what: str) -> None:
     run(what)
 
 
+def _check_outputs(files: dict[str, Path | None] | None = None, folders: dict[str, Path | None] | None = None) -> None:
+    """What the run writes after it lands, checked before: its own paths and GitHub Actions' files."""
+    from generator.deploy.github import check_writable
+
+    step = {name: os.environ.get(name) for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")}
+    check_writable({**(files or {}), **step}, folders or {})
+
+
 def landing_options(mode_help: str, pr_body_help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """What promote, rollback and rerender take to land their commits: --repo, --branch, --mode, the retries,
     --pr-body-dir and --format, handed to the command as one `landing` (generator/commands/deploy.py)."""
@@ -285,6 +305,7 @@ def landing_options(mode_help: str, pr_body_help: str) -> Callable[[Callable[...
             from generator.commands.deploy import Landing, retry_settings
 
             landing = Landing(repo, branch, mode, retry_settings(retry_for, max_retries), fmt, pr_body_dir)
+            _check_outputs(folders={"--pr-body-dir": pr_body_dir})
             return f(*args, landing=landing, **kwargs)
 
         options = (
@@ -425,6 +446,7 @@ def publish(
     fmt: str,
 ) -> None:
     """Render and commit to the deployment repository (push, or a branch for a pull request)."""
+    _check_outputs({"--pr-body": pr_body})
     with spec.fetch_ahead(repo, branch, pr=mode == "pr") as ahead:
         from generator.commands.deploy import retry_settings, run_publish
 

@@ -51,3 +51,74 @@ def test_a_credential_in_a_usage_error_is_masked(args) -> None:
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2, result.output
     assert GHP not in result.output and "***" in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    ("option", "env", "says"),
+    [
+        (["--pr-body", "{folder}"], {}, "--pr-body {folder} is not a file path"),
+        ([], {"GITHUB_OUTPUT": "{folder}"}, "GITHUB_OUTPUT {folder} is not a file path"),
+        (
+            [],
+            {"GITHUB_STEP_SUMMARY": "/proc/plato-summary"},
+            "GITHUB_STEP_SUMMARY /proc/plato-summary cannot be written",
+        ),
+    ],
+    ids=["pr body is a folder", "outputs is a folder", "summary cannot be made"],
+)
+def test_a_file_the_run_writes_after_its_push_is_checked_before_anything_lands(option, env, says, tmp_path) -> None:
+    """These were found after the push: exit 1 (an internal error) beside a commit that had landed."""
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    env = {k: v.format(folder=folder) for k, v in env.items()}
+    result = CliRunner(env=env).invoke(main, [
+        "publish", str(SHOP), "-c", "env=development", "-c", "app=shop", "--image", "x:1",
+        "--repo", str(tmp_path / "deploy.git"), *(o.format(folder=folder) for o in option),
+    ])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert says.format(folder=folder) in result.output and "nothing was published" in result.output
+    assert not (tmp_path / "deploy.git").exists()
+
+
+@pytest.mark.parametrize(
+    ("env", "more", "says"),
+    [
+        ({"PLATO_RETRY_BACKOFF": "abc"}, [], "PLATO_RETRY_BACKOFF is not a number of seconds"),
+        ({"PLATO_RETRY_BACKOFF": "nan"}, [], "PLATO_RETRY_BACKOFF is not a number of seconds"),
+        ({}, ["--retry-for", "nan"], "--retry-for is not a number of seconds"),
+        ({"PLATO_GIT_TIMEOUT": "abc"}, [], "PLATO_GIT_TIMEOUT is not a number of seconds"),
+    ],
+)
+def test_a_setting_that_is_no_number_is_bad_input_and_leaves_nothing(env, more, says, tmp_path, monkeypatch) -> None:
+    """An internal error (PLATO_RETRY_BACKOFF), a run that never gave up (--retry-for nan), a clone left behind
+    (PLATO_GIT_TIMEOUT was read after the clone's folder was made)."""
+    private = tmp_path / "tmp"
+    private.mkdir()
+    monkeypatch.setenv("TMPDIR", str(private))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # TMPDIR is read again
+    result = CliRunner(env=env).invoke(main, [
+        "publish", str(SHOP), "-c", "env=development", "-c", "app=shop", "--image", "x:1",
+        "--repo", str(tmp_path / "deploy.git"), *more,
+    ])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert says in result.output
+    assert list(private.iterdir()) == [] and not (tmp_path / "deploy.git").exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["rollback", "-c", "env=development", "-c", "app=shop", "--to", "HEAD~1"],
+        ["promote", "--from", "development", "--to", "production", "-c", "app=shop"],
+    ],
+    ids=["rollback", "promote"],
+)
+def test_a_command_that_reads_what_was_published_does_not_create_a_mistyped_repository(args, tmp_path) -> None:
+    """rollback made an empty bare repository at the mistyped path, then failed with git's words (exit 3)."""
+    missing = tmp_path / "deploymnets.git"
+    result = CliRunner().invoke(main, [*args, "--repo", str(missing)])
+    assert result.exit_code == 2, result.output
+    assert f"deployment repository {missing} does not exist" in result.output
+    assert not missing.exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -45,8 +46,20 @@ def retry_settings(retry_for: float, max_retries: int | None) -> Retry:
     """The retry policy of a command: --retry-for seconds, --max-retries (deprecated) as an extra cap, the first
     backoff step from PLATO_RETRY_BACKOFF."""
     from generator.deploy.transaction import BACKOFF, Retry
+    from generator.errors import UserError
 
-    backoff = float(os.environ.get("PLATO_RETRY_BACKOFF", BACKOFF))
+    raw = os.environ.get("PLATO_RETRY_BACKOFF", "").strip()
+    try:
+        backoff = float(raw) if raw else BACKOFF
+    except ValueError:
+        backoff = math.nan
+    if not 0 <= backoff < math.inf:
+        raise UserError(
+            "PLATO_RETRY_BACKOFF is not a number of seconds",
+            hint=f"set it to the first retry's longest wait, in seconds (the default is {BACKOFF:g})",
+        )
+    if not 0 <= retry_for < math.inf:
+        raise UserError("--retry-for is not a number of seconds", hint="how long to keep retrying: --retry-for 300")
     return Retry(retry_for=retry_for, max_retries=max_retries, backoff=backoff)
 
 

@@ -3,6 +3,7 @@ transaction. Every app is read, planned and checked before the first is written:
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -127,15 +128,41 @@ def run(
     apps = [ctx["app"]] if ctx.get("app") else []
     if not apps and not select:
         raise click.UsageError("name the app (-c app=APP) or a selection (--select app=GLOB,...)")
-    ensure_local_repo(landing.repo, landing.branch)
+    ensure_local_repo(landing.repo, landing.branch, create=False)
     with Clone(landing.repo) as clone:
         tip = clone.fetch(landing.branch)
         sources = select_sources(clone, tip, source_env, apps, parse_select(select))
     steps = []
+    # Keys the target's rules need that the source did not record (production's org): -c or PLATO_CONTEXT_.
+    given = {**ctxmod.from_env(os.environ), **ctx}
+    extra = {k: v for k, v in given.items() if k not in ("env", "app", "image")}
     for source in sources:
         origin = {"from": source.env, "commit": source.commit}
-        steps.append(prepare(source, inputs_for(source, target_env, rules_dir), "promote", origin))
-    report(steps, [land(step, landing, latest_wins=True) for step in steps], landing)
+        steps.append(prepare(source, inputs_for(source, target_env, rules_dir, extra), "promote", origin))
+    report(steps, land_all(steps, landing), landing)
+
+
+def land_all(steps: list[Step], landing: Landing) -> list[Result]:
+    """Each step in turn. Every app was checked before the first landed, but the remote may still refuse one (a
+    hook, a folder another app owns): the error then names the apps that landed before it, never "nothing was
+    published"."""
+    from generator.errors import PlatoError
+
+    results: list[Result] = []
+    for step in steps:
+        try:
+            results.append(land(step, landing, latest_wins=True))
+        except PlatoError as exc:
+            if not results:
+                raise
+            done = ", ".join(f"{s.tree.env}/{s.tree.app}" for s in steps[: len(results)])
+            exc.message = f"{exc.message} (promoted before it, and landed: {done})"
+            exc.hint = (
+                f"{step.tree.env}/{step.tree.app} and the apps after it were not promoted; fix what stopped it and "
+                "promote them again (the apps that landed make no second commit)"
+            )
+            raise
+    return results
 
 
 def print_promotion(context: tuple[str, ...], rules_dir: Path | None) -> None:

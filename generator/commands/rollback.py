@@ -19,7 +19,7 @@ def run(landing: Landing, context: tuple[str, ...], rev: str, rules_dir: Path | 
     ctx = ctxmod.build(context, {}, None)
     ctxmod.require(ctx, ("env", "app"))
     env, app = ctx["env"], ctx["app"]
-    ensure_local_repo(landing.repo, landing.branch)
+    ensure_local_repo(landing.repo, landing.branch, create=False)
     with Clone(landing.repo) as clone:
         sha = resolve_rev(clone, landing.branch, rev)
         source = read_source(clone, sha, env, app, f"{rev} ({sha[:12]})")

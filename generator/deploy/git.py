@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Literal
 
 from generator.errors import RepoError, UserError, mask_secrets, register_path, register_secret
 
@@ -176,13 +177,13 @@ def remote_url(repo: str) -> str:
 class Git:
     """git in one work tree (or a bare repository)."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, timeout: float | Literal["env"] | None = "env") -> None:
         self.workdir = workdir
         self.live: set[subprocess.Popen[bytes]] = set()  # what is running, for stop()
         self.stopped = False
         self.lock = threading.Lock()  # no process starts between stop() and the end of this object
         self.groups: set[subprocess.Popen[bytes]] = set()  # those started in a process group of their own
-        self.timeout = git_timeout()
+        self.timeout = git_timeout() if timeout == "env" else timeout
 
     def popen(self, *args: str, stdin: int | None = None) -> subprocess.Popen[bytes]:
         """git, started. Started from a thread other than the main one (a fetch ahead, which only reads into the
@@ -606,11 +607,15 @@ def is_race(stderr: str) -> bool:
     return any(m in low for m in RACE_MARKERS)
 
 
-def ensure_local_repo(repo: str, branch: str) -> None:
-    """`--repo PATH` that does not exist yet: create a bare repository there (the README's first run)."""
+def ensure_local_repo(repo: str, branch: str, create: bool = True) -> None:
+    """`--repo PATH` that does not exist yet: create a bare repository there (the README's first run). Not for a
+    command that reads what was published (`create=False`: promote, rollback): a mistyped path is an error there,
+    not a new empty repository."""
     if is_url(repo):
         return
     path = Path(repo)
+    if not path.exists() and not create:
+        raise UserError(f"deployment repository {repo} does not exist", hint="check --repo: nothing was published")
     if path.exists():
         if not (path / "HEAD").exists() and not (path / ".git").exists():
             raise UserError(f"--repo {repo} exists but is not a git repository", hint="give a repository or a new path")
@@ -665,9 +670,11 @@ class Clone:
         self.filters = [*TREE_FILTERS, "blob:none"] if self.paths else [] if self.blobs else ["blob:none"]
         self.top = 0
         self.ahead: Ahead | None = None
+        self.rejected = ""  # what the remote said to the last push it refused as a lost race
+        timeout = git_timeout()  # a setting that is no number of seconds is refused before anything is made
         sweep_abandoned()
         self.dir = Path(tempfile.mkdtemp(prefix=f"plato-checkout-{os.getpid()}-"))
-        self.git = Git(self.dir)
+        self.git = Git(self.dir, timeout)
 
     def __enter__(self) -> Clone:
         try:
@@ -854,6 +861,7 @@ class Clone:
             return
         race, why = push_outcome(out, err)
         if race:
+            self.rejected = why
             raise PushRejected(why)
         if "refused the push" in why:
             raise RepoError(

@@ -11,6 +11,42 @@ from generator.errors import mask_secrets
 STEP_SUMMARY_LIMIT = 1024 * 1024  # GitHub rejects a larger job summary
 
 
+def check_writable(files: Mapping[str, str | Path | None], folders: Mapping[str, Path | None] | None = None) -> None:
+    """Before anything lands: every file a run writes after its push (--pr-body, GITHUB_OUTPUT,
+    GITHUB_STEP_SUMMARY) and every folder (--pr-body-dir) can be written. Found after the push, the mistake was an
+    internal error beside a commit that had landed."""
+    for what, given, wanted_dir in [*((w, g, False) for w, g in files.items()),
+                                    *((w, g, True) for w, g in (folders or {}).items())]:  # fmt: skip
+        if given:
+            _writable(what, Path(given), wanted_dir)
+
+
+def _writable(what: str, path: Path, wanted_dir: bool) -> None:
+    import os
+
+    from generator.errors import UserError
+
+    kind = "a folder" if wanted_dir else "a file path"
+    if path.exists() and path.is_dir() != wanted_dir:
+        raise UserError(f"{what} {path} is not {kind}", hint=f"give {what} {kind}; nothing was published")
+    existing = path if path.exists() else next((a for a in path.parents if a.exists()), Path("."))
+    if not (path.exists() and not wanted_dir and os.access(path, os.W_OK)) and not _can_create_in(existing):
+        raise UserError(
+            f"{what} {path} cannot be written", hint="give a path this run may write; nothing was published"
+        )
+
+
+def _can_create_in(folder: Path) -> bool:
+    """Whether a file can be made in this folder (tried: permissions alone do not tell, as in /proc)."""
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
 def write_outputs(path: str | None, values: Mapping[str, str]) -> None:
     if not path:
         return

@@ -9,6 +9,7 @@ again by the target's rules. The Environment rule of the target says what it acc
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -81,14 +82,15 @@ def select_sources(clone: Clone, tip: str | None, env: str, apps: list[str], sel
     return chosen
 
 
-def inputs_for(source: Source, env: str, rules_dir: Path | None) -> Inputs:
+def inputs_for(source: Source, env: str, rules_dir: Path | None, extra: Mapping[str, str] | None = None) -> Inputs:
     """The source's recorded inputs for environment `env`: the keys CI gave, `env` replaced; derived keys dropped
     so that the target's rules derive them (a record without `given` drops env_type, which every Environment rule
-    may set)."""
+    may set). `extra`: keys given to promote itself, for what the source did not record (a recorded key stays as
+    it was: a promotion moves what was tested)."""
     inputs = inputs_from_record(source.record, record_path(source.env, source.app), rules_dir)
     given = source.record.get("given")
     keep = {str(k) for k in given} if isinstance(given, list) else set(inputs.context) - {"env_type"}
-    context = {k: v for k, v in inputs.context.items() if k in keep}
+    context = {**(extra or {}), **{k: v for k, v in inputs.context.items() if k in keep}}
     context["env"] = env
     inputs.context = dict(sorted(context.items()))
     return inputs

@@ -185,6 +185,7 @@ def _push(clone: Clone, refs: Mapping[str, str]) -> None:
     if race or ("atomic transaction failed" in out and is_race(err)):
         # An atomic push reports the ref that lost its race on stderr, and every other ref as "atomic
         # transaction failed": that is the same lost race.
+        clone.rejected = why
         raise PushRejected(why)
     raise repo_error(["push", "origin"], err + "\n" + out)
 
@@ -208,7 +209,8 @@ def hydrate(
                     result.notes.append(f"{place.branch} is the proposal: GitOps Promoter opens the pull request")
                 return result
             if not opts.retry.wait(attempt):
-                raise opts.retry.gave_up(attempt, f"{place.branch}", "the repository is as it was; run the job again")
+                hint = "the repository is as it was; run the job again"
+                raise opts.retry.gave_up(attempt, f"{place.branch}", hint, clone.rejected)
     raise AssertionError("unreachable")
 
 

@@ -123,7 +123,10 @@ def read_state(clone: Clone, tip: str | None, tree: RenderedTree, record: bytes)
         current = view.current(list(inside), want)
     finally:
         view.reader.close()
-    state = State(current, current.get(rec), attributes=".gitattributes" in entries)
+    # Whatever stands at .gitattributes (a file, a symlink, even a folder) is the repository's own: only a
+    # repository with none gets plato's (a folder there was replaced by the file, deleting what was in it).
+    there = ".gitattributes" in entries or any(p.startswith(".gitattributes/") for p in entries)
+    state = State(current, current.get(rec), attributes=there)
     state.moved, moved_files = _moved(clone, tip, state.record, tree)
     state.current.update(moved_files)
     return state
@@ -197,6 +200,7 @@ def publish(
                     attempt,
                     f"{tree.app} in {tree.env}",
                     "the repository is as it was; run the job again (or give it longer with --retry-for)",
+                    clone.rejected,
                 )
     raise AssertionError("unreachable")
 

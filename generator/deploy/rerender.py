@@ -35,6 +35,7 @@ import json
 import multiprocessing
 import os
 import re
+import signal
 import zlib
 from collections import Counter, deque
 from collections.abc import Iterator
@@ -302,6 +303,10 @@ PARENT_PIPES: set[int] = set()
 
 
 def _worker_init(rules_dir: str | None, workdir: str, tip: str) -> None:
+    # The parent stops the workers when it is interrupted or terminated; a worker does not unwind on its own (a
+    # Ctrl-C reaches the whole process group).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     for fd in PARENT_PIPES:
         with contextlib.suppress(OSError):
             os.close(fd)
@@ -506,14 +511,22 @@ def stream(
                              initargs=init) as ex:  # fmt: skip
         pending: deque[tuple[Future[list[AppResult]], list[str]]] = deque()
         rest = itertools.chain(head, jobs)
-        while batch := list(itertools.islice(rest, BATCH)):
-            pending.append((ex.submit(render_batch, [j for j, _ in batch]), [r for _, r in batch]))
-            while len(pending) > workers * IN_FLIGHT:
+        try:
+            while batch := list(itertools.islice(rest, BATCH)):
+                pending.append((ex.submit(render_batch, [j for j, _ in batch]), [r for _, r in batch]))
+                while len(pending) > workers * IN_FLIGHT:
+                    done, why = pending.popleft()
+                    yield from zip(done.result(), why, strict=True)
+            while pending:
                 done, why = pending.popleft()
                 yield from zip(done.result(), why, strict=True)
-        while pending:
-            done, why = pending.popleft()
-            yield from zip(done.result(), why, strict=True)
+        except BaseException:
+            # Interrupted, or a result raised: the workers are stopped, not waited for (each holds the others' queue
+            # ends and plato's output: left running, they keep whoever reads that output waiting).
+            ex.shutdown(wait=False, cancel_futures=True)
+            for child in multiprocessing.active_children():
+                child.terminate()
+            raise
 
 
 @dataclass
@@ -561,7 +574,7 @@ def rerender(
                 return result
             if not opts.retry.wait(attempt):
                 hint = "the repository is as it was; run the re-render again"
-                raise opts.retry.gave_up(attempt, "the re-render", hint)
+                raise opts.retry.gave_up(attempt, "the re-render", hint, clone.rejected)
             new_tip = clone.fetch(opts.branch)
             if not _untouched(clone, tip, new_tip, [*impact.changed, *impact.refreshed]):
                 impact = None

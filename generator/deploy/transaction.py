@@ -24,7 +24,7 @@ from generator.check.guard import check_message
 from generator.deploy.git import AUTHOR, BlobReader, Clone, TreeWalk, blob_id
 from generator.deploy.ownership import REGULAR, check_written_paths
 from generator.deploy.report import subject
-from generator.errors import RepoError
+from generator.errors import RepoError, mask_secrets
 
 Mode = Literal["push", "pr"]
 RETRY_FOR = 300.0  # seconds: how long a publish keeps retrying lost races by default
@@ -59,12 +59,16 @@ class Retry:
         self.sleep(delay)
         return True
 
-    def gave_up(self, attempts: int, what: str, hint: str) -> RepoError:
+    def gave_up(self, attempts: int, what: str, hint: str, last: str = "") -> RepoError:
+        """`last`: what the remote said to the last push. A refusal that looks like a lost race but outlasts every
+        retry is often the remote's own (a stale ref lock, receive.denyNonFastForwards): the message says so."""
         spent = self.clock() - self.began
+        said = f" (the last refusal: {mask_secrets(last)})" if last else ""
         return RepoError(
             f"gave up after {attempts} attempt{'s' if attempts != 1 else ''} in {spent:.0f} s: every push of "
-            f"{what} lost a race with another publisher",
-            hint=hint,
+            f"{what} was refused as if another publisher had pushed first{said}",
+            hint=f"{hint}; if no other job is publishing, the remote itself refuses the ref (a stale .lock file, "
+            "receive.denyNonFastForwards, a protected branch)",
         )
 
 

@@ -272,3 +272,18 @@ def test_a_rerender_that_loses_a_race_renders_again_from_the_new_tip(tmp_path, r
     assert remote.count() == before + 3
     assert "cpu: 300m" in remote.show("production/shop/manifest.yaml")
     remote.fsck()
+
+
+def test_a_ref_the_remote_itself_refuses_gives_up_saying_what_the_remote_said(
+    tmp_path, remote, run_plato, shop_args
+) -> None:
+    """A stale lock on the remote's branch reads like a lost race on every push: plato retried it for the whole
+    --retry-for and then blamed another publisher. The message now carries the remote's words and the other
+    causes."""
+    (remote.path / "refs" / "heads" / "main.lock").write_text("stale\n", encoding="utf-8")
+
+    r = run_plato(shop_args("publish", remote.path, extra=["--retry-for", "1"]), env={"PLATO_RETRY_BACKOFF": "0.05"})
+
+    assert r.returncode == 3, r.explain()
+    assert "gave up after" in r.stderr and "the last refusal:" in r.stderr and "lock" in r.stderr, r.stderr
+    assert "stale .lock file" in r.stderr and "Traceback" not in r.output

@@ -233,3 +233,44 @@ def test_bad_promote_arguments_exit_2(remote, publish, run_plato, args, says) ->
     r = run_plato(["promote", *args, "--repo", str(remote.path)])
     assert r.returncode == 2, r.explain()
     assert says in r.stderr and "Traceback" not in r.output and remote.tip() == tip
+
+
+def test_a_selection_the_remote_refuses_partway_names_the_apps_that_landed(remote, run_plato, shop_args, rules) -> None:
+    """Every app is checked before the first lands, but the remote's own hook can refuse a later one: the first
+    had landed, and the message said "nothing was published"."""
+    for app in ("s1", "s2", "s3"):
+        ctx = {"org": "acme", "source_sha": SHA_A, "source_time": "100"}
+        args = shop_args("publish", remote.path, app=app, image=PINNED, context=ctx, extra=["--rules", rules])
+        assert run_plato(args).returncode == 0
+    hook = remote.path / "hooks" / "pre-receive"
+    hook.write_text(
+        "#!/bin/sh\nwhile read old new ref; do\n"
+        '  if git diff --name-only "$old" "$new" 2>/dev/null | grep -q "^staging/s2/"; then\n'
+        '    echo "s2 may not be staged today" >&2; exit 1\n  fi\ndone\nexit 0\n',
+        encoding="utf-8",
+    )
+    hook.chmod(0o755)
+    base = ["promote", "--from", "development", "--to", "staging", "--repo", str(remote.path), "--rules", str(rules)]
+
+    r = run_plato([*base, "--select", "app=s*"])
+
+    assert r.returncode == 3, r.explain()
+    assert "promoted before it, and landed: staging/s1" in r.stderr, r.stderr
+    assert "nothing was published" not in r.stderr
+    assert {f.split("/")[1] for f in remote.files() if f.startswith("staging/")} == {"s1"}
+
+
+def test_a_key_the_target_needs_and_the_source_did_not_record_is_taken_from_promote(remote, run_plato) -> None:
+    """The message said "pass -c org=..." and promote dropped it: an app published without org could never be
+    promoted to production. A key the source recorded stays as it was."""
+    shop = str(Path(__file__).resolve().parents[2] / "examples" / "shop")
+    published = run_plato(["publish", shop, "-c", "env=development", "-c", "app=shop", "--image",
+                           "ghcr.io/acme/shop:1.0.0", "--repo", str(remote.path)])  # fmt: skip
+    assert published.returncode == 0, published.explain()
+    base = ["promote", "--from", "development", "--to", "production", "-c", "app=shop", "--repo", str(remote.path)]
+
+    refused = run_plato(base)
+    assert refused.returncode == 2 and "-c org=..." in refused.stderr, refused.explain()
+    promoted = run_plato([*base, "-c", "org=acme"])
+    assert promoted.returncode == 0, promoted.explain()
+    assert record(remote, "production")["context"]["org"] == "acme"

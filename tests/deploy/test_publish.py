@@ -143,6 +143,21 @@ FOREIGN = {
 }
 
 
+@pytest.mark.parametrize("what", ["folder", "file"])
+def test_whatever_stands_at_gitattributes_is_the_repositorys_own(what, tmp_path, remote, run_plato, shop_args) -> None:
+    """plato writes a .gitattributes only where there is none: a folder of that name was replaced by the file,
+    deleting what it held, outside every path the app owns."""
+    seed = {".gitattributes/keep.txt": "kept\n"} if what == "folder" else {".gitattributes": "*.bin binary\n"}
+    remote.commit(seed, workdir=tmp_path / "seed")
+
+    r = run_plato(shop_args("publish", remote.path))
+
+    assert r.returncode == 0, r.explain()
+    assert "created .gitattributes" not in r.output
+    assert {f for f in remote.files() if f.startswith(".gitattributes")} == set(seed)
+    assert remote.git("show", f"main:{next(iter(seed))}") == next(iter(seed.values()))
+
+
 def test_files_outside_the_owned_paths_survive_and_stale_owned_files_go(tmp_path, remote, run_plato, shop_args) -> None:
     remote.commit({**FOREIGN, "development/shop/stale.yaml": "kind: ConfigMap\n"}, workdir=tmp_path / "seed")
     blobs = {path: remote.git("rev-parse", f"main:{path}").strip() for path in FOREIGN}

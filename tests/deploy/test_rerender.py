@@ -589,3 +589,46 @@ def test_stale_records_alone_make_no_commit(tmp_path: Path) -> None:
     data = json.loads(out)
     assert data["rendered"] == {"rules changed": 2} and data["changed"] == [] and data["refreshed"] == []
     assert git(bare, "rev-parse", "main").strip() == before
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process tree from /proc")
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGINT"])
+def test_a_stopped_rerender_stops_its_workers_and_whoever_reads_its_output_is_not_kept_waiting(
+    how: str, tmp_path: Path
+) -> None:
+    """SIGTERM killed plato and left its forked workers holding each other's queues and plato's output: a CI log
+    reader (or `| tee`) waited 12 minutes. Now it ends as Ctrl-C does (exit 130), the workers with it."""
+    import signal
+    import sys
+    import time
+
+    from generator.deploy.git import descendants
+
+    bare = fleet(tmp_path, [f"app{i:02d}" for i in range(80)], envs=("production",))
+    private = tmp_path / "tmp"
+    private.mkdir()
+    cmd = [sys.executable, "-m", "generator", "rerender", "--full", "--jobs", "2", "--repo", str(bare),
+           "--rules", str(new_rules(tmp_path))]  # fmt: skip
+    env = {**os.environ, "TMPDIR": str(private), "PYTHONPATH": str(Path(__file__).parents[2])}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path, env=env)
+
+    def workers() -> list[int]:  # forked: the command line of plato itself
+        mine = Path(f"/proc/{proc.pid}/cmdline").read_bytes()
+        return [p for p in descendants(proc.pid) if Path(f"/proc/{p}/cmdline").read_bytes() == mine]
+
+    deadline = time.monotonic() + 60
+    while len(workers()) < 2:
+        assert proc.poll() is None and time.monotonic() < deadline, "the rerender ended before it could be stopped"
+        time.sleep(0.02)
+    forked = workers()
+    proc.send_signal(getattr(signal, how))
+    _, err = proc.communicate(timeout=30)  # the output's pipes close: nothing left holds them
+
+    assert proc.returncode == 130, err
+    assert "interrupted" in err.decode() and "Traceback" not in err.decode()
+    time.sleep(0.2)
+    assert [
+        p for p in forked if Path(f"/proc/{p}").exists() and ") Z " not in Path(f"/proc/{p}/stat").read_text()
+    ] == []
+    assert list(private.iterdir()) == []
+    assert git(bare, "log", "--format=%s").count("\n") == 1  # nothing landed
