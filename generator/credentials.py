@@ -431,9 +431,17 @@ def _value_is_key(key: str, value: str) -> bool:
     return len(parts) == 2 and parts[0].lower() in ("bearer", "basic", "token") and not literal(parts[1])
 
 
+# Digests in their standard notations: Subresource Integrity and CSP hashes (sha256-<base64>), go.sum's h1:.
+_INTEGRITY = re.compile(r"'?(?:sha256-[A-Za-z0-9+/]{43}=|sha384-[A-Za-z0-9+/]{64}|sha512-[A-Za-z0-9+/]{86}==)'?")
+_GO_SUM = re.compile(r"[A-Za-z0-9+/]{43}=")
+
+
 def _tokens(text: str, depth: int) -> Iterator[Finding]:
     for m in TOKEN.finditer(text):
         token = m.group()
+        go_sum = text[max(0, m.start() - 3) : m.start()] == "h1:" and _GO_SUM.fullmatch(token)
+        if go_sum or _INTEGRITY.fullmatch(token):
+            continue
         judged = _token(token, depth) if len(token) <= 128 else _token.__wrapped__(token, depth)
         if judged:
             yield Finding(judged[0], m.start(), m.end(), judged[1])

@@ -83,6 +83,9 @@ CLEAN = {
     "url user names": "https://git@github.com/acme/x.git https://x-access-token@github.com/acme/y",
     "xml reference": "<password>${DB_PASSWORD}</password>",
     "query without credentials": "https://host/path?page=2&sort=name&user=alice",
+    "csp hash": "script-src 'sha256-B2yPHKaXnvFWtRChIbabYmUBFZdVfKKXHbWtWidDVF8='",
+    "subresource integrity": 'integrity="sha384-oqVuAfXRKap7fdgcCY5uykM6+R9GqQ8K/uxy9rx7HNQlGYl1kPzQho1wx4JwY8wC"',
+    "go.sum": "github.com/pkg/errors v0.9.1 h1:FEBLx1zS214owpjy7qsBeixbURkuhQAwrK5UwLGTwt4=\n",
     "template in a connection string": "Server=db;User Id={{ .username }};Password={{ .password }};",
     "ssh public key": "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n",
 }

@@ -227,6 +227,7 @@ def run_publish(
                     "attempts": result.attempts,
                     "skipped": result.skipped,
                     "title": title,
+                    "notes": result.notes,
                 },
             )
         )
@@ -242,6 +243,8 @@ def _say(result: Result, repo: str, branch: str) -> None:
     if result.skipped:
         click.echo(f"not published: {result.skipped}", err=True)
     elif not result.changed:
+        for note in result.notes:
+            click.echo(f"note: {note}", err=True)
         click.echo(
             f"no changes: {cs.app} in {cs.env} is already up to date in {repo} ({branch}); no commit made", err=True
         )

@@ -232,7 +232,7 @@ def _attempt(
             return result
     edit = _edit(tree, record, state, result)
     if edit is None:
-        return result
+        return _withdraw(clone, tip, pr_tip, target, result)
     title = summary_line(cs) if not cs.empty else f"{cs.app} in {cs.env}: output unchanged, newer source recorded"
     body = [*(f"! {r}" for r in cs.risks), *([""] if cs.risks else []), *(f"{p}: {s}" for p, s in cs.files.items())]
     sha = write_commits(clone, tip, [Commit("refs/plato/publish", commit_message(title, body, trailers), [edit])])[0]
@@ -245,6 +245,21 @@ def _attempt(
     except PushRejected:
         return None
     result.changed, result.commit = True, sha
+    return result
+
+
+def _withdraw(clone: Clone, tip: str | None, pr_tip: str | None, target: str, result: Result) -> Result | None:
+    """The branch already holds what this run wants: a pull request branch that proposes something else (an
+    earlier run's image) is set to the branch's tip, so that merging it cannot deploy what the latest run did not
+    ask for. None when that push lost a race."""
+    if not (pr_tip and tip) or clone.tree_id(pr_tip) == clone.tree_id(tip):
+        return result
+    try:
+        clone.push(tip, target, lease=pr_tip)
+    except PushRejected:
+        return None
+    result.notes.append(f"{target} proposed something else; set it to {result.changeset.env}'s branch tip, as "
+                        "nothing is left to propose (its pull request has no changes)")  # fmt: skip
     return result
 
 

@@ -443,3 +443,23 @@ def test_a_publish_through_filtered_fetches_refuses_what_is_on_its_paths(
     assert r.returncode == 2, r.explain()
     assert says in r.stderr and "Traceback" not in r.output
     assert filtering.snapshot() == before
+
+
+def test_a_pull_request_branch_that_proposes_what_the_latest_run_did_not_ask_for_is_withdrawn(
+    remote, run_plato, shop_args
+) -> None:
+    """main holds 1.0; a run proposed 2.0 on the PR branch; the latest run asks for 1.0 again. It reported "no
+    changes" and left the proposal of 2.0 open: merging it deployed what nobody asked for last."""
+    assert run_plato(shop_args("publish", remote.path, image="ghcr.io/acme/shop:1.0")).returncode == 0
+    proposed = run_plato(shop_args("publish", remote.path, image="ghcr.io/acme/shop:2.0", extra=["--mode", "pr"]))
+    assert proposed.returncode == 0, proposed.explain()
+    branch = "plato/development/shop"
+    assert remote.git("rev-parse", f"{branch}^{{tree}}") != remote.git("rev-parse", "main^{tree}")
+
+    latest = run_plato(shop_args("publish", remote.path, image="ghcr.io/acme/shop:1.0", extra=["--mode", "pr"]))
+
+    assert latest.returncode == 0, latest.explain()
+    assert "no changes" in latest.stderr and f"{branch} proposed something else" in latest.stderr
+    assert remote.git("rev-parse", f"{branch}^{{tree}}") == remote.git("rev-parse", "main^{tree}")
+    again = run_plato(shop_args("publish", remote.path, image="ghcr.io/acme/shop:1.0", extra=["--mode", "pr"]))
+    assert again.returncode == 0 and "proposed something else" not in again.stderr  # nothing more to do
