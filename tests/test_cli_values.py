@@ -122,3 +122,31 @@ def test_a_command_that_reads_what_was_published_does_not_create_a_mistyped_repo
     assert result.exit_code == 2, result.output
     assert f"deployment repository {missing} does not exist" in result.output
     assert not missing.exists()
+
+
+@pytest.mark.parametrize("image", ["ghcr.io/acme/shop:1 ; rm -rf /", "UPPER/Case:@@", "x:1.0@sha256:abc", "a b"])
+def test_an_image_that_is_no_image_reference_is_bad_input(image, tmp_path) -> None:
+    """It was written into every manifest as it stood, and published with exit 0."""
+    result = _publish(tmp_path / "deploy.git", "--image", image)
+    assert result.exit_code == 2, result.output
+    assert "is not an image reference" in result.output
+    assert not (tmp_path / "deploy.git").exists()
+
+
+def test_a_selection_that_names_a_key_twice_is_bad_input(tmp_path) -> None:
+    """--select env=production,env=development kept the last value, silently."""
+    result = CliRunner().invoke(main, ["rerender", "--repo", str(tmp_path / "r.git"), "--select",
+                                       "env=production,env=development", "--dry-run"])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "--select names env twice" in result.output
+
+
+@pytest.mark.parametrize("command", [["explain", "-c", "env=development", "-c", "app=web"], ["validate"]])
+def test_a_credential_in_a_spec_is_refused_by_the_commands_that_only_read_it(command, tmp_path) -> None:
+    """explain and validate exited 0 on a spec that publish refuses."""
+    spec = tmp_path / "score.yaml"
+    spec.write_text("apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: nginx:1.27\n"
+                    f"    variables:\n      GH: {GHP}\n", encoding="utf-8")  # fmt: skip
+    result = CliRunner().invoke(main, [command[0], str(spec), *command[1:]])
+    assert result.exit_code == 2, result.output
+    assert f"{spec}:8:" in result.output and GHP not in result.output

@@ -185,11 +185,10 @@ def run_publish(
     from generator.deploy import report
     from generator.deploy.gates import summary
     from generator.deploy.github import write_outputs, write_summary
+    from generator.deploy.promoter import hydrate, is_promoter
     from generator.deploy.publish import Options, publish, trailers_for
 
     tree, record = rendered(inputs)
-    from generator.deploy.promoter import hydrate, is_promoter
-
     opts = Options(repo=repo, branch=branch, mode=mode, retry=retry)
     with terminate_as_interrupt():
         admit = partial(inputs.admit, tree)  # judged against the tip the commit is made on
@@ -202,8 +201,7 @@ def run_publish(
     body = report.markdown([cs], provenance(tree), key, note=result.skipped, policy=policy_section(inputs))
     title = report.pr_title([cs])
     if pr_body:
-        pr_body.parent.mkdir(parents=True, exist_ok=True)
-        pr_body.write_text(body, encoding="utf-8")
+        _write_body(pr_body, body)
     write_outputs(
         os.environ.get("GITHUB_OUTPUT"),
         {
@@ -233,6 +231,11 @@ def run_publish(
         )
         return
     _say(result, repo, branch)
+
+
+def _write_body(path: Path, body: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(body, encoding="utf-8")
 
 
 def _say(result: Result, repo: str, branch: str) -> None:

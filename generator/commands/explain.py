@@ -15,10 +15,12 @@ if TYPE_CHECKING:
 
 
 def run(inputs: Inputs, fmt: str) -> None:
+    from generator.check.guard import check_workloads
     from generator.match.explain import explanation, text
     from generator.match.plan import derive_context
     from generator.match.rules import load_rules
 
+    check_workloads(inputs.workloads)  # a credential in a spec never publishes: explain says so first, as validate does
     plan = inputs.plan(partial=True)
     _, notes = derive_context(inputs.context, load_rules(inputs.rules_dir))
     data = explanation(plan, notes)

@@ -200,6 +200,12 @@ def parse_select(text: str | None) -> dict[str, str]:
             raise UserError(
                 f"--select {part!r} is not key=value", file="--select", hint="e.g. --select env=production,app=shop"
             )
+        if key.strip() in out:
+            raise UserError(
+                f"--select names {key.strip()} twice",
+                file="--select",
+                hint=f"one value per key; a glob matches several: --select {key.strip()}='prod*'",
+            )
         out[key.strip()] = value.strip()
     return out
 

@@ -55,6 +55,16 @@ def build(pairs: Iterable[str] = (), environ: Mapping[str, str] | None = None, i
     return dict(sorted(ctx.items()))
 
 
+# An image reference as registries read one (distribution/reference's grammar): a domain with an optional port,
+# lower case path components, a tag, a digest. Anything else was written into every manifest as it stood.
+_COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
+IMAGE_REFERENCE = re.compile(
+    rf"(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9a-fA-F:]+\])"
+    rf"(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})?"
+    r"(?:@sha256:[0-9a-f]{64})?"
+)
+
+
 def validate(ctx: Mapping[str, str], origin: str = "--context") -> None:
     for key, value in ctx.items():
         if not KEY.fullmatch(key):
@@ -86,6 +96,13 @@ def validate(ctx: Mapping[str, str], origin: str = "--context") -> None:
                 f"context value of '{key}' looks like {found}",
                 file=origin,
                 hint="secrets never go into the context: it is written into commits and recorded inputs",
+            )
+        if key == "image" and not IMAGE_REFERENCE.fullmatch(value):
+            raise UserError(
+                f"context image={value!r} is not an image reference",
+                file=origin,
+                hint="an image reference: [registry[:port]/]name[:tag][@sha256:<64 hex>], the name in lower case "
+                "(e.g. ghcr.io/acme/shop:1.4.0)",
             )
         if key in NAME_KEYS and not DNS_LABEL.fullmatch(value):
             raise UserError(
