@@ -639,9 +639,12 @@ def _render(
             impact.add(r, reason, writer)
             if writer and writer.proc:
                 _register(writer.proc)
-    finally:
+    except BaseException:
         if writer:
-            writer.close()
+            writer.abandon()
+        raise
+    if writer:
+        writer.close()
     if not planner.selected:
         raise UserError(
             "no recorded apps" + (f" match --select {scope.select}" if scope.select else " in the repository"),

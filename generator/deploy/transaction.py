@@ -13,6 +13,7 @@ leaves plato is created.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import subprocess
 import time
@@ -167,6 +168,20 @@ class BlobWriter:
         err = proc.stderr.read().decode("utf-8", "replace")
         if proc.wait() != 0:
             raise RepoError(f"git fast-import failed: {err.strip()[:300]}", hint="run again, or with --debug")
+
+    def abandon(self) -> None:
+        """The run stops (an interrupt, an error): fast-import is ended, its half-written pack never used. Closed
+        instead, a blob cut short was reported as git failing, in place of the interrupt."""
+        if self.proc is None:
+            return
+        proc, self.proc = self.proc, None
+        proc.kill()
+        proc.wait()
+        self.clone.git.done(proc)
+        for pipe in (proc.stdin, proc.stdout, proc.stderr):
+            if pipe:
+                with contextlib.suppress(OSError):
+                    pipe.close()
 
 
 def write_commits(clone: Clone, base: str | None, commits: Sequence[Commit], chain: bool = False) -> list[str]:
