@@ -86,14 +86,17 @@ _PRINTABLE_RUN = re.compile(rb"[\x20-\x7e]{12,}")
 _MEDIA_BASE64 = ("iVBORw0KGgo", "/9j/", "R0lGOD", "AAABAA", "d09GR", "d09GMg", "T1RUTw", "AAEAAA", "UklGR")
 
 
+def _block_bytes(block: str) -> bytes:
+    """What a base64 block (maybe folded over lines) encodes; b"" when it is no base64."""
+    try:
+        return base64.b64decode("".join(block.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return b""
+
+
 def _media(block: str) -> bytes | None:
     """The bytes of an image or font a base64 block encodes, or None."""
-    if not block.startswith(_MEDIA_BASE64):
-        return None
-    try:
-        raw = base64.b64decode("".join(block.split()), validate=True)
-    except (binascii.Error, ValueError):
-        return None
+    raw = _block_bytes(block) if block.startswith(_MEDIA_BASE64) else b""
     webp = raw[:4] == b"RIFF" and raw[8:12] == b"WEBP"
     return raw if len(raw) >= 16 and (webp or raw.startswith(_MEDIA)) else None
 
@@ -102,12 +105,7 @@ def _der_key(block: str) -> bool:
     """A base64 block that encodes a private key or a keystore in DER (PKCS#1, PKCS#8, SEC1, PKCS#12): an ASN.1
     SEQUENCE whose first element is a small INTEGER, the version (a certificate's is another SEQUENCE). Without
     its PEM armour no detector's shape sees it."""
-    if not block.startswith("M"):
-        return False
-    try:
-        raw = base64.b64decode("".join(block.split()), validate=True)
-    except (binascii.Error, ValueError):
-        return False
+    raw = _block_bytes(block) if block.startswith("M") else b""
     if len(raw) < 32 or raw[0] != 0x30:
         return False
     head = 2 if raw[1] < 0x80 else 2 + (raw[1] & 0x7F)
@@ -119,19 +117,22 @@ def _binary(text: str) -> bool:
     return any(_media(m.group()) is not None or _der_key(m.group()) for m in _BASE64_BLOCK.finditer(text))
 
 
-def _media_blocks(text: str) -> tuple[str, list[tuple[int, str]]]:
-    """The text with its base64 images and fonts blanked out (offsets and lines kept), and the printable runs
-    inside them with where their block starts."""
+def _binary_blocks(text: str) -> tuple[str, list[tuple[int, str]], list[Finding]]:
+    """One pass over the text's base64 blocks: the text with its images and fonts blanked out (offsets and lines
+    kept), the printable runs inside them with where their block starts, and the DER keys found."""
     runs: list[tuple[int, str]] = []
+    keys: list[Finding] = []
 
     def blank(m: re.Match[str]) -> str:
         raw = _media(m.group())
         if raw is None:
+            if _der_key(m.group()):
+                keys.append(Finding("a private key (base64 DER)", m.start(), m.end(), 0))
             return m.group()
         runs.extend((m.start(), r.decode("ascii")) for r in _PRINTABLE_RUN.findall(raw))
         return re.sub(r"[^\n]", " ", m.group())
 
-    return (_BASE64_BLOCK.sub(blank, text) if len(text) >= 40 else text), runs
+    return (_BASE64_BLOCK.sub(blank, text) if len(text) >= 40 else text), runs, keys
 
 
 # -- URL userinfo --------------------------------------------------------------------------------------------------
@@ -432,7 +433,7 @@ def _value_is_key(key: str, value: str) -> bool:
 
 
 # Digests in their standard notations: Subresource Integrity and CSP hashes (sha256-<base64>), go.sum's h1:.
-_INTEGRITY = re.compile(r"'?(?:sha256-[A-Za-z0-9+/]{43}=|sha384-[A-Za-z0-9+/]{64}|sha512-[A-Za-z0-9+/]{86}==)'?")
+_INTEGRITY = re.compile(r"sha256-[A-Za-z0-9+/]{43}=|sha384-[A-Za-z0-9+/]{64}|sha512-[A-Za-z0-9+/]{86}==")
 _GO_SUM = re.compile(r"[A-Za-z0-9+/]{43}=")
 
 
@@ -566,10 +567,9 @@ def _scan_short(text: str, lang: Lang, assignments: bool, depth: int) -> tuple[F
 
 def _scan(text: str, lang: Lang, assignments: bool, depth: int) -> list[Finding]:
     text = _PUBLIC_BLOCK.sub(lambda m: " " * len(m.group()), text)  # keep offsets: certificates are public
-    text, media = _media_blocks(text)
+    text, media, keys = _binary_blocks(text)
     found = [*_urls(text), *(_assignments(text, lang) if assignments else ()), *_tokens(text, depth), *_shapes(text)]
-    found += [Finding("a private key (base64 DER)", m.start(), m.end(), 0) for m in _BASE64_BLOCK.finditer(text)
-              if _der_key(m.group())]  # fmt: skip
+    found += keys
     for start, run in media:
         inner = first(run, depth=min(depth + 1, 2))
         if inner:

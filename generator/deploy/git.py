@@ -116,11 +116,9 @@ def descendants(pid: int) -> list[int]:
     read from /proc; none where there is no /proc. Read before `pid` ends: its orphans are adopted by init."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        fields = _stat(stat)
+        if len(fields) > 1:
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
     found: list[int] = []
     todo = [pid]
     while todo:
@@ -130,18 +128,29 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def _running(pid: int) -> bool:
+def _stat(path: Path) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name (state, parent, ...); none for a process gone."""
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
+        return path.read_text().rpartition(")")[2].split()
+    except OSError:
+        return []
+
+
+def _running(pid: int) -> bool:
+    fields = _stat(Path(f"/proc/{pid}/stat"))
+    return bool(fields) and fields[0] != "Z"
+
+
+def command_args(args: Sequence[str]) -> Sequence[str]:
+    """A git command line without the `-c key=value` settings before it: what messages name."""
+    while len(args) > 1 and args[0] == "-c":
+        args = args[2:]
+    return args
 
 
 def timed_out(args: Sequence[str], seconds: float) -> RepoError:
     """What a git command stopped at PLATO_GIT_TIMEOUT means for the run."""
-    while len(args) > 1 and args[0] == "-c":
-        args = args[2:]
+    args = command_args(args)
     longer = f"{TIMEOUT_VAR}=<seconds> allows longer (0: no limit)"
     if args and args[0] == "push":
         return RepoError(
@@ -227,8 +236,8 @@ class Git:
                         proc.terminate()
 
     def end(self, proc: subprocess.Popen[bytes]) -> None:
-        """Stop one git process that ran out of time, with the helpers it started (they hold its pipes open): asked
-        first, killed after STOP_GRACE."""
+        """Stop one git process that ran out of time or is abandoned, with the helpers it started (they hold its
+        pipes open): asked first, killed after STOP_GRACE."""
         pids = descendants(proc.pid)
         for sig in (signal.SIGTERM, signal.SIGKILL):
             with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -246,7 +255,8 @@ class Git:
                     break
         for pipe in (proc.stdin, proc.stdout, proc.stderr):
             if pipe:
-                pipe.close()
+                with contextlib.suppress(OSError):  # unwritten input of a process that is gone
+                    pipe.close()
 
     def done(self, proc: subprocess.Popen[bytes]) -> None:
         """A process started here has ended (and been waited for)."""
@@ -541,11 +551,10 @@ class BlobReader:
 def repo_error(args: tuple[str, ...] | list[str], stderr: str) -> RepoError:
     text = mask_secrets(stderr.strip())
     low = text.lower()
-    while len(args) > 1 and args[0] == "-c":  # name the command, not the settings given to it
-        args = args[2:]
-    what = " ".join(mask_secrets(a) for a in args[:2])
+    named = command_args(args)  # name the command, not the settings given to it
+    what = " ".join(mask_secrets(a) for a in named[:2])
     read_only = ("not exported", "access denied", "repository not found", "permission to")
-    if args and args[0] == "push" and any(m in low for m in read_only):
+    if named and named[0] == "push" and any(m in low for m in read_only):
         # plato pushes only after a fetch that worked: the repository is there, but takes no push from this run.
         return RepoError(
             f"git {what}: the deployment repository can be read but refused the push: {_last(text)}",

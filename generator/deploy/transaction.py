@@ -13,7 +13,6 @@ leaves plato is created.
 
 from __future__ import annotations
 
-import contextlib
 import random
 import subprocess
 import time
@@ -175,13 +174,8 @@ class BlobWriter:
         if self.proc is None:
             return
         proc, self.proc = self.proc, None
-        proc.kill()
-        proc.wait()
+        self.clone.git.end(proc)
         self.clone.git.done(proc)
-        for pipe in (proc.stdin, proc.stdout, proc.stderr):
-            if pipe:
-                with contextlib.suppress(OSError):
-                    pipe.close()
 
 
 def write_commits(clone: Clone, base: str | None, commits: Sequence[Commit], chain: bool = False) -> list[str]:
