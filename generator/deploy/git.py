@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Literal
 
+from generator.deploy.layout import RECORD_DIR
 from generator.errors import RepoError, UserError, mask_secrets, register_path, register_secret
 
 # Push rejections that mean "someone else pushed first": fetch, rewrite, retry (never rebase).
@@ -456,6 +457,11 @@ FETCH_OIDS = ("-c", "fetch.negotiationAlgorithm=noop", "fetch", "-q", "--no-tags
 # A publish's first fetch asks for the trees down to this depth (`--filter=tree:2`: the root and its folders),
 # then less where a server limits tree filters (uploadpackfilter.tree.maxDepth).
 TREE_FILTERS = ("tree:2", "tree:1")
+# Folders whose children are few by plato's own layout (the records: one folder per environment): fetch_paths asks
+# for such a folder with its children's listings (`--filter=tree:1`), which spares the request a level of its own
+# would cost. That request is the longest chain of a publish (root, folders, records, the record blob), and on a
+# real network each is a round trip; the cost is the other environments' listings, beside the one read.
+LISTED_WITH_CHILDREN = frozenset({RECORD_DIR})
 STOP_WAIT = 5.0  # seconds close() waits for a stopped fetch ahead to end
 
 
@@ -676,6 +682,7 @@ class Clone:
         self.trees_filtered = False  # ... and trees too: fetch_paths downloads those on the way to what is read
         self.fetched: set[str] = set()  # blobs already downloaded (a retry on a new tip reads mostly the same)
         self.whole: set[str] = set()  # folders downloaded with everything in them (and all they hold)
+        self.listed: set[str] = set()  # folders downloaded with their children's listings (LISTED_WITH_CHILDREN)
         self.filters = [*TREE_FILTERS, "blob:none"] if self.paths else [] if self.blobs else ["blob:none"]
         self.top = 0
         self.ahead: Ahead | None = None
@@ -796,16 +803,15 @@ class Clone:
                 if not level:
                     break
                 if depth >= self.top:
-                    todo = {p: o for p, o in level.items() if o not in self.whole}
-                    self._fetch_level(
-                        [o for p, o in todo.items() if p not in deep], [o for p, o in todo.items() if p in deep]
-                    )
+                    self._fetch_level({p: o for p, o in level.items() if o not in self.whole}, deep)
                 below: dict[str, str] = {}
                 for path, oid in level.items():
-                    inside = oid in self.whole
+                    inside, listed = oid in self.whole, oid in self.listed
                     for name, mode, child in tree_items(reader.read(oid)):
                         if inside:  # it came with its folder
                             self.whole.add(child)
+                            self.fetched.add(child)
+                        elif listed and mode == "040000":  # its listing came with its folder
                             self.fetched.add(child)
                         sub = f"{path}/{name}" if path else name
                         if mode != "040000":
@@ -818,9 +824,17 @@ class Clone:
         finally:
             reader.close()
 
-    def _fetch_level(self, trees: list[str], whole: list[str]) -> None:
-        """One level of fetch_paths: the trees alone, and the folders wanted whole with all they hold, at once."""
-        self._fetch_objects((trees, "--filter=tree:0", self.fetched), (whole, "--no-filter", self.whole))
+    def _fetch_level(self, level: dict[str, str], deep: set[str]) -> None:
+        """One level of fetch_paths (path -> tree id), all at once: the folders wanted whole with all they hold
+        (`deep`), those of LISTED_WITH_CHILDREN with their children's listings, and the others' trees alone."""
+        whole = [o for p, o in level.items() if p in deep]
+        listed = [o for p, o in level.items() if p not in deep and p in LISTED_WITH_CHILDREN]
+        trees = [o for p, o in level.items() if p not in deep and p not in LISTED_WITH_CHILDREN]
+        self._fetch_objects(
+            (trees, "--filter=tree:0", self.fetched),
+            (listed, "--filter=tree:1", self.listed),
+            (whole, "--no-filter", self.whole),
+        )
 
     def _fetch_objects(self, *requests: tuple[Iterable[str], str, set[str]]) -> None:
         """Objects by id, one request per (ids, filter flag, the set of ids already fetched that way), all at

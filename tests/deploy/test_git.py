@@ -266,6 +266,7 @@ def _seed(tmp_path: Path, **config: str) -> Path:
         "production/c/manifest.yaml": "c\n",
         ".plato/inputs/development/a.json": "{}\n",
         ".plato/inputs/development/b.json": "{}\n",
+        ".plato/inputs/production/c.json": "{}\n",
     }
     for rel, text in files.items():
         (work / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -316,6 +317,31 @@ def test_a_clone_for_paths_downloads_the_trees_on_the_way_and_nothing_beside_the
         assert sorted(listed) == [".plato/inputs/development/a.json", "README.md", *sorted(
             ["development/a/deep/x.yaml", "development/a/manifest.yaml"])]  # fmt: skip
         assert _trees(clone) == held  # listing the paths read fetched nothing more
+
+
+def test_the_records_folder_comes_with_its_environments_listings_in_one_request(tmp_path, monkeypatch) -> None:
+    """The walk to a record is the longest chain of requests a publish makes: the records' folder (one folder per
+    environment) is asked for with its children's listings, so that the record's own folder needs no request."""
+    bare = _seed(tmp_path, **{"uploadpack.allowFilter": "true"})
+    monkeypatch.setenv("GIT_NO_LAZY_FETCH", "1")
+    with Clone(str(bare), paths=True) as clone:
+        tip = clone.fetch("main")
+        assert tip is not None and clone.top == 2
+        requests: list[list[str]] = []
+        real = Git.run_together
+
+        def counted(self, calls):
+            requests.append([" ".join(a for a in args if a.startswith("--filter")) for args, _ in calls])
+            return real(self, calls)
+
+        monkeypatch.setattr(Git, "run_together", counted)
+        clone.fetch_paths(tip, [".plato/inputs/development/a.json"])
+        assert [r for r in requests if r] == [["--filter=tree:1"]]  # one request, not one per level
+        held = _trees(clone)
+        assert {_tree_of(bare, f"main:.plato/inputs/{env}") for env in ("development", "production")} <= held
+        assert not {_tree_of(bare, f"main:.plato/inputs/{r}.json") for r in ("development/a", "production/c")} & (
+            _trees(clone, "blob"))  # listings only: the record itself comes when it is read
+        assert ls_tree(clone.git, tip, [".plato/inputs/development/a.json"])  # there, without a lazy fetch
 
 
 def test_a_fetch_ahead_gives_the_tip_a_fetch_gives_with_its_paths_and_a_second_fetch_asks_again(tmp_path) -> None:
