@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from generator import credentials
 from generator.credentials import credential_key, first, mask, scan
 from generator.errors import MaskedStream, mask_secrets
 
@@ -313,3 +314,30 @@ def test_a_secret_without_data_and_an_external_secret_are_not_one() -> None:
     external = {"kind": "ExternalSecret", "spec": {"data": [{"secretKey": "password", "remoteRef": {"key": "db"}}]}}
     assert first(json.dumps(external)) is None
     assert first("kind: SecretStore\nspec: {provider: {vault: {server: 'https://vault'}}}\n") is None
+
+
+@pytest.mark.parametrize(
+    "whole, core, lead",
+    [
+        (credentials._KIND_SECRET, credentials._KIND_SECRET_CORE, -1),
+        (credentials._JSON_SECRET, credentials._JSON_SECRET_CORE, 1),
+        (credentials._JSON_DATA, credentials._JSON_DATA_CORE, 7),
+    ],
+)
+def test_a_secret_manifest_is_found_from_its_kind_word_exactly_where_the_whole_pattern_is(whole, core, lead) -> None:
+    """The Secret-in-text patterns are searched for from their `kind`/`data` word (fast), then matched whole: the
+    same matches as the whole pattern's own search, on texts made of the pieces that decide them."""
+    pieces = ["kind", "Kind", "KIND", "K", ": ", ":", '"', "'", "secret", "Secret", "ſecret", " ", "\n", "\t", "data",
+              "Data", "stringData", "string", "{", "}", ",", "x", "-", "#c", "metadata", "é"]  # fmt: skip
+    rng = random.Random(7)
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 14)))
+        expected = [(m.start(), m.end()) for m in whole.finditer(text)]
+        assert [(m.start(), m.end()) for m in credentials._matches(text, whole, core, lead)] == expected, text
+
+
+def test_a_base64_block_is_found_whatever_surrounds_it_and_only_from_forty_characters() -> None:
+    block = base64.b64encode(bytes(range(60))).decode()
+    for text in (block, f"é{block}é", f"x: {block[:40]}", f"{block[:39]}", "ü" * 50, "a+/" * 13 + "a"):
+        expected = [m.group() for m in credentials._BASE64_BLOCK.finditer(text)]
+        assert [m.group() for m in credentials._base64_blocks(text)] == expected, text
