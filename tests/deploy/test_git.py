@@ -340,7 +340,8 @@ def test_the_records_folder_comes_with_its_environments_listings_in_one_request(
         held = _trees(clone)
         assert {_tree_of(bare, f"main:.plato/inputs/{env}") for env in ("development", "production")} <= held
         assert not {_tree_of(bare, f"main:.plato/inputs/{r}.json") for r in ("development/a", "production/c")} & (
-            _trees(clone, "blob"))  # listings only: the record itself comes when it is read
+            _trees(clone, "blob")
+        )  # listings only: the record itself comes when it is read
         assert ls_tree(clone.git, tip, [".plato/inputs/development/a.json"])  # there, without a lazy fetch
 
 
