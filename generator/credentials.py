@@ -457,6 +457,28 @@ def _assignments(text: str, lang: Lang, offset: int = 0) -> Iterator[Finding]:
             continue  # an ExternalSecret data item (a diff of one): the key of the Secret it makes
         if credential_key(key) and literal(value, lang) and not _value_is_key(key, value):
             yield Finding(f"a literal value for '{key}'", offset + m.start("value"), offset + m.end("value"), 2)
+    for start, end in client_passwords(text):
+        yield Finding("a password on a command line", offset + start, offset + end, 2)
+
+
+# Clients that take a password glued to a flag or as the flag's next word, on a command line: mysql's -pSECRET (a
+# space after -p makes it ask), sshpass -p SECRET, redis-cli -a SECRET. A port is -P; a value may be a reference.
+_CLIENT_PASSWORD = re.compile(
+    r"(?<![\w.-])(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlcheck|mysqlsh|mariadb(?:-dump|-admin|-import)?)"
+    r"(?=[ \t])[^\n;|&]*?[ \t]-p(?:\\?[\"'])?(?P<glued>[^\s\"'`;|&\\]+)"
+    r"|(?<![\w.-])(?:sshpass[^\n;|&]*?[ \t]-p|redis-cli[^\n;|&]*?[ \t](?:-a|--pass))[ \t]*(?:\\?[\"'])?"
+    r"(?P<next>[^\s\"'`;|&\\-][^\s\"'`;|&\\]*)"  # a quote may stand before the value, escaped in JSON
+)
+
+
+def client_passwords(text: str) -> Iterator[tuple[int, int]]:
+    """Where a command line in the text gives a client its password (see _CLIENT_PASSWORD): each literal one."""
+    if not any(client in text for client in ("mysql", "mariadb", "sshpass", "redis-cli")):
+        return  # the pattern opens with a look-behind: most texts never run it
+    for m in _CLIENT_PASSWORD.finditer(text):
+        group = "glued" if m.group("glued") else "next"
+        if literal(m.group(group)):
+            yield m.start(group), m.end(group)
 
 
 def _value_is_key(key: str, value: str) -> bool:
@@ -481,6 +503,31 @@ def _tokens(text: str, depth: int) -> Iterator[Finding]:
             yield Finding(judged[0], m.start(), m.end(), judged[1])
 
 
+# A word (a vendor's prefix: dop_v1_, shpat_, key-, dapi) glued to a hex body of 32 or more: the body is judged as
+# a bare hex run would be, and a digest's length (64, 128) does not excuse it unless the word names a digest. A
+# git id (40) never counts: branch-and-commit names (main-<sha>) are everywhere in image tags.
+_PREFIXED_HEX = re.compile(
+    r"(?P<word>[A-Za-z][A-Za-z0-9]*?(?:[_-][A-Za-z0-9]+?)*?)[_-]?(?P<body>[0-9a-f]{32,}|[0-9A-F]{32,})"
+)
+_HEX_RUN = re.compile(r"[0-9a-fA-F]+")
+_DIGEST_WORDS = frozenset(
+    ["md5", "sha", "sha1", "sha224", "sha256", "sha384", "sha512", "sha3", "blake2b", "blake2s", "blake3", "xxh3",
+     "xxh64", "crc32", "h1", "hash", "digest", "checksum", "sum", "md5sum", "sha1sum", "sha256sum", "etag", "commit",
+     "rev", "revision", "git", "tree", "blob", "oid"]
+)  # fmt: skip
+
+
+def _prefixed_hex(token: str) -> bool:
+    token = token.strip("=.-_")
+    m = _PREFIXED_HEX.fullmatch(token) if not _HEX_RUN.fullmatch(token) else None  # bare hex: judged as such
+    if not m or len(m.group("body")) == 40:
+        return False
+    word, body = m.group("word").lower(), m.group("body")
+    if re.split(r"[_-]", word)[-1] in _DIGEST_WORDS:
+        return False
+    return any(c.isdigit() for c in body) and not body.isdigit() and entropy(body) > 3.3
+
+
 @lru_cache(maxsize=16384)
 def _token(token: str, depth: int) -> tuple[str, int] | None:
     """What one token is (an encoded credential, a random-looking string) and its rank, or None. Judged once
@@ -491,6 +538,8 @@ def _token(token: str, depth: int) -> tuple[str, int] | None:
         return (f"{inner.what} (base64 or hex encoded)", inner.rank) if inner else None
     if any(random_token(part) for part in re.split(r"[.]{2,}|(?<=[a-z])\.(?=[a-z])", token)):
         return "a high-entropy string", 3
+    if _prefixed_hex(token):
+        return "a token (a word and a random hex string)", 3
     return None
 
 
@@ -581,16 +630,39 @@ def _joined(run: list[tuple[int, str]]) -> Iterator[tuple[int, str]]:
         yield run[0][0], "".join(frag for _, frag in run)
 
 
+# Characters that print as nothing (zero-width spaces and joiners, the soft hyphen, the word joiner, the BOM,
+# bidirectional controls, tag characters): one inside a token hides it from every shape and from its entropy, and
+# what it hides is still the credential to whoever reads the file. The scan reads the text without them.
+_INVISIBLE = re.compile(
+    "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\U000e0000-\U000e007f]"
+)
+
+
 def scan(text: str, lang: Lang = "text", *, assignments: bool = True, depth: int = 0) -> list[Finding]:
     """Every credential found in the text, in order. Without `assignments`, `key: value` lines are not judged by
     their key (YAML that the structured guard has read object by object, knowing which keys are references)."""
     if len(text) < 6:  # nothing that short is a credential plato could tell from a name
         return []
+    if not text.isascii() and _INVISIBLE.search(text):
+        return _scan_visible(text, lang, assignments, depth)
     if len(text) <= 512:  # names, labels and values repeat across a manifest: each is judged once
         return list(_scan_short(text, lang, assignments, depth))
     if _clean_by_lines(text, lang, assignments, depth):
         return []
     return _scan(text, lang, assignments, depth)
+
+
+def _scan_visible(text: str, lang: Lang, assignments: bool, depth: int) -> list[Finding]:
+    """scan() of the text with its invisible characters left out, each finding placed back in the text itself
+    (its span covers the invisible characters inside it)."""
+    kept = [i for i, ch in enumerate(text) if not _INVISIBLE.match(ch)]
+    visible = "".join(text[i] for i in kept)
+    out = []
+    for f in scan(visible, lang, assignments=assignments, depth=depth):
+        start = kept[f.start] if f.start < len(kept) else len(text)
+        end = kept[f.end - 1] + 1 if 0 < f.end <= len(kept) else start
+        out.append(Finding(f.what, start, end, f.rank))
+    return out
 
 
 @lru_cache(maxsize=8192)

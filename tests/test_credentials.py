@@ -60,6 +60,11 @@ FOUND = {
     "npmrc": ("//registry.npmjs.org/:_authToken=123e4567-e89b-12d3-a456-426614174000\n", "'_authToken'"),
     "query string": ("jdbc:postgresql://db/app?user=u&password=correcthorse", "a literal value for 'password'"),
     "docker auth": ('{"auths": {"ghcr.io": {"auth": "Ym9iOnB3"}}}', "a literal value for 'auth'"),
+    # Clients given a password on their command line
+    "mysql glued": ("mysql -h db -uroot -pcorrecthorse shop", "a password on a command line"),
+    "mysqldump quoted": ("/usr/bin/mysqldump -u app -p'correcthorse' shop > x.sql", "a password on a command line"),
+    "sshpass": ("sshpass -p correcthorse ssh deploy@host", "a password on a command line"),
+    "redis-cli": ("redis-cli -h cache -a correcthorse ping", "a password on a command line"),
 }
 
 CLEAN = {
@@ -88,6 +93,9 @@ CLEAN = {
     "subresource integrity": 'integrity="sha384-oqVuAfXRKap7fdgcCY5uykM6+R9GqQ8K/uxy9rx7HNQlGYl1kPzQho1wx4JwY8wC"',
     "go.sum": "github.com/pkg/errors v0.9.1 h1:FEBLx1zS214owpjy7qsBeixbURkuhQAwrK5UwLGTwt4=\n",
     "template in a connection string": "Server=db;User Id={{ .username }};Password={{ .password }};",
+    "mysql asks": "mysql -h db -uroot -p shop",
+    "mysql reference": 'mysql -uroot -p$MYSQL_ROOT_PASSWORD; sshpass -p "$SSHPASS" ssh h; redis-cli -a ${REDIS_PW}',
+    "ports": "docker run -p 8080:80 nginx; mysql -P 3306 -h db; ssh -p 2222 host",
     "ssh public key": "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n",
 }
 
@@ -341,3 +349,65 @@ def test_a_base64_block_is_found_whatever_surrounds_it_and_only_from_forty_chara
     for text in (block, f"é{block}é", f"x: {block[:40]}", f"{block[:39]}", "ü" * 50, "a+/" * 13 + "a"):
         expected = [m.group() for m in credentials._BASE64_BLOCK.finditer(text)]
         assert [m.group() for m in credentials._base64_blocks(text)] == expected, text
+
+
+_RNG = random.Random(13)
+
+
+def _hex(n: int) -> str:
+    return "".join(_RNG.choice("0123456789abcdef") for _ in range(n))
+
+
+# Vendors' tokens of this family (DigitalOcean, Shopify, Mailgun, Databricks, ...) and words of no vendor: the
+# word says nothing, the hex after it is the secret.
+GLUED_WORDS = ["dop_v1_", "shpat_", "shpss_", "key-", "dapi", "pat_", "tok-", "sk_", "acme_live_", "Xq"]
+
+
+@pytest.mark.parametrize("word", GLUED_WORDS)
+@pytest.mark.parametrize("length", [32, 48, 64, 128])
+def test_a_word_glued_to_a_random_hex_string_is_a_token_under_any_name(word: str, length: int) -> None:
+    token = word + _hex(length)
+    for text in (f"NOTES: {token}\n", f"- {token}", f'{{"x": "{token}"}}'):
+        found = first(text)
+        assert found is not None and "token" in found.what, (text, found)
+        assert token not in mask(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "image: ghcr.io/acme/shop:main-" + _hex(40),  # a branch and its commit
+        "release-" + _hex(40),
+        "sha256-" + _hex(64),
+        "checksum_" + _hex(64),
+        "md5-" + _hex(32),
+        "etag-" + _hex(32),
+        "blake2b-" + _hex(128),
+        "pod-template-hash: web-" + _hex(10),
+        "name: config-" + "0" * 32,  # no letters: a counter, not random
+        '"output": "sha256:de0d' + _hex(60) + '"',  # a digest that begins with letters is not a word and its hex
+        "fade" + _hex(60),
+    ],
+)
+def test_a_digest_or_a_commit_after_a_word_is_no_token(text: str) -> None:
+    assert first(text) is None, first(text)
+
+
+INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\U000e0020"]
+
+
+@pytest.mark.parametrize("name", sorted(FOUND))
+def test_an_invisible_character_inside_a_credential_hides_nothing(name: str) -> None:
+    """A zero-width space in a token breaks every shape and halves its entropy, and hides nothing from whoever
+    reads the file: the scan reads the text without such characters, and masks the whole span in the text."""
+    text, what = FOUND[name]
+    found = first(text)
+    assert found is not None
+    secret = text[found.start : found.end]
+    for ch in INVISIBLE:
+        at = found.start + max(1, (found.end - found.start) // 2)
+        hidden = text[:at] + ch + text[at:]
+        again = first(hidden)
+        assert again is not None and what in again.what, (name, repr(ch), again)
+        masked = mask(hidden)
+        assert secret not in masked.replace(ch, ""), (name, repr(ch), masked)

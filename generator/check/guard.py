@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from generator.credentials import Lang, credential_key, first, literal
+from generator.credentials import Lang, client_passwords, credential_key, first, literal
 from generator.errors import UserError
 
 if TYPE_CHECKING:
@@ -76,6 +76,13 @@ def _mapping(value: dict[Any, Any]) -> Hit | None:
     pair = _name_value(value)
     if pair and credential_key(pair[0]) and literal(pair[1]):
         return Hit(f"a literal value for '{pair[0]}'", ("value",))
+    command, args = value.get("command"), value.get("args")
+    if isinstance(command, list) and isinstance(args, list):  # a container's command line, in two parts
+        hit = _client_password([*command, *args])
+        if hit:
+            at = int(hit.loc[0])
+            hit.loc = ("command", at) if at < len(command) else ("args", at - len(command))
+            return hit
     for key, item in value.items():
         name = key if type(key) is str else str(key)
         held, names_credential = _key(name) if len(name) <= 512 else _key.__wrapped__(name)
@@ -102,20 +109,25 @@ def _reference_field(key: str, mapping: dict[Any, Any]) -> bool:
 
 
 def _sequence(value: list[Any]) -> Hit | None:
+    client = _client_password(value)  # first: "-pSECRET" is no flag name to quote in a message
+    if client:
+        return client
     for i, item in enumerate(value):
         hit = _walk(item)
         if hit:
             hit.loc = (i, *hit.loc)
             return hit
         # ["--password", "hunter2"]: a credential-named flag and its literal value as the next argument.
-        flag = isinstance(item, str) and item.startswith("-") and "=" not in item and i + 1 < len(value)
+        flag = isinstance(item, str) and _FLAG.fullmatch(item) is not None and i + 1 < len(value)
         if (
             flag
             and credential_key(item.lstrip("-"))
             and literal(value[i + 1])
             and not str(value[i + 1]).startswith("-")
         ):
-            return Hit(f"a literal value for '{item}'", (i + 1,))
+            # A long option is a name to quote; a short one may have its value glued to it (-pSECRET).
+            return Hit(f"a literal value for '{item}'" if item.startswith("--") else "a literal value after a "
+                       "credential flag", (i + 1,))  # fmt: skip
         # ["-u", "admin:pw"]: curl's and wget's user and password in one argument.
         if isinstance(item, str) and item in USER_FLAGS and i + 1 < len(value) and isinstance(value[i + 1], str):
             pair = USER_PASSWORD.fullmatch(value[i + 1])
@@ -124,6 +136,21 @@ def _sequence(value: list[Any]) -> Hit | None:
     return None
 
 
+def _client_password(value: list[Any]) -> Hit | None:
+    """["mysql", "-uroot", "-pSECRET"], ["sshpass", "-p", "SECRET", "ssh", ...]: a client's password in an argument
+    list, read as the command line it is (see credentials.client_passwords)."""
+    if len(value) < 2 or not all(isinstance(v, str) for v in value):
+        return None
+    line, ends = "", []
+    for v in value:
+        line += ("" if not line else " ") + v
+        ends.append(len(line))
+    for start, _ in client_passwords(line):
+        return Hit("a password on a command line", (next(i for i, e in enumerate(ends) if start < e),))
+    return None
+
+
+_FLAG = re.compile(r"--?[A-Za-z][A-Za-z0-9_.-]*")  # a flag's name alone (not -p$(PW), not --password=x)
 USER_FLAGS = frozenset({"-u", "--user", "--proxy-user", "-U", "--http-user", "--auth"})
 USER_PASSWORD = re.compile(r"[^:\s]+:(?P<pw>\S+)")
 

@@ -422,6 +422,10 @@ def test_objects_handed_over_with_their_file_are_judged_as_the_file_read_back(ob
         (["wget", "--user", "deploy:BlueHarbor2024", "https://x"], True),
         (["curl", "-u", "admin:$(PLATO_SECRET_API_PASSWORD)", "https://api"], False),
         (["curl", "-u", "nobody", "https://api"], False),
+        (["mysql", "-uroot", "-pBlueHarbor2024", "shop"], True),  # a password glued to its flag
+        (["sshpass", "-p", "BlueHarbor2024", "ssh", "deploy@host"], True),
+        (["mysql", "-uroot", "-p$(PLATO_SECRET_DB_PASSWORD)", "shop"], False),
+        (["docker", "run", "-p", "8080:80", "nginx"], False),
     ],
 )
 def test_a_user_and_password_after_a_user_flag_is_found(command: list[str], found: bool) -> None:
