@@ -252,6 +252,8 @@ _SPACED = re.compile(
 # <password>x</password> (Maven's settings.xml, any XML), and .netrc's `login USER password VALUE`.
 _ELEMENT = re.compile(r"<(?P<key>[A-Za-z_][\w.-]*)>(?P<value>[^<>\n]+)</(?P=key)>")
 _NETRC = re.compile(r"\blogin[ \t]+\S+[ \t]+(?P<key>password|passwd|account)[ \t]+(?P<value>\S+)")
+# A .pgpass line (hostname:port:database:username:password, the whole line): its last field is the password.
+_PGPASS = re.compile(r"^[ \t]*[A-Za-z0-9.*_-]+:(?:\d{1,5}|\*):[^:\s]+:[^:\s]+:(?P<value>[^\s:][^\n]*?)[ \t]*$", re.M)
 _HEREDOC = re.compile(r"<<-?(?P<tag>[A-Za-z_]+)\n(?P<body>.*?)\n[ \t]*(?P=tag)\b", re.S)
 _HCL_STRING = re.compile(r'"(?P<body>(?:[^"\\\n]|\\.)*)"')
 
@@ -459,6 +461,9 @@ def _assignments(text: str, lang: Lang, offset: int = 0) -> Iterator[Finding]:
             yield Finding(f"a literal value for '{key}'", offset + m.start("value"), offset + m.end("value"), 2)
     for start, end in client_passwords(text):
         yield Finding("a password on a command line", offset + start, offset + end, 2)
+    for m in _PGPASS.finditer(text) if text.count(":") >= 4 else ():
+        if literal(m.group("value")):
+            yield Finding("a password in a .pgpass line", offset + m.start("value"), offset + m.end("value"), 2)
 
 
 # Clients that take a password glued to a flag or as the flag's next word, on a command line: mysql's -pSECRET (a

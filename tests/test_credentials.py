@@ -65,6 +65,7 @@ FOUND = {
     "mysqldump quoted": ("/usr/bin/mysqldump -u app -p'correcthorse' shop > x.sql", "a password on a command line"),
     "sshpass": ("sshpass -p correcthorse ssh deploy@host", "a password on a command line"),
     "redis-cli": ("redis-cli -h cache -a correcthorse ping", "a password on a command line"),
+    "pgpass": ("db.internal:5432:shop:app:correcthorse\n*:*:*:replica:hunter2pass\n", "a .pgpass line"),
 }
 
 CLEAN = {
@@ -95,6 +96,8 @@ CLEAN = {
     "template in a connection string": "Server=db;User Id={{ .username }};Password={{ .password }};",
     "mysql asks": "mysql -h db -uroot -p shop",
     "mysql reference": 'mysql -uroot -p$MYSQL_ROOT_PASSWORD; sshpass -p "$SSHPASS" ssh h; redis-cli -a ${REDIS_PW}',
+    "colons that are no pgpass": "PATH=/usr/bin:/bin:/a:/b:/c\nfe80::1:2:3:4\ntime: 12:30:45\nurn:x:y:z:w:v\n",
+    "pgpass reference": "db:5432:shop:app:${DB_PASSWORD}\n",
     "ports": "docker run -p 8080:80 nginx; mysql -P 3306 -h db; ssh -p 2222 host",
     "ssh public key": "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n",
 }
