@@ -184,6 +184,18 @@ def remote_url(repo: str) -> str:
     return Path(repo).resolve().as_uri()
 
 
+def local_objects(repo: str) -> Path | None:
+    """The object store of a deployment repository given as a local path (bare, or with a work tree), or None (a
+    URL, file:// included, or no repository there)."""
+    if is_url(repo):
+        return None
+    root = Path(repo)
+    for git_dir in (root, root / ".git"):
+        if (git_dir / "objects").is_dir() and (git_dir / "HEAD").is_file():
+            return (git_dir / "objects").resolve()
+    return None
+
+
 class Git:
     """git in one work tree (or a bare repository)."""
 
@@ -672,10 +684,17 @@ class Clone:
     with the repository (beyond the top folders' listings).
 
     `fetch_ahead` starts fetching in the background, while the caller renders: a publish's requests to the
-    server then wait behind the rendering instead of after it (see fetch_ahead)."""
+    server then wait behind the rendering instead of after it (see fetch_ahead).
+
+    A repository given as a local path is read in place: the clone borrows its objects (objects/info/alternates),
+    and a fetch, neither shallow nor filtered, finds the tip already there and copies nothing (git's own check
+    that the objects are there and connected, which the repository's refs make short). Without that, a fetch
+    from a local repository that does not allow filters (any `git init --bare`) copied the whole tip: 5.4 s a
+    publish into 10,000 apps, against 0.5 s. A file:// URL is fetched as any URL is."""
 
     def __init__(self, repo: str, blobs: bool = False, paths: bool = False) -> None:
         self.url = remote_url(repo)
+        self.borrowed = local_objects(repo)  # read in place (see above)
         self.blobs = blobs
         self.paths = paths and not blobs
         self.filtered = False  # the server honoured the filter: blobs are fetched when they are read
@@ -684,6 +703,8 @@ class Clone:
         self.whole: set[str] = set()  # folders downloaded with everything in them (and all they hold)
         self.listed: set[str] = set()  # folders downloaded with their children's listings (LISTED_WITH_CHILDREN)
         self.filters = [*TREE_FILTERS, "blob:none"] if self.paths else [] if self.blobs else ["blob:none"]
+        if self.borrowed is not None:
+            self.filters = []  # every object is there already
         self.top = 0
         self.ahead: Ahead | None = None
         self.rejected = ""  # what the remote said to the last push it refused as a lost race
@@ -715,6 +736,8 @@ class Clone:
             ]
             with (self.dir / "config").open("a", encoding="utf-8") as f:
                 f.write("\n".join(config) + "\n")
+            if self.borrowed is not None:
+                (self.dir / "objects" / "info" / "alternates").write_text(f"{self.borrowed}\n", encoding="utf-8")
         except BaseException:
             self.close()
             raise
@@ -754,7 +777,8 @@ class Clone:
         ref = f"refs/remotes/origin/{branch}"
         filters = self.filters
         for i, kind in enumerate(filters or [""]):
-            spec = ["--depth=1", "--no-tags", *([f"--filter={kind}"] if kind else [])]
+            shallow = [] if self.borrowed is not None else ["--depth=1"]  # deepening would copy the tip again
+            spec = [*shallow, "--no-tags", *([f"--filter={kind}"] if kind else [])]
             status, _, err = self.git.run("fetch", "-q", *spec, "origin", f"+refs/heads/{branch}:{ref}", check=False)
             if status == 0 or "couldn't find remote ref" in err.lower() or i + 1 == len(filters) or "filter" not in err:
                 break  # else: a server that allows filters but not this one (tree filters, or deep ones): the next

@@ -298,7 +298,7 @@ READ = ["development/a/", ".plato/inputs/development/a.json", "README.md"]
 
 def test_a_clone_for_paths_downloads_the_trees_on_the_way_and_nothing_beside_them(tmp_path: Path) -> None:
     bare = _seed(tmp_path, **{"uploadpack.allowFilter": "true"})
-    with Clone(str(bare), paths=True) as clone:
+    with Clone(bare.as_uri(), paths=True) as clone:  # a URL: what a server does
         tip = clone.fetch("main")
         assert tip is not None and clone.trees_filtered
         clone.fetch_paths(tip, READ)
@@ -324,7 +324,7 @@ def test_the_records_folder_comes_with_its_environments_listings_in_one_request(
     environment) is asked for with its children's listings, so that the record's own folder needs no request."""
     bare = _seed(tmp_path, **{"uploadpack.allowFilter": "true"})
     monkeypatch.setenv("GIT_NO_LAZY_FETCH", "1")
-    with Clone(str(bare), paths=True) as clone:
+    with Clone(bare.as_uri(), paths=True) as clone:  # a URL: what a server does
         tip = clone.fetch("main")
         assert tip is not None and clone.top == 2
         requests: list[list[str]] = []
@@ -348,7 +348,7 @@ def test_the_records_folder_comes_with_its_environments_listings_in_one_request(
 def test_a_fetch_ahead_gives_the_tip_a_fetch_gives_with_its_paths_and_a_second_fetch_asks_again(tmp_path) -> None:
     bare = _seed(tmp_path, **{"uploadpack.allowFilter": "true"})
     record = _tree_of(bare, "main:.plato/inputs/development/a.json")
-    with Clone(str(bare), paths=True) as clone:
+    with Clone(bare.as_uri(), paths=True) as clone:  # a URL: what a server does
         clone.fetch_ahead(["main", "plato/development/a"], [".plato/inputs/development/a.json"])
         tip = clone.fetch("main")
         assert tip == _tree_of(bare, "main")
@@ -367,7 +367,7 @@ def test_a_fetch_ahead_gives_the_tip_a_fetch_gives_with_its_paths_and_a_second_f
 def test_a_server_that_limits_tree_filters_is_walked_from_the_depth_it_allows(tmp_path, monkeypatch) -> None:
     bare = _seed(tmp_path, **{"uploadpack.allowFilter": "true", "uploadpackfilter.tree.maxDepth": "1"})
     monkeypatch.setenv("GIT_NO_LAZY_FETCH", "1")  # a tree the walk missed is an error, not a fetch of its own
-    with Clone(str(bare), paths=True) as clone:
+    with Clone(bare.as_uri(), paths=True) as clone:  # a URL: what a server does
         tip = clone.fetch("main")
         assert tip is not None and clone.trees_filtered and clone.top == 1  # tree:2 refused, tree:1 taken
         clone.fetch_paths(tip, READ)
@@ -392,7 +392,7 @@ def test_what_a_publish_reads_is_there_after_a_fetch_ahead_without_fetching_lazi
             return real(self, rev, paths)
 
         monkeypatch.setattr(Clone, "_walk", failing)
-    with Clone(str(bare), paths=True) as clone:
+    with Clone(bare.as_uri(), paths=True) as clone:  # a URL: what a server does
         clone.fetch_ahead(["main"], [".plato/inputs/development/a.json", "README.md"])
         tip = clone.fetch("main")
         clone.fetch_paths(tip, READ)
@@ -438,7 +438,7 @@ def test_closing_a_clone_stops_a_fetch_ahead_that_would_never_end(silent_port) -
 )
 def test_a_server_without_tree_filters_serves_the_whole_tip_and_the_same_listing(tmp_path: Path, config) -> None:
     bare = _seed(tmp_path, **config)
-    with Clone(str(bare), paths=True) as clone:
+    with Clone(bare.as_uri(), paths=True) as clone:  # a URL: what a server does
         tip = clone.fetch("main")
         assert tip is not None and not clone.trees_filtered
         assert clone.filtered == bool(config)  # blobs are still left out where filters are allowed at all
@@ -498,3 +498,37 @@ def test_a_tree_walk_lists_what_ls_tree_lists(tmp_path: Path) -> None:
         assert walk.entry("a/sub") == ("160000", sub) and walk.entry("a/b")[0] == "040000"  # type: ignore[index]
     finally:
         reader.close()
+
+
+@pytest.mark.parametrize("given", ["path", "work tree"])
+def test_a_local_repository_is_read_in_place_and_a_publish_copies_none_of_its_objects(given, tmp_path: Path) -> None:
+    """A deployment repository given as a path: the clone borrows its objects, so a fetch copies nothing (it
+    copied the whole tip where the repository allows no filters, as `git init --bare` does), and what is read,
+    written and pushed is the same."""
+    bare = _seed(tmp_path)
+    repo = bare
+    if given == "work tree":
+        repo = tmp_path / "checkout"
+        subprocess.run(["git", "clone", "-q", str(bare), str(repo)], check=True)
+    with Clone(str(repo), paths=True) as clone:
+        assert clone.borrowed is not None
+        tip = clone.fetch("main")
+        assert tip == _tree_of(bare, "main")
+        packs = list((clone.dir / "objects" / "pack").glob("*.pack"))
+        assert packs == [], "a fetch from a local repository copied objects"
+        assert clone.read_file(tip, ".plato/inputs/development/a.json") == b"{}\n"
+        assert clone.fetch("plato/development/a") is None  # a branch that does not exist yet
+        newer = subprocess.run(
+            ["git", "--git-dir", str(clone.dir), "-c", "user.name=t", "-c", "user.email=t@example.com",
+             "commit-tree", f"{tip}^{{tree}}", "-p", tip, "-m", "newer"], capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        clone.push(newer, "published")
+    where = repo if given == "path" else repo / ".git"
+    assert _tree_of(where, "published") == newer  # landed in the repository itself
+    assert _tree_of(where, "published^{tree}") == _tree_of(where, "main^{tree}")
+
+
+def test_a_file_url_is_fetched_as_any_url_is(tmp_path: Path) -> None:
+    with Clone(_seed(tmp_path).as_uri(), paths=True) as clone:
+        assert clone.borrowed is None
+        assert not (clone.dir / "objects" / "info" / "alternates").exists()
