@@ -660,8 +660,13 @@ def scan(text: str, lang: Lang = "text", *, assignments: bool = True, depth: int
 def _scan_visible(text: str, lang: Lang, assignments: bool, depth: int) -> list[Finding]:
     """scan() of the text with its invisible characters left out, each finding placed back in the text itself
     (its span covers the invisible characters inside it)."""
-    kept = [i for i, ch in enumerate(text) if not _INVISIBLE.match(ch)]
-    visible = "".join(text[i] for i in kept)
+    kept: list[int] = []  # the index in `text` of each character of `visible`
+    at = 0
+    for m in _INVISIBLE.finditer(text):
+        kept.extend(range(at, m.start()))
+        at = m.end()
+    kept.extend(range(at, len(text)))
+    visible = _INVISIBLE.sub("", text)
     out = []
     for f in scan(visible, lang, assignments=assignments, depth=depth):
         start = kept[f.start] if f.start < len(kept) else len(text)

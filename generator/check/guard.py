@@ -145,9 +145,10 @@ def _client_password(value: list[Any]) -> Hit | None:
     for v in value:
         line += ("" if not line else " ") + v
         ends.append(len(line))
-    for start, _ in client_passwords(line):
-        return Hit("a password on a command line", (next(i for i, e in enumerate(ends) if start < e),))
-    return None
+    found = next(client_passwords(line), None)
+    if found is None:
+        return None
+    return Hit("a password on a command line", (next(i for i, e in enumerate(ends) if found[0] < e),))
 
 
 _FLAG = re.compile(r"--?[A-Za-z][A-Za-z0-9_.-]*")  # a flag's name alone (not -p$(PW), not --password=x)

@@ -776,8 +776,8 @@ class Clone:
     def _fetch(self, branch: str) -> str | None:
         ref = f"refs/remotes/origin/{branch}"
         filters = self.filters
+        shallow = [] if self.borrowed is not None else ["--depth=1"]  # deepening would copy the tip again
         for i, kind in enumerate(filters or [""]):
-            shallow = [] if self.borrowed is not None else ["--depth=1"]  # deepening would copy the tip again
             spec = [*shallow, "--no-tags", *([f"--filter={kind}"] if kind else [])]
             status, _, err = self.git.run("fetch", "-q", *spec, "origin", f"+refs/heads/{branch}:{ref}", check=False)
             if status == 0 or "couldn't find remote ref" in err.lower() or i + 1 == len(filters) or "filter" not in err:
