@@ -62,21 +62,26 @@ class Inputs:
         return make_plan(self.workloads, self.context, rs, partial=partial)
 
     def render(
-        self, rules: RuleSet | None = None, plan: Plan | None = None, quiet: bool = False, admit: bool = True
+        self,
+        rules: RuleSet | None = None,
+        plan: Plan | None = None,
+        quiet: bool = False,
+        admit: bool = True,
+        checked: Mapping[str, str] | None = None,
     ) -> RenderedTree:
         """Read -> match -> create -> check: the one composition of the stages, for every command and worker.
         `plan` is a plan already made and checked by the caller (promote checks its stage order first). The check
         stage refuses credentials, then evaluates the admission policies: a denial stops here, before any deploy
         step runs (`quiet`: a fleet re-render prints no warnings per app). `admit=False` leaves the policies to
         the caller that reads what the deployment repository holds (publish, preview and re-render call `admit`
-        with those objects)."""
+        with those objects). `checked`: files already checked as they were written (see guard.check_outgoing)."""
         from generator.check.guard import check_rendered
         from generator.create.render import render
         from generator.match.bounds import run_budget
 
         with run_budget():  # every template of this (env, app) together: a publish's memory stays bounded
             tree = render(plan if plan is not None else self.plan(rules=rules), self.files)
-        check_rendered(tree, self.workloads)  # nothing leaves that looks like a credential
+        check_rendered(tree, self.workloads, checked)  # nothing leaves that looks like a credential
         if admit:
             self.admit(tree, quiet=quiet)
         return tree

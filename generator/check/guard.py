@@ -166,17 +166,30 @@ def described(loc: Loc) -> str:
 
 # -- files ---------------------------------------------------------------------------------------------------------
 
-# Digests of blobs already found clean in this process: scanned once, however often sent (a publish checks its
-# files when rendered and again as they leave). Bounded: a fleet re-render's workers see every app's files.
+# Blobs already found clean in this process, by digest and by the language they were read in (YAML, as the objects
+# they were written from or read back, Terraform, text: the same bytes are judged by each its own way): scanned
+# once, however often sent (a publish checks its files when rendered and again as they leave). Bounded: a fleet
+# re-render's workers see every app's files.
 _CLEAN: set[bytes] = set()
 CLEAN_MAX = 20_000
+
+
+def _clean_key(path: str, data: bytes, docs: list[Any] | None) -> bytes:
+    how = b"y" if docs is not None or path.endswith((".yaml", ".yml")) else _lang(path)[0].encode()
+    return how + hashlib.blake2b(data, digest_size=16).digest()
+
+
+def _clean(key: bytes) -> None:
+    if len(_CLEAN) >= CLEAN_MAX:
+        _CLEAN.clear()
+    _CLEAN.add(key)
 
 
 def check_blob(path: str, data: bytes, docs: list[Any] | None = None) -> None:
     """Refuse a file plato would write if anything in it looks like a credential (exit 2, file:line). `docs`: the
     objects the file was written from, in file order (else a YAML file is read back)."""
-    digest = hashlib.blake2b(data, digest_size=16).digest()
-    if digest in _CLEAN:
+    key = _clean_key(path, data, docs)
+    if key in _CLEAN:
         return
     text = data.decode("utf-8", errors="replace")
     if docs is not None:
@@ -189,9 +202,7 @@ def check_blob(path: str, data: bytes, docs: list[Any] | None = None) -> None:
         found = first(text, _lang(path))
     if found:
         raise _refusal(found.what, path, found.line(text))
-    if len(_CLEAN) >= CLEAN_MAX:
-        _CLEAN.clear()
-    _CLEAN.add(digest)
+    _clean(key)
 
 
 def _lang(path: str) -> Lang:
@@ -294,12 +305,13 @@ def check_context(ctx: Mapping[str, str], origin: str = "--context") -> None:
             )
 
 
-def check_rendered(tree: RenderedTree, workloads: Iterable[Workload]) -> None:
+def check_rendered(tree: RenderedTree, workloads: Iterable[Workload], checked: Mapping[str, str] | None = None) -> None:
     """The check stage: the context, the specs (both are recorded) and every rendered file, before anything is
-    written anywhere. A file written from objects is walked as those objects, if its bytes are the ones written."""
+    written anywhere. A file written from objects is walked as those objects, if its bytes are the ones written.
+    `checked`: see check_outgoing."""
     check_context(tree.plan.context)
     check_workloads(workloads)
-    check_outgoing(tree.files, tree.written(tree.files))
+    check_outgoing(tree.files, tree.written(tree.files), checked)
 
 
 def check_workloads(workloads: Iterable[Workload]) -> None:
@@ -328,14 +340,27 @@ def _spec_line(file: str, loc: Loc) -> int | None:
 # -- what leaves: the choke points -----------------------------------------------------------------------------
 
 
-def check_outgoing(files: Mapping[str, bytes], documents: Mapping[str, list[Any]] | None = None) -> Mapping[str, bytes]:
+def check_outgoing(
+    files: Mapping[str, bytes],
+    documents: Mapping[str, list[Any]] | None = None,
+    checked: Mapping[str, str] | None = None,
+) -> Mapping[str, bytes]:
     """THE choke point for files: every blob plato commits, pushes or previews passes here (paths included).
-    `documents`: the objects some of the files were written from (see check_blob)."""
+    `documents`: the objects some of the files were written from (see check_blob). `checked`: blob ids by path
+    that this version of plato has already written there, and so checked as they left (a re-render's tree that
+    still holds what the app's last write left, see deploy/rerender.py): a file with the same bytes at the same
+    path is judged as it was then, and is not scanned again."""
+    if checked:
+        from generator.deploy.git import blob_id
     for path, data in files.items():
         found = first(path, assignments=False)
         if found:
             raise _refusal(f"{found.what} in a file path", path, None)
-        check_blob(path, data, (documents or {}).get(path))
+        docs = (documents or {}).get(path)
+        if checked and checked.get(path) == blob_id(data):
+            _clean(_clean_key(path, data, docs))  # and as clean as it leaves again (desired() checks it there)
+            continue
+        check_blob(path, data, docs)
     return files
 
 

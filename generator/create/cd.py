@@ -7,6 +7,7 @@ from typing import Any
 
 from generator.create.emit import dump_json
 from generator.match.plan import Plan
+from generator.read.context import RUN_KEYS
 
 
 def cd_objects(plan: Plan) -> list[dict[str, Any]]:
@@ -123,7 +124,9 @@ def app_readme(plan: Plan, workload_files: list[str], has_terraform: bool) -> st
     ctx = plan.context
     from generator import __version__
 
-    skip = {"source_sha", "source_repo", "git_ref", "git_ref_name", "run_url", "image", "deploy_repo"}
+    # What changes with every CI run (RUN_KEYS) is no input of the render: a README that named it would differ
+    # from the one a re-render writes from the record, which keeps none of it.
+    skip = {"source_sha", "source_repo", "git_ref", "git_ref_name", "image", "deploy_repo", *RUN_KEYS}
     if plan.env.get("env_type"):
         skip.add("env_type")  # the Environment rule sets it
     keys = " ".join(f"-c {k}={v}" for k, v in ctx.items() if k not in skip)

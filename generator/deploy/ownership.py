@@ -9,6 +9,7 @@ checkout.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from generator.check.guard import check_outgoing
@@ -32,10 +33,10 @@ def within(path: str, allowed: list[str]) -> bool:
     return any(path == a or (a.endswith("/") and path.startswith(a)) for a in allowed)
 
 
-def desired(tree: RenderedTree, record: bytes) -> dict[str, bytes]:
+def desired(tree: RenderedTree, record: bytes, checked: Mapping[str, str] | None = None) -> dict[str, bytes]:
     """Every file the (env, app)'s paths hold after a write, the rendered tree and its record, checked for
-    secrets: every file a publish, a preview or a re-render writes passes here."""
-    return dict(check_outgoing({**tree.files, record_path(tree.env, tree.app): record}))
+    secrets: every file a publish, a preview or a re-render writes passes here (`checked`: see check_outgoing)."""
+    return dict(check_outgoing({**tree.files, record_path(tree.env, tree.app): record}, checked=checked))
 
 
 def provenance_paths(tree: RenderedTree) -> set[str]:

@@ -347,7 +347,8 @@ def render_one(job: Job) -> AppResult:
         inputs = inputs_from_record(record, label, _W.get("dir"))
         # The pipeline's one composition with the worker's rule set; the policies are judged in _compare, against
         # what the tip holds. A denied app fails, the others go on.
-        tree = inputs.render(rules=_W["rules"], quiet=True, admit=False)
+        checked = checked_before(record, oid, view)
+        tree = inputs.render(rules=_W["rules"], quiet=True, admit=False, checked=checked)
         used = tree.plan.rules_used()
         before = record.get("rules") or {}
         result.rules_changed = sorted(r for r, d in used.items() if before.get(r) != d)
@@ -363,7 +364,7 @@ def render_one(job: Job) -> AppResult:
             output=output_digest(tree.files),
             match=match_digest(_W["rules"]),
         )
-        _compare(view, inputs, tree, record, desired(tree, new_record), diffs, result)
+        _compare(view, inputs, tree, record, desired(tree, new_record, checked), diffs, result)
     except PlatoError as exc:
         result.error = exc.render()
     return result
@@ -407,12 +408,40 @@ def why_render(record: dict[str, Any], rules: Any, view: GitTree, full: bool) ->
     used = record.get("rules") or {}
     if digests.get("match") != match_digest(rules) or not used or any(now.get(r) != d for r, d in used.items()):
         return "rules changed"
+    return "" if last_write(record, view) is not None else "hand-edited"
+
+
+def last_write(record: dict[str, Any], view: GitTree) -> dict[str, str] | None:
+    """The blob ids by path of the files at the app's paths (its record aside), if they are exactly what the
+    record says its write left (the output digest over the tree's entries: no blob read); else None, a hand edit
+    (a file changed, added or removed, or a file or symlink where the app's folders are)."""
+    digests = record.get("digests")
     owned = record.get("owned") or []
+    if not isinstance(digests, dict) or not isinstance(owned, list):
+        return None
     rec = record_path(*record_key(record))
     listed = [(f, *view.entries[f]) for rel in owned if isinstance(rel, str) for f in _under(view, rel) if f != rec]
     if any(p in view.entries for rel in owned if isinstance(rel, str) for p in prefixes(rel)[:-1]):
-        return "hand-edited"  # a file (or symlink) where the app's folders are
-    return "hand-edited" if digests.get("output") != tree_digest(listed) else ""
+        return None
+    return {f: oid for f, _, oid in listed} if digests.get("output") == tree_digest(listed) else None
+
+
+def checked_before(record: dict[str, Any], oid: str, view: GitTree) -> dict[str, str]:
+    """The files this very version of plato wrote and checked as they left, still there byte for byte (the record,
+    at blob `oid`, among them): the record is unedited, and the tree holds exactly what that write left. A file
+    re-rendered to the same bytes at the same path is judged as it was then (guard.check_outgoing): it is not
+    scanned again.
+
+    Whatever this says, no unchecked byte is written: a file whose bytes the tree holds at its path is no change,
+    and no commit writes it. What the version and digests decide is only that a credential the repository already
+    holds is still named (a newer plato may find what an older one did not; a hand edit is not plato's write)."""
+    digests = record.get("digests")
+    if record.get("plato") != __version__ or not isinstance(digests, dict):
+        return {}
+    if digests.get("inputs") != inputs_digest(record):
+        return {}
+    files = last_write(record, view)
+    return {**files, record_path(*record_key(record)): oid} if files is not None else {}
 
 
 _RULE_DIGESTS: dict[str, dict[str, str]] = {}

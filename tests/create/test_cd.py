@@ -87,6 +87,16 @@ def test_hydrator_metadata_names_the_source_commit_when_ci_gives_it(tmp_path: Pa
     assert "a local run" in local.files["development/shop/README.md"].decode()
 
 
+def test_the_readme_names_nothing_that_changes_with_every_ci_run(tmp_path: Path) -> None:
+    # run_id, run_url and source_time go to commit trailers only: a README that named them would differ from run
+    # to run, and from the README a re-render writes from the record (which keeps none of them).
+    run = ("run_id=4242", "run_url=https://ci.example.com/runs/4242", "source_time=1700000000")
+    readme = _tree(tmp_path, {"tool": "argocd"}, run).files["development/shop/README.md"].decode()
+    plain = _tree(tmp_path / "plain", {"tool": "argocd"}).files["development/shop/README.md"].decode()
+    assert readme == plain
+    assert "4242" not in readme and "1700000000" not in readme
+
+
 def test_the_readme_s_reproduce_command_renders_the_same_files(tmp_path: Path, monkeypatch) -> None:
     src = tmp_path / "src"
     git("init", "-q", "-b", "main", str(src))

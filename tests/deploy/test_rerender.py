@@ -468,6 +468,43 @@ def test_records_without_digests_or_from_another_version_or_edited_are_rendered(
     }
 
 
+def test_files_this_version_wrote_are_not_scanned_again_and_all_others_are(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The secret check of a file is judged by its path and bytes: a re-render that renders the bytes the tree holds
+    # at that path, written there by this version with its record intact, writes nothing new and scans nothing
+    # again. A record of another version, without digests, or a hand edit anywhere in the app: all scanned.
+    from generator.check import guard
+
+    bare = fleet(tmp_path, ["a1", "a2", "a3", "a4"], envs=("development",))
+
+    def edit(work: Path) -> None:
+        inputs = work / ".plato" / "inputs" / "development"
+        old = json.loads((inputs / "a1.json").read_text())
+        del old["digests"]
+        (inputs / "a1.json").write_text(json.dumps(old))
+        other = json.loads((inputs / "a2.json").read_text())
+        other["plato"] = "0.0.1"
+        (inputs / "a2.json").write_text(json.dumps(other))
+        manifest = work / "development" / "a3" / "manifest.yaml"
+        manifest.write_text(manifest.read_text() + "# a hand edit\n")
+
+    push_edit(tmp_path, bare, edit)
+    scanned: list[str] = []
+    check_blob = guard.check_blob
+    monkeypatch.setattr(guard, "check_blob", lambda path, *a: (scanned.append(path), check_blob(path, *a))[1])
+    monkeypatch.setattr(guard, "_CLEAN", set())  # nothing judged earlier in this process
+    code, _, err = plato("rerender", "--full", "--repo", str(bare), "--jobs", "1")
+    assert code == 0, err
+    by_app = {app: sorted({p for p in scanned if f"/{app}/" in p or p.endswith(f"/{app}.json")}) for app in
+              ("a1", "a2", "a3", "a4")}  # fmt: skip
+    files = git(bare, "ls-tree", "-r", "--name-only", "main").split()
+    for app in ("a1", "a2", "a3"):
+        owned = sorted(f for f in files if f.startswith(f"development/{app}/") or f.endswith(f"/{app}.json"))
+        assert by_app[app] == owned, app
+    assert by_app["a4"] == []
+
+
 @pytest.mark.parametrize("shard", ["0/4", "5/4", "1/0", "a/b", "2", "1/2/3"])
 def test_bad_shard_is_a_clear_error(tmp_path: Path, shard: str) -> None:
     code, _, err = plato("rerender", "--repo", str(tmp_path / "none.git"), "--shard", shard, "--dry-run")
