@@ -14,6 +14,7 @@ from generator.read.yamlfile import iter_yaml_files
 
 if TYPE_CHECKING:
     from generator.check.admission import Objects
+    from generator.check.guard import Checked
     from generator.check.policy import Report
     from generator.create.render import RenderedTree
     from generator.match.plan import Plan
@@ -67,7 +68,7 @@ class Inputs:
         plan: Plan | None = None,
         quiet: bool = False,
         admit: bool = True,
-        checked: Mapping[str, str] | None = None,
+        checked: Checked | None = None,
     ) -> RenderedTree:
         """Read -> match -> create -> check: the one composition of the stages, for every command and worker.
         `plan` is a plan already made and checked by the caller (promote checks its stage order first). The check

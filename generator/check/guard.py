@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from generator.read.models import Workload
 
 Loc = tuple[str | int, ...]
+Checked = Callable[[str, bytes], bool]  # whether these bytes at this path were checked as they left before
 REFERENCE_HINT = (
     "no secret value may reach the deployment repository: declare it as a secret output of a resource and "
     "write ${resources.<name>.<output>} (it is written as a reference, never as a value)"
@@ -305,7 +306,7 @@ def check_context(ctx: Mapping[str, str], origin: str = "--context") -> None:
             )
 
 
-def check_rendered(tree: RenderedTree, workloads: Iterable[Workload], checked: Mapping[str, str] | None = None) -> None:
+def check_rendered(tree: RenderedTree, workloads: Iterable[Workload], checked: Checked | None = None) -> None:
     """The check stage: the context, the specs (both are recorded) and every rendered file, before anything is
     written anywhere. A file written from objects is walked as those objects, if its bytes are the ones written.
     `checked`: see check_outgoing."""
@@ -343,21 +344,19 @@ def _spec_line(file: str, loc: Loc) -> int | None:
 def check_outgoing(
     files: Mapping[str, bytes],
     documents: Mapping[str, list[Any]] | None = None,
-    checked: Mapping[str, str] | None = None,
+    checked: Checked | None = None,
 ) -> Mapping[str, bytes]:
     """THE choke point for files: every blob plato commits, pushes or previews passes here (paths included).
-    `documents`: the objects some of the files were written from (see check_blob). `checked`: blob ids by path
-    that this version of plato has already written there, and so checked as they left (a re-render's tree that
-    still holds what the app's last write left, see deploy/rerender.py): a file with the same bytes at the same
-    path is judged as it was then, and is not scanned again."""
-    if checked:
-        from generator.deploy.git import blob_id
+    `documents`: the objects some of the files were written from (see check_blob). `checked(path, data)`: whether
+    this version of plato has already written these bytes at this path, and so checked them as they left (a
+    re-render's tree that still holds what the app's last write left, see deploy/rerender.py): such a file is
+    judged as it was then, and is not scanned again."""
     for path, data in files.items():
         found = first(path, assignments=False)
         if found:
             raise _refusal(f"{found.what} in a file path", path, None)
         docs = (documents or {}).get(path)
-        if checked and checked.get(path) == blob_id(data):
+        if checked is not None and checked(path, data):
             _clean(_clean_key(path, data, docs))  # and as clean as it leaves again (desired() checks it there)
             continue
         check_blob(path, data, docs)

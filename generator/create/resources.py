@@ -236,12 +236,45 @@ def _looks_secret(name: str) -> bool:
 
 
 def parse_manifests(template: Any, variables: dict[str, Any], what: str) -> list[dict[str, Any]]:
+    """The documents a manifests template renders, each checked to be a Kubernetes object plato can write."""
+    if not isinstance(template, Tpl):
+        return _parse_documents(str(template), None, what)
+    marked = template.render_marked(variables, what)
+    if marked is None:
+        return _parse_documents(template.render(variables, what), template, what)
+    docs, text = skeleton_documents(template.source, *marked)
+    return _checked(docs, template, what) if docs is not None else _parse_documents(text, template, what)
+
+
+# The skeleton of each marked text a manifests template has rendered (read/skeleton.py), or None where it has
+# none. Bounded: a template whose control flow differs from app to app makes a marked text of each.
+_SKELETONS: dict[tuple[str, str], Any] = {}
+SKELETONS_MAX = 2048
+
+
+def skeleton_documents(source: str, marked: str, values: list[str]) -> tuple[list[Any] | None, str]:
+    """The documents of a marked render filled with its values (None where the text must be parsed), and that
+    text: the marked text with each mark replaced by its value."""
+    from generator.read import skeleton
+
+    key = (source, marked)
+    if key not in _SKELETONS:
+        if len(_SKELETONS) >= SKELETONS_MAX:
+            _SKELETONS.clear()
+        _SKELETONS[key] = skeleton.build(marked, len(values))
+    found = _SKELETONS[key]
+    docs = found.fill(values) if found is not None else None
+    if docs is not None:
+        return docs, ""
+    return None, skeleton.MARKS.sub(lambda m: values[ord(m.group()) - skeleton.MARK], marked)
+
+
+def _parse_documents(text: str, template: Tpl | None, what: str) -> list[dict[str, Any]]:
     import yaml
 
     from generator.read import plainyaml
 
-    text = template.render(variables, what) if isinstance(template, Tpl) else str(template)
-    file = template.file if isinstance(template, Tpl) else None
+    file = template.file if template is not None else None
 
     def line() -> int | None:  # only for a message: looking the line up parses the rules file again
         return template.line if isinstance(template, Tpl) else None
@@ -260,10 +293,19 @@ def parse_manifests(template: Any, variables: dict[str, Any], what: str) -> list
         raise UserError(
             f"{what}: manifests template renders a value YAML cannot hold: {exc}", file=file, line=line()
         ) from None
+    return _checked(docs, template, what)
+
+
+def _checked(docs: list[Any], template: Tpl | None, what: str) -> list[dict[str, Any]]:
+    docs = [d for d in docs if d is not None]
     for d in docs:
         problem = _manifest_problem(d)
         if problem:
-            raise UserError(f"{what}: {problem}", file=file, line=line())
+            raise UserError(
+                f"{what}: {problem}",
+                file=template.file if template is not None else None,
+                line=template.line if template is not None else None,
+            )
     return docs
 
 

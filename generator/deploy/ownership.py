@@ -9,10 +9,9 @@ checkout.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from generator.check.guard import check_outgoing
+from generator.check.guard import Checked, check_outgoing
 from generator.create.render import OWNER_MARKER, RenderedTree
 from generator.deploy.record import RECORD_DIR, record_path
 from generator.deploy.tree import SYMLINK, TreeView, prefixes, symlink_refused
@@ -33,7 +32,7 @@ def within(path: str, allowed: list[str]) -> bool:
     return any(path == a or (a.endswith("/") and path.startswith(a)) for a in allowed)
 
 
-def desired(tree: RenderedTree, record: bytes, checked: Mapping[str, str] | None = None) -> dict[str, bytes]:
+def desired(tree: RenderedTree, record: bytes, checked: Checked | None = None) -> dict[str, bytes]:
     """Every file the (env, app)'s paths hold after a write, the rendered tree and its record, checked for
     secrets: every file a publish, a preview or a re-render writes passes here (`checked`: see check_outgoing)."""
     return dict(check_outgoing({**tree.files, record_path(tree.env, tree.app): record}, checked=checked))

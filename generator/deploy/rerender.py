@@ -48,7 +48,7 @@ from generator import __version__
 from generator.check.admission import old_objects
 from generator.create.render import OWNER_MARKER
 from generator.deploy.diff import ChangeSet, compare
-from generator.deploy.git import BlobReader, Clone, Git, PushRejected, TreeWalk, ls_tree
+from generator.deploy.git import BlobReader, Clone, Git, PushRejected, TreeWalk, blob_id, ls_tree
 from generator.deploy.ownership import (
     REGULAR,
     TREE,
@@ -347,7 +347,8 @@ def render_one(job: Job) -> AppResult:
         inputs = inputs_from_record(record, label, _W.get("dir"))
         # The pipeline's one composition with the worker's rule set; the policies are judged in _compare, against
         # what the tip holds. A denied app fails, the others go on.
-        checked = checked_before(record, oid, view)
+        wrote = checked_before(record, oid, view)
+        checked = (lambda path, data: wrote.get(path) == blob_id(data)) if wrote else None
         tree = inputs.render(rules=_W["rules"], quiet=True, admit=False, checked=checked)
         used = tree.plan.rules_used()
         before = record.get("rules") or {}

@@ -130,17 +130,20 @@ def run_budget() -> Iterator[None]:
         _RUN.reset(token)
 
 
-def output(chunks: Iterable[str]) -> str:
+def output(chunks: Iterable[str], marked: list[str] | None = None) -> str:
     """A rendering's text, measured before it is joined. Holding the chunks costs only references: every new
-    value in them was paid for where it was built, and what repeats an existing value is counted here."""
+    value in them was paid for where it was built, and what repeats an existing value is counted here. `marked`:
+    the outputs of a marked rendering (read/skeleton.py), which the chunks hold one character of each."""
     parts = list(chunks)
     total = sum(map(len, parts))
+    if marked:
+        total += sum(map(len, marked)) - len(marked)
     if total > MAX_OUTPUT:
         raise TemplateLimit(f"the template rendered {total:,} characters, over the limit of {MAX_OUTPUT:,}")
     text = "".join(parts)
     run = _RUN.get()
     if run is not None:
-        run.output -= len(text)
+        run.output -= total
         if run.output < 0:
             raise TemplateLimit(f"the templates of this app rendered more than {MAX_RUN_OUTPUT:,} characters together")
     return text

@@ -7,6 +7,7 @@ Imported only when a template is compiled (jinja2 is heavy; `--help` must not pa
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar, Token
 from typing import Any
 
 from jinja2 import nodes
@@ -17,6 +18,7 @@ from jinja2.utils import _PassArg, pass_context
 
 from generator.match import bounds
 from generator.match.bounds import MAX_DEPTH, TemplateLimit
+from generator.read.skeleton import MARK, MAX_MARKS
 
 
 class BoundedCodeGenerator(CodeGenerator):
@@ -133,6 +135,48 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         return text
 
 
+class MarkingCodeGenerator(BoundedCodeGenerator):
+    """What a template writes straight to the renderer with `{{ ... }}` goes through `marked_text` instead (text
+    gathered into a buffer, which a template may compare or filter, stays as it is): see read/skeleton.py."""
+
+    def _output_child_pre(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
+        if self.__dict__.get("_buffered"):
+            super()._output_child_pre(node, frame, finalize)
+            return
+        self.write("environment.marked_text(")
+        CodeGenerator._output_child_pre(self, node, frame, finalize)
+
+
+class TooManyMarks(Exception):
+    """More outputs than there are marks: the template is rendered as text."""
+
+
+_MARKED: ContextVar[list[str]] = ContextVar("plato_marked")
+
+
+class MarkingEnvironment(BoundedEnvironment):
+    """The rule template environment, rendering each output as a mark (read/skeleton.py) and keeping its text."""
+
+    code_generator_class = MarkingCodeGenerator
+
+    def marked_text(self, text: str) -> str:
+        bounds.spend(len(text))
+        values = _MARKED.get()
+        if len(values) >= MAX_MARKS:
+            raise TooManyMarks
+        values.append(text)
+        return chr(MARK + len(values) - 1)
+
+
+def marking(values: list[str]) -> Token[list[str]]:
+    """Collect the outputs of the marked renders that follow into `values` (undone with `_MARKED.reset`)."""
+    return _MARKED.set(values)
+
+
+def unmark(token: Token[list[str]]) -> None:
+    _MARKED.reset(token)
+
+
 # Filters that are not deterministic have no place in a GitOps render (same inputs, same bytes).
 _DROPPED = {"random"}
 # Filters that go through their input item by item in Python (a key function per item, a regex per word):
@@ -187,10 +231,12 @@ def _caller(func: Callable[..., Any]) -> Callable[..., Any]:
     return lambda context, *a, **k: func(*a, **k)
 
 
-def make_environment(filters: dict[str, Callable[..., Any]], globals_: dict[str, Any]) -> BoundedEnvironment:
+def make_environment(
+    filters: dict[str, Callable[..., Any]], globals_: dict[str, Any], marks: bool = False
+) -> BoundedEnvironment:
     from jinja2 import StrictUndefined
 
-    env = BoundedEnvironment(
+    env = (MarkingEnvironment if marks else BoundedEnvironment)(
         undefined=StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,

@@ -67,6 +67,26 @@ class Tpl:
         return f"Tpl({self.source!r})"
 
     def render(self, variables: dict[str, Any], what: str) -> str:
+        return self._run(lambda: self.template, variables, what, None)
+
+    def render_marked(self, variables: dict[str, Any], what: str) -> tuple[str, list[str]] | None:
+        """The text with each output a mark, and the outputs (read/skeleton.py); None where this template cannot
+        be rendered so (it has blocks, or more outputs than marks). Errors are the ones `render` raises."""
+        from generator.match.sandbox import TooManyMarks, marking, unmark
+
+        template = _marking(self)
+        if template is None:
+            return None
+        values: list[str] = []
+        token = marking(values)
+        try:
+            return self._run(lambda: template, variables, what, values), values
+        except TooManyMarks:
+            return None
+        finally:
+            unmark(token)
+
+    def _run(self, compiled: Callable[[], Any], variables: dict[str, Any], what: str, marked: list[str] | None) -> str:
         from jinja2 import TemplateError
         from jinja2.exceptions import SecurityError, UndefinedError
 
@@ -74,9 +94,9 @@ class Tpl:
 
         token = bounds.start()
         try:
-            template = self.template
+            template = compiled()
             try:  # what Template.render does, with the output counted as it is yielded
-                return bounds.output(template.root_render_func(template.new_context(variables)))
+                return bounds.output(template.root_render_func(template.new_context(variables)), marked)
             except Exception:
                 template.environment.handle_exception()  # re-raises with template line numbers
                 raise
@@ -181,7 +201,7 @@ def short_hash(value: Any, n: int = 8) -> str:
 
 
 @cache
-def environment() -> Any:
+def environment(marks: bool = False) -> Any:
     from jinja2.sandbox import safe_range
 
     from generator.match.sandbox import make_environment
@@ -194,7 +214,12 @@ def environment() -> Any:
     }
     # safe_range refuses ranges over 100,000 items; the step budget bounds what loops over them do.
     # fail("why") ends the render with the rule author's message, at the template's line.
-    return make_environment(filters, {"range": safe_range, "fail": fail})
+    return make_environment(filters, {"range": safe_range, "fail": fail}, marks)
+
+
+def marking_environment() -> Any:
+    """The same environment, rendering each output as a mark (read/skeleton.py)."""
+    return environment(True)
 
 
 # The names a rule template gets besides the context keys (filled by create/resources.py and create/workloads.py).
@@ -280,6 +305,25 @@ def _compiled(tpl: Tpl) -> Any:
         _refuse_other_templates(tpl, source)
     _CACHE[source] = template
     return template
+
+
+_MARKING: dict[str, Any] = {}
+
+
+def _marking(tpl: Tpl) -> Any:
+    """The template compiled to render marks (see Tpl.render_marked), once per source; None if it cannot: a
+    template that writes marks of its own, or has blocks (`self.name()` reads a block's text back)."""
+    source = tpl.source
+    if source not in _MARKING:
+        from jinja2 import nodes
+
+        from generator.read.skeleton import MARKS
+
+        _ = tpl.template  # compiled the usual way first: its errors, its refusals
+        env = marking_environment()
+        plain = MARKS.search(source) is None and not any(env.parse(source).find_all(nodes.Block))
+        _MARKING[source] = env.from_string(source) if plain else None
+    return _MARKING[source]
 
 
 _REACHES_OUT = re.compile(r"\{%[-+]?\s*(include|import|from|extends)\b")
