@@ -56,14 +56,18 @@ _HASH = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{128}")  # git object ids
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 REFERENCE = re.compile(
     r"\$?\$\([A-Za-z_][A-Za-z0-9_]*\)"  # Kubernetes $(VAR), and $$(VAR) (a literal $(VAR))
-    r"|\$\{[^}\n]*\}"  # Score placeholders, Terraform and shell interpolation
-    r"|\{\{[^}\n]*\}\}"  # Go and jinja templates (ExternalSecret templates)
+    # Score placeholders, Terraform and shell interpolation; Go and jinja templates (ExternalSecret templates).
+    # Neither holds the opening of another: every scan for the closing brace ends where the next one opens.
+    r"|\$\{(?:[^}\n$]|\$(?!\{))*\}"
+    r"|\{\{(?:[^}\n{]|\{(?!\{))*\}\}"
     # $VAR and <placeholder> standing apart, in one case: a password's '$Qv7' or 'x<Qv7>y' is no reference
     r"|(?<![A-Za-z0-9])\$(?:[A-Z_][A-Z0-9_]*|[a-z_][a-z0-9_]*)(?![A-Za-z0-9])"
     r"|(?<![A-Za-z0-9])<[A-Za-z0-9 _.-]+>(?![A-Za-z0-9])"
 )
 _PUBLIC_BLOCK = re.compile(
-    r"-----BEGIN (CERTIFICATE|PUBLIC KEY|RSA PUBLIC KEY|X509 CRL|CERTIFICATE REQUEST)-----.*?-----END \1-----"
+    # a block ends before the next one begins: an unterminated BEGIN is not scanned to the end of the text again
+    r"-----BEGIN (CERTIFICATE|PUBLIC KEY|RSA PUBLIC KEY|X509 CRL|CERTIFICATE REQUEST)-----"
+    r"(?:(?!-----BEGIN ).)*?-----END \1-----"
     # an SSH public key (authorized_keys, known_hosts): its type, then base64 that begins with the type's length
     r"|(?:ssh-(?:rsa|dss|ed25519)|ecdsa-sha2-nistp(?:256|384|521)|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)"
     r"[ \t]+AAAA[A-Za-z0-9+/]+={0,3}",
@@ -152,14 +156,18 @@ def _binary_blocks(text: str) -> tuple[str, list[tuple[int, str]], list[Finding]
 # A scheme starts where no scheme character is before it: tried at every letter of a long word, the pattern took
 # time quadratic in its length (a 250,000-character variable held a publish for minutes).
 _URL_USERINFO = re.compile(
-    r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://(?P<user>[^\s/@:'\"<>]*):(?P<pw>[^\s'\"<>]+?)@(?=[^\s@]*)"
+    # the password runs to the first @ and holds no other URL's :// (each scan ends at the next URL); a quote
+    # may be part of it (`app:pa'ss@db`)
+    r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://(?P<user>[^\s/@:'\"<>]*):(?P<pw>(?:[^\s\"<>@:]|:(?!//))+)@"
 )
 # scheme://TOKEN@host: a token as the user, no password (GitHub, Gitea and Forgejo take one so).
 _URL_TOKEN_USER = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://(?P<user>[A-Za-z0-9_.~-]{20,})@")
 # user:password@host.name/... with no scheme (a registry in an image reference).
 _BARE_USERINFO = re.compile(
-    r"(?<![\w/.:@-])(?P<user>[A-Za-z0-9._~+-]+):(?P<pw>[^\s'\"@/<>]+)@(?P<host>[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)"
-    r"(?=[/:\s'\"]|$)"
+    # a password of at most 256 characters: each scan for its @ is bounded. A host with a dot, or one label and a
+    # port (`bot:pw@proxy:3128`).
+    r"(?<![\w/.:@-])(?P<user>[A-Za-z0-9._~+-]+):(?P<pw>[^\s'\"@/<>]{1,256})@"
+    r"(?P<host>[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(?=[/:\s'\"]|$)|[A-Za-z0-9-]+(?=:\d{1,5}(?:[/\s'\"]|$)))"
 )
 
 # -- credential-named keys -----------------------------------------------------------------------------------------
@@ -167,7 +175,7 @@ _BARE_USERINFO = re.compile(
 _FINAL_WORDS = frozenset(
     {"password", "passwd", "passphrase", "pwd", "pw", "pass", "pgpass", "secret", "secrets", "token", "apikey"}
     | {"credential", "credentials", "authorization", "requirepass", "masterauth", "dsn", "bearer", "cookie"}
-    | {"privatekey", "auth", "authtoken", "hmac"}
+    | {"privatekey", "auth", "authtoken", "hmac", "secretkey", "accesskey", "privkey", "psk", "passcode", "creds"}
 )
 # The words before a final "key" (or "base", "word") that make it a credential: API, access, app, license, HMAC...
 # keys; Rails' SECRET_KEY_BASE; PASS_WORD.
@@ -177,7 +185,16 @@ _FINAL_PAIRS = frozenset(
     | {("connection", "string"), ("client", "key"), ("basic", "auth"), ("app", "key"), ("application", "key")}
     | {("license", "key"), ("licence", "key"), ("hmac", "key"), ("webhook", "key"), ("age", "key")}
     | {("key", "base"), ("pass", "word"), ("deploy", "key"), ("service", "key"), ("write", "key")}
+    | {("aes", "key"), ("jwt", "key"), ("cookie", "key"), ("crypto", "key"), ("cipher", "key")}
 )
+# Words after the credential's name that say which one (DB_PASSWORD_2, API_KEY_V2, ROOT_PW_NEW, TOKEN_PROD): the
+# name is still the credential's. Words that say something about it (_FILE, _PATH, _REF, _NAME, _TTL) are not here.
+_QUALIFIERS = frozenset(
+    {"ro", "rw", "new", "old", "prev", "previous", "next", "current", "curr", "primary", "secondary", "backup"}
+    | {"prod", "production", "dev", "development", "stg", "staging", "stage", "test", "qa", "uat", "live"}
+    | {"sandbox", "local", "main", "alt", "tmp", "temp", "default", "admin", "root", "master", "readonly", "legacy"}
+)
+_VERSION = re.compile(r"v?\d+")
 _WORD_SUFFIXES = ("password", "passwd", "secret", "token", "apikey", "passphrase")
 
 
@@ -193,7 +210,9 @@ def credential_key(key: str) -> bool:
     words = _words(key)
     if not words or words[0] in ("existing", "use"):  # existingSecret, useSecret: the name of one
         return False
-    last = words[-1]
+    while len(words) > 1 and (words[-1] in _QUALIFIERS or _VERSION.fullmatch(words[-1])):
+        words = words[:-1]
+    last = words[-1].rstrip("0123456789") or words[-1]  # PASSWORD2
     return (
         last in _FINAL_WORDS or tuple(words[-2:]) in _FINAL_PAIRS or (len(last) > 6 and last.endswith(_WORD_SUFFIXES))
     )
@@ -241,19 +260,24 @@ def literal(value: Any, lang: Lang = "text") -> bool:
 _ASSIGNMENT = re.compile(  # a lookahead, so that matches overlap: --set=a.password=x holds two
     # after a query's ? or &, a path's / or : (.npmrc's //registry/:_authToken=...) too
     r"(?=(?:^|(?<=[\s{,;(\"'=?&/:]))(?:--?)?(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)[\"']?[ \t]*[:=][ \t]*"
-    r"(?P<value>\"[^\"\n]*\"|'[^'\n]*'|[^\s,;#=\\]+(?: [^\s,;#=\\]+)?))",
+    # values of at most 256 characters (a longer one is still found, by its start): matches overlap, and each
+    # would otherwise scan a long run to its end
+    r"(?P<value>\"[^\"\n]{0,256}\"|'[^'\n]{0,256}'|[^\s,;#=\\]{1,256}(?: [^\s,;#=\\]{1,256})?))",
     re.M,
 )
 # A key, spaces and a value: `--password x`, and the config files that write `requirepass x`.
-_SPACED = re.compile(
-    r"(?:^|(?<=\s))(?P<key>--?[A-Za-z][\w-]*|requirepass|masterauth)[ \t]+(?P<value>\"[^\"\n]*\"|'[^'\n]*'|[^\s,;#]+)",
+_SPACED = re.compile(  # a lookahead, so that matches overlap: in `--verbose --password x` the second is a key too
+    r"(?=(?:^|(?<=\s))(?P<key>--?[A-Za-z][\w-]*|requirepass|masterauth)[ \t]+"
+    r"(?P<value>\"[^\"\n]{0,256}\"|'[^'\n]{0,256}'|[^\s,;#]{1,256}))",
     re.M,
 )
 # <password>x</password> (Maven's settings.xml, any XML), and .netrc's `login USER password VALUE`.
 _ELEMENT = re.compile(r"<(?P<key>[A-Za-z_][\w.-]*)>(?P<value>[^<>\n]+)</(?P=key)>")
 _NETRC = re.compile(r"\blogin[ \t]+\S+[ \t]+(?P<key>password|passwd|account)[ \t]+(?P<value>\S+)")
 # A .pgpass line (hostname:port:database:username:password, the whole line): its last field is the password.
-_PGPASS = re.compile(r"^[ \t]*[A-Za-z0-9.*_-]+:(?:\d{1,5}|\*):[^:\s]+:[^:\s]+:(?P<value>[^\s:][^\n]*?)[ \t]*$", re.M)
+_PGPASS = re.compile(
+    r"^[ \t]*[A-Za-z0-9.*_-]+:(?:\d{1,5}|\*):[^:\s]+:[^:\s]+:(?P<value>[^\s:](?:[^\n]*[^\s])?)[ \t]*$", re.M
+)
 _HEREDOC = re.compile(r"<<-?(?P<tag>[A-Za-z_]+)\n(?P<body>.*?)\n[ \t]*(?P=tag)\b", re.S)
 _HCL_STRING = re.compile(r'"(?P<body>(?:[^"\\\n]|\\.)*)"')
 
@@ -462,27 +486,48 @@ def _assignments(text: str, lang: Lang, offset: int = 0) -> Iterator[Finding]:
     for start, end in client_passwords(text):
         yield Finding("a password on a command line", offset + start, offset + end, 2)
     for m in _PGPASS.finditer(text) if text.count(":") >= 4 else ():
-        if literal(m.group("value")):
+        if _pgpass_password(m.group("value")):
             yield Finding("a password in a .pgpass line", offset + m.start("value"), offset + m.end("value"), 2)
+
+
+# Lines shaped a:1:b:c:d are also IPv6 addresses and colon-joined labels (host:port:job:name:state): a .pgpass
+# password escapes its colons (\:), and a short plain word (a label's state: healthy, instance, prod) or a number
+# says nothing of a password file. A longer word (correcthorse) is judged a password.
+_UNESCAPED_COLON = re.compile(r"(?<!\\):")
+_PLAIN_WORD = re.compile(r"[A-Z]?[a-z]{1,9}|[0-9]+")
+
+
+def _pgpass_password(value: str) -> bool:
+    return literal(value) and not _UNESCAPED_COLON.search(value) and not _PLAIN_WORD.fullmatch(value)
 
 
 # Clients that take a password glued to a flag or as the flag's next word, on a command line: mysql's -pSECRET (a
 # space after -p makes it ask), sshpass -p SECRET, redis-cli -a SECRET. A port is -P; a value may be a reference.
+# Between the client and its flag: the rest of the command (a line continued with a backslash included), at most
+# 512 characters, so that each client named is one bounded scan. Every tool of MySQL's and MariaDB's (mysql,
+# mysqldump, mysqlpump, mysqlbinlog...), and the Redis protocol's clients (redis, valkey, keydb: -cli, -benchmark).
+_CLIENT_GAP = r"(?:[^\n;|&\\]|\\\r?\n|\\(?!\r?\n)){0,512}?"
 _CLIENT_PASSWORD = re.compile(
-    r"(?<![\w.-])(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlcheck|mysqlsh|mariadb(?:-dump|-admin|-import)?)"
-    r"(?=[ \t])[^\n;|&]*?[ \t]-p(?:\\?[\"'])?(?P<glued>[^\s\"'`;|&\\]+)"
-    r"|(?<![\w.-])(?:sshpass[^\n;|&]*?[ \t]-p|redis-cli[^\n;|&]*?[ \t](?:-a|--pass))[ \t]*(?:\\?[\"'])?"
+    r"(?<![\w.-])(?:mysql[a-z]*|mariadb(?:-[a-z]+)?)"
+    rf"(?=[ \t]){_CLIENT_GAP}[ \t]-p(?:\\?[\"'])?(?P<glued>[^\s\"'`;|&\\]+)"
+    rf"|(?<![\w.-])(?:sshpass{_CLIENT_GAP}[ \t]-p|(?:redis|valkey|keydb)-(?:cli|benchmark){_CLIENT_GAP}"
+    r"[ \t](?:-a|--pass|AUTH))[ \t]*(?:\\?[\"'])?"
     r"(?P<next>[^\s\"'`;|&\\-][^\s\"'`;|&\\]*)"  # a quote may stand before the value, escaped in JSON
 )
+_CLIENTS = ("mysql", "mariadb", "sshpass", "redis-", "valkey-", "keydb-")
+# What a shell reads when it runs the line: $VAR, ${VAR}, $(command), $1, `command`, and printf's %s (a container's
+# command writes $ as $$, which Kubernetes turns back into $).
+_SHELL_VALUE = re.compile(r"\$\$?[A-Za-z_{(0-9@*#?]|`|%(?:\([\w.-]+\))?[sd]")
 
 
 def client_passwords(text: str) -> Iterator[tuple[int, int]]:
     """Where a command line in the text gives a client its password (see _CLIENT_PASSWORD): each literal one."""
-    if not any(client in text for client in ("mysql", "mariadb", "sshpass", "redis-cli")):
+    if not any(client in text for client in _CLIENTS):
         return  # the pattern opens with a look-behind: most texts never run it
     for m in _CLIENT_PASSWORD.finditer(text):
         group = "glued" if m.group("glued") else "next"
-        if literal(m.group(group)):
+        value = m.group(group)
+        if literal(value) and not _SHELL_VALUE.match(value):  # on a command line, $X is the shell's to expand
             yield m.start(group), m.end(group)
 
 
@@ -511,9 +556,9 @@ def _tokens(text: str, depth: int) -> Iterator[Finding]:
 # A word (a vendor's prefix: dop_v1_, shpat_, key-, dapi) glued to a hex body of 32 or more: the body is judged as
 # a bare hex run would be, and a digest's length (64, 128) does not excuse it unless the word names a digest. A
 # git id (40) never counts: branch-and-commit names (main-<sha>) are everywhere in image tags.
-_PREFIXED_HEX = re.compile(
-    r"(?P<word>[A-Za-z][A-Za-z0-9]*?(?:[_-][A-Za-z0-9]+?)*?)[_-]?(?P<body>[0-9a-f]{32,}|[0-9A-F]{32,})"
-)
+# The word: letters and digits in parts joined by _ or -, a letter first, and perhaps a _ or - before the body.
+_HEX_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)*[_-]?")
+_HEX_LOWER, _HEX_UPPER = frozenset("0123456789abcdef"), frozenset("0123456789ABCDEF")
 _HEX_RUN = re.compile(r"[0-9a-fA-F]+")
 _DIGEST_WORDS = frozenset(
     ["md5", "sha", "sha1", "sha224", "sha256", "sha384", "sha512", "sha3", "blake2b", "blake2s", "blake3", "xxh3",
@@ -524,13 +569,30 @@ _DIGEST_WORDS = frozenset(
 
 def _prefixed_hex(token: str) -> bool:
     token = token.strip("=.-_")
-    m = _PREFIXED_HEX.fullmatch(token) if not _HEX_RUN.fullmatch(token) else None  # bare hex: judged as such
-    if not m or len(m.group("body")) == 40:
+    if _HEX_RUN.fullmatch(token):
+        return False  # bare hex: judged as such
+    split = _hex_body(token)
+    if split is None or len(token) - split == 40:
         return False
-    word, body = m.group("word").lower(), m.group("body")
-    if re.split(r"[_-]", word)[-1] in _DIGEST_WORDS:
+    word, body = token[:split].lower(), token[split:]
+    if re.split(r"[_-]", word.rstrip("_-"))[-1] in _DIGEST_WORDS:
         return False
     return any(c.isdigit() for c in body) and not body.isdigit() and entropy(body) > 3.3
+
+
+def _hex_body(token: str) -> int | None:
+    """Where the hex body of a word glued to one begins: the longest run of hex digits of one case (32 or more)
+    that ends the token and leaves a word before it; None if there is none. Found from the end, in one pass."""
+    best = None
+    for digits in (_HEX_LOWER, _HEX_UPPER):
+        start = len(token)
+        while start > 0 and token[start - 1] in digits:
+            start -= 1
+        for at in (start, start + 1):  # the whole run, or all but its first digit (a word may end with a letter)
+            if len(token) - at >= 32 and at > 0 and _HEX_WORD.fullmatch(token, 0, at):
+                best = at if best is None else min(best, at)
+                break
+    return best
 
 
 @lru_cache(maxsize=16384)
@@ -570,7 +632,8 @@ def _decoded(token: str) -> str | None:
     return text if printable >= 0.95 * len(text) else None
 
 
-_FRAGMENT_LINE = re.compile(r"[ \t]*[\"'+]?[ \t]*(?P<frag>[A-Za-z0-9+/=_-]{4,})[\"']?[ \t]*[+\\]?[ \t]*")
+# Spaces on either side are taken by one group each (a quote or a + between them): a line of spaces is no search.
+_FRAGMENT_LINE = re.compile(r"[ \t]*(?:[\"'+][ \t]*)?(?P<frag>[A-Za-z0-9+/=_-]{4,})[\"']?[ \t]*(?:[+\\][ \t]*)?")
 
 
 def _split_runs(text: str) -> Iterator[tuple[int, str]]:
@@ -635,11 +698,14 @@ def _joined(run: list[tuple[int, str]]) -> Iterator[tuple[int, str]]:
         yield run[0][0], "".join(frag for _, frag in run)
 
 
-# Characters that print as nothing (zero-width spaces and joiners, the soft hyphen, the word joiner, the BOM,
-# bidirectional controls, tag characters): one inside a token hides it from every shape and from its entropy, and
-# what it hides is still the credential to whoever reads the file. The scan reads the text without them.
+# Characters that print as nothing: Unicode's Default_Ignorable_Code_Point, whole (DerivedCoreProperties.txt):
+# the soft hyphen, the combining grapheme joiner, Hangul fillers, Khmer and Mongolian invisible vowels and
+# selectors, zero-width spaces and joiners, bidirectional controls, the word joiner and invisible operators,
+# variation selectors, the BOM, tag characters. One inside a token hides it from every shape and from its entropy,
+# and what it hides is still the credential to whoever reads the file. The scan reads the text without them.
 _INVISIBLE = re.compile(
-    "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\U000e0000-\U000e007f]"
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164"
+    "\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
 )
 
 

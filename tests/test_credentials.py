@@ -396,7 +396,12 @@ def test_a_digest_or_a_commit_after_a_word_is_no_token(text: str) -> None:
     assert first(text) is None, first(text)
 
 
-INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\U000e0020"]
+# One of each run of Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt), the last of a run too.
+INVISIBLE = [
+    "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\U000e0020", "\u034f", "\u061c", "\u115f",
+    "\u1160", "\u17b4", "\u180b", "\u180e", "\u202a", "\u202e", "\u206f", "\u3164", "\ufe00", "\ufe0f", "\uffa0",
+    "\ufff0", "\U0001bca0", "\U0001d173", "\U000e0100", "\U000e0fff",
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("name", sorted(FOUND))

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any, cast
 
+from generator.credentials import credential_key
 from generator.errors import UserError, did_you_mean
 from generator.read.yamlfile import Document, Loc
 from generator.resources import bundled_dir
@@ -111,6 +112,9 @@ def _to_user_error(doc: Document, error: Any, base: Loc) -> UserError:
     v = error.validator
     schema = error.schema
     inst = error.instance
+    # A value under a credential-named key is never repeated in a message (it is printed, to a CI log).
+    secret = any(isinstance(k, str) and credential_key(k) for k in loc)
+    shown = "the value" if secret else repr(inst)
     if inst is None and v in ("oneOf", "type", "minProperties"):
         return doc.error(f"{where} is empty", loc, hint=_empty_hint(schema))
     if v == "minProperties" and isinstance(inst, dict) and {"httpGet", "exec"} <= set(schema.get("properties", {})):
@@ -128,19 +132,22 @@ def _to_user_error(doc: Document, error: Any, base: Loc) -> UserError:
     if v == "type":
         want = schema.get("type")
         return doc.error(
-            f"{where} must be {_a(want)}, not {_kind(inst)}",
+            f"{where} must be {_a(want)}, not {_kind(inst, secret)}",
             loc,
             hint="quote the value to make it a string" if want == "string" else None,
         )
     if v == "enum":
         return doc.error(
-            f"{where}: {inst!r} is not allowed", loc, hint=f"use one of: {', '.join(map(str, schema['enum']))}"
+            f"{where}: {shown} is not allowed", loc, hint=f"use one of: {', '.join(map(str, schema['enum']))}"
         )
     if v == "pattern":
         hint = schema.get("description") or f"it must match {schema['pattern']}"
-        return doc.error(f"{where}: {inst!r} is not valid", loc, hint=hint)
+        return doc.error(f"{where}: {shown} is not valid", loc, hint=hint)
+    message = (
+        error.message.replace(repr(inst), shown) if secret and isinstance(inst, str | int | float) else error.message
+    )
     if v in ("minLength", "maxLength", "minimum", "maximum", "minProperties", "minItems"):
-        return doc.error(f"{where}: {error.message}", loc, hint=schema.get("description"))
+        return doc.error(f"{where}: {message}", loc, hint=schema.get("description"))
     if v == "propertyNames":
         return doc.error(f"{where}: invalid name {error.message}", loc)
     if v == "oneOf" and isinstance(inst, dict):
@@ -149,7 +156,7 @@ def _to_user_error(doc: Document, error: Any, base: Loc) -> UserError:
             return doc.error(f"{where}: give only one of content, source, binaryContent (found {', '.join(keys)})", loc)
         if not keys and any("content" in str(s) for s in schema.get("oneOf", [])):
             return doc.error(f"{where}: a file needs one of content, source or binaryContent", loc)
-    return doc.error(f"{where}: {error.message}", loc)
+    return doc.error(f"{where}: {message}", loc)
 
 
 def _empty_hint(schema: dict[str, Any]) -> str:
@@ -178,7 +185,17 @@ def _a(kind: Any) -> str:
     }.get(str(kind), str(kind))
 
 
-def _kind(value: Any) -> str:
+def _kind(value: Any, secret: bool = False) -> str:
+    if secret:
+        return (
+            _a(
+                {bool: "boolean", int: "number", float: "number", str: "string", dict: "object", list: "array"}.get(
+                    type(value), "string"
+                )
+            )
+            if value is not None
+            else "empty (null)"
+        )
     if isinstance(value, bool):
         return f"a boolean ({str(value).lower()})"
     if value is None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from types import GeneratorType
 from typing import Any
 
+from generator.credentials import looks_like_credential
 from generator.errors import UserError
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -262,7 +263,7 @@ def load_documents(path: Path, text: str | None = None, fast: bool = False) -> l
         mark = exc.problem_mark or exc.context_mark
         problem = (exc.problem or exc.context or "invalid YAML").strip()
         if "duplicate key" in str(exc).lower() or type(exc).__name__ == "DuplicateKeyError":
-            problem = f"duplicate key: {exc.problem}".replace("found duplicate key ", "")
+            problem = _duplicate(str(exc.problem or ""))
         if "\\t" in problem or "\t" in problem:
             tab = _tab_position(text, mark.line if mark else 0)
             raise UserError(
@@ -405,6 +406,19 @@ def _scalar(value: Any, loc: Loc, doc: Document) -> Any:
         loc,
         hint="write it as a plain string, list or mapping",
     )
+
+
+_DUPLICATE = re.compile(r'found duplicate key "(?P<key>.*?)" with value')
+
+
+def _duplicate(problem: str) -> str:
+    """ruamel's message names both values (`"K" with value "V" (original value: "V")`): a password twice over, in
+    a CI log. The key alone says what to fix, unless it looks like a credential itself."""
+    m = _DUPLICATE.search(problem)
+    key = m.group("key") if m else None
+    if key is None or looks_like_credential(key):
+        return "duplicate key"
+    return f'duplicate key "{key}"'
 
 
 def _tab_position(text: str, near: int) -> tuple[int, int]:

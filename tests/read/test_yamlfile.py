@@ -60,7 +60,7 @@ def test_the_fast_loader_gives_the_same_data_and_finds_positions_when_asked(tmp_
 @pytest.mark.parametrize(
     ("text", "line", "col", "says"),
     [
-        ("a: 1\nb:\n  c: 2\n  c: 3\n", 4, 3, 'duplicate key: "c" with value "3"'),
+        ("a: 1\nb:\n  c: 2\n  c: 3\n", 4, 3, 'duplicate key "c"'),
         ("a:\n  b: !custom x\n", 2, 3, "YAML tag '!custom' is not allowed"),  # at the key holding it
         ("a: !!python/object/apply:os.system [ls]\n", 1, 1, "YAML tag '!!python/object/apply:os.system'"),
         ("a: !!set {x, y}\n", 1, 1, "unsupported YAML value of type"),
