@@ -29,7 +29,7 @@ import binascii
 import itertools
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any, Literal
@@ -176,6 +176,7 @@ _FINAL_WORDS = frozenset(
     {"password", "passwd", "passphrase", "pwd", "pw", "pass", "pgpass", "secret", "secrets", "token", "apikey"}
     | {"credential", "credentials", "authorization", "requirepass", "masterauth", "dsn", "bearer", "cookie"}
     | {"privatekey", "auth", "authtoken", "hmac", "secretkey", "accesskey", "privkey", "psk", "passcode", "creds"}
+    | {"sshpass", "storepass", "keypass", "srcstorepass", "deststorepass", "srckeypass", "destkeypass", "dbpass"}
 )
 # The words before a final "key" (or "base", "word") that make it a credential: API, access, app, license, HMAC...
 # keys; Rails' SECRET_KEY_BASE; PASS_WORD.
@@ -220,7 +221,9 @@ def credential_key(key: str) -> bool:
 
 _EXPRESSION = re.compile(r"(?:var|local|module|data|each)\.[\w.\[\]\"-]+|[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_-]*){2,}")
 _HARMLESS = re.compile(
-    r"(true|false|yes|no|on|off|null|none|nil|~|required|optional|enabled|disabled|\*+|-?\d+(\.\d+)?[a-zA-Z]{0,2}"
+    # a number: a port, a count, a size with its unit (512Mi, 30s); six digits or more alone are a PIN or a password
+    r"(true|false|yes|no|on|off|null|none|nil|~|required|optional|enabled|disabled|\*+|-?\d{1,5}(\.\d+)?[a-zA-Z]{0,2}"
+    r"|-?\d+(\.\d+)?[a-zA-Z]{1,2}"
     # Words that say there is no credential (a local model server takes any key: `OPENAI_API_KEY: not-needed`)
     r"|not[-_ ]?(needed|required|used|set)|unused|unset|n/?a|redacted)",
     re.I,
@@ -272,8 +275,27 @@ _SPACED = re.compile(  # a lookahead, so that matches overlap: in `--verbose --p
     re.M,
 )
 # <password>x</password> (Maven's settings.xml, any XML), and .netrc's `login USER password VALUE`.
-_ELEMENT = re.compile(r"<(?P<key>[A-Za-z_][\w.-]*)>(?P<value>[^<>\n]+)</(?P=key)>")
-_NETRC = re.compile(r"\blogin[ \t]+\S+[ \t]+(?P<key>password|passwd|account)[ \t]+(?P<value>\S+)")
+# The element's text may stand on lines of its own, or in a CDATA section.
+_ELEMENT = re.compile(
+    r"<(?P<key>[A-Za-z_][\w.-]*)>\s{0,64}(?:<!\[CDATA\[)?(?P<value>[^<>\s](?:[^<>\n]{0,256}[^<>\s])?)(?:\]\]>)?"
+    r"\s{0,64}</(?P=key)>"
+)
+_NETRC = re.compile(r"\blogin\s+\S+\s+(?P<key>password|passwd|account)\s+(?P<value>\S+)")  # on one line or several
+# A name and a value side by side: <property name="db.password" value="x"/>, <entry key="password" value="x"/>,
+# {"name": "DB_PASSWORD", "value": "x"}, and YAML's `- name: DB_PASSWORD` with `value: x` on the next line.
+_NAME_VALUE = re.compile(
+    r"(?<![\w-])[\"']?(?:name|key)[\"']?[ \t]{0,8}[:=][ \t]{0,8}[\"']?(?P<key>[A-Za-z_][\w.-]{0,128})[\"']?"
+    r"[ \t]{0,8}[,;]?\s{0,64}?(?:-[ \t]+)?[\"']?value[\"']?[ \t]{0,8}[:=][ \t]{0,8}"
+    r"(?P<value>\"[^\"\n]{0,256}\"|'[^'\n]{0,256}'|[^\s,;#}>/\"']{1,256})"
+)
+# A key that ends its line, and its value on the next line, indented deeper: YAML (`password:` then the value, a
+# block scalar, a list item), pretty-printed JSON, an INI continuation.
+_KEY_ENDS_LINE = re.compile(
+    r"(?P<indent>[ \t]*)[\"']?(?P<key>[A-Za-z_][\w.-]{0,128})[\"']?[ \t]*[:=][ \t]*(?:[|>][-+]?[0-9]?)?[ \t]*\r?"
+)
+_VALUE_STARTS_LINE = re.compile(
+    r"(?P<indent>[ \t]*)(?:-[ \t]+)?(?P<value>\"[^\"\n]{0,256}\"|'[^'\n]{0,256}'|[^\s,;#]{1,256})"
+)
 # A .pgpass line (hostname:port:database:username:password, the whole line): its last field is the password.
 _PGPASS = re.compile(
     r"^[ \t]*[A-Za-z0-9.*_-]+:(?:\d{1,5}|\*):[^:\s]+:[^:\s]+:(?P<value>[^\s:](?:[^\n]*[^\s])?)[ \t]*$", re.M
@@ -300,7 +322,9 @@ def random_token(token: str) -> bool:
     """A random-looking token: mixed classes and an entropy close to that of random text of its length."""
     token = token.strip("=.-_")
     n = len(token)
-    if n < 20 or n > 256 or _HASH.fullmatch(token) or _UUID.search(token):
+    if n > 256:  # a long one is random where its first and its last 256 characters are (an encoded keystore)
+        return random_token(token[:256]) and random_token(token[-256:])
+    if n < 20 or _HASH.fullmatch(token) or _UUID.search(token):
         return False
     lower, upper, digit = (any(f(c) for c in token) for f in (str.islower, str.isupper, str.isdigit))
     if re.fullmatch(r"[0-9a-f]+|[0-9A-F]+", token):
@@ -477,17 +501,44 @@ def _assignments(text: str, lang: Lang, offset: int = 0) -> Iterator[Finding]:
             if "\\n" in s.group("body"):  # a file's content in a string: its lines, each where the string is
                 for f in _assignments(s.group("body").replace("\\n", "\n").replace('\\"', '"'), "text"):
                     yield Finding(f.what, offset + s.start(), offset + s.end(), f.rank)
-    for m in [*_ASSIGNMENT.finditer(text), *_SPACED.finditer(text), *_ELEMENT.finditer(text), *_NETRC.finditer(text)]:
-        key, value = m.group("key"), m.group("value")
-        if key == "secretKey" and "remoteRef" in text[max(0, m.start() - 200) : m.end() + 200]:
-            continue  # an ExternalSecret data item (a diff of one): the key of the Secret it makes
-        if credential_key(key) and literal(value, lang) and not _value_is_key(key, value):
-            yield Finding(f"a literal value for '{key}'", offset + m.start("value"), offset + m.end("value"), 2)
+    found = [*_ASSIGNMENT.finditer(text), *_SPACED.finditer(text), *_ELEMENT.finditer(text), *_NETRC.finditer(text)]
+    found += _NAME_VALUE.finditer(text) if "value" in text else ()
+    yield from _judged(found, text, lang, offset)
+    yield from _next_line_findings(text, lang, offset)
     for start, end in client_passwords(text):
         yield Finding("a password on a command line", offset + start, offset + end, 2)
     for m in _PGPASS.finditer(text) if text.count(":") >= 4 else ():
         if _pgpass_password(m.group("value")):
             yield Finding("a password in a .pgpass line", offset + m.start("value"), offset + m.end("value"), 2)
+
+
+def _judged(found: Iterable[re.Match[str]], text: str, lang: Lang, offset: int) -> Iterator[Finding]:
+    for m in found:
+        key, value = m.group("key"), m.group("value")
+        if key == "secretKey" and "remoteRef" in text[max(0, m.start() - 200) : m.end() + 200]:
+            continue  # an ExternalSecret data item (a diff of one): the key of the Secret it makes
+        if credential_key(key) and literal(value, lang) and not _value_is_key(key, value):
+            yield Finding(f"a literal value for '{key}'", offset + m.start("value"), offset + m.end("value"), 2)
+
+
+def _next_line_findings(text: str, lang: Lang, offset: int) -> Iterator[Finding]:
+    for key, value, start, end in _next_line_values(text):
+        if credential_key(key) and literal(value, lang) and not value.endswith(":"):  # `key:` is a key of its own
+            yield Finding(f"a literal value for '{key}'", offset + start, offset + end, 2)
+
+
+def _spans_lines(text: str, lang: Lang) -> bool:
+    """Whether an assignment in the text spans lines, which judging it line by line cannot see: a value on the
+    line after its key, a name and its value on two lines, an element's text or a .netrc entry over lines, a
+    command continued with a backslash."""
+    if "\n" not in text:
+        return False
+    found = [*_ELEMENT.finditer(text)] if "<" in text else []
+    found += _NETRC.finditer(text) if "login" in text else ()
+    found += _NAME_VALUE.finditer(text) if "value" in text else ()
+    if any(_judged([m for m in found if "\n" in m.group()], text, lang, 0)) or any(_next_line_findings(text, lang, 0)):
+        return True
+    return any(client_passwords(text, spanning=True))
 
 
 # Lines shaped a:1:b:c:d are also IPv6 addresses and colon-joined labels (host:port:job:name:state): a .pgpass
@@ -501,34 +552,75 @@ def _pgpass_password(value: str) -> bool:
     return literal(value) and not _UNESCAPED_COLON.search(value) and not _PLAIN_WORD.fullmatch(value)
 
 
-# Clients that take a password glued to a flag or as the flag's next word, on a command line: mysql's -pSECRET (a
-# space after -p makes it ask), sshpass -p SECRET, redis-cli -a SECRET. A port is -P; a value may be a reference.
-# Between the client and its flag: the rest of the command (a line continued with a backslash included), at most
-# 512 characters, so that each client named is one bounded scan. Every tool of MySQL's and MariaDB's (mysql,
-# mysqldump, mysqlpump, mysqlbinlog...), and the Redis protocol's clients (redis, valkey, keydb: -cli, -benchmark).
+# Clients that take a password on their command line: glued to a flag (mysql's -pSECRET: a space after -p makes it
+# ask), as a flag's next word (sshpass -p SECRET, redis-cli -a SECRET, ldapsearch -w SECRET), after a user and a
+# separator (curl -u user:SECRET, smbclient -U user%SECRET), or as a positional argument (htpasswd -b file user
+# SECRET, rabbitmqctl add_user user SECRET). Between the client and its flag: the rest of the command (a line
+# continued with a backslash included), at most 512 characters, so that each client named is one bounded scan. A
+# value may be a reference, or what the shell expands ($VAR, $(cat file)).
 _CLIENT_GAP = r"(?:[^\n;|&\\]|\\\r?\n|\\(?!\r?\n)){0,512}?"
-_CLIENT_PASSWORD = re.compile(
-    r"(?<![\w.-])(?:mysql[a-z]*|mariadb(?:-[a-z]+)?)"
-    rf"(?=[ \t]){_CLIENT_GAP}[ \t]-p(?:\\?[\"'])?(?P<glued>[^\s\"'`;|&\\]+)"
-    rf"|(?<![\w.-])(?:sshpass{_CLIENT_GAP}[ \t]-p|(?:redis|valkey|keydb)-(?:cli|benchmark){_CLIENT_GAP}"
-    r"[ \t](?:-a|--pass|AUTH))[ \t]*(?:\\?[\"'])?"
-    r"(?P<next>[^\s\"'`;|&\\-][^\s\"'`;|&\\]*)"  # a quote may stand before the value, escaped in JSON
+_QUOTE = r"(?:\\?[\"'])?"  # a quote may stand before the value, escaped in JSON
+_NEXT = r"(?P<value>[^\s\"'`;|&\\-][^\s\"'`;|&\\]*)"
+_GLUED = r"(?P<value>[^\s\"'`;|&\\]+)"
+_CLIENT_LINES = tuple(
+    re.compile(rf"(?<![\w.-])(?:{client}){_CLIENT_GAP}[ \t]{then}")
+    for client, then in (
+        (r"mysql[a-z]*|mariadb(?:-[a-z]+)?", rf"-p{_QUOTE}{_GLUED}"),
+        ("sshpass", rf"-p[ \t]*{_QUOTE}{_NEXT}"),
+        (r"(?:redis|valkey|keydb)-(?:cli|benchmark)", rf"(?:-a|--pass|AUTH)[ \t]*{_QUOTE}{_NEXT}"),
+        (r"(?:docker|podman|nerdctl|buildah|helm|oras)(?:[ \t]+registry)?[ \t]+login", rf"-p[ \t]+{_QUOTE}{_NEXT}"),
+        (r"mongo(?:sh|dump|restore|export|import|stat|top|files)?", rf"-p[ \t]+{_QUOTE}{_NEXT}"),
+        (r"ldap[a-z]+", rf"-w[ \t]+{_QUOTE}{_NEXT}"),
+        (r"zip|unzip|zipcloak", rf"-P[ \t]+{_QUOTE}{_NEXT}"),
+        (r"7z[ar]?", rf"-p{_QUOTE}{_GLUED}"),
+        ("smbclient", rf"(?:-U|--user)[ \t]+{_QUOTE}[^\s%\"']+%{_NEXT}"),
+        (r"curl|wget", rf"(?:-u|--user|--proxy-user)[ \t]+{_QUOTE}[^\s:\"']+:{_NEXT}"),
+        ("htpasswd", rf"-[A-Za-z]*b[A-Za-z]*[ \t]+(?:[^\s]+[ \t]+){{2}}{_QUOTE}{_NEXT}"),
+        ("rabbitmqctl", rf"(?:add_user|change_password|authenticate_user)[ \t]+[^\s]+[ \t]+{_QUOTE}{_NEXT}"),
+    )
 )
-_CLIENTS = ("mysql", "mariadb", "sshpass", "redis-", "valkey-", "keydb-")
+_CLIENTS = re.compile(r"mysql|mariadb|sshpass|redis-|valkey-|keydb-|login|mongo|ldap|zip|7z|smbclient|curl|wget"
+                      r"|htpasswd|rabbitmqctl")  # fmt: skip
 # What a shell reads when it runs the line: $VAR, ${VAR}, $(command), $1, `command`, and printf's %s (a container's
 # command writes $ as $$, which Kubernetes turns back into $).
 _SHELL_VALUE = re.compile(r"\$\$?[A-Za-z_{(0-9@*#?]|`|%(?:\([\w.-]+\))?[sd]")
 
 
-def client_passwords(text: str) -> Iterator[tuple[int, int]]:
-    """Where a command line in the text gives a client its password (see _CLIENT_PASSWORD): each literal one."""
-    if not any(client in text for client in _CLIENTS):
-        return  # the pattern opens with a look-behind: most texts never run it
-    for m in _CLIENT_PASSWORD.finditer(text):
-        group = "glued" if m.group("glued") else "next"
-        value = m.group(group)
-        if literal(value) and not _SHELL_VALUE.match(value):  # on a command line, $X is the shell's to expand
-            yield m.start(group), m.end(group)
+def client_passwords(text: str, spanning: bool = False) -> Iterator[tuple[int, int]]:
+    """Where a command line in the text gives a client its password (see _CLIENT_LINES): each literal one (only
+    those on a command continued over lines, if `spanning`)."""
+    if not _CLIENTS.search(text) or (spanning and "\\\n" not in text and "\\\r\n" not in text):
+        return  # the patterns open with a look-behind: most texts never run them
+    for pattern in _CLIENT_LINES:
+        for m in pattern.finditer(text):
+            value = m.group("value")
+            if spanning and "\n" not in m.group():
+                continue
+            if literal(value) and not _SHELL_VALUE.match(value):  # on a command line, $X is the shell's to expand
+                yield m.start("value"), m.end("value")
+
+
+def _next_line_values(text: str) -> Iterator[tuple[str, str, int, int]]:
+    """Each key that ends its line with its value on the next line that is not blank, indented deeper: the key,
+    the value, and where the value is. Only lines that end with `:`, `=`, `|` or `>` are looked at."""
+    if "\n" not in text:
+        return
+    lines = text.split("\n")
+    at = 0
+    for i, line in enumerate(lines):
+        at += len(line) + 1
+        if not line.rstrip().endswith((":", "=", "|", ">", "|-", ">-", "|+", ">+")):
+            continue
+        key = _KEY_ENDS_LINE.fullmatch(line)
+        j, offset = i + 1, at
+        while key and j < len(lines) and j <= i + 4 and not lines[j].strip():
+            offset += len(lines[j]) + 1
+            j += 1
+        if key is None or j >= len(lines):
+            continue
+        m = _VALUE_STARTS_LINE.match(lines[j])
+        if m and len(m.group("indent")) > len(key.group("indent")):
+            yield key.group("key"), m.group("value"), offset + m.start("value"), offset + m.end("value")
 
 
 def _value_is_key(key: str, value: str) -> bool:
@@ -603,6 +695,8 @@ def _token(token: str, depth: int) -> tuple[str, int] | None:
     if decoded is not None:
         inner = first(decoded, depth=depth + 1) if depth < 2 else None
         return (f"{inner.what} (base64 or hex encoded)", inner.rank) if inner else None
+    if len(token) > 256 and _public_binary(token):
+        return None
     if any(random_token(part) for part in re.split(r"[.]{2,}|(?<=[a-z])\.(?=[a-z])", token)):
         return "a high-entropy string", 3
     if _prefixed_hex(token):
@@ -610,8 +704,55 @@ def _token(token: str, depth: int) -> tuple[str, int] | None:
     return None
 
 
+def _public_binary(token: str) -> bool:
+    """A long base64 token that encodes what is public by design: a certificate, a CSR or CRL, or a public key in
+    DER (an ASN.1 SEQUENCE whose first element is another SEQUENCE; a private key's is its version, an INTEGER),
+    or an OpenPGP public key. Any other binary (a keystore, an archive, a secret key ring) is as random as it
+    looks; a gzip archive is judged by the text inside it (_decoded)."""
+    raw = _block_bytes(token[:1024] + "=" * (-len(token[:1024]) % 4)) if _BASE64.fullmatch(token[:1024]) else b""
+    if len(raw) < 8:
+        return False
+    if raw[0] == 0x30:
+        head = 2 if raw[1] < 0x80 else 2 + (raw[1] & 0x7F)
+        return raw[head : head + 1] == b"\x30"
+    return raw[0] in (0x98, 0x99, 0x9A, 0xC6)  # an OpenPGP public-key packet (old and new formats)
+
+
+_ARCHIVE_MAX = 1 << 20  # what of a gzip archive is read to judge it (the rest: it is refused as random)
+
+
+def _unpacked(raw: bytes) -> str | None:
+    """The text files of a gzip archive (a .tar.gz's members, or the one file of a .gz), joined; None if it is
+    not one plato can read within bounds."""
+    import gzip
+    import io
+    import tarfile
+    import zlib
+
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as f:
+            data = f.read(_ARCHIVE_MAX + 1)
+    except (OSError, EOFError, zlib.error):
+        return None
+    if len(data) > _ARCHIVE_MAX:
+        return None
+    texts: list[bytes] = []
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            for member in tar:
+                handle = tar.extractfile(member) if member.isfile() else None
+                texts.append(handle.read() if handle else b"")
+    except (tarfile.TarError, OSError, EOFError):
+        texts = [data]
+    try:
+        return "\n".join(t.decode("utf-8") for t in texts)
+    except UnicodeDecodeError:
+        return None
+
+
 def _decoded(token: str) -> str | None:
-    """The text a base64 or hex token encodes, when it encodes text (a credential written encoded)."""
+    """The text a base64 or hex token encodes, when it encodes text (a credential written encoded), or the text
+    files a gzip archive holds."""
     raw: bytes | None = None
     if _HEX.fullmatch(token):  # a git id or a digest decodes to bytes that are not text
         raw = bytes.fromhex(token)
@@ -624,6 +765,8 @@ def _decoded(token: str) -> str | None:
             raw = None
     if raw is None or len(raw) < 8:
         return None
+    if raw[:2] == b"\x1f\x8b":
+        return _unpacked(raw)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -664,7 +807,7 @@ def _clean_by_lines(text: str, lang: Lang, assignments: bool, depth: int) -> boo
     PEM armour (public blocks are blanked out first, private keys extend over lines) or a Terraform heredoc, a line
     with a finding, a Secret with data, a token split over lines. A fleet's files differ from app to app in a few
     lines: the rest is judged once for all of them."""
-    if "-----BEGIN" in text or (lang == "terraform" and "<<" in text):
+    if "-----BEGIN" in text or (lang == "terraform" and "<<" in text) or (assignments and _spans_lines(text, lang)):
         return False
     run: list[str] = []  # the fragments of consecutive token-like lines: a token split over them is joined
     for line in [*text.split("\n"), ""]:  # a last empty line ends the last run

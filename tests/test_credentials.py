@@ -419,3 +419,42 @@ def test_an_invisible_character_inside_a_credential_hides_nothing(name: str) -> 
         assert again is not None and what in again.what, (name, repr(ch), again)
         masked = mask(hidden)
         assert secret not in masked.replace(ch, ""), (name, repr(ch), masked)
+
+
+def _blob(head: bytes, n: int = 600) -> str:
+    import base64
+
+    rng = random.Random(len(head) + n)
+    return base64.b64encode(head + bytes(rng.randrange(256) for _ in range(n))).decode()
+
+
+def _targz(name: str, data: bytes) -> str:
+    import base64
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+@pytest.mark.parametrize(
+    ("blob", "refused"),
+    [
+        (_blob(b"\xfe\xed\xfe\xed"), True),  # a Java keystore
+        (_blob(b"\x95\x03\xc6"), True),  # an OpenPGP secret key
+        (_blob(b""), True),  # openssl rand -base64 (one line)
+        (_targz(".env", b"DB_PASSWORD=Blue" + b"Harbor2024x\n"), True),  # an archive of a file with a password
+        (_targz("app.conf", b"listen 8080\nworkers 4\n" * 30), False),  # an archive of plain text
+        (_blob(b"\x30\x82\x03\x00\x30\x82\x02\x00"), False),  # a certificate in DER
+        (_blob(b"\x99\x01\x0d"), False),  # an OpenPGP public key
+    ],
+    ids=["keystore", "pgp-secret", "random", "targz-with-password", "targz-plain", "der-certificate", "pgp-public"],
+)
+def test_a_long_encoded_binary_is_judged_by_what_it_is(blob: str, refused: bool) -> None:
+    # Over 256 characters a token used to be judged by nothing at all (a keystore went through), and an archive
+    # by nothing inside it.
+    assert (first(f'binaryContent: "{blob}"') is not None) is refused

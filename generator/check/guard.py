@@ -84,6 +84,11 @@ def _mapping(value: dict[Any, Any]) -> Hit | None:
             at = int(hit.loc[0])
             hit.loc = ("command", at) if at < len(command) else ("args", at - len(command))
             return hit
+    env = value.get("env")
+    if isinstance(env, list):
+        hit = _expanded_env(env)
+        if hit:
+            return hit
     for key, item in value.items():
         name = key if type(key) is str else str(key)
         held, names_credential = _key(name) if len(name) <= 512 else _key.__wrapped__(name)
@@ -95,6 +100,31 @@ def _mapping(value: dict[Any, Any]) -> Hit | None:
         if hit:
             hit.loc = (name, *hit.loc)
             return hit
+    return None
+
+
+_K8S_REF = re.compile(r"(?<!\$)\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
+
+
+def _expanded_env(env: list[Any]) -> Hit | None:
+    """A container's environment as Kubernetes expands it: $(NAME) is the value of an earlier variable (or of one
+    from envFrom, unknown here: left out). A token cut into parts, or split by a reference to an empty variable,
+    is whole again there: each value that holds a reference is judged as it will be expanded."""
+    defined: dict[str, str] = {}
+    for i, item in enumerate(env):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            continue
+        value = item.get("value")
+        if not isinstance(value, str):
+            continue
+        if "$(" in value:
+            expanded = _K8S_REF.sub(lambda m: defined.get(m.group(1), m.group()), value)
+            for text in {expanded, _K8S_REF.sub("", expanded)} - {value}:
+                found = first(text, assignments=False)
+                if found:
+                    return Hit(f"{found.what} (as Kubernetes expands the variable)", ("env", i, "value"))
+            value = expanded
+        defined[item["name"]] = value
     return None
 
 

@@ -243,7 +243,9 @@ def parse_manifests(template: Any, variables: dict[str, Any], what: str) -> list
     if marked is None:
         return _parse_documents(template.render(variables, what), template, what)
     docs, text = skeleton_documents(template.source, *marked)
-    return _checked(docs, template, what) if docs is not None else _parse_documents(text, template, what)
+    if docs is not None:
+        return _checked(docs, template, what)
+    return _parse_documents(text if text is not None else template.render(variables, what), template, what)
 
 
 # The skeleton of each marked text a manifests template has rendered (read/skeleton.py), or None where it has
@@ -252,9 +254,10 @@ _SKELETONS: dict[tuple[str, str], Any] = {}
 SKELETONS_MAX = 2048
 
 
-def skeleton_documents(source: str, marked: str, values: list[str]) -> tuple[list[Any] | None, str]:
-    """The documents of a marked render filled with its values (None where the text must be parsed), and that
-    text: the marked text with each mark replaced by its value."""
+def skeleton_documents(source: str, marked: str, values: list[str]) -> tuple[list[Any] | None, str | None]:
+    """The documents of a marked render filled with its values, or None and the text to parse: the marked text
+    with each mark replaced by its value, or None when the text holds private-use characters that are no marks
+    (the template's own: it is rendered again as text)."""
     from generator.read import skeleton
 
     key = (source, marked)
@@ -266,7 +269,7 @@ def skeleton_documents(source: str, marked: str, values: list[str]) -> tuple[lis
     docs = found.fill(values) if found is not None else None
     if docs is not None:
         return docs, ""
-    return None, skeleton.MARKS.sub(lambda m: values[ord(m.group()) - skeleton.MARK], marked)
+    return None, skeleton.filled(marked, values) if skeleton.marked_in_order(marked, len(values)) else None
 
 
 def _parse_documents(text: str, template: Tpl | None, what: str) -> list[dict[str, Any]]:

@@ -40,6 +40,7 @@ _STR = "tag:yaml.org,2002:str"
 _CORE = frozenset(f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null"))
 _DEPTH = 100
 _KEY_MAX = 512  # a simple key is at most 1024 characters in all: a longer value is parsed from the text
+_SIMPLE_KEY = 1000  # what libyaml counts from a simple key's start to its `:` (1024), with a margin
 # What no value may hold anywhere: control characters (tab included), every line break YAML knows (NEL, LS, PS),
 # the BOM, the marks themselves, surrogates and non-characters.
 _NEVER = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ue000-\uf8ff\ud800-\udfff\ufffe\uffff]")
@@ -55,17 +56,21 @@ class Hole:
     """A scalar of the marked text that holds marks: its parts (text, or the index of an output) and how it was
     written (`style`: '' plain, quotes, `|` or `>`), where (in a flow collection, as a key)."""
 
-    __slots__ = ("flow", "key", "parts", "style")
+    __slots__ = ("flow", "key", "parts", "span", "style")
 
     def __init__(self, parts: tuple[str | int, ...], style: str, flow: bool, key: bool) -> None:
         self.parts, self.style, self.flow, self.key = parts, style, flow, key
+        self.span = 0  # a key's: the characters from its start to its value's in the marked text (a bound of what
+        # YAML counts to the `:`, spaces and escapes included)
 
     def value(self, values: Sequence[str]) -> Any:
         """What the rendered scalar is, or raise _Unusual where the text alone can tell."""
         pieces = [values[p] if isinstance(p, int) else p for p in self.parts]
         text = "".join(pieces)
-        if self.key and len(text) > _KEY_MAX:
-            raise _Unusual
+        if self.key:
+            marks = [values[p] for p in self.parts if isinstance(p, int)]
+            if len(text) > _KEY_MAX or self.span - len(marks) + sum(map(len, marks)) > _SIMPLE_KEY:
+                raise _Unusual
         if self.style == "":
             return self._plain(text)
         for p in self.parts:
@@ -159,14 +164,25 @@ class Skeleton:
 _KEY = object()  # the last step of a key hole's path: (..., the mark text of the key, _KEY)
 
 
+def marked_in_order(text: str, count: int) -> bool:
+    """Whether the text's private-use characters are exactly the marks 0..count-1, in order: else some are the
+    template's own (a constant, a filter block's text, a value that held one) and the text is no marked text."""
+    return [ord(m) - MARK for m in MARKS.findall(text)] == list(range(count))
+
+
+def filled(text: str, values: Sequence[str]) -> str:
+    """The rendered text: a marked text (marked_in_order) with each mark replaced by its output."""
+    return MARKS.sub(lambda m: values[ord(m.group()) - MARK], text)
+
+
 def build(text: str, count: int) -> Skeleton | None:
     """The skeleton of a marked text whose outputs are marks 0..count-1, in order; None if it has none."""
     import yaml
 
     from generator.read.plainyaml import loader
 
-    if [ord(m) - MARK for m in MARKS.findall(text)] != list(range(count)):
-        return None  # a mark the template wrote itself, or a value that held one
+    if not marked_in_order(text, count):
+        return None
     try:
         events = list(yaml.parse(text, Loader=loader()))
         builder = _Builder(events)
@@ -226,10 +242,13 @@ class _Builder:
         while type(self.events[self.at]).__name__ != "MappingEndEvent":
             if type(self.events[self.at]).__name__ != "ScalarEvent":
                 raise _Unusual  # a collection as a key
+            start = self.events[self.at].start_mark.index
             name = self.node((*path, None), flow, True, depth + 1)
-            if name in out or (isinstance(name, str) and MARKS.search(name) and not self._is_key_hole(name)):
-                raise _Unusual  # a duplicate key: YAML keeps the last, which a renamed key may change
-            keyed = keyed or self._is_key_hole(name)
+            if name in out or name != name:  # a duplicate key (YAML keeps the last, which a renamed key may
+                raise _Unusual  # change), or NaN, which no path finds again
+            if self._is_key_hole(name):
+                keyed = True
+                self.holes[-1][1].span = self.events[self.at].start_mark.index - start
             out[name] = self.node((*path, name), flow, False, depth + 1)
         self.at += 1
         if keyed:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from generator.check import guard
 from generator.check.guard import check_outgoing
 
 if TYPE_CHECKING:
@@ -435,3 +436,31 @@ def test_a_user_and_password_after_a_user_flag_is_found(command: list[str], foun
     assert (hit is not None) == found, hit and hit.what
     if found:
         assert hit is not None and hit.loc == ("command", 2)
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        [{"name": "E", "value": ""}, {"name": "NOTE", "value": "ghp_aB3dE6gH9j$(E)K2mN5pQ8sT1v$(E)W4yZ7bC0eF3hJ6"}],
+        [{"name": "A", "value": "ghp_aB3dE6gH9jK2m"}, {"name": "B", "value": "N5pQ8sT1vW4yZ7"},
+         {"name": "C", "value": "bC0eF3hJ6"}, {"name": "GITHUB_TOKEN", "value": "$(A)$(B)$(C)"}],
+        [{"name": "NOTE", "value": "ghp_aB3dE6gH9j$(FROM_A_CONFIGMAP)K2mN5pQ8sT1vW4yZ7bC0eF3hJ6"}],
+    ],
+    ids=["split-by-an-empty-variable", "cut-into-three", "split-by-an-unknown-variable"],
+)  # fmt: skip
+def test_a_token_whole_again_once_kubernetes_expands_the_environment_is_found(env: list[dict[str, str]]) -> None:
+    hit = guard.find_in({"containers": [{"name": "app", "env": env}]})
+    assert hit is not None and "Kubernetes expands" in hit.what, hit and hit.what
+    assert hit.loc[-3:-1] == ("env", len(env) - 1)
+
+
+def test_an_escaped_or_a_harmless_expansion_is_left_alone() -> None:
+    env = [
+        {"name": "A", "value": "ghp_aB3dE6gH9jK2m"},
+        {"name": "B", "value": "N5pQ8sT1vW4yZ7"},
+        {"name": "C", "value": "bC0eF3hJ6"},
+        {"name": "ESCAPED", "value": "$$(A)$$(B)$$(C)"},  # written $$: Kubernetes leaves $(A) as it is
+        {"name": "HOST", "value": "db"},
+        {"name": "URL", "value": "postgres://$(HOST):5432/app"},
+    ]
+    assert guard.find_in({"containers": [{"name": "app", "env": env}]}) is None
