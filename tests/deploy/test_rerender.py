@@ -649,9 +649,15 @@ def test_a_stopped_rerender_stops_its_workers_and_whoever_reads_its_output_is_no
     env = {**os.environ, "TMPDIR": str(private), "PYTHONPATH": str(Path(__file__).parents[2])}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path, env=env)
 
+    def cmdline(pid: int) -> bytes:  # b"" for a process that ended since it was listed (a git it ran)
+        try:
+            return Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return b""
+
     def workers() -> list[int]:  # forked: the command line of plato itself
-        mine = Path(f"/proc/{proc.pid}/cmdline").read_bytes()
-        return [p for p in descendants(proc.pid) if Path(f"/proc/{p}/cmdline").read_bytes() == mine]
+        mine = cmdline(proc.pid)
+        return [p for p in descendants(proc.pid) if mine and cmdline(p) == mine]
 
     deadline = time.monotonic() + 60
     while len(workers()) < 2:
