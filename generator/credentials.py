@@ -63,6 +63,7 @@ REFERENCE = re.compile(
     # $VAR and <placeholder> standing apart, in one case: a password's '$Qv7' or 'x<Qv7>y' is no reference
     r"|(?<![A-Za-z0-9])\$(?:[A-Z_][A-Z0-9_]*|[a-z_][a-z0-9_]*)(?![A-Za-z0-9])"
     r"|(?<![A-Za-z0-9])<[A-Za-z0-9 _.-]+>(?![A-Za-z0-9])"
+    r"|%\([A-Za-z_][\w.-]*\)[sd]"  # Python's and INI files' interpolation
 )
 _PUBLIC_BLOCK = re.compile(
     # a block ends before the next one begins: an unterminated BEGIN is not scanned to the end of the text again
@@ -79,15 +80,20 @@ _PUBLIC_BLOCK = re.compile(
 # entropy or by a detector's shape that any long base64 run ends in (Azure's 86 characters and '=='). Only formats
 # known by their first bytes: other binary data (a PKCS#12 keystore, a DER private key, an archive) is judged as
 # before, and refused.
-_BASE64_BLOCK = re.compile(r"[A-Za-z0-9+/]{40,}={0,2}(?:[ \t]*\n[ \t]*[A-Za-z0-9+/]{4,}={0,2})*")
+# A block folded over lines goes on only over lines of base64 (or its end, and a quote or bracket): not over the
+# `kind:` after a value.
+_BASE64_BLOCK = re.compile(
+    r"[A-Za-z0-9+/]{40,}={0,2}(?:[ \t]*\n[ \t]*[A-Za-z0-9+/]{4,}={0,2}(?=[ \t]*(?:\n|$|[\"'},\]])))*"
+)
 _MEDIA = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"\x00\x00\x01\x00", b"wOFF", b"wOF2", b"OTTO",
-          b"\x00\x01\x00\x00\x00")  # fmt: skip
+          b"\x00\x01\x00\x00\x00", b"\x00asm", b"%PDF-")  # fmt: skip
 _PRINTABLE_RUN = re.compile(rb"[\x20-\x7e]{12,}")
 
 
 # What those formats' first bytes look like in base64 (PNG, JPEG, GIF, ICO, WOFF, WOFF2, OpenType, TrueType,
 # WebP): a block that starts otherwise is not decoded.
-_MEDIA_BASE64 = ("iVBORw0KGgo", "/9j/", "R0lGOD", "AAABAA", "d09GR", "d09GMg", "T1RUTw", "AAEAAA", "UklGR")
+_MEDIA_BASE64 = ("iVBORw0KGgo", "/9j/", "R0lGOD", "AAABAA", "d09GR", "d09GMg", "T1RUTw", "AAEAAA", "UklGR", "AGFzbQ",
+                 "JVBERi0")  # fmt: skip
 
 
 def _block_bytes(block: str) -> bytes:
@@ -158,7 +164,8 @@ def _binary_blocks(text: str) -> tuple[str, list[tuple[int, str]], list[Finding]
 _URL_USERINFO = re.compile(
     # the password runs to the first @ and holds no other URL's :// (each scan ends at the next URL); a quote
     # may be part of it (`app:pa'ss@db`)
-    r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://(?P<user>[^\s/@:'\"<>]*):(?P<pw>(?:[^\s\"<>@:]|:(?!//))+)@"
+    r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://(?P<user>[^\s/@:'\"<>]*):"
+    r"(?P<pw>(?:[^\s\"<>@:]|:(?!//))+(?=@)|[^\s\"<>@]{1,256}(?=@))@"
 )
 # scheme://TOKEN@host: a token as the user, no password (GitHub, Gitea and Forgejo take one so).
 _URL_TOKEN_USER = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://(?P<user>[A-Za-z0-9_.~-]{20,})@")
@@ -166,7 +173,7 @@ _URL_TOKEN_USER = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://(?P<
 _BARE_USERINFO = re.compile(
     # a password of at most 256 characters: each scan for its @ is bounded. A host with a dot, or one label and a
     # port (`bot:pw@proxy:3128`).
-    r"(?<![\w/.:@-])(?P<user>[A-Za-z0-9._~+-]+):(?P<pw>[^\s'\"@/<>]{1,256})@"
+    r"(?<![\w/.:@-])(?P<user>[A-Za-z0-9._~+-]+):(?P<pw>[^\s'\"@/<>:,]+(?=@)|[^\s'\"@/<>]{1,256}(?=@))@"
     r"(?P<host>[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(?=[/:\s'\"]|$)|[A-Za-z0-9-]+(?=:\d{1,5}(?:[/\s'\"]|$)))"
 )
 
@@ -221,11 +228,12 @@ def credential_key(key: str) -> bool:
 
 _EXPRESSION = re.compile(r"(?:var|local|module|data|each)\.[\w.\[\]\"-]+|[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_-]*){2,}")
 _HARMLESS = re.compile(
-    # a number: a port, a count, a size with its unit (512Mi, 30s); six digits or more alone are a PIN or a password
-    r"(true|false|yes|no|on|off|null|none|nil|~|required|optional|enabled|disabled|\*+|-?\d{1,5}(\.\d+)?[a-zA-Z]{0,2}"
-    r"|-?\d+(\.\d+)?[a-zA-Z]{1,2}"
+    # a number: a port, a count, a size with its unit (512Mi, 30s), a limit (MAX_TOKEN: 128000)
+    r"(true|false|yes|no|on|off|null|none|nil|~|required|optional|enabled|disabled|\*+|-?\d+(\.\d+)?[a-zA-Z]{0,2}"
     # Words that say there is no credential (a local model server takes any key: `OPENAI_API_KEY: not-needed`)
-    r"|not[-_ ]?(needed|required|used|set)|unused|unset|n/?a|redacted)",
+    r"|not[-_ ]?(needed|required|used|set)|unused|unset|n/?a|redacted"
+    # words that name a method, not a credential (AUTH_PRIMARY: ldap, AUTH_MODE: oidc)
+    r"|oidc|oauth2?|ldap|saml2?|basic|bearer|digest|kerberos|ntlm|mtls|tls|iam|sigv4|jwt|apikey|session|cookie)",
     re.I,
 )
 
@@ -277,8 +285,8 @@ _SPACED = re.compile(  # a lookahead, so that matches overlap: in `--verbose --p
 # <password>x</password> (Maven's settings.xml, any XML), and .netrc's `login USER password VALUE`.
 # The element's text may stand on lines of its own, or in a CDATA section.
 _ELEMENT = re.compile(
-    r"<(?P<key>[A-Za-z_][\w.-]*)>\s{0,64}(?:<!\[CDATA\[)?(?P<value>[^<>\s](?:[^<>\n]{0,256}[^<>\s])?)(?:\]\]>)?"
-    r"\s{0,64}</(?P=key)>"
+    r"<(?P<key>[A-Za-z_][\w.:-]*)(?:[ \t][^<>\n]{0,256})?>\s{0,64}(?:<!\[CDATA\[)?"
+    r"(?P<value>[^<>\s](?:[^<>\n]*[^<>\s])?)(?:\]\]>)?\s{0,64}</(?P=key)>"
 )
 _NETRC = re.compile(r"\blogin\s+\S+\s+(?P<key>password|passwd|account)\s+(?P<value>\S+)")  # on one line or several
 # A name and a value side by side: <property name="db.password" value="x"/>, <entry key="password" value="x"/>,
@@ -286,7 +294,15 @@ _NETRC = re.compile(r"\blogin\s+\S+\s+(?P<key>password|passwd|account)\s+(?P<val
 _NAME_VALUE = re.compile(
     r"(?<![\w-])[\"']?(?:name|key)[\"']?[ \t]{0,8}[:=][ \t]{0,8}[\"']?(?P<key>[A-Za-z_][\w.-]{0,128})[\"']?"
     r"[ \t]{0,8}[,;]?\s{0,64}?(?:-[ \t]+)?[\"']?value[\"']?[ \t]{0,8}[:=][ \t]{0,8}"
-    r"(?P<value>\"[^\"\n]{0,256}\"|'[^'\n]{0,256}'|[^\s,;#}>/\"']{1,256})"
+    r"(?P<value>\"[^\"\n]*\"|'[^'\n]*'|[^\s,;#}>/\"']+)"
+)
+# Hadoop's and Java properties' XML: <name>fs.s3a.secret.key</name> then <value>x</value>; <entry key="password">x
+_NAME_VALUE_ELEMENTS = re.compile(
+    r"<name>\s{0,64}(?P<key>[A-Za-z_][\w.:-]{0,128})\s{0,64}</name>\s{0,256}"
+    r"<value>\s{0,64}(?P<value>[^<\s][^<]*?)\s{0,64}</value>"
+    r"|<(?P<tag>[A-Za-z_][\w.:-]*)[ \t][^<>]{0,128}?\b(?:key|name)=[\"'](?P<key2>[A-Za-z_][\w.:-]{0,128})[\"']"
+    r"[^<>]{0,128}>"
+    r"\s{0,64}(?P<value2>[^<\s][^<]*?)\s{0,64}</(?P=tag)>"
 )
 # A key that ends its line, and its value on the next line, indented deeper: YAML (`password:` then the value, a
 # block scalar, a list item), pretty-printed JSON, an INI continuation.
@@ -294,7 +310,7 @@ _KEY_ENDS_LINE = re.compile(
     r"(?P<indent>[ \t]*)[\"']?(?P<key>[A-Za-z_][\w.-]{0,128})[\"']?[ \t]*[:=][ \t]*(?:[|>][-+]?[0-9]?)?[ \t]*\r?"
 )
 _VALUE_STARTS_LINE = re.compile(
-    r"(?P<indent>[ \t]*)(?:-[ \t]+)?(?P<value>\"[^\"\n]{0,256}\"|'[^'\n]{0,256}'|[^\s,;#]{1,256})"
+    r"(?P<indent>[ \t]*)(?P<value>\"[^\"\n]{0,256}\"|'[^'\n]{0,256}'|[^\s,;#]{1,256})(?P<after>[ \t]*:?)"
 )
 # A .pgpass line (hostname:port:database:username:password, the whole line): its last field is the password.
 _PGPASS = re.compile(
@@ -503,6 +519,7 @@ def _assignments(text: str, lang: Lang, offset: int = 0) -> Iterator[Finding]:
                     yield Finding(f.what, offset + s.start(), offset + s.end(), f.rank)
     found = [*_ASSIGNMENT.finditer(text), *_SPACED.finditer(text), *_ELEMENT.finditer(text), *_NETRC.finditer(text)]
     found += _NAME_VALUE.finditer(text) if "value" in text else ()
+    found += _NAME_VALUE_ELEMENTS.finditer(text) if "</" in text else ()
     yield from _judged(found, text, lang, offset)
     yield from _next_line_findings(text, lang, offset)
     for start, end in client_passwords(text):
@@ -514,16 +531,24 @@ def _assignments(text: str, lang: Lang, offset: int = 0) -> Iterator[Finding]:
 
 def _judged(found: Iterable[re.Match[str]], text: str, lang: Lang, offset: int) -> Iterator[Finding]:
     for m in found:
-        key, value = m.group("key"), m.group("value")
+        names = m.groupdict()
+        which = "value" if names.get("value") is not None else "value2"  # _NAME_VALUE_ELEMENTS' second form
+        key, value = names.get("key") or names.get("key2") or "", m.group(which)
         if key == "secretKey" and "remoteRef" in text[max(0, m.start() - 200) : m.end() + 200]:
             continue  # an ExternalSecret data item (a diff of one): the key of the Secret it makes
         if credential_key(key) and literal(value, lang) and not _value_is_key(key, value):
-            yield Finding(f"a literal value for '{key}'", offset + m.start("value"), offset + m.end("value"), 2)
+            yield Finding(f"a literal value for '{key}'", offset + m.start(which), offset + m.end(which), 2)
 
 
 def _next_line_findings(text: str, lang: Lang, offset: int) -> Iterator[Finding]:
     for key, value, start, end in _next_line_values(text):
-        if credential_key(key) and literal(value, lang) and not value.endswith(":"):  # `key:` is a key of its own
+        # `key:` is a key of its own; a short plain word (a scope, a mode, a name) says nothing of a password there
+        if (
+            credential_key(key)
+            and literal(value, lang)
+            and not value.endswith(":")
+            and not _PLAIN_WORD.fullmatch(value)
+        ):
             yield Finding(f"a literal value for '{key}'", offset + start, offset + end, 2)
 
 
@@ -536,6 +561,7 @@ def _spans_lines(text: str, lang: Lang) -> bool:
     found = [*_ELEMENT.finditer(text)] if "<" in text else []
     found += _NETRC.finditer(text) if "login" in text else ()
     found += _NAME_VALUE.finditer(text) if "value" in text else ()
+    found += _NAME_VALUE_ELEMENTS.finditer(text) if "</" in text else ()
     if any(_judged([m for m in found if "\n" in m.group()], text, lang, 0)) or any(_next_line_findings(text, lang, 0)):
         return True
     return any(client_passwords(text, spanning=True))
@@ -565,17 +591,17 @@ _GLUED = r"(?P<value>[^\s\"'`;|&\\]+)"
 _CLIENT_LINES = tuple(
     re.compile(rf"(?<![\w.-])(?:{client}){_CLIENT_GAP}[ \t]{then}")
     for client, then in (
-        (r"mysql[a-z]*|mariadb(?:-[a-z]+)?", rf"-p{_QUOTE}{_GLUED}"),
+        (r"mysql[a-z]{0,16}(?![a-z])|mariadb(?:-[a-z]{1,16})?(?![a-z])", rf"-p{_QUOTE}{_GLUED}"),
         ("sshpass", rf"-p[ \t]*{_QUOTE}{_NEXT}"),
         (r"(?:redis|valkey|keydb)-(?:cli|benchmark)", rf"(?:-a|--pass|AUTH)[ \t]*{_QUOTE}{_NEXT}"),
         (r"(?:docker|podman|nerdctl|buildah|helm|oras)(?:[ \t]+registry)?[ \t]+login", rf"-p[ \t]+{_QUOTE}{_NEXT}"),
         (r"mongo(?:sh|dump|restore|export|import|stat|top|files)?", rf"-p[ \t]+{_QUOTE}{_NEXT}"),
-        (r"ldap[a-z]+", rf"-w[ \t]+{_QUOTE}{_NEXT}"),
+        (r"ldap[a-z]{1,16}(?![a-z])", rf"-w[ \t]+{_QUOTE}{_NEXT}"),
         (r"zip|unzip|zipcloak", rf"-P[ \t]+{_QUOTE}{_NEXT}"),
         (r"7z[ar]?", rf"-p{_QUOTE}{_GLUED}"),
         ("smbclient", rf"(?:-U|--user)[ \t]+{_QUOTE}[^\s%\"']+%{_NEXT}"),
         (r"curl|wget", rf"(?:-u|--user|--proxy-user)[ \t]+{_QUOTE}[^\s:\"']+:{_NEXT}"),
-        ("htpasswd", rf"-[A-Za-z]*b[A-Za-z]*[ \t]+(?:[^\s]+[ \t]+){{2}}{_QUOTE}{_NEXT}"),
+        ("htpasswd", rf"-(?=[A-Za-z]{{0,15}}b)[A-Za-z]{{1,16}}[ \t]+(?:[^\s]+[ \t]+){{2}}{_QUOTE}{_NEXT}"),
         ("rabbitmqctl", rf"(?:add_user|change_password|authenticate_user)[ \t]+[^\s]+[ \t]+{_QUOTE}{_NEXT}"),
     )
 )
@@ -586,9 +612,10 @@ _CLIENTS = re.compile(r"mysql|mariadb|sshpass|redis-|valkey-|keydb-|login|mongo|
 _SHELL_VALUE = re.compile(r"\$\$?[A-Za-z_{(0-9@*#?]|`|%(?:\([\w.-]+\))?[sd]")
 
 
-def client_passwords(text: str, spanning: bool = False) -> Iterator[tuple[int, int]]:
+def client_passwords(text: str, spanning: bool = False, shell: bool = True) -> Iterator[tuple[int, int]]:
     """Where a command line in the text gives a client its password (see _CLIENT_LINES): each literal one (only
-    those on a command continued over lines, if `spanning`)."""
+    those on a command continued over lines, if `spanning`). `shell`: a shell reads the line, and expands $VAR
+    and $(command); an argument list run without one (a container's exec form) passes them on as they are."""
     if not _CLIENTS.search(text) or (spanning and "\\\n" not in text and "\\\r\n" not in text):
         return  # the patterns open with a look-behind: most texts never run them
     for pattern in _CLIENT_LINES:
@@ -596,8 +623,11 @@ def client_passwords(text: str, spanning: bool = False) -> Iterator[tuple[int, i
             value = m.group("value")
             if spanning and "\n" not in m.group():
                 continue
-            if literal(value) and not _SHELL_VALUE.match(value):  # on a command line, $X is the shell's to expand
+            if literal(value) and not (shell and _SHELL_VALUE.match(value)):  # $X is a shell's to expand
                 yield m.start("value"), m.end("value")
+
+
+_TRAILING_COMMENT = re.compile(r"[ \t]+#[^\n]*$")
 
 
 def _next_line_values(text: str) -> Iterator[tuple[str, str, int, int]]:
@@ -609,17 +639,24 @@ def _next_line_values(text: str) -> Iterator[tuple[str, str, int, int]]:
     at = 0
     for i, line in enumerate(lines):
         at += len(line) + 1
+        line = _TRAILING_COMMENT.sub("", line)  # `password: # rotated` ends with its colon
         if not line.rstrip().endswith((":", "=", "|", ">", "|-", ">-", "|+", ">+")):
             continue
         key = _KEY_ENDS_LINE.fullmatch(line)
         j, offset = i + 1, at
-        while key and j < len(lines) and j <= i + 4 and not lines[j].strip():
+        while key and j < len(lines) and j <= i + 4 and (not lines[j].strip() or lines[j].lstrip().startswith("#")):
             offset += len(lines[j]) + 1
             j += 1
         if key is None or j >= len(lines):
             continue
         m = _VALUE_STARTS_LINE.match(lines[j])
-        if m and len(m.group("indent")) > len(key.group("indent")):
+        listed = lines[j].lstrip().startswith("- ")  # a list under the key (scopes, names of secrets): no value
+        if (
+            m
+            and len(m.group("indent")) > len(key.group("indent"))
+            and not m.group("after").endswith(":")
+            and not listed
+        ):
             yield key.group("key"), m.group("value"), offset + m.start("value"), offset + m.end("value")
 
 
@@ -691,7 +728,14 @@ def _hex_body(token: str) -> int | None:
 def _token(token: str, depth: int) -> tuple[str, int] | None:
     """What one token is (an encoded credential, a random-looking string) and its rank, or None. Judged once
     per process (short ones): names, labels and image references repeat in every file of every app."""
-    decoded = _decoded(token)
+    raw = _token_bytes(token)
+    if raw is not None and (raw.startswith(_ARCHIVES) or raw[257:262] == b"ustar"):
+        text = _unpacked(raw)
+        if text is None:
+            return "an archive plato cannot read within 1 MB (it may hold a credential)", 3
+        inner = first(text, depth=depth + 1) if depth < 2 and text else None
+        return (f"{inner.what} (inside an encoded archive)", inner.rank) if inner else None
+    decoded = _decoded(raw) if raw is not None else None
     if decoded is not None:
         inner = first(decoded, depth=depth + 1) if depth < 2 else None
         return (f"{inner.what} (base64 or hex encoded)", inner.rank) if inner else None
@@ -707,8 +751,8 @@ def _token(token: str, depth: int) -> tuple[str, int] | None:
 def _public_binary(token: str) -> bool:
     """A long base64 token that encodes what is public by design: a certificate, a CSR or CRL, or a public key in
     DER (an ASN.1 SEQUENCE whose first element is another SEQUENCE; a private key's is its version, an INTEGER),
-    or an OpenPGP public key. Any other binary (a keystore, an archive, a secret key ring) is as random as it
-    looks; a gzip archive is judged by the text inside it (_decoded)."""
+    or an OpenPGP public key. Any other binary (a keystore, a secret key ring) is as random as it looks; archives
+    are judged by the text files inside them (_unpacked)."""
     raw = _block_bytes(token[:1024] + "=" * (-len(token[:1024]) % 4)) if _BASE64.fullmatch(token[:1024]) else b""
     if len(raw) < 8:
         return False
@@ -718,41 +762,67 @@ def _public_binary(token: str) -> bool:
     return raw[0] in (0x98, 0x99, 0x9A, 0xC6)  # an OpenPGP public-key packet (old and new formats)
 
 
-_ARCHIVE_MAX = 1 << 20  # what of a gzip archive is read to judge it (the rest: it is refused as random)
+_ARCHIVE_MAX = 1 << 20  # what of an archive is read to judge it: one that holds more is refused, unread
+_ARCHIVES = (b"\x1f\x8b", b"PK\x03\x04")  # gzip, zip (a jar); a tar is known by `ustar` at byte 257
 
 
 def _unpacked(raw: bytes) -> str | None:
-    """The text files of a gzip archive (a .tar.gz's members, or the one file of a .gz), joined; None if it is
-    not one plato can read within bounds."""
+    """The text files of an archive (a .tar.gz's or a zip's members, the one file of a .gz, a tar's members),
+    joined; binary members (a jar's classes) are left out. None if it cannot be read within _ARCHIVE_MAX bytes
+    in all (a bomb, a corrupt or nested stream is read no further)."""
+    try:
+        members = _members(raw)
+    except Exception:  # hostile bytes: any failure of the readers means it cannot be read
+        return None
+    if members is None:
+        return None
+    texts = []
+    for data in members:
+        try:
+            texts.append(data.decode("utf-8"))
+        except UnicodeDecodeError:
+            continue
+    return "\n".join(texts)
+
+
+def _members(raw: bytes) -> list[bytes] | None:
     import gzip
     import io
     import tarfile
-    import zlib
+    import zipfile
 
-    try:
+    if raw.startswith(b"PK\x03\x04"):
+        out, left = [], _ARCHIVE_MAX
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            for info in archive.infolist():
+                with archive.open(info) as f:
+                    data = f.read(left + 1)
+                left -= len(data)
+                if left < 0:
+                    return None
+                out.append(data)
+        return out
+    if raw.startswith(b"\x1f\x8b"):
         with gzip.GzipFile(fileobj=io.BytesIO(raw)) as f:
-            data = f.read(_ARCHIVE_MAX + 1)
-    except (OSError, EOFError, zlib.error):
-        return None
-    if len(data) > _ARCHIVE_MAX:
-        return None
-    texts: list[bytes] = []
-    try:
-        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-            for member in tar:
-                handle = tar.extractfile(member) if member.isfile() else None
-                texts.append(handle.read() if handle else b"")
-    except (tarfile.TarError, OSError, EOFError):
-        texts = [data]
-    try:
-        return "\n".join(t.decode("utf-8") for t in texts)
-    except UnicodeDecodeError:
-        return None
+            raw = f.read(_ARCHIVE_MAX + 1)
+        if len(raw) > _ARCHIVE_MAX:
+            return None
+        if raw[257:262] != b"ustar":
+            return [raw]  # a .gz of one file
+    out, left = [], _ARCHIVE_MAX
+    with tarfile.open(fileobj=io.BytesIO(raw), mode="r:") as tar:  # no compression detected inside: no nesting
+        for member in tar:
+            handle = tar.extractfile(member) if member.isfile() else None
+            data = handle.read(left + 1) if handle else b""
+            left -= len(data)
+            if left < 0:
+                return None
+            out.append(data)
+    return out
 
 
-def _decoded(token: str) -> str | None:
-    """The text a base64 or hex token encodes, when it encodes text (a credential written encoded), or the text
-    files a gzip archive holds."""
+def _token_bytes(token: str) -> bytes | None:
+    """What a base64 or hex token encodes (8 bytes or more), or None."""
     raw: bytes | None = None
     if _HEX.fullmatch(token):  # a git id or a digest decodes to bytes that are not text
         raw = bytes.fromhex(token)
@@ -763,10 +833,11 @@ def _decoded(token: str) -> str | None:
             )
         except (binascii.Error, ValueError):
             raw = None
-    if raw is None or len(raw) < 8:
-        return None
-    if raw[:2] == b"\x1f\x8b":
-        return _unpacked(raw)
+    return raw if raw is not None and len(raw) >= 8 else None
+
+
+def _decoded(raw: bytes) -> str | None:
+    """The text a base64 or hex token encodes, when it encodes text (a credential written encoded)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -458,3 +458,62 @@ def test_a_long_encoded_binary_is_judged_by_what_it_is(blob: str, refused: bool)
     # Over 256 characters a token used to be judged by nothing at all (a keystore went through), and an archive
     # by nothing inside it.
     assert (first(f'binaryContent: "{blob}"') is not None) is refused
+
+
+def _gz(data: bytes) -> bytes:
+    import gzip
+
+    return gzip.compress(data)
+
+
+def _tar(name: str, data: bytes, compression: str = "") -> bytes:
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode=f"w:{compression}") as tar:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buf.getvalue()
+
+
+PASSWORD_LINE = b"DB_PASSWORD=Blue" + b"Harbor2024x\n"
+KEY_FILE = (
+    b"-----BEGIN OPENSSH PRIVATE"
+    + b" KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n"
+    + b"-----END OPENSSH PRIVATE KEY-----\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "refused"),
+    [
+        (_tar("keys/id_ed25519", KEY_FILE), True),  # a plain tar: read too
+        (_zip({".env": PASSWORD_LINE, "pad.txt": b"x" * 2000}), True),  # a zip
+        (_zip({"META-INF/MANIFEST.MF": b"Manifest-Version: 1.0\n", "A.class": b"\xca\xfe" + bytes(500)}), False),
+        (_gz(_tar("app.env", PASSWORD_LINE) + _tar("pad", bytes(1_200_000))), True),  # past 1 MB: not read, refused
+        (_gz(_tar("big.txt", b"y" * 50_000_000, "xz")), False),  # an xz inside: not unpacked (a bomb), not random
+        (_gz(_tar("c", b"z" * 100_000, "xz")[:-200] + bytes(64)), False),  # a corrupt stream inside: no crash
+        (b"%PDF-1.5\n" + bytes(random.Random(1).randbytes(900)), False),  # a PDF: judged by the text inside
+        (b"\x00asm\x01\x00\x00\x00" + bytes(random.Random(2).randbytes(900)), False),  # a WebAssembly module
+    ],
+    ids=["tar-with-key", "zip-with-password", "jar", "tar-gz-past-the-limit", "xz-bomb-inside-gzip", "corrupt-xz",
+         "pdf", "wasm"],
+)  # fmt: skip
+def test_an_encoded_archive_is_read_within_bounds_and_judged_by_its_text(raw: bytes, refused: bool) -> None:
+    import base64
+
+    text = base64.b64encode(raw).decode()
+    assert (first(f'binaryContent: "{text}"') is not None) is refused

@@ -103,6 +103,7 @@ def _mapping(value: dict[Any, Any]) -> Hit | None:
     return None
 
 
+_EXPANDED_MAX = 1 << 16
 _K8S_REF = re.compile(r"(?<!\$)\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 
 
@@ -119,6 +120,8 @@ def _expanded_env(env: list[Any]) -> Hit | None:
             continue
         if "$(" in value:
             expanded = _K8S_REF.sub(lambda m: defined.get(m.group(1), m.group()), value)
+            if len(expanded) > _EXPANDED_MAX:  # each doubling the one before: judged as written, not expanded
+                expanded = value
             for text in {expanded, _K8S_REF.sub("", expanded)} - {value}:
                 found = first(text, assignments=False)
                 if found:
@@ -176,12 +179,15 @@ def _client_password(value: list[Any]) -> Hit | None:
     for v in value:
         line += ("" if not line else " ") + v
         ends.append(len(line))
-    found = next(client_passwords(line), None)
+    # Run as it is (a container's exec form), unless it hands a script to a shell: sh -c '...'
+    shell = any(isinstance(v, str) and v.rsplit("/", 1)[-1] in _SHELLS for v in value[:1]) and "-c" in value
+    found = next(client_passwords(line, shell=shell), None)
     if found is None:
         return None
     return Hit("a password on a command line", (next(i for i, e in enumerate(ends) if found[0] < e),))
 
 
+_SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ash", "ksh", "busybox"})
 _FLAG = re.compile(r"--?[A-Za-z][A-Za-z0-9_.-]*")  # a flag's name alone (not -p$(PW), not --password=x)
 USER_FLAGS = frozenset({"-u", "--user", "--proxy-user", "-U", "--http-user", "--auth"})
 USER_PASSWORD = re.compile(r"[^:\s]+:(?P<pw>\S+)")

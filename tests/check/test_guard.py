@@ -464,3 +464,23 @@ def test_an_escaped_or_a_harmless_expansion_is_left_alone() -> None:
         {"name": "URL", "value": "postgres://$(HOST):5432/app"},
     ]
     assert guard.find_in({"containers": [{"name": "app", "env": env}]}) is None
+
+
+def test_an_environment_that_doubles_with_every_variable_is_judged_without_expanding_it_all() -> None:
+    # Forty variables, each twice the one before: expanded, the last would be a terabyte (MemoryError, exit 1).
+    env = [{"name": "A0", "value": "ab"}]
+    env += [{"name": f"A{i}", "value": f"$(A{i - 1})$(A{i - 1})"} for i in range(1, 40)]
+    assert guard.find_in({"containers": [{"name": "app", "env": env}]}) is None
+
+
+@pytest.mark.parametrize(
+    ("args", "found"),
+    [
+        (["mysql", "-h", "db", "-uroot", "-p$Qv7xLm2pZw"], True),  # exec form: no shell expands $Qv7xLm2pZw
+        (["sshpass", "-p", "$Hunter2Qx9", "ssh", "bob@h"], True),
+        (["sh", "-c", "mysql -uroot -p$MYSQL_PWD shop"], False),  # a shell reads it: a reference
+        (["mysql", "-uroot", "-p$(MYSQL_PWD)"], False),  # Kubernetes expands $(VAR)
+    ],
+)
+def test_a_dollar_is_a_reference_only_where_a_shell_reads_the_line(args: list[str], found: bool) -> None:
+    assert (guard.find_in({"containers": [{"name": "app", "args": args}]}) is not None) is found

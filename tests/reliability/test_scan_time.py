@@ -39,6 +39,11 @@ FOUND = {
     "flags": "--a " * (N // 4),
     "elements": "<a>" * (N // 3),
     "netrc": "login x " * (N // 8),
+    # found by the second pass: a flag of letters, a client's name glued to a long word
+    "htpasswd flags": "htpasswd -" + "b" * N,
+    "a client's name in a long word": "ldap" + "a" * N,
+    "mysql in a long word": "mysql" + "a" * N,
+    "elements never closed": "<password>" + "x" * N,
 }
 SEPARATORS = [" ", ":", "=", "@", "/", "-", "_", ".", ",", "'", '"', "{", "}", "$", "<", ">", "#", "\t", "://", "\\"]
 
