@@ -443,17 +443,23 @@ def test_a_rule_change_renders_only_the_apps_that_used_the_rule_and_full_renders
     assert code == 0 and json.loads(out)["skipped"] == {"unchanged": 4}, err  # the new records say so
 
 
+def _age_records(work: Path) -> Path:
+    """In a clone of the fleet: development's a1 record loses its digests, a2's names another plato version."""
+    inputs = work / ".plato" / "inputs" / "development"
+    old = json.loads((inputs / "a1.json").read_text())
+    del old["digests"]
+    (inputs / "a1.json").write_text(json.dumps(old))
+    other = json.loads((inputs / "a2.json").read_text())
+    other["plato"] = "0.0.1"
+    (inputs / "a2.json").write_text(json.dumps(other))
+    return inputs
+
+
 def test_records_without_digests_or_from_another_version_or_edited_are_rendered(tmp_path: Path) -> None:
     bare = fleet(tmp_path, ["a1", "a2", "a3"], envs=("development",))
 
     def edit(work: Path) -> None:
-        inputs = work / ".plato" / "inputs" / "development"
-        old = json.loads((inputs / "a1.json").read_text())
-        del old["digests"]
-        (inputs / "a1.json").write_text(json.dumps(old))
-        other = json.loads((inputs / "a2.json").read_text())
-        other["plato"] = "0.0.1"
-        (inputs / "a2.json").write_text(json.dumps(other))
+        inputs = _age_records(work)
         edited = json.loads((inputs / "a3.json").read_text())
         edited["context"]["org"] = "other"
         (inputs / "a3.json").write_text(json.dumps(edited))
@@ -479,13 +485,7 @@ def test_files_this_version_wrote_are_not_scanned_again_and_all_others_are(
     bare = fleet(tmp_path, ["a1", "a2", "a3", "a4"], envs=("development",))
 
     def edit(work: Path) -> None:
-        inputs = work / ".plato" / "inputs" / "development"
-        old = json.loads((inputs / "a1.json").read_text())
-        del old["digests"]
-        (inputs / "a1.json").write_text(json.dumps(old))
-        other = json.loads((inputs / "a2.json").read_text())
-        other["plato"] = "0.0.1"
-        (inputs / "a2.json").write_text(json.dumps(other))
+        _age_records(work)
         manifest = work / "development" / "a3" / "manifest.yaml"
         manifest.write_text(manifest.read_text() + "# a hand edit\n")
 
