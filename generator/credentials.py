@@ -134,8 +134,14 @@ def _base64_blocks(text: str) -> Iterator[re.Match[str]]:
 
 
 def _binary(text: str) -> bool:
-    """Whether the text holds a base64 image or font, or a DER key: the whole scan judges those."""
-    return any(_media(m.group()) is not None or _der_key(m.group()) for m in _base64_blocks(text))
+    """Whether the text holds a base64 image or font, a DER key or certificate: the whole scan judges those."""
+    return any(
+        _media(m.group()) is not None or _der_key(m.group()) or _public_block(m.group()) for m in _base64_blocks(text)
+    )
+
+
+def _public_block(block: str) -> bool:
+    return len(block) > 256 and _public_binary("".join(block.split()))
 
 
 def _binary_blocks(text: str) -> tuple[str, list[tuple[int, str]], list[Finding]]:
@@ -149,6 +155,12 @@ def _binary_blocks(text: str) -> tuple[str, list[tuple[int, str]], list[Finding]
         if raw is None:
             if _der_key(m.group()):
                 keys.append(Finding("a private key (base64 DER)", m.start(), m.end(), 0))
+            elif _public_block(m.group()):
+                # a certificate or public key: public by design, and random enough that a detector's shape
+                # (AKIA and 16 capitals) turns up inside one now and then. The text inside is judged instead.
+                inner = _block_bytes(m.group())
+                runs.extend((m.start(), r.decode("ascii")) for r in _PRINTABLE_RUN.findall(inner))
+                return re.sub(r"[^\n]", " ", m.group())
             return m.group()
         runs.extend((m.start(), r.decode("ascii")) for r in _PRINTABLE_RUN.findall(raw))
         return re.sub(r"[^\n]", " ", m.group())
@@ -968,7 +980,8 @@ def _scan(text: str, lang: Lang, assignments: bool, depth: int) -> list[Finding]
     for start, run in media:
         inner = first(run, depth=min(depth + 1, 2))
         if inner:
-            found.append(Finding(f"{inner.what} (inside a base64-encoded image or font)", start, start + 1, inner.rank))
+            what = f"{inner.what} (inside a base64-encoded image, font or certificate)"
+            found.append(Finding(what, start, start + 1, inner.rank))
     found += _embedded_secrets(text) + _private_keys(text)
     if "\n" in text.strip():
         for start, token in _split_runs(text):
