@@ -282,7 +282,7 @@ def literal(value: Any, lang: Lang = "text") -> bool:
 # A key, `:` or `=`, and a value: in config files, shell, .env, HCL, HTTP headers, --flag=value.
 _ASSIGNMENT = re.compile(  # a lookahead, so that matches overlap: --set=a.password=x holds two
     # after a query's ? or &, a path's / or : (.npmrc's //registry/:_authToken=...) too
-    r"(?=(?:^|(?<=[\s{,;(\"'=?&/:]))(?:--?)?(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)[\"']?[ \t]*[:=][ \t]*"
+    r"(?=(?:^|(?<=[\s{,;(\"'=?&/:]))(?:--?)?(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)[\"']?[ \t]*[:=\uff1a][ \t]*"
     # values of at most 256 characters (a longer one is still found, by its start): matches overlap, and each
     # would otherwise scan a long run to its end
     r"(?P<value>\"[^\"\n]{0,256}\"|'[^'\n]{0,256}'|[^\s,;#=\\]{1,256}(?: [^\s,;#=\\]{1,256})?))",
@@ -300,7 +300,9 @@ _ELEMENT = re.compile(
     r"<(?P<key>[A-Za-z_][\w.:-]*)(?:[ \t][^<>\n]{0,256})?>\s{0,64}(?:<!\[CDATA\[)?"
     r"(?P<value>[^<>\s](?:[^<>\n]*[^<>\s])?)(?:\]\]>)?\s{0,64}</(?P=key)>"
 )
-_NETRC = re.compile(r"\blogin\s+\S+\s+(?P<key>password|passwd|account)\s+(?P<value>\S+)")  # on one line or several
+# .netrc: `login USER password VALUE`, or `machine HOST password VALUE` with the login after it or none; on one
+# line or several
+_NETRC = re.compile(r"\b(?:login|machine)\s+\S+\s+(?P<key>password|passwd|account)\s+(?P<value>\S+)")
 # A name and a value side by side: <property name="db.password" value="x"/>, <entry key="password" value="x"/>,
 # {"name": "DB_PASSWORD", "value": "x"}, and YAML's `- name: DB_PASSWORD` with `value: x` on the next line.
 _NAME_VALUE = re.compile(
@@ -571,7 +573,7 @@ def _spans_lines(text: str, lang: Lang) -> bool:
     if "\n" not in text:
         return False
     found = [*_ELEMENT.finditer(text)] if "<" in text else []
-    found += _NETRC.finditer(text) if "login" in text else ()
+    found += _NETRC.finditer(text) if "login" in text or "machine" in text else ()
     found += _NAME_VALUE.finditer(text) if "value" in text else ()
     found += _NAME_VALUE_ELEMENTS.finditer(text) if "</" in text else ()
     if any(_judged([m for m in found if "\n" in m.group()], text, lang, 0)) or any(_next_line_findings(text, lang, 0)):
@@ -606,14 +608,18 @@ _CLIENT_LINES = tuple(
         (r"mysql[a-z]{0,16}(?![a-z])|mariadb(?:-[a-z]{1,16})?(?![a-z])", rf"-p{_QUOTE}{_GLUED}"),
         ("sshpass", rf"-p[ \t]*{_QUOTE}{_NEXT}"),
         (r"(?:redis|valkey|keydb)-(?:cli|benchmark)", rf"(?:-a|--pass|AUTH)[ \t]*{_QUOTE}{_NEXT}"),
-        (r"(?:docker|podman|nerdctl|buildah|helm|oras)(?:[ \t]+registry)?[ \t]+login", rf"-p[ \t]+{_QUOTE}{_NEXT}"),
+        (r"(?:docker|podman|nerdctl|buildah|helm|oras)(?:[ \t]+registry)?[ \t]+login", rf"-p[ \t=]*{_QUOTE}{_NEXT}"),
         (r"mongo(?:sh|dump|restore|export|import|stat|top|files)?", rf"-p[ \t]+{_QUOTE}{_NEXT}"),
-        (r"ldap[a-z]{1,16}(?![a-z])", rf"-w[ \t]+{_QUOTE}{_NEXT}"),
-        (r"zip|unzip|zipcloak", rf"-P[ \t]+{_QUOTE}{_NEXT}"),
+        (r"ldap[a-z]{1,16}(?![a-z])", rf"-w[ \t]*{_QUOTE}{_NEXT}"),
+        (r"zip|unzip|zipcloak", rf"-P[ \t]*{_QUOTE}{_NEXT}"),
         (r"7z[ar]?", rf"-p{_QUOTE}{_GLUED}"),
-        ("smbclient", rf"(?:-U|--user)[ \t]+{_QUOTE}[^\s%\"']+%{_NEXT}"),
-        (r"curl|wget", rf"(?:-u|--user|--proxy-user)[ \t]+{_QUOTE}[^\s:\"']+:{_NEXT}"),
-        ("htpasswd", rf"-(?=[A-Za-z]{{0,15}}b)[A-Za-z]{{1,16}}[ \t]+(?:[^\s]+[ \t]+){{2}}{_QUOTE}{_NEXT}"),
+        ("smbclient", rf"(?:-U|--user)[ \t=]*{_QUOTE}[^\s%\"']+%{_NEXT}"),
+        (r"curl|wget", rf"(?:-[A-Za-z]{{0,8}}u|--user|--proxy-user)[ \t=]*{_QUOTE}[^\s:\"'-][^\s:\"']*:{_NEXT}"),
+        (
+            "htpasswd",
+            rf"-(?![A-Za-z]{{0,15}}n)(?=[A-Za-z]{{0,15}}b)[A-Za-z]{{1,16}}[ \t]+(?:[^\s]+[ \t]+){{2}}{_QUOTE}{_NEXT}",
+        ),
+        ("htpasswd", rf"-(?=[A-Za-z]{{0,15}}n)(?=[A-Za-z]{{0,15}}b)[A-Za-z]{{1,16}}[ \t]+[^\s]+[ \t]+{_QUOTE}{_NEXT}"),
         ("rabbitmqctl", rf"(?:add_user|change_password|authenticate_user)[ \t]+[^\s]+[ \t]+{_QUOTE}{_NEXT}"),
     )
 )

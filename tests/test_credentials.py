@@ -530,3 +530,33 @@ def test_an_encoded_archive_is_read_within_bounds_and_judged_by_its_text(raw: by
 
     text = base64.b64encode(raw).decode()
     assert (first(f'binaryContent: "{text}"') is not None) is refused
+
+
+PW10 = "Blue" + "Harbor2024x"
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        (f"ldapsearch -x -w{PW10}", True),  # a short flag with its value glued to it
+        (f"zip -P{PW10} a.zip f", True),
+        (f"curl -u{'bob'}:{PW10} https://api.internal", True),
+        (f"curl -su bob:{PW10} https://api.internal", True),  # short flags combined, -u last
+        (f"smbclient //h/s -Ubob%{PW10}", True),
+        (f"smbclient //h/s --user=bob%{PW10}", True),
+        (f"docker login -p={PW10} ghcr.io", True),
+        (f"htpasswd -nb bob {PW10}", True),  # -n: no file, one positional before the password
+        (f"machine api.internal password {PW10} login bot", True),  # .netrc with the password first
+        (f"machine api.internal\n  password {PW10}\n", True),  # and with no login, over lines
+        ("x: 1\n" * 30 + f"machine api.internal\n  password {PW10}\n", True),  # in a text judged line by line
+        (f"password\uff1a{PW10}", True),  # a full-width colon
+        ("curl -u bob https://api.internal", False),  # curl asks for the password
+        ("curl -sSL -o /tmp/x https://api.internal", False),
+        ("htpasswd -nB bob", False),
+        ("ldapsearch -W -x", False),  # -W: ask
+        ("zip -r a.zip dir", False),
+        ("machine api.internal login bot", False),
+    ],
+)
+def test_glued_short_flags_and_netrc_orders_are_read(text: str, found: bool) -> None:
+    assert (first(text) is not None) is found, first(text)
