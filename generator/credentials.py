@@ -183,8 +183,8 @@ _URL_USERINFO = re.compile(
 _URL_TOKEN_USER = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://(?P<user>[A-Za-z0-9_.~-]{20,})@")
 # user:password@host.name/... with no scheme (a registry in an image reference).
 _BARE_USERINFO = re.compile(
-    # a password of at most 256 characters: each scan for its @ is bounded. A host with a dot, or one label and a
-    # port (`bot:pw@proxy:3128`).
+    # the password runs to its @ holding no : or , (each scan ends at the next pair), or else at most 256
+    # characters: each scan for its @ is bounded. A host with a dot, or one label and a port (`bot:pw@proxy:3128`).
     r"(?<![\w/.:@-])(?P<user>[A-Za-z0-9._~+-]+):(?P<pw>[^\s'\"@/<>:,]+(?=@)|[^\s'\"@/<>]{1,256}(?=@))@"
     r"(?P<host>[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(?=[/:\s'\"]|$)|[A-Za-z0-9-]+(?=:\d{1,5}(?:[/\s'\"]|$)))"
 )
@@ -531,9 +531,7 @@ def _assignments(text: str, lang: Lang, offset: int = 0) -> Iterator[Finding]:
             if "\\n" in s.group("body"):  # a file's content in a string: its lines, each where the string is
                 for f in _assignments(s.group("body").replace("\\n", "\n").replace('\\"', '"'), "text"):
                     yield Finding(f.what, offset + s.start(), offset + s.end(), f.rank)
-    found = [*_ASSIGNMENT.finditer(text), *_SPACED.finditer(text), *_ELEMENT.finditer(text), *_NETRC.finditer(text)]
-    found += _NAME_VALUE.finditer(text) if "value" in text else ()
-    found += _NAME_VALUE_ELEMENTS.finditer(text) if "</" in text else ()
+    found = [*_ASSIGNMENT.finditer(text), *_SPACED.finditer(text), *_paired(text)]
     yield from _judged(found, text, lang, offset)
     yield from _next_line_findings(text, lang, offset)
     for start, end in client_passwords(text):
@@ -541,6 +539,16 @@ def _assignments(text: str, lang: Lang, offset: int = 0) -> Iterator[Finding]:
     for m in _PGPASS.finditer(text) if text.count(":") >= 4 else ():
         if _pgpass_password(m.group("value")):
             yield Finding("a password in a .pgpass line", offset + m.start("value"), offset + m.end("value"), 2)
+
+
+def _paired(text: str) -> list[re.Match[str]]:
+    """The key and value pairs that may span lines: elements, .netrc entries, names beside values (each pattern
+    run only where the text holds the literal it needs)."""
+    found = [*_ELEMENT.finditer(text)] if "<" in text else []
+    found += _NETRC.finditer(text) if "login" in text or "machine" in text else ()
+    found += _NAME_VALUE.finditer(text) if "value" in text else ()
+    found += _NAME_VALUE_ELEMENTS.finditer(text) if "</" in text else ()
+    return found
 
 
 def _judged(found: Iterable[re.Match[str]], text: str, lang: Lang, offset: int) -> Iterator[Finding]:
@@ -572,11 +580,8 @@ def _spans_lines(text: str, lang: Lang) -> bool:
     command continued with a backslash."""
     if "\n" not in text:
         return False
-    found = [*_ELEMENT.finditer(text)] if "<" in text else []
-    found += _NETRC.finditer(text) if "login" in text or "machine" in text else ()
-    found += _NAME_VALUE.finditer(text) if "value" in text else ()
-    found += _NAME_VALUE_ELEMENTS.finditer(text) if "</" in text else ()
-    if any(_judged([m for m in found if "\n" in m.group()], text, lang, 0)) or any(_next_line_findings(text, lang, 0)):
+    over_lines = [m for m in _paired(text) if "\n" in m.group()]
+    if any(_judged(over_lines, text, lang, 0)) or any(_next_line_findings(text, lang, 0)):
         return True
     return any(client_passwords(text, spanning=True))
 

@@ -180,7 +180,7 @@ def _client_password(value: list[Any]) -> Hit | None:
         line += ("" if not line else " ") + v
         ends.append(len(line))
     # Run as it is (a container's exec form), unless it hands a script to a shell: sh -c '...'
-    shell = any(isinstance(v, str) and v.rsplit("/", 1)[-1] in _SHELLS for v in value[:1]) and "-c" in value
+    shell = value[0].rsplit("/", 1)[-1] in _SHELLS and "-c" in value  # every item is a string (checked above)
     found = next(client_passwords(line, shell=shell), None)
     if found is None:
         return None
@@ -216,12 +216,6 @@ def _clean_key(path: str, data: bytes, docs: list[Any] | None) -> bytes:
     return how + hashlib.blake2b(data, digest_size=16).digest()
 
 
-def _clean(key: bytes) -> None:
-    if len(_CLEAN) >= CLEAN_MAX:
-        _CLEAN.clear()
-    _CLEAN.add(key)
-
-
 def check_blob(path: str, data: bytes, docs: list[Any] | None = None) -> None:
     """Refuse a file plato would write if anything in it looks like a credential (exit 2, file:line). `docs`: the
     objects the file was written from, in file order (else a YAML file is read back)."""
@@ -239,7 +233,9 @@ def check_blob(path: str, data: bytes, docs: list[Any] | None = None) -> None:
         found = first(text, _lang(path))
     if found:
         raise _refusal(found.what, path, found.line(text))
-    _clean(key)
+    if len(_CLEAN) >= CLEAN_MAX:
+        _CLEAN.clear()
+    _CLEAN.add(key)
 
 
 def _lang(path: str) -> Lang:
@@ -391,11 +387,9 @@ def check_outgoing(
         found = first(path, assignments=False)
         if found:
             raise _refusal(f"{found.what} in a file path", path, None)
-        docs = (documents or {}).get(path)
         if checked is not None and checked(path, data):
-            _clean(_clean_key(path, data, docs))  # and as clean as it leaves again (desired() checks it there)
-            continue
-        check_blob(path, data, docs)
+            continue  # the re-render hands the same `checked` to desired(): the file is let alone there too
+        check_blob(path, data, (documents or {}).get(path))
     return files
 
 

@@ -283,7 +283,7 @@ def _parse_documents(text: str, template: Tpl | None, what: str) -> list[dict[st
         return template.line if isinstance(template, Tpl) else None
 
     try:
-        docs = [d for d in plainyaml.load_all(text) if d is not None]
+        docs = list(plainyaml.load_all(text))  # the empty ones are left out by _checked
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise UserError(
