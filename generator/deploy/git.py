@@ -70,6 +70,7 @@ AUTHOR = ("plato", "plato@users.noreply.github.com")
 
 TIMEOUT_VAR = "PLATO_GIT_TIMEOUT"
 TIMEOUT = 300.0  # seconds one git command may run (PLATO_GIT_TIMEOUT changes it; 0: no limit)
+CONFIRM_DEPTH = 100  # commits on top of a push among which a confirming read-back looks for it (Clone._confirm)
 STOP_GRACE = 5.0  # seconds a stopped git gets to clean up (its lock files) before it is killed
 
 
@@ -905,6 +906,7 @@ class Clone:
         if status == 0:
             if not landed(out, ref):
                 raise RepoError(f"git push: the deployment repository did not confirm {ref}", hint="run again")
+            self._confirm(sha, ref)
             return
         race, why = push_outcome(out, err)
         if race:
@@ -917,6 +919,36 @@ class Clone:
                 "accepts",
             )
         raise repo_error(["push", "origin"], err + "\n" + out)
+
+    def _confirm(self, sha: str, ref: str) -> None:
+        """A success is a landing: the branch is read back after the push. The push's own report says only that
+        the ref was updated; a server-side hook (post-receive, a mirror's sync) can move it again before plato
+        exits. The branch holds the commit when it points at it, or at a descendant (another run pushed on top in
+        the meantime, which is a landing too: it is looked for among the last CONFIRM_DEPTH commits). One more
+        round trip per push, the price of exit 0 meaning what it says."""
+        status, out, err = self.git.run("ls-remote", "origin", ref, check=False)
+        if status != 0:
+            raise repo_error(["ls-remote", "origin"], err)
+        held = out.split("\t", 1)[0].strip()
+        if held == sha or (held and self._descends(ref, sha)):
+            return
+        raise RepoError(
+            f"git push: the deployment repository accepted {ref} but does not hold the commit plato pushed "
+            f"({sha[:12]}): the branch now points at {held[:12] or 'nothing'}",
+            hint="something on the server moved the branch after the push (a post-receive hook, a mirror); plato "
+            "reports nothing as published; check the repository's hooks, then run again",
+        )
+
+    def _descends(self, ref: str, sha: str) -> bool:
+        """The branch's current tip has `sha` among its last CONFIRM_DEPTH commits (commits only are fetched)."""
+        seen = "refs/plato/confirm"
+        depth = [] if self.borrowed is not None else [f"--depth={CONFIRM_DEPTH}"]
+        status, _, _ = self.git.run(
+            "fetch", "-q", "--no-tags", *depth, "--filter=tree:0", "origin", f"+{ref}:{seen}", check=False
+        )
+        if status != 0:
+            return False
+        return self.git.run("merge-base", "--is-ancestor", sha, seen, check=False)[0] == 0
 
     def fast_import(self, stream: bytes) -> dict[str, str]:
         """Run `git fast-import` on a stream; its marks (':1' -> commit id)."""

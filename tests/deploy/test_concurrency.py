@@ -287,3 +287,41 @@ def test_a_ref_the_remote_itself_refuses_gives_up_saying_what_the_remote_said(
     assert r.returncode == 3, r.explain()
     assert "gave up after" in r.stderr and "the last refusal:" in r.stderr and "lock" in r.stderr, r.stderr
     assert "stale .lock file" in r.stderr and "Traceback" not in r.output
+
+
+def test_a_hook_that_moves_the_branch_back_after_the_push_is_no_landing(
+    tmp_path, remote, run_plato, shop_args, write_hook
+) -> None:
+    """git reports the ref updated; a post-receive hook then resets it. plato reads the branch back after every
+    push, so it reports no publish (exit 3) rather than a success the repository does not hold."""
+    remote.commit({"other/keep.txt": "x\n"}, workdir=tmp_path / "seed")
+    before = remote.tip()
+    write_hook(remote, "post-receive", f"#!/bin/sh\ngit update-ref refs/heads/main {before}\n")
+
+    r = run_plato(shop_args("publish", remote.path))
+
+    assert r.returncode == 3, r.explain()
+    assert "does not hold the commit plato pushed" in r.stderr and "post-receive" in r.stderr
+    assert "Traceback" not in r.output
+    assert remote.tip() == before
+
+
+def test_a_commit_pushed_on_top_right_after_plato_is_still_a_landing(
+    tmp_path, remote, run_plato, shop_args, write_hook
+) -> None:
+    """The branch moved past plato's commit (here a hook adds a commit on top at once, as another run could):
+    plato's commit is in the branch, so the publish landed."""
+    remote.commit({"other/keep.txt": "x\n"}, workdir=tmp_path / "seed")
+    write_hook(
+        remote,
+        "post-receive",
+        "#!/bin/sh\nread old new ref\n"
+        'c=$(git -c user.name=t -c user.email=t@t commit-tree "$new^{tree}" -p "$new" -m on-top)\n'
+        'git update-ref "$ref" "$c"\n',
+    )
+
+    r = run_plato(shop_args("publish", remote.path))
+
+    assert r.returncode == 0, r.explain()
+    assert remote.subjects()[0] == "on-top"
+    assert remote.subjects()[1].startswith("plato: ")
