@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -80,16 +80,23 @@ def compare(
     provenance: set[str],
     with_diffs: bool = True,
     written: Mapping[str, list[dict[str, Any]]] | None = None,
+    executable: Collection[str] = (),
 ) -> ChangeSet:
     """Changes from `old` to `new` (both: relative path -> bytes over the owned paths).
 
     Files in `provenance` (hydrator.metadata, README, the recorded inputs) change with every source commit;
     they are written along with a real change but never make one by themselves. `written`: the objects some of
     the new files were written from, in file order (RenderedTree.written): those are not parsed back.
+    `executable`: old files whose mode is not plato's (a hand-made `chmod +x`): a change even with the same bytes.
     """
     cs = ChangeSet(env, app)
     for path in sorted(set(old) | set(new)):
         a, b = old.get(path), new.get(path)
+        if path in executable and a == b and b is not None:
+            cs.files[path] = "changed"
+            cs.file_diffs[path] = f"diff --git a/{path} b/{path}\nold mode 100755\nnew mode 100644\n"
+            cs.changes.append(Change("file", path, "changed", path, cs.file_diffs[path]))
+            continue
         if a == b or (path in provenance and a is not None and b is not None):
             continue  # provenance that merely changed never makes a commit; a missing file is restored
         cs.files[path] = "added" if a is None else "removed" if b is None else "changed"

@@ -62,6 +62,7 @@ class State:
     record: bytes | None = None
     moved: list[str] = field(default_factory=list)
     attributes: bool = False
+    executable: set[str] = field(default_factory=set)  # files of its own not in plato's mode (GitTree.executable)
 
 
 # The admission policies of a run, given the objects the deployment repository holds now (the pipeline's
@@ -123,10 +124,11 @@ def read_state(clone: Clone, tip: str | None, tree: RenderedTree, record: bytes)
         current = view.current(list(inside), want)
     finally:
         view.reader.close()
+    executable = view.executable(current)
     # Whatever stands at .gitattributes (a file, a symlink, even a folder) is the repository's own: only a
     # repository with none gets plato's (a folder there was replaced by the file, deleting what was in it).
     there = ".gitattributes" in entries or any(p.startswith(".gitattributes/") for p in entries)
-    state = State(current, current.get(rec), attributes=there)
+    state = State(current, current.get(rec), attributes=there, executable=executable)
     state.moved, moved_files = _moved(clone, tip, state.record, tree)
     state.current.update(moved_files)
     return state
@@ -222,7 +224,8 @@ def _attempt(
     if admission is not None:
         trailers = admission.judge(state.current, tree, trailers)  # a denial raises: nothing is written, on any tip
     want = desired(tree, record)
-    cs = compare(tree.env, tree.app, state.current, want, provenance_paths(tree), written=tree.written(want))
+    cs = compare(tree.env, tree.app, state.current, want, provenance_paths(tree), written=tree.written(want),
+                 executable=state.executable)  # fmt: skip
     result = Result(changeset=cs, branch=target, attempts=n)
     pr_tip = clone.fetch(target) if opts.mode == "pr" else None
     for existing in (state.record, clone.read_file(pr_tip, record_path(tree.env, tree.app))) if latest_wins else ():

@@ -23,13 +23,13 @@ from generator import __version__
 from generator.deploy.git import blob_id
 from generator.deploy.layout import RECORD_DIR as RECORD_DIR
 from generator.deploy.layout import record_path as record_path
+from generator.deploy.tree import REGULAR_MODE
 from generator.read.context import RUN_KEYS
 from generator.read.models import Workload
 
 if TYPE_CHECKING:
     from generator.match.rules import RuleSet
 
-REGULAR_MODE = "100644"  # every file plato writes
 
 Newer = Literal["theirs", "ours", "neither"]
 DIGEST = re.compile(r"@(sha256:[0-9a-f]{64})$")

@@ -382,11 +382,11 @@ def _compare(view: SliceTree, inputs: Inputs, tree: Any, record: dict[str, Any],
     result.owned = [*tree.owned, record_path(tree.env, tree.app), *moved]
     current = view.current([f for rel in result.owned for f in view.files(rel)], want)
     inputs.admit(tree, old_objects(current, tree), quiet=True)  # UPDATE of what the tip holds, as publish does
-    result.changeset = compare(
-        tree.env, tree.app, current, want, provenance_paths(tree), with_diffs=diffs, written=tree.written(want)
-    )
+    executable = view.executable(current)
+    result.changeset = compare(tree.env, tree.app, current, want, provenance_paths(tree), with_diffs=diffs,
+                               written=tree.written(want), executable=executable)  # fmt: skip
     if not result.changeset.empty:
-        result.writes = {f: b for f, b in want.items() if current.get(f) != b}
+        result.writes = {f: b for f, b in want.items() if current.get(f) != b or f in executable}
         result.removes = sorted(set(current) - set(want))
     elif current.get(rec := record_path(tree.env, tree.app)) != want[rec]:
         # The record and the provenance it agrees with (the README and metadata name the rules' digest).

@@ -6,7 +6,7 @@ from __future__ import annotations
 import bisect
 import os
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from generator.deploy.git import BlobReader
 
 SYMLINK = "120000"
+REGULAR_MODE = "100644"  # every file plato writes
 
 
 def symlink_refused(name: str) -> UserError:
@@ -96,6 +97,11 @@ class GitTree:
     def is_regular(self, rel: str) -> bool:
         entry = self.entries.get(rel)
         return entry is not None and entry[0] != SYMLINK
+
+    def executable(self, files: Iterable[str]) -> set[str]:
+        """The files among these whose mode is not the one plato writes (a hand-made `chmod +x`): their bytes may
+        be plato's, but the file is not, and the next write restores the mode."""
+        return {f for f in files if self.entries.get(f, (REGULAR_MODE,))[0] not in (REGULAR_MODE, SYMLINK)}
 
     def holds(self, rel: str, data: bytes) -> bool:
         from generator.deploy.git import blob_id

@@ -131,6 +131,25 @@ def test_identical_and_provenance_only_publishes_make_no_commit(remote, run_plat
     assert set(changed) <= set(OWNED_FILES), changed
 
 
+def test_a_hand_made_chmod_on_a_file_plato_owns_is_restored(tmp_path, remote, run_plato, shop_args, git) -> None:
+    """The bytes are plato's but the mode is not: the next publish writes the file back as plato writes it."""
+    first = run_plato(shop_args("publish", remote.path, context={"source_sha": SHA_A, "source_time": "1000"}))
+    assert first.returncode == 0, first.explain()
+    work = tmp_path / "chmod"
+    git("clone", "-q", str(remote.path), str(work))
+    (work / "development/shop/manifest.yaml").chmod(0o755)
+    git("commit", "-q", "-am", "chmod", cwd=work)
+    git("push", "-q", "origin", "main", cwd=work)
+    assert remote.git("ls-tree", "main", "development/shop/manifest.yaml").startswith("100755")
+
+    again = run_plato(shop_args("publish", remote.path, context={"source_sha": SHA_A, "source_time": "1000"}))
+
+    assert again.returncode == 0, again.explain()
+    assert remote.count() == 3 and remote.subjects()[0].startswith("plato: ")
+    assert remote.git("ls-tree", "main", "development/shop/manifest.yaml").startswith("100644")
+    assert remote.git("diff", "--name-only", "main~1", "main").split() == ["development/shop/manifest.yaml"]
+
+
 # --- 3. ownership -------------------------------------------------------------------------------------------------
 
 FOREIGN = {

@@ -422,6 +422,27 @@ def test_unchanged_apps_are_skipped_and_a_hand_edit_is_found_and_restored(tmp_pa
     assert code == 0 and "skipped 2 (2 unchanged)" in err and "no changes" in err, err
 
 
+def test_a_hand_made_chmod_is_found_and_restored_though_the_bytes_are_plato_s(tmp_path: Path) -> None:
+    bare = fleet(tmp_path, ["a1"])
+    manifest = "production/a1/manifest.yaml"
+    original = git(bare, "show", f"main:{manifest}")
+
+    def edit(work: Path) -> None:
+        (work / manifest).chmod(0o755)
+
+    push_edit(tmp_path, bare, edit)
+    assert git(bare, "ls-tree", "main", manifest).startswith("100755")
+    code, out, err = plato("rerender", "--repo", str(bare), "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["rendered"] == {"hand-edited": 1} and data["changed"] == ["production/a1"]
+    assert git(bare, "ls-tree", "main", manifest).startswith("100644")  # restored
+    assert git(bare, "show", f"main:{manifest}") == original
+    assert git(bare, "show", "--stat", "--format=", "main").count("|") == 1  # that one file
+    code, _, err = plato("rerender", "--repo", str(bare))
+    assert code == 0 and "no changes" in err, err
+
+
 def test_a_rule_change_renders_only_the_apps_that_used_the_rule_and_full_renders_all(tmp_path: Path) -> None:
     bare = fleet(tmp_path, ["a1", "a2"])
     rules = new_rules(tmp_path)  # production's profile: only production's apps used it
