@@ -34,7 +34,13 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any, Literal
 
-Lang = Literal["text", "terraform"]
+# What reads a value decides what in it is a reference. "text": a file of unknown kind, whose reader may expand
+# $VAR (a shell, envsubst) or interpolate. "terraform": HCL, where an unquoted value is an expression.
+# "object": a string in a parsed YAML or JSON object (a Kubernetes manifest, a Score spec), which only a
+# controller's own syntax expands: $(NAME) (Kubernetes), ${...} (Score, Flux), {{ ... }} (templates); $word there
+# is the characters `$word`, and `a.b.c` no Terraform expression. "config": a file whose name says what reads it
+# (app.yaml, db.properties): its reader may expand $VAR, but `a.b.c` is the characters `a.b.c` there too.
+Lang = Literal["text", "terraform", "object", "config"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,17 +60,21 @@ class Finding:
 
 _HASH = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{128}")  # git object ids, sha256/sha512 content digests
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-REFERENCE = re.compile(
+_OBJECT_REFERENCES = (
     r"\$?\$\([A-Za-z_][A-Za-z0-9_]*\)"  # Kubernetes $(VAR), and $$(VAR) (a literal $(VAR))
     # Score placeholders, Terraform and shell interpolation; Go and jinja templates (ExternalSecret templates).
     # Neither holds the opening of another: every scan for the closing brace ends where the next one opens.
     r"|\$\{(?:[^}\n$]|\$(?!\{))*\}"
     r"|\{\{(?:[^}\n{]|\{(?!\{))*\}\}"
-    # $VAR and <placeholder> standing apart, in one case: a password's '$Qv7' or 'x<Qv7>y' is no reference
-    r"|(?<![A-Za-z0-9])\$(?:[A-Z_][A-Z0-9_]*|[a-z_][a-z0-9_]*)(?![A-Za-z0-9])"
-    r"|(?<![A-Za-z0-9])<[A-Za-z0-9 _.-]+>(?![A-Za-z0-9])"
-    r"|%\([A-Za-z_][\w.-]*\)[sd]"  # Python's and INI files' interpolation
+    r"|(?<![A-Za-z0-9])<[A-Za-z0-9 _.-]+>(?![A-Za-z0-9])"  # a <placeholder> standing apart (not 'x<Qv7>y')
 )
+REFERENCE = re.compile(
+    _OBJECT_REFERENCES
+    # $VAR standing apart, in one case (a password's '$Qv7' is no reference): what a shell or envsubst expands
+    + r"|(?<![A-Za-z0-9])\$(?:[A-Z_][A-Z0-9_]*|[a-z_][a-z0-9_]*)(?![A-Za-z0-9])"
+    + r"|%\([A-Za-z_][\w.-]*\)[sd]"  # Python's and INI files' interpolation
+)
+OBJECT_REFERENCE = re.compile(_OBJECT_REFERENCES)  # what expands in a parsed object's string (see Lang)
 _PUBLIC_BLOCK = re.compile(
     # a block ends before the next one begins: an unterminated BEGIN is not scanned to the end of the text again
     r"-----BEGIN (CERTIFICATE|PUBLIC KEY|RSA PUBLIC KEY|X509 CRL|CERTIFICATE REQUEST)-----"
@@ -181,6 +191,10 @@ _URL_USERINFO = re.compile(
 )
 # scheme://TOKEN@host: a token as the user, no password (GitHub, Gitea and Forgejo take one so).
 _URL_TOKEN_USER = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://(?P<user>[A-Za-z0-9_.~-]{20,})@")
+# A Sentry DSN, https://<public key>@host/<project id>: the key is public by design (it lets a client send events,
+# and is shipped in every web page that reports to Sentry). A legacy DSN with `:secret` after the key is a URL
+# with a password, and found as one.
+_PUBLIC_DSN = re.compile(r"https?://[0-9a-f]{32}@[A-Za-z0-9.-]+(?::\d{1,5})?(?:/[\w.-]+){0,4}/\d+(?![\w/@:])")
 # user:password@host.name/... with no scheme (a registry in an image reference).
 _BARE_USERINFO = re.compile(
     # the password runs to its @ holding no : or , (each scan ends at the next pair), or else at most 256
@@ -238,6 +252,20 @@ def credential_key(key: str) -> bool:
     )
 
 
+_NAME_PART = re.compile(r"[^\s=:\uff1a]+")
+
+
+def shown_name(text: str) -> str:
+    """A key or name a user wrote, as a message may repeat it: what follows a word that names a credential is
+    hidden. A name has no value in it; a 'key' such as `password hunter2` or `db_pass=hunter2` (an invalid
+    annotation key, an unknown field) holds one, and its message would print it to a CI log."""
+    for m in _NAME_PART.finditer(text):
+        rest = text[m.end() :]
+        if rest.strip(" \t=:\uff1a") and credential_key(m.group()):
+            return text[: m.end()] + " ***"
+    return text
+
+
 _EXPRESSION = re.compile(r"(?:var|local|module|data|each)\.[\w.\[\]\"-]+|[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_-]*){2,}")
 _HARMLESS = re.compile(
     # a number: a port, a count, a size with its unit (512Mi, 30s), a limit (MAX_TOKEN: 128000)
@@ -260,6 +288,12 @@ _NOT_A_VALUE = re.compile(
 )
 
 
+# A URL with no password in its userinfo, under a credential name (SENTRY_DSN, DATABASE_DSN, AUTH: an endpoint):
+# an address, not a credential. A password, a token as its user or in its query is found where it is, by the URL
+# and assignment checks; a DSN that is no URL (Go's `user:pw@tcp(db)/x`) is still a literal.
+_URL_WITHOUT_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://(?:[^\s:@/]+@)?[^\s@]+")
+
+
 def literal(value: Any, lang: Lang = "text") -> bool:
     """A value under a credential-named key that is a literal credential: not empty, not a reference or a
     placeholder, not a number, boolean, path or a Terraform expression."""
@@ -270,9 +304,11 @@ def literal(value: Any, lang: Lang = "text") -> bool:
         text = text[1:-1].strip()
     elif lang == "terraform":
         return text.startswith("<<")  # unquoted: an expression (var.x, random_password.x.result); <<EOT: a heredoc
-    if not text or _HARMLESS.fullmatch(text) or _NOT_A_VALUE.fullmatch(text):
+    if not text or _HARMLESS.fullmatch(text) or _NOT_A_VALUE.fullmatch(text) or _URL_WITHOUT_PASSWORD.fullmatch(text):
         return False
-    if value.strip() == text and _EXPRESSION.fullmatch(text):
+    if lang == "object":
+        return not OBJECT_REFERENCE.search(text)
+    if lang != "config" and value.strip() == text and _EXPRESSION.fullmatch(text):
         return False  # unquoted var.x, random_password.db.result: a Terraform expression (a diff of a .tf file)
     # Built from references (a URL of placeholders): the credential in it is a reference. A literal password
     # inside such a URL is still found by the URL check.
@@ -330,6 +366,21 @@ _VALUE_STARTS_LINE = re.compile(
 _PGPASS = re.compile(
     r"^[ \t]*[A-Za-z0-9.*_-]+:(?:\d{1,5}|\*):[^:\s]+:[^:\s]+:(?P<value>[^\s:](?:[^\n]*[^\s])?)[ \t]*$", re.M
 )
+# Credential stores whose line syntax says "this is a password": a value in a password scheme (RFC 2307's
+# userPassword, Dovecot's passdb, htpasswd's {SHA}, slapd's rootpw: `{PLAIN}x`, `{SSHA}x`), a Redis ACL rule's
+# `>password` (users.acl, `ACL SETUSER`), and pgbouncer's userlist ("user" "password" on every line). A hash in a
+# scheme is refused as the password is: a verifier in a public repository is a password to crack offline.
+_SCHEMES = (
+    "plain|clear|cleartext|plain-md5|ldap-md5|crypt|md5|smd5|md5-crypt|sha|ssha|sha1|sha256|ssha256|sha512|ssha512"
+    "|sha256-crypt|sha512-crypt|blf-crypt|bcrypt|argon2i|argon2id|pbkdf2|pbkdf2-sha256|pbkdf2-sha512|scram-sha-1"
+    "|scram-sha-256|cram-md5|digest-md5|ntlm|lanman|rpa"
+)
+_SCHEME_PASSWORD = re.compile(r"\{(?:" + _SCHEMES + r")(?:\.[A-Za-z0-9]+)?\}(?P<value>[^\s\"']+)", re.I)
+_ACL_PASSWORD = re.compile(
+    r"(?:^|(?<=[\s\"']))(?:user|acl[ \t]+setuser)[ \t]+[^\s>]+(?:[ \t]+[^\s>]\S*){0,32}?[ \t]+>(?P<value>[^\s\"']+)",
+    re.I | re.M,
+)
+_USERLIST_LINE = re.compile(r'[ \t]*"(?:[^"\n]|"")+"[ \t]+"(?P<value>(?:[^"\n]|"")+)"[ \t]*')
 _HEREDOC = re.compile(r"<<-?(?P<tag>[A-Za-z_]+)\n(?P<body>.*?)\n[ \t]*(?P=tag)\b", re.S)
 _HCL_STRING = re.compile(r'"(?P<body>(?:[^"\\\n]|\\.)*)"')
 
@@ -512,6 +563,8 @@ def _urls(text: str) -> Iterator[Finding]:
         return
     for m in _URL_TOKEN_USER.finditer(text):
         user = m.group("user")
+        if _PUBLIC_DSN.match(text, m.start()):
+            continue
         if REFERENCE.sub("", user) == user and (random_token(user) or (len(user) >= 32 and _HEX.fullmatch(user))):
             yield Finding("a token in a URL", m.start("user"), m.end("user"), 1)
     for pattern in (_URL_USERINFO, _BARE_USERINFO):
@@ -539,6 +592,32 @@ def _assignments(text: str, lang: Lang, offset: int = 0) -> Iterator[Finding]:
     for m in _PGPASS.finditer(text) if text.count(":") >= 4 else ():
         if _pgpass_password(m.group("value")):
             yield Finding("a password in a .pgpass line", offset + m.start("value"), offset + m.end("value"), 2)
+    yield from _store_lines(text, offset)
+
+
+def _store_lines(text: str, offset: int) -> Iterator[Finding]:
+    """The credential stores' lines (see _SCHEME_PASSWORD): each run only where the text holds what it needs."""
+    found = [*_SCHEME_PASSWORD.finditer(text)] if "{" in text else []
+    found += _ACL_PASSWORD.finditer(text) if ">" in text else ()
+    for m in found:
+        if literal(m.group("value")):
+            yield Finding("a password in a credential store's line", offset + m.start("value"), offset + m.end(), 2)
+    if '"' in text and text.lstrip(" \t\n")[:1] in ('"', "#", ";"):  # a userlist begins so; most texts do not
+        yield from _userlist(text, offset)
+
+
+def _userlist(text: str, offset: int) -> Iterator[Finding]:
+    """A pgbouncer userlist: every line that is not blank or a comment is `"user" "password"`."""
+    lines = [ln for ln in text.split("\n") if ln.strip() and not ln.lstrip().startswith(("#", ";"))]
+    if not lines or text.count('"') < 4 * len(lines) or not all(_USERLIST_LINE.fullmatch(ln) for ln in lines):
+        return
+    at = 0
+    for line in text.split("\n"):
+        pair = _USERLIST_LINE.fullmatch(line)
+        if pair and literal(pair.group("value")):
+            start, end = offset + at + pair.start("value"), offset + at + pair.end("value")
+            yield Finding("a password in a userlist line", start, end, 2)
+        at += len(line) + 1
 
 
 def _paired(text: str) -> list[re.Match[str]]:
@@ -946,11 +1025,18 @@ _INVISIBLE = re.compile(
 )
 
 
+# Unicode's other spaces (Zs: no-break, the em and en spaces, the ideographic space, ...): to a reader, each
+# separates `password` from `=` and from its value as an ASCII space does; the patterns spell only ' ' and tab.
+_SPACES = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
+
+
 def scan(text: str, lang: Lang = "text", *, assignments: bool = True, depth: int = 0) -> list[Finding]:
     """Every credential found in the text, in order. Without `assignments`, `key: value` lines are not judged by
     their key (YAML that the structured guard has read object by object, knowing which keys are references)."""
     if len(text) < 6:  # nothing that short is a credential plato could tell from a name
         return []
+    if not text.isascii() and _SPACES.search(text):
+        text = _SPACES.sub(" ", text)  # one character for one: every finding's span stays where it was
     if not text.isascii() and _INVISIBLE.search(text):
         return _scan_visible(text, lang, assignments, depth)
     if len(text) <= 512:  # names, labels and values repeat across a manifest: each is judged once

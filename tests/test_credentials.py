@@ -11,6 +11,7 @@ import io
 import json
 import random
 import string
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,11 @@ FOUND = {
     "app key in hex": ("DD_APP_KEY: " + "9f" * 20, "a literal value for 'DD_APP_KEY'"),
     "license key in hex": ("NEW_RELIC_LICENSE_KEY: " + "0a" * 20, "a literal value"),
     "rails key base": ("SECRET_KEY_BASE: " + "c4" * 64, "a literal value for 'SECRET_KEY_BASE'"),
+    "go mysql dsn": ("MYSQL_DSN: app:hunter2pass@tcp(db:3306)/shop", "a literal value for 'MYSQL_DSN'"),
+    "url dsn with a password": ("DATABASE_DSN: postgres://app:hunter2pass@db/app", "a password in a URL"),
+    "token in a dsn's query": ("SENTRY_DSN: https://sentry.example.com/1?token=Qv7xLm2pZw9", "'token'"),
+    "legacy sentry dsn": ("https://3f9a1c7e5b2d8f4a:" + "9f" * 16 + "@sentry.io/42", "a password in a URL"),
+    "token as a dsn's user, not a dsn": ("https://" + "9f" * 16 + "@gitea.example.com/acme/shop.git", "a token"),
     "token as url user": ("https://" + "9f" * 20 + "@gitea.example.com/acme/shop.git", "a token in a URL"),
     # Config files that spell an assignment their own way
     "xml element": ("<server><username>deploy</username><password>BlueHarbor2024</password></server>", "'password'"),
@@ -66,6 +72,13 @@ FOUND = {
     "sshpass": ("sshpass -p correcthorse ssh deploy@host", "a password on a command line"),
     "redis-cli": ("redis-cli -h cache -a correcthorse ping", "a password on a command line"),
     "pgpass": ("db.internal:5432:shop:app:correcthorse\n*:*:*:replica:hunter2pass\n", "a .pgpass line"),
+    # Credential stores whose line syntax says what a password is
+    "password scheme": ("admin:{PLAIN}BlueHarbor2024x\n", "a credential store's line"),
+    "slapd rootpw": ("rootdn cn=admin\nrootpw {SSHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n", "credential store"),
+    "dovecot passdb": ("bob:{SHA512-CRYPT}$6$rounds=5000$x$y:1000:1000::/home/bob\n", "a credential store's line"),
+    "redis acl file": ("user default off\nuser app on >BlueHarbor2024x ~app:* +@read\n", "credential store"),
+    "acl setuser": ("redis-cli ACL SETUSER alice on >hunter2pass ~cached:* +get", "a credential store's line"),
+    "pgbouncer userlist": ('"app" "BlueHarbor2024x"\n"admin" "md5a3556571e93b0d20722ba62be61e8c2d"\n', "userlist"),
 }
 
 CLEAN = {
@@ -99,6 +112,14 @@ CLEAN = {
     "colons that are no pgpass": "PATH=/usr/bin:/bin:/a:/b:/c\nfe80::1:2:3:4\ntime: 12:30:45\nurn:x:y:z:w:v\n",
     "pgpass reference": "db:5432:shop:app:${DB_PASSWORD}\n",
     "ports": "docker run -p 8080:80 nginx; mysql -P 3306 -h db; ssh -p 2222 host",
+    "sentry dsn": "SENTRY_DSN=https://3f9a1c7e5b2d8f4a6c0e9b1d7f3a5c8e@o123456.ingest.sentry.io/4504\n",
+    "self-hosted sentry dsn": "dsn: https://3f9a1c7e5b2d8f4a6c0e9b1d7f3a5c8e@sentry.acme.internal:9000/sentry/12\n",
+    "addresses under credential names": "AUTH: https://auth.example.com/oauth/token\nDATABASE_DSN: postgres://app@db/app\n",
+    "acl without a password": "user default on nopass ~* +@all\nuser app on >$APP_PASSWORD ~app:*\n",
+    "userlist of references": '"app" "${DB_PASSWORD}"\n',
+    "quoted words in a script": 'echo "a" "b"\nprintf "%s" "x"\nexit 0\n',
+    "comparisons": "if a > b { c } else { d > e }\nuser_count > 10",
+    "a template's braces": "{{ .Values.password }} {sha} {PLAIN}",
     "ssh public key": "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n",
 }
 
@@ -560,3 +581,42 @@ PW10 = "Blue" + "Harbor2024x"
 )
 def test_glued_short_flags_and_netrc_orders_are_read(text: str, found: bool) -> None:
     assert (first(text) is not None) is found, first(text)
+
+
+# Every Unicode space (category Zs) a writer may put where an ASCII one stands.
+UNICODE_SPACES = [c for c in map(chr, range(0x3001)) if unicodedata.category(c) == "Zs" and c != " "]
+
+
+@pytest.mark.parametrize("space", UNICODE_SPACES, ids=lambda c: f"U+{ord(c):04X}")
+@pytest.mark.parametrize(
+    "template",
+    [
+        "password{s}={s}BlueHarbor2024x",
+        "DB_PASSWORD:{s}BlueHarbor2024x",
+        "--password{s}BlueHarbor2024x",
+        "mysql -uroot{s}-pBlueHarbor2024x",
+    ],
+)
+def test_a_unicode_space_separates_as_an_ascii_one_does(space: str, template: str) -> None:
+    text = template.format(s=space)
+    assert first(template.format(s=" ")) is not None  # the ASCII form is found
+    found = first(text)
+    assert found is not None, text
+    assert "BlueHarbor2024x" not in mask(text)  # the span is in the text as written
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("password BlueHarbor2024x", "password ***"),
+        ("example.com/db_password=BlueHarbor2024x", "example.com/db_password ***"),
+        ("API_KEY: BlueHarbor2024x", "API_KEY ***"),
+        ("auth.token\tBlueHarbor2024x", "auth.token ***"),
+        ("DB_PASSWORD", "DB_PASSWORD"),  # a name alone is repeated: it says where, and holds no value
+        ("password_file /run/secrets/db", "password_file /run/secrets/db"),  # names no credential
+        ("my key", "my key"),
+        ("password =", "password ="),
+    ],
+)
+def test_a_name_in_a_message_never_carries_the_value_written_after_it(name: str, shown: str) -> None:
+    assert credentials.shown_name(name) == shown

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from generator.credentials import Lang, client_passwords, credential_key, first, literal
 from generator.errors import UserError
+from generator.read.placeholders import Ref
 
 if TYPE_CHECKING:
     from generator.create.render import RenderedTree
@@ -42,23 +43,25 @@ class Hit:
         self.what, self.loc = what, loc
 
 
-def find_in(value: Any, loc: Loc = ()) -> Hit | None:
-    """The first credential in a structured value: its keys, its strings, a Secret with data of any spelling."""
-    hit = _walk(value)
+def find_in(value: Any, loc: Loc = (), lang: Lang = "object") -> Hit | None:
+    """The first credential in a structured value: its keys, its strings, a Secret with data of any spelling.
+    `lang`: what reads its strings (credentials.Lang): "object" for manifests and specs, "config" for a config
+    file read back as the objects it holds."""
+    hit = _walk(value, lang)
     if hit is not None and loc:
         hit.loc = (*loc, *hit.loc)
     return hit
 
 
-def _walk(value: Any) -> Hit | None:
+def _walk(value: Any, lang: Lang) -> Hit | None:
     # The path of a finding is built on the way back up, only for a finding: the walk meets every key and string
     # of every object plato writes (hundreds per app), and judges each distinct one once per process.
     if isinstance(value, dict):
-        return _mapping(value)
+        return _mapping(value, lang)
     if isinstance(value, list):
-        return _sequence(value)
+        return _sequence(value, lang)
     if isinstance(value, str):
-        found = first(value)
+        found = first(value, "text" if lang == "object" else lang)  # a string of an object: a file of any kind
         return Hit(found.what, ()) if found else None
     return None
 
@@ -70,12 +73,12 @@ def _key(name: str) -> tuple[str | None, bool]:
     return (found.what if found else None), credential_key(name)
 
 
-def _mapping(value: dict[Any, Any]) -> Hit | None:
+def _mapping(value: dict[Any, Any], lang: Lang) -> Hit | None:
     kind = value.get("kind")
     if isinstance(kind, str) and kind.strip().lower() == "secret" and (value.get("data") or value.get("stringData")):
         return Hit("a Secret with data", ())
     pair = _name_value(value)
-    if pair and credential_key(pair[0]) and literal(pair[1]):
+    if pair and credential_key(pair[0]) and literal(pair[1], lang):
         return Hit(f"a literal value for '{pair[0]}'", ("value",))
     command, args = value.get("command"), value.get("args")
     if isinstance(command, list) and isinstance(args, list):  # a container's command line, in two parts
@@ -94,9 +97,9 @@ def _mapping(value: dict[Any, Any]) -> Hit | None:
         held, names_credential = _key(name) if len(name) <= 512 else _key.__wrapped__(name)
         if held:
             return Hit(f"{held} in a key", (name,))
-        if names_credential and literal(item) and not _reference_field(name, value):
+        if names_credential and literal(item, lang) and not _reference_field(name, value):
             return Hit(f"a literal value for '{name}'", (name,))
-        hit = _walk(item)
+        hit = _walk(item, lang)
         if hit:
             hit.loc = (name, *hit.loc)
             return hit
@@ -142,12 +145,12 @@ def _reference_field(key: str, mapping: dict[Any, Any]) -> bool:
     return key == "secretKey" and "remoteRef" in mapping
 
 
-def _sequence(value: list[Any]) -> Hit | None:
+def _sequence(value: list[Any], lang: Lang) -> Hit | None:
     client = _client_password(value)  # first: "-pSECRET" is no flag name to quote in a message
     if client:
         return client
     for i, item in enumerate(value):
-        hit = _walk(item)
+        hit = _walk(item, lang)
         if hit:
             hit.loc = (i, *hit.loc)
             return hit
@@ -156,7 +159,7 @@ def _sequence(value: list[Any]) -> Hit | None:
         if (
             flag
             and credential_key(item.lstrip("-"))
-            and literal(value[i + 1])
+            and literal(value[i + 1], lang)  # an argument: in an object, only Kubernetes' $(NAME) expands in it
             and not str(value[i + 1]).startswith("-")
         ):
             # A long option is a name to quote; a short one may have its value glued to it (-pSECRET).
@@ -194,11 +197,10 @@ USER_PASSWORD = re.compile(r"[^:\s]+:(?P<pw>\S+)")
 
 
 def described(loc: Loc) -> str:
-    """A path of keys as a person reads it: spec.containers[0].env[2].value."""
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+    """A path of keys as a person reads it: spec.containers[0].env[2].value (no value a key holds: dotted)."""
+    from generator.read.schema import dotted
+
+    return dotted(loc) if loc else ""
 
 
 # -- files ---------------------------------------------------------------------------------------------------------
@@ -360,6 +362,66 @@ def check_workloads(workloads: Iterable[Workload]) -> None:
                 line=_spec_line(w.where.file, hit.loc),
                 hint=REFERENCE_HINT,
             )
+        _check_files(w)
+
+
+# Files whose name says what reads them: a config format, where `a.b.c` is text and not an expression; of those,
+# YAML and JSON are read back as the objects they hold too (explicit `? key`s, anchors, escapes, flow style: the
+# reader sees through each spelling, so the guard does). A file's own text is judged at most this long.
+CONFIG_FILES = (".yaml", ".yml", ".json", ".conf", ".cnf", ".cfg", ".ini", ".properties", ".env", ".toml", ".xml")
+STRUCTURED_FILES = (".yaml", ".yml", ".json")
+_CONFIG_MAX = 1 << 20
+
+
+def _check_files(w: Workload) -> None:
+    """Each file a container mounts, judged as the kind of file its target names (see CONFIG_FILES)."""
+    for c in w.containers:
+        for f in c.files:
+            text = "".join(p.text if isinstance(p, Ref) else p for p in f.content.parts) if f.content else f.text
+            name = f.target.lower()
+            if not text or not name.endswith(CONFIG_FILES) or len(text) > _CONFIG_MAX:
+                continue
+            found = first(text, "config")
+            hit = Hit(found.what, ()) if found else None
+            for doc in _documents(text) if hit is None and name.endswith(STRUCTURED_FILES) else ():
+                hit = find_in(doc, lang="config")
+                if hit:
+                    break
+            if hit:
+                raise UserError.at(
+                    f.where,
+                    f"workload '{w.name}': file {f.target} of container '{c.name}' holds {hit.what}"
+                    + (f" (at {described(hit.loc)})" if hit.loc else "")
+                    + "; it would be written to the deployment repository",
+                    hint=REFERENCE_HINT,
+                )
+
+
+def _documents(text: str) -> list[Any]:
+    """The objects a YAML or JSON file holds, each shared object once (an alias is the object it names, judged
+    where it is anchored: a billion laughs is walked in the time of its text). Nothing when it does not parse:
+    its text has been judged."""
+    import yaml
+
+    try:
+        docs = list(yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+    except (yaml.YAMLError, RecursionError, ValueError, TypeError, OverflowError):
+        return []
+    seen: set[int] = set()
+
+    def unshared(value: Any, depth: int = 0) -> Any:
+        if isinstance(value, bytes):  # !!binary: the bytes are the value the reader gets
+            return value.decode("utf-8", "replace")
+        if not isinstance(value, dict | list) or depth > 200:
+            return value if not isinstance(value, dict | list) else None
+        if id(value) in seen:
+            return None
+        seen.add(id(value))
+        if isinstance(value, list):
+            return [unshared(v, depth + 1) for v in value]
+        return {k: unshared(v, depth + 1) for k, v in value.items()}
+
+    return [unshared(d) for d in docs]
 
 
 def _spec_line(file: str, loc: Loc) -> int | None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any, cast
 
-from generator.credentials import credential_key
+from generator.credentials import credential_key, shown_name
 from generator.errors import UserError, did_you_mean
 from generator.read.yamlfile import Document, Loc
 from generator.resources import bundled_dir
@@ -52,7 +52,8 @@ def validator(name: str) -> Any:
 def dotted(loc: Loc) -> str:
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        name = shown_name(str(part))  # a key is repeated, a value in it never
+        out += f"[{part}]" if isinstance(part, int) else (f".{name}" if out else name)
     return out or "(top level)"
 
 
@@ -114,7 +115,7 @@ def _to_user_error(doc: Document, error: Any, base: Loc) -> UserError:
     inst = error.instance
     # A value under a credential-named key is never repeated in a message (it is printed, to a CI log).
     secret = any(isinstance(k, str) and credential_key(k) for k in loc)
-    shown = "the value" if secret else repr(inst)
+    shown = "the value" if secret else repr(shown_name(inst) if isinstance(inst, str) else inst)
     if inst is None and v in ("oneOf", "type", "minProperties"):
         return doc.error(f"{where} is empty", loc, hint=_empty_hint(schema))
     if v == "minProperties" and isinstance(inst, dict) and {"httpGet", "exec"} <= set(schema.get("properties", {})):
@@ -125,7 +126,7 @@ def _to_user_error(doc: Document, error: Any, base: Loc) -> UserError:
         allowed = list(schema.get("properties", {}))
         unknown = sorted(k for k in inst if k not in allowed)
         key = unknown[0] if unknown else "?"
-        return doc.error(f"unknown field '{key}' in {where}", (*loc, key), hint=did_you_mean(key, allowed))
+        return doc.error(f"unknown field '{shown_name(key)}' in {where}", (*loc, key), hint=did_you_mean(key, allowed))
     if v == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         return doc.error(f"missing required field '{missing}' in {where}", loc, hint=_describe(schema, missing))
@@ -144,7 +145,9 @@ def _to_user_error(doc: Document, error: Any, base: Loc) -> UserError:
         hint = schema.get("description") or f"it must match {schema['pattern']}"
         return doc.error(f"{where}: {shown} is not valid", loc, hint=hint)
     message = (
-        error.message.replace(repr(inst), shown) if secret and isinstance(inst, str | int | float) else error.message
+        error.message.replace(repr(inst), shown)
+        if (secret and isinstance(inst, str | int | float)) or (isinstance(inst, str) and shown != repr(inst))
+        else error.message
     )
     if v in ("minLength", "maxLength", "minimum", "maximum", "minProperties", "minItems"):
         return doc.error(f"{where}: {message}", loc, hint=schema.get("description"))

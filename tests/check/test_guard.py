@@ -3,6 +3,7 @@ looks like a credential (saying where it would have gone). Secrets reach contain
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -484,3 +485,122 @@ def test_an_environment_that_doubles_with_every_variable_is_judged_without_expan
 )
 def test_a_dollar_is_a_reference_only_where_a_shell_reads_the_line(args: list[str], found: bool) -> None:
     assert (guard.find_in({"containers": [{"name": "app", "args": args}]}) is not None) is found
+
+
+# A string in an object is read by a controller that expands only its own syntax: what a shell would expand
+# ($word) and what HCL would evaluate (a.b.c) are the characters themselves there.
+OBJECT_LITERALS = [
+    "$ecr3tharbor",
+    "$pw2024harbor",
+    "$Blue_Harbor9",
+    "$DB_PASSWORD",
+    "$x7",
+    "pre$fix",
+    "blue.harbor.y2024",
+    "red.fox.jumps",
+    "var.db_password",
+    "random_password.db.result",
+    "a.b.c.d",
+]
+OBJECT_REFERENCES = [
+    "$(DB_PASSWORD)",
+    "$$(DB_PASSWORD)",
+    "${resources.db.password}",
+    "{{ .password }}",
+    "<your-password>",
+    "",
+    "true",
+    "not-needed",
+    "/run/secrets/db",
+]
+
+
+def _placed(value: str) -> list[tuple[str, Any]]:
+    """The value where an object puts a credential: an env pair, a mapping key, a flag's argument, a Helm
+    parameter, a Score variable."""
+    return [
+        ("env", {"containers": [{"name": "app", "env": [{"name": "DB_PASSWORD", "value": value}]}]}),
+        ("key", {"data": {"db_password": value}}),
+        ("flag", {"containers": [{"name": "app", "args": ["--password", value]}]}),
+        ("helm", {"helm": {"parameters": [{"name": "auth.password", "value": value}]}}),
+        ("score", {"containers": {"main": {"variables": {"API_TOKEN": value}}}}),
+    ]
+
+
+@pytest.mark.parametrize("value", OBJECT_LITERALS)
+def test_a_dollar_word_or_a_dotted_word_in_an_object_is_a_literal_credential(value: str) -> None:
+    for where, obj in _placed(value):
+        assert guard.find_in(obj) is not None, (where, value)
+
+
+@pytest.mark.parametrize("value", OBJECT_REFERENCES)
+def test_what_a_controller_expands_in_an_object_is_a_reference(value: str) -> None:
+    for where, obj in _placed(value):
+        assert guard.find_in(obj) is None, (where, value)
+
+
+@pytest.mark.parametrize("value", ["$ecr3tharbor", "blue.harbor.y2024"])
+def test_in_a_file_a_dollar_word_stays_what_its_reader_may_expand(value: str) -> None:
+    """A file's reader is unknown (a shell, envsubst, HCL): there the same words stay references."""
+    assert guard.find_in({"data": {"app.conf": f"password = {value}\n"}}) is None
+
+
+# A config file written in the spell of its format that a line-by-line read does not see through: the file is
+# judged as the objects its reader gets (YAML and JSON), and in its own format's terms (a.b.c is text there).
+PW = "BlueHarbor" + "2024x"
+CONFIG_LEAKS = {
+    "explicit key": ("config.yaml", f"? password\n: {PW}\n"),
+    "explicit key nested": ("config.yml", f"db:\n  ? password\n  : {PW}\n"),
+    "flow mapping": ("config.yaml", f"db: {{host: db, password: {PW}}}\n"),
+    "escaped key": ("config.json", '{"pass\\u0077ord": "' + PW + '"}'),
+    "escaped key yaml": ("config.yaml", f'"pass\\x77ord": {PW}\n'),
+    "alias": ("config.yaml", f"x: &pw {PW}\ndb:\n  password: *pw\n"),
+    "binary": ("config.yaml", "password: !!binary " + base64.b64encode(PW.encode()).decode() + "\n"),
+    "second document": ("config.yaml", f"a: 1\n---\n? api_key\n: {PW}\n"),
+    "dotted ini": ("app.ini", "[db]\npassword = blue.harbor.y2024\n"),
+    "dotted properties": ("app.properties", "spring.datasource.password=blue.harbor.y2024\n"),
+    "dotted env": ("app.env", "DB_PASSWORD=blue.harbor.y2024\n"),
+    "dotted toml": ("app.toml", 'password = "blue.harbor.y2024"\n'),
+}
+CONFIG_CLEAN = {
+    "placeholder": ("config.yaml", "password: ${DB_PASSWORD}\n"),
+    "env reference": ("config.yaml", "password: $DB_PASSWORD\n"),
+    "a file path": ("config.yaml", "password_file: /run/secrets/db\n"),
+    "empty": ("config.json", '{"password": ""}'),
+    "no credential": ("config.yaml", "? host\n: db.internal\nport: 5432\n"),
+    "anchors everywhere": ("config.yaml", "a: &a [x, y]\nb: &b [*a, *a, *a]\nc: &c [*b, *b, *b]\nd: [*c, *c, *c]\n"),
+    "code, not config": ("settings.py", "password = config.db.password\n"),
+    "does not parse": ("config.yaml", "password: ${DB_PASSWORD}\n  - : ]\n"),
+}
+
+
+def _file_spec(kit: RenderKit, name: str, content: str) -> Path:
+    return kit.spec(
+        f"""
+        apiVersion: score.dev/v1b1
+        metadata:
+          name: web
+        containers:
+          main:
+            image: nginx:1.27
+            files:
+              /etc/app/{name}:
+                content: {json.dumps(content)}
+                noExpand: true
+        """
+    )
+
+
+@pytest.mark.parametrize("case", sorted(CONFIG_LEAKS))
+def test_a_config_file_is_judged_as_what_its_reader_gets(kit: RenderKit, case: str) -> None:
+    name, content = CONFIG_LEAKS[case]
+    spec = _file_spec(kit, name, content)
+    out = assert_refused(kit, kit.cli_render(spec), f"{spec}:", f"/etc/app/{name}")  # its line, or its content's
+    assert PW not in out and "blue.harbor.y2024" not in out
+
+
+@pytest.mark.parametrize("case", sorted(CONFIG_CLEAN))
+def test_a_config_file_that_holds_only_references_is_written(kit: RenderKit, case: str) -> None:
+    name, content = CONFIG_CLEAN[case]
+    result = kit.cli_render(_file_spec(kit, name, content))
+    assert result.exit_code == 0, result.output

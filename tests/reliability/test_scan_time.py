@@ -44,6 +44,13 @@ FOUND = {
     "a client's name in a long word": "ldap" + "a" * N,
     "mysql in a long word": "mysql" + "a" * N,
     "elements never closed": "<password>" + "x" * N,
+    # the credential stores' lines (session 11)
+    "acl rules": "user " * (N // 5),
+    "acl rules never given a password": "user x " + "~k " * (N // 3) + ">",
+    "password schemes": "{PLAIN}" * (N // 7),
+    "quotes": '"' * N,
+    "doubled quotes": '"' + '""' * (N // 2) + ' "x',
+    "unicode spaces": "password\u00a0=\u3000" * (N // 11),
 }
 SEPARATORS = [" ", ":", "=", "@", "/", "-", "_", ".", ",", "'", '"', "{", "}", "$", "<", ">", "#", "\t", "://", "\\"]
 
