@@ -93,7 +93,7 @@ def _mapping(value: dict[Any, Any], lang: Lang) -> Hit | None:
         if hit:
             return hit
     for key, item in value.items():
-        name = key if type(key) is str else str(key)
+        name = key if type(key) is str else _key_text(key)
         held, names_credential = _key(name) if len(name) <= 512 else _key.__wrapped__(name)
         if held:
             return Hit(f"{held} in a key", (name,))
@@ -104,6 +104,14 @@ def _mapping(value: dict[Any, Any], lang: Lang) -> Hit | None:
             hit.loc = (name, *hit.loc)
             return hit
     return None
+
+
+def _key_text(key: Any) -> str:
+    """A key that is no string (a YAML 1.1 int, a date) as text; an int too long for str() is named by its kind."""
+    try:
+        return str(key)
+    except ValueError:
+        return type(key).__name__
 
 
 _EXPANDED_MAX = 1 << 16

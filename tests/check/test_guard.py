@@ -604,3 +604,8 @@ def test_a_config_file_that_holds_only_references_is_written(kit: RenderKit, cas
     name, content = CONFIG_CLEAN[case]
     result = kit.cli_render(_file_spec(kit, name, content))
     assert result.exit_code == 0, result.output
+
+
+def test_a_key_that_is_an_integer_too_long_to_print_is_judged_not_a_crash() -> None:
+    # YAML 1.1 reads "1:59:59..." as a base-60 integer: thousands of digits, more than str() converts
+    assert guard.find_in({10**5000: "x"}) is None
