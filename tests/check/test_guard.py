@@ -244,8 +244,9 @@ def test_refusal_names_the_variable(kit: RenderKit) -> None:
     assert "AWS_ACCESS_KEY_ID" in out
 
 
-def test_private_key_in_a_file_is_refused(kit: RenderKit) -> None:
-    spec = kit.spec(
+def _file_spec(kit: RenderKit, target: str, content: str, no_expand: bool = True) -> Path:
+    """A spec whose one container mounts one file (its target on line 8)."""
+    return kit.spec(
         f"""
         apiVersion: score.dev/v1b1
         metadata:
@@ -254,10 +255,15 @@ def test_private_key_in_a_file_is_refused(kit: RenderKit) -> None:
           main:
             image: nginx:1.27
             files:
-              /etc/tls/key.pem:
-                content: {json.dumps(PRIVATE_KEY)}
+              {target}:
+                content: {json.dumps(content)}
+                {"noExpand: true" if no_expand else ""}
         """
     )
+
+
+def test_private_key_in_a_file_is_refused(kit: RenderKit) -> None:
+    spec = _file_spec(kit, "/etc/tls/key.pem", PRIVATE_KEY, no_expand=False)
     out = assert_refused(kit, kit.cli_render(spec), f"{spec}:8:", "Private Key", "file /etc/tls/key.pem")
     assert "MIIEowIBAAKCAQEAx" not in out
 
@@ -574,27 +580,10 @@ CONFIG_CLEAN = {
 }
 
 
-def _file_spec(kit: RenderKit, name: str, content: str) -> Path:
-    return kit.spec(
-        f"""
-        apiVersion: score.dev/v1b1
-        metadata:
-          name: web
-        containers:
-          main:
-            image: nginx:1.27
-            files:
-              /etc/app/{name}:
-                content: {json.dumps(content)}
-                noExpand: true
-        """
-    )
-
-
 @pytest.mark.parametrize("case", sorted(CONFIG_LEAKS))
 def test_a_config_file_is_judged_as_what_its_reader_gets(kit: RenderKit, case: str) -> None:
     name, content = CONFIG_LEAKS[case]
-    spec = _file_spec(kit, name, content)
+    spec = _file_spec(kit, f"/etc/app/{name}", content)
     out = assert_refused(kit, kit.cli_render(spec), f"{spec}:", f"/etc/app/{name}")  # its line, or its content's
     assert PW not in out and "blue.harbor.y2024" not in out
 
@@ -602,7 +591,7 @@ def test_a_config_file_is_judged_as_what_its_reader_gets(kit: RenderKit, case: s
 @pytest.mark.parametrize("case", sorted(CONFIG_CLEAN))
 def test_a_config_file_that_holds_only_references_is_written(kit: RenderKit, case: str) -> None:
     name, content = CONFIG_CLEAN[case]
-    result = kit.cli_render(_file_spec(kit, name, content))
+    result = kit.cli_render(_file_spec(kit, f"/etc/app/{name}", content))
     assert result.exit_code == 0, result.output
 
 
