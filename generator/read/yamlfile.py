@@ -454,16 +454,16 @@ def _check_nesting(path: Path, text: str) -> None:
         ch = m.group()
         if ch == "\n":
             line, comment = line + 1, False
-            if quote == "'" or quote == '"':
-                pass  # quoted scalars may span lines
+            if quote and not depth:
+                quote = ""  # a block-context line that opens a quote (a block scalar's text, say) hides no later line
             continue
         if comment:
             continue
         if quote:
             if ch == quote:
                 quote = ""
-        elif ch in "\"'" and depth:
-            quote = ch
+        elif ch in "\"'" and (depth or _opens_scalar(text, m.start())):
+            quote = ch  # in block context, only where a value begins (not `don't` inside a plain scalar)
         elif ch == "#":
             pos = m.start()
             if pos == 0 or text[pos - 1] in " \t\n":
@@ -478,6 +478,13 @@ def _check_nesting(path: Path, text: str) -> None:
 
 
 _FLOW_EVENTS = re.compile(r"[\[\]{}\"'#\n]")
+
+
+def _opens_scalar(text: str, pos: int) -> bool:
+    """Whether a quote at `pos` in block context opens a quoted scalar: first on its line, or after `key:`, `- `
+    or `? ` (`content: "[[[["` is a string, whatever brackets it holds)."""
+    before = text[text.rfind("\n", 0, pos) + 1 : pos].rstrip(" \t")
+    return not before or (before.endswith((":", "-", "?")) and pos > 0 and text[pos - 1] in " \t")
 
 
 def _plain(node: Any, loc: Loc, doc: Document, budget: list[int], depth: int) -> Any:

@@ -115,6 +115,12 @@ def test_nesting_is_limited_in_flow_and_in_block_style(tmp_path: Path) -> None:
     assert f"nested deeper than {MAX_DEPTH} levels" in _refusal(tmp_path, block).message
     # Brackets inside quotes and comments are not nesting.
     assert _load(tmp_path, 'a: ["' + "[" * 100 + '"]  # ' + "{" * 100 + "\n")[0].data == {"a": ["[" * 100]}
+    # A quoted value in block style holds brackets as text too, but a quote that opens a block scalar's line
+    # hides no later line from the count.
+    for quoted in ('a: "' + "[" * 100 + '"\n', "- '" + "{" * 100 + "'\n", '"' + "[" * 100 + '": 1\n'):
+        assert _load(tmp_path, quoted)
+    hidden = 'a: |\n  "\nb: ' + "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1) + "\n"
+    assert f"nested deeper than {MAX_DEPTH} levels" in _refusal(tmp_path, hidden).message
 
 
 def test_a_string_over_the_limit_is_refused_and_one_at_it_is_read(tmp_path: Path) -> None:
