@@ -255,6 +255,9 @@ def load_documents(path: Path, text: str | None = None, fast: bool = False) -> l
             if node is None:
                 continue
             doc = Document(path=path, data=None, index=i, text=text)
+            if _ANCHOR.search(text) and (bomb := _expands_past_limit(node)) is not None:
+                doc.positions = _positions_along(node, bomb)
+                raise _too_many_nodes(doc, bomb)
             budget = [MAX_NODES]
             doc.data = _plain(node, (), doc, budget, 0)
             doc.start_line = doc.where(())[0]
@@ -334,6 +337,8 @@ def _load_fast(path: Path, text: str) -> list[Document] | None:
     for i, data in enumerate(raws):
         if data is None:
             continue
+        if _ANCHOR.search(text) and _expands_past_limit(data) is not None:
+            return None  # an alias bomb: the round-trip loader says where, without expanding it
         doc = Document(path=path, data=None, positions=None, index=i, text=text, start_line=starts.get(i))
         doc.data = _plain_fast(data, (), doc, [MAX_NODES], 0)
         docs.append(doc)
@@ -362,13 +367,74 @@ def _spend(doc: Document, loc: Loc, budget: list[int], depth: int) -> None:
     """Count a node against the document's limits (aliases count each time they are expanded)."""
     budget[0] -= 1
     if budget[0] < 0:
-        raise doc.error(
-            f"document expands to more than {MAX_NODES} nodes (YAML alias bomb?)",
-            loc,
-            hint="remove anchors/aliases that repeat large structures",
-        )
+        raise _too_many_nodes(doc, loc)
     if depth > MAX_DEPTH:
         raise doc.error(f"document nested deeper than {MAX_DEPTH} levels", loc)
+
+
+# An anchor (`&name` after a space, a flow indicator or a key's colon), which every alias needs: a text without
+# one is not searched for a bomb (a URL's `a=1&b=2` is no anchor).
+_ANCHOR = re.compile(r"(?<![^\s\[{,:])&[^\s\[\]{},]")
+
+
+def _too_many_nodes(doc: Document, loc: Loc) -> UserError:
+    return doc.error(
+        f"document expands to more than {MAX_NODES} nodes (YAML alias bomb?)",
+        loc,
+        hint="remove anchors/aliases that repeat large structures",
+    )
+
+
+def _expands_past_limit(root: Any) -> Loc | None:
+    """Where a walk of the loaded document (aliases expanded, as _plain and _plain_fast count) would pass
+    MAX_NODES, found from the size of each distinct object (an alias is the object it names): an alias bomb is
+    refused at the same place as by the walk, without expanding it. None: the document is within the limit."""
+    sizes: dict[int, int] = {}
+
+    def size(value: Any) -> int:  # capped just past the limit
+        if not isinstance(value, dict | list):
+            return 1
+        if id(value) in sizes:
+            return sizes[id(value)]
+        sizes[id(value)] = 1  # a recursive alias: the walk's depth limit stops it
+        total = 1
+        for child in value.values() if isinstance(value, dict) else value:
+            total += size(child)
+            if total > MAX_NODES:
+                break
+        sizes[id(value)] = total
+        return total
+
+    if size(root) <= MAX_NODES:
+        return None
+    loc: Loc = ()
+    node, allowed = root, MAX_NODES  # the nodes the walk may still count when it reaches `node`
+    while (allowed := allowed - 1) >= 0 and isinstance(node, dict | list):
+        for key, child in node.items() if isinstance(node, dict) else enumerate(node):
+            if size(child) <= allowed:
+                allowed -= size(child)
+                continue
+            loc, node = (*loc, key), child
+            break
+        else:
+            return None  # counted in full after all (a recursive alias counted once)
+    return loc
+
+
+def _positions_along(root: Any, loc: Loc) -> dict[Loc, tuple[int, int]]:
+    """The line and column of each node on `loc` in a round-trip document (ruamel's own marks)."""
+    positions: dict[Loc, tuple[int, int]] = {}
+    node = root
+    for end, part in enumerate(loc, 1):
+        lc = getattr(node, "lc", None)
+        if lc is None:
+            break
+        try:
+            positions[loc[:end]] = lc.key(part) if isinstance(node, dict) else lc.item(part)
+        except (KeyError, IndexError, TypeError):
+            positions[loc[:end]] = (lc.line, lc.col)
+        node = node[part]
+    return positions
 
 
 def _plain_fast(value: Any, loc: Loc, doc: Document, budget: list[int], depth: int) -> Any:

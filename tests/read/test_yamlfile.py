@@ -3,6 +3,8 @@ round-trip and the fast (C) loader, within the documented limits, and refusing w
 
 from __future__ import annotations
 
+import itertools
+import re
 from pathlib import Path
 
 import pytest
@@ -104,6 +106,40 @@ def test_an_alias_bomb_is_stopped_by_counting_every_expansion(tmp_path: Path, fa
         levels.append(f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]")  # 10^6 nodes at the last level
     err = _refusal(tmp_path, "\n".join(levels) + "\n", fast)
     assert "more than 200000 nodes" in err.message and err.line is not None
+
+
+def _levels(first: str, level: str, count: int) -> str:
+    """`a: &a FIRST`, then `b: &b LEVEL` with `*` standing for the alias of the level before, `count` times."""
+    names = "abcdefgh"[: count + 1]
+    return f"a: &a {first}\n" + "".join(
+        f"{n}: &{n} {level.replace('*', '*' + p)}\n" for p, n in itertools.pairwise(names)
+    )
+
+
+BOMBS = {
+    "lists": _levels("[x, x, x, x, x, x, x, x, x]", "[" + ", ".join(["*"] * 9) + "]", 6),
+    "mappings": _levels("{k0: x, k1: x, k2: x, k3: x}", "{" + ", ".join(f"k{i}: *" for i in range(8)) + "}", 6),
+    "after plain content": "head: [1, 2, 3]\nmore: {a: b}\n"
+    + _levels("[x, x, x, x, x, x, x, x, x, x]", "[" + ", ".join(["*"] * 10) + "]", 5),
+    "block style": _levels("\n" + "".join(f"  - x{i}\n" for i in range(30)), "\n" + "  - *\n" * 30, 4),
+    "merge keys": _levels("{k0: x, k1: x, k2: x}", "{<<: *, " + ", ".join(f"m{i}: *" for i in range(10)) + "}", 6),
+}
+
+
+@pytest.mark.parametrize("fast", [False, True], ids=["round-trip", "fast"])
+@pytest.mark.parametrize("bomb", sorted(BOMBS))
+def test_an_alias_bomb_is_refused_where_the_full_walk_refuses_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bomb: str, fast: bool
+) -> None:
+    """The bomb is found from the sizes of the distinct objects, without expanding it: at the same line and column
+    as the walk that expands every alias and counts each node."""
+    from generator.read import yamlfile
+
+    found = _refusal(tmp_path, BOMBS[bomb], fast)
+    monkeypatch.setattr(yamlfile, "_ANCHOR", re.compile(r"(?!)"))  # no anchor seen: the walk alone decides
+    walked = _refusal(tmp_path, BOMBS[bomb], fast)
+    assert "more than 200000 nodes" in found.message and found.line is not None
+    assert (found.message, found.line, found.col) == (walked.message, walked.line, walked.col)
 
 
 def test_nesting_is_limited_in_flow_and_in_block_style(tmp_path: Path) -> None:
