@@ -10,9 +10,12 @@ from dataclasses import dataclass
 
 
 class PlaceholderError(ValueError):
-    def __init__(self, message: str, offset: int) -> None:
+    """`message` quotes the text; `reason` says the same without it, for a text that must not be shown (under a
+    credential's name, where a mistyped placeholder may be the password itself)."""
+
+    def __init__(self, message: str, offset: int, reason: str) -> None:
         super().__init__(message)
-        self.offset = offset
+        self.offset, self.reason = offset, reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,14 +117,17 @@ def _parse_ref(text: str, start: int) -> tuple[int, tuple[str, ...]]:
         else:
             cur.append(c)
         i += 1
-    raise PlaceholderError(f"unclosed placeholder '{text[start : start + 24]}...': missing '}}'", start)
+    raise PlaceholderError(
+        f"unclosed placeholder '{text[start : start + 24]}...': missing '}}'", start, "is not closed: missing '}'"
+    )
 
 
 def _check_path(segs: list[str], text: str, start: int) -> None:
     shown = text[start : text.find("}", start) + 1]
     if any(s == "" for s in segs):
-        raise PlaceholderError(f"placeholder '{shown}' has an empty part", start)
+        raise PlaceholderError(f"placeholder '{shown}' has an empty part", start, "has an empty part")
     if segs[0] not in ROOTS:
-        raise PlaceholderError(f"placeholder '{shown}' must start with metadata or resources, not '{segs[0]}'", start)
+        reason = "must start with metadata or resources"
+        raise PlaceholderError(f"placeholder '{shown}' {reason}, not '{segs[0]}'", start, reason)
     if len(segs) < 2:
-        raise PlaceholderError(f"placeholder '{shown}' names no field", start)
+        raise PlaceholderError(f"placeholder '{shown}' names no field", start, "names no field")

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from generator.credentials import credential_key, shown_name
 from generator.errors import Errors, PlatoError, UserError, did_you_mean
 from generator.read import placeholders
 from generator.read.models import Container, File, ResourceRequest, ServicePort, Volume, Where, Workload
@@ -204,8 +205,9 @@ def build_workload(raw: dict[str, Any], doc: Document) -> Workload:
         try:
             t = placeholders.parse(text)
         except placeholders.PlaceholderError as exc:
+            key = next((part for part in reversed(loc) if isinstance(part, str)), "")
             raise doc.error(
-                str(exc),
+                f"the placeholder in {shown_name(key)} {exc.reason}" if credential_key(key) else str(exc),
                 loc,
                 hint="placeholders look like ${metadata.name} or ${resources.NAME.OUTPUT}; write $$ for a literal $",
             ) from None

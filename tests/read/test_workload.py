@@ -5,6 +5,7 @@ The refusals are the corpus of tests/read/test_bad_inputs.py."""
 from __future__ import annotations
 
 import base64
+import json
 import textwrap
 from pathlib import Path
 
@@ -186,3 +187,18 @@ def test_a_file_source_larger_than_a_configmap_holds_is_refused_before_it_is_rea
     assert err.line == line_of_text(text, "        source: conf/big.bin")
     (tmp_path / "conf" / "big.bin").write_bytes(b"x" * 1024 * 1024)  # at the limit
     assert load_workloads([path], Options())
+
+
+@pytest.mark.parametrize("written", ["${hunter2x9}", "${hunter2x9", "${.hunter2x9}", "${resources}"])
+def test_a_mistyped_placeholder_under_a_credential_name_is_refused_without_its_text(
+    tmp_path: Path, written: str
+) -> None:
+    """A malformed placeholder is quoted where it stands (`B`); under a credential's name (`DB_PASSWORD`) it may be
+    the password itself, and the message says what is wrong without it."""
+    for key, shown in (("B", True), ("DB_PASSWORD", False)):
+        path = _write(tmp_path, SPEC.replace("B: ${metadata.name}", f"{key}: {json.dumps(written)}"))
+        with pytest.raises(UserError) as caught:
+            load_workloads([path], Options())
+        err = caught.value
+        assert err.line == line_of_text(path.read_text(), f"      {key}:") and "placeholder" in err.message
+        assert (written.strip("${}.") in err.message) is shown, err.message
