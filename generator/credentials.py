@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import itertools
 import math
 import re
@@ -252,18 +253,39 @@ def credential_key(key: str) -> bool:
     )
 
 
-_NAME_PART = re.compile(r"[^\s=:\uff1a]+")
+_NAME_PART = re.compile(r"[\w.-]+")
+
+
+def _value_start(text: str) -> tuple[int, int] | None:
+    """Where the name ends and a value begins in a key or name that holds one: after the first part that names a
+    credential, when anything worded follows it (`password hunter2`, `db_pass=hunter2`, `password,hunter2`,
+    `password(hunter2)`, `example.com/password/hunter2`). One pass over the parts: a name costs its length."""
+    parts = _NAME_PART.finditer(text)
+    m = next(parts, None)
+    for after in parts:
+        if credential_key(m.group()):  # type: ignore[union-attr]
+            return m.end(), after.start()  # type: ignore[union-attr]
+        m = after
+    return None
 
 
 def shown_name(text: str) -> str:
     """A key or name a user wrote, as a message may repeat it: what follows a word that names a credential is
-    hidden. A name has no value in it; a 'key' such as `password hunter2` or `db_pass=hunter2` (an invalid
+    hidden (see _value_start). A name has no value in it; a 'key' such as `password hunter2` (an invalid
     annotation key, an unknown field) holds one, and its message would print it to a CI log."""
-    for m in _NAME_PART.finditer(text):
-        rest = text[m.end() :]
-        if rest.strip(" \t=:\uff1a") and credential_key(m.group()):
-            return text[: m.end()] + " ***"
-    return text
+    cut = _value_start(text)
+    return text if cut is None else text[: cut[0]] + " ***"
+
+
+def value_in_name(text: str) -> bool:
+    """A key or variable name that holds a credential after its name (`DB_PASSWORD hunter2` as an environment
+    variable's name, a YAML key `password=hunter2`): one token after the credential word, a literal and no plain
+    word. A label that goes on in words (`Password must be 8 characters`, an i18n key) holds none."""
+    cut = _value_start(text)
+    if cut is None:
+        return False
+    rest = text[cut[0] :].strip(" \t\"'()[]<>,;:=|/\\")
+    return not any(c.isspace() for c in rest) and literal(rest, "config") and not _PLAIN_WORD.fullmatch(rest)
 
 
 _EXPRESSION = re.compile(r"(?:var|local|module|data|each)\.[\w.\[\]\"-]+|[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_-]*){2,}")
@@ -283,7 +305,10 @@ _HARMLESS = re.compile(
 # '{Qv7...') is judged as a value.
 _NOT_A_VALUE = re.compile(
     r"(?:\.{0,2}|~)/[\w./@+-]*|\{.*\}|\[.*\]|[{\[]|[|>][-+]?[0-9]?"
-    r"|(?:\{\{|\$\{|\{%).*",  # a template or placeholder, however much of it a `key=value` match took in
+    r"|\{[ \t]*[\"']?[A-Za-z_][\w.-]*[\"']?[ \t]*:.*"  # an object that opens with a key (`{"type": "string"`)
+    # a template or placeholder a `key=value` match cut short (`{{` of `{{ .password }}`); a closed one with a
+    # literal beside it is judged by what is beside it (_made_up_beside)
+    r"|(?:\{\{|\{%)[^}]*|\$\{[^}]*",
     re.S,
 )
 
@@ -307,12 +332,33 @@ def literal(value: Any, lang: Lang = "text") -> bool:
     if not text or _HARMLESS.fullmatch(text) or _NOT_A_VALUE.fullmatch(text) or _URL_WITHOUT_PASSWORD.fullmatch(text):
         return False
     if lang == "object":
-        return not OBJECT_REFERENCE.search(text)
+        return not OBJECT_REFERENCE.search(text) or _made_up_beside(OBJECT_REFERENCE, text)
     if lang != "config" and value.strip() == text and _EXPRESSION.fullmatch(text):
         return False  # unquoted var.x, random_password.db.result: a Terraform expression (a diff of a .tf file)
     # Built from references (a URL of placeholders): the credential in it is a reference. A literal password
     # inside such a URL is still found by the URL check.
-    return not REFERENCE.search(text)
+    return not REFERENCE.search(text) or _made_up_beside(REFERENCE, text)
+
+
+_BETWEEN_PARTS = re.compile(r"[\s:/@,;=&?|]+")
+
+
+def _made_up_beside(references: re.Pattern[str], text: str) -> bool:
+    """Whether a value that holds references also holds a literal part that reads as a made-up secret: a run of
+    8 or more characters that mixes letters with digits or symbols (`$(POD_NAME)Hunter2x9Harbor`). The words of
+    a URL or a connection string built from references (`postgres://$(U):$(P)@db:5432/shop`) are no such run."""
+    for part in _BETWEEN_PARTS.split(references.sub(" ", text)):
+        part = part.strip("-_.")
+        if len(part) < 8 or not any(c.isalpha() for c in part):
+            continue
+        mixed = any(c.isdigit() for c in part) or not part.replace("-", "").replace("_", "").replace(".", "").isalnum()
+        if mixed and literal(part, "config") and not _HARMLESS_RUN.fullmatch(part):
+            return True
+    return False
+
+
+# A literal run beside references that is a name, not a secret: a version (v1beta1), an image tag, a date.
+_HARMLESS_RUN = re.compile(r"[a-z][a-z0-9]*(?:[-_.][a-z0-9]+)*|v?\d+(?:[._-]\w+)*")
 
 
 # A key, `:` or `=`, and a value: in config files, shell, .env, HCL, HTTP headers, --flag=value.
@@ -370,17 +416,29 @@ _PGPASS = re.compile(
 # userPassword, Dovecot's passdb, htpasswd's {SHA}, slapd's rootpw: `{PLAIN}x`, `{SSHA}x`), a Redis ACL rule's
 # `>password` (users.acl, `ACL SETUSER`), and pgbouncer's userlist ("user" "password" on every line). A hash in a
 # scheme is refused as the password is: a verifier in a public repository is a password to crack offline.
-_SCHEMES = (
-    "plain|clear|cleartext|plain-md5|ldap-md5|crypt|md5|smd5|md5-crypt|sha|ssha|sha1|sha256|ssha256|sha512|ssha512"
-    "|sha256-crypt|sha512-crypt|blf-crypt|bcrypt|argon2i|argon2id|pbkdf2|pbkdf2-sha256|pbkdf2-sha512|scram-sha-1"
-    "|scram-sha-256|cram-md5|digest-md5|ntlm|lanman|rpa"
+# A scheme is known by its name's family, not a list of names: a hash's or an encoding's stem, then digits and
+# dashed parts ({SSHA384}, {PLAIN-TRUNC}, {DES-CRYPT}, {PBKDF2-SHA512}, {SHA3-512}, not {DESCRIPTION} nor
+# {NOTPRESENT}), and an encoding's suffix ({SHA256.HEX}); the name is looked at only within
+# 32 characters of its brace, so the search stays linear. The value ends at a space, a quote or a `:` (the next
+# field of a passwd-file line, `user:{PLAIN}pw:uid:gid`).
+_SCHEME_PASSWORD = re.compile(r"\{(?P<scheme>[A-Za-z0-9][A-Za-z0-9.-]{0,31})\}(?P<value>[^\s\"':]+)")
+_SCHEME_STEM = re.compile(
+    r"(?:s?sha|s?md|crypt|plain|clear|cleartext|argon2(?:i|d|id)?|pbkdf|scram|cram|ntlm|lanman|rpa|otp|skey|hmac|des"
+    r"|digest|bcrypt|blf|ldap-md)[0-9]*(?:-[A-Za-z0-9]+)*(?:\.[A-Za-z0-9]+)?",
+    re.I,
 )
-_SCHEME_PASSWORD = re.compile(r"\{(?:" + _SCHEMES + r")(?:\.[A-Za-z0-9]+)?\}(?P<value>[^\s\"']+)", re.I)
-_ACL_PASSWORD = re.compile(
-    r"(?:^|(?<=[\s\"']))(?:user|acl[ \t]+setuser)[ \t]+[^\s>]+(?:[ \t]+[^\s>]\S*){0,32}?[ \t]+>(?P<value>[^\s\"']+)",
-    re.I | re.M,
+# A hash in the modular crypt format ($6$salt$hash, $2y$10$..., $argon2id$v=19$m=65536,t=3,p=1$salt$hash): not a
+# shell's `$word`, whatever a reading of references makes of it.
+_MODULAR_CRYPT = re.compile(r"\$[0-9a-z]{1,16}(?:\$[^$\s]*){2,}")
+# A Redis ACL rule line (users.acl, `ACL SETUSER`, its exec form): every rule after the user's name that sets or
+# removes a password (`>pw`, `<pw`, quoted or not) or gives its SHA-256 (`#<64 hex>`), however many rules
+# stand before it. Each line is read once, from its first `user`.
+_ACL_LINE = re.compile(r"(?:^|(?<=[\s\"']))(?:user|acl[ \t]+setuser)[ \t]+[^\s>]", re.I | re.M)
+_ACL_RULE = re.compile(
+    r"(?<![^\s])[\"']?(?:>(?P<value>[^\s\"']+)|<(?P<removed>[^\s\"'<>]+)(?=[\s\"']|$)|#(?P<hash>[0-9a-fA-F]{64})\b)"
 )
-_USERLIST_LINE = re.compile(r'[ \t]*"(?:[^"\n]|"")+"[ \t]+"(?P<value>(?:[^"\n]|"")+)"[ \t]*')
+# pgbouncer reads the first two quoted fields of a userlist line and ignores the rest of it.
+_USERLIST_LINE = re.compile(r'[ \t]*"(?:[^"\n]|"")+"[ \t]+"(?P<value>(?:[^"\n]|"")+)"(?:[ \t][^\n]*)?')
 _HEREDOC = re.compile(r"<<-?(?P<tag>[A-Za-z_]+)\n(?P<body>.*?)\n[ \t]*(?P=tag)\b", re.S)
 _HCL_STRING = re.compile(r'"(?P<body>(?:[^"\\\n]|\\.)*)"')
 
@@ -416,9 +474,15 @@ def random_token(token: str) -> bool:
         return n >= 24 and not re.search(r"[-._/]", token) and entropy(token) > min(4.0, math.log2(n) - 0.5)
     # Random text changes class (lower, upper, digit) often inside a run; paths and names (development/a1/README,
     # PLATO_SECRET_DB_PASSWORD) change it only between words.
-    if not any(len(seg) >= 10 and _class_changes(seg) >= 4 for seg in re.split(r"[/+=_.-]", token)):
+    segments = re.split(r"[/+=_.-]", token)
+    if not any(len(seg) >= 10 and _class_changes(seg) >= 4 and not _CAMEL_WORDS.fullmatch(seg) for seg in segments):
         return False
     return entropy(token) > min(4.3, math.log2(n) - 0.6)
+
+
+# A name in camel case changes class only between its words (UpstreamTlsContext, HTTPConnectionManager,
+# Http2ProtocolOptions: an Envoy type URL, a Java class); random text changes it inside them.
+_CAMEL_WORDS = re.compile(r"(?!(?:\D*\d){3})(?:[A-Z]?[a-z]{2,}\d?|[A-Z]{2,5}(?=[A-Z][a-z]|$))+")
 
 
 def _class_changes(seg: str) -> int:
@@ -527,13 +591,13 @@ def _embedded_secrets(text: str) -> list[Finding]:
     `data:` or `stringData:` at the same indentation of one YAML document."""
     out = []
     judged: set[tuple[int, str]] = set()  # each (document, indentation) once: the search is over the document
+    marks = list(_DOCUMENT_MARK.finditer(text)) if "---" in text or "..." in text else []
     for m in _matches(text, _KIND_SECRET, _KIND_SECRET_CORE, -1):
-        start = text.rfind("\n---", 0, m.start()) + 1
+        start, end = _document_around(text, m.start(), marks)
         if (start, m.group("indent")) in judged:
             continue
         judged.add((start, m.group("indent")))
-        end = text.find("\n---", m.end())
-        doc = text[start : end if end >= 0 else len(text)]
+        doc = text[start:end]
         indent = re.escape(m.group("indent"))
         data = re.search(rf"^{indent}(string)?[dD]ata:[ \t]*(?P<inline>\S.*)?\n?(?P<next>[ \t]*\S)?", doc, re.M)
         if not data:
@@ -542,10 +606,28 @@ def _embedded_secrets(text: str) -> list[Finding]:
         block = not inline and len(data.group("next") or "") > len(m.group("indent")) + 1
         if block or inline not in ("", "{}", "null", "~"):
             out.append(Finding("a Secret with data", start + data.start(), start + data.end(), 0))
-    kind = next(_matches(text, _JSON_SECRET, _JSON_SECRET_CORE, 1), None)
-    if kind and (data := next(_matches(text, _JSON_DATA, _JSON_DATA_CORE, 7), None)):
-        out.append(Finding("a Secret with data", min(kind.start(), data.start()), max(kind.end(), data.end()), 0))
+    searched = -1  # the document last searched for data: each once
+    for kind in _matches(text, _JSON_SECRET, _JSON_SECRET_CORE, 1):
+        start, end = _document_around(text, kind.start(), marks)
+        if start == searched:
+            continue
+        searched = start
+        if data := next(_matches(text[start:end], _JSON_DATA, _JSON_DATA_CORE, 7), None):
+            at = (start + data.start(), start + data.end())
+            out.append(Finding("a Secret with data", min(kind.start(), at[0]), max(kind.end(), at[1]), 0))
+            break
     return out
+
+
+_DOCUMENT_MARK = re.compile(r"^(?:---|\.\.\.)(?=[ \t\r\n]|$)", re.M)
+
+
+def _document_around(text: str, at: int, marks: list[re.Match[str]] | None = None) -> tuple[int, int]:
+    """The bounds of the YAML document that holds `at`: from the end of the last `---` or `...` before it to
+    the next one (a Secret and a ConfigMap's data in two documents of one stream are two objects)."""
+    marks = list(_DOCUMENT_MARK.finditer(text)) if marks is None else marks
+    i = bisect.bisect_right(marks, at, key=lambda m: m.start())
+    return (marks[i - 1].end() if i else 0), (marks[i].start() if i < len(marks) else len(text))
 
 
 def _block_end(text: str, at: int) -> int:
@@ -592,18 +674,33 @@ def _assignments(text: str, lang: Lang, offset: int = 0) -> Iterator[Finding]:
     for m in _PGPASS.finditer(text) if text.count(":") >= 4 else ():
         if _pgpass_password(m.group("value")):
             yield Finding("a password in a .pgpass line", offset + m.start("value"), offset + m.end("value"), 2)
-    yield from _store_lines(text, offset)
+    yield from store_lines(text, offset)
 
 
-def _store_lines(text: str, offset: int) -> Iterator[Finding]:
-    """The credential stores' lines (see _SCHEME_PASSWORD): each run only where the text holds what it needs."""
-    found = [*_SCHEME_PASSWORD.finditer(text)] if "{" in text else []
-    found += _ACL_PASSWORD.finditer(text) if ">" in text else ()
-    for m in found:
-        if literal(m.group("value")):
-            yield Finding("a password in a credential store's line", offset + m.start("value"), offset + m.end(), 2)
+def store_lines(text: str, offset: int = 0) -> Iterator[Finding]:
+    """The credential stores' lines (see _SCHEME_PASSWORD, _ACL_LINE): each run only where the text holds what it
+    needs."""
+    what = "a password in a credential store's line"
+    for m in _SCHEME_PASSWORD.finditer(text) if "{" in text else ():
+        value = m.group("value")
+        if _SCHEME_STEM.fullmatch(m.group("scheme")) and (literal(value) or _MODULAR_CRYPT.fullmatch(value)):
+            yield Finding(what, offset + m.start("value"), offset + m.end("value"), 2)
+    for rule in _acl_rules(text) if ">" in text or "<" in text or "#" in text else ():
+        which = next(g for g in ("value", "removed", "hash") if rule.group(g) is not None)
+        if which == "hash" or literal(rule.group(which)):
+            yield Finding(what, offset + rule.start(which), offset + rule.end(which), 2)
     if '"' in text and text.lstrip(" \t\n")[:1] in ('"', "#", ";"):  # a userlist begins so; most texts do not
         yield from _userlist(text, offset)
+
+
+def _acl_rules(text: str) -> Iterator[re.Match[str]]:
+    line_end = -1
+    for m in _ACL_LINE.finditer(text):
+        if m.start() < line_end:
+            continue  # a second `user` on a line already read
+        line_end = text.find("\n", m.end())
+        line_end = len(text) if line_end < 0 else line_end
+        yield from _ACL_RULE.finditer(text, m.end(), line_end)
 
 
 def _userlist(text: str, offset: int) -> Iterator[Finding]:
@@ -631,14 +728,35 @@ def _paired(text: str) -> list[re.Match[str]]:
 
 
 def _judged(found: Iterable[re.Match[str]], text: str, lang: Lang, offset: int) -> Iterator[Finding]:
+    line: list[Any] = []  # the last line's bounds and references (see _in_reference)
     for m in found:
         names = m.groupdict()
         which = "value" if names.get("value") is not None else "value2"  # _NAME_VALUE_ELEMENTS' second form
         key, value = names.get("key") or names.get("key2") or "", m.group(which)
         if key == "secretKey" and "remoteRef" in text[max(0, m.start() - 200) : m.end() + 200]:
             continue  # an ExternalSecret data item (a diff of one): the key of the Secret it makes
-        if credential_key(key) and literal(value, lang) and not _value_is_key(key, value):
+        at = m.start("key" if names.get("key") is not None else "key2")
+        if (
+            credential_key(key)
+            and literal(value, lang)
+            and not _value_is_key(key, value)
+            and not _in_reference(text, at, line)
+        ):
             yield Finding(f"a literal value for '{key}'", offset + m.start(which), offset + m.end(which), 2)
+
+
+def _in_reference(text: str, at: int, line: list[Any]) -> bool:
+    """Whether `at` lies inside a reference on its line: `${DB_PASSWORD:}` (Spring's empty default) holds no
+    assignment, its key is a variable's name. Asked only of what would be a finding, in the order of the text:
+    `line` keeps the last line's bounds and references, so a line of many findings is read once."""
+    if not line or not line[0] <= at < line[1]:
+        start = text.rfind("\n", 0, at) + 1
+        end = text.find("\n", at)
+        end = end if end >= 0 else len(text)
+        line[:] = [start, end, [m.span() for m in REFERENCE.finditer(text, start, end)]]
+    spans = line[2]
+    i = bisect.bisect_right(spans, at, key=lambda span: span[0]) - 1
+    return i >= 0 and spans[i][0] < at < spans[i][1]
 
 
 def _next_line_findings(text: str, lang: Lang, offset: int) -> Iterator[Finding]:
@@ -763,9 +881,23 @@ def _next_line_values(text: str) -> Iterator[tuple[str, str, int, int]]:
 
 
 def _value_is_key(key: str, value: str) -> bool:
-    """`Authorization: Bearer $(TOKEN)`, `password: ${resources.db.password}`: what follows is a reference."""
+    """`Authorization: Bearer $(TOKEN)`, `password: ${resources.db.password}`: what follows is a reference. And
+    a label, which is the key's own name in words: `password: Password`, `apiKey: "API key"` (a form's or a
+    translation's text)."""
     parts = value.strip("\"'").split()
-    return len(parts) == 2 and parts[0].lower() in ("bearer", "basic", "token") and not literal(parts[1])
+    bearer = len(parts) == 2 and parts[0].lower() in ("bearer", "basic", "token") and not literal(parts[1])
+    return bearer or label(key, value)
+
+
+def label(key: str, value: Any) -> bool:
+    """The value is its key's name written as words (`password: Password`, `confirm_password: Confirm
+    password:`), or the key's last words (`login.form.password: Password`): a label, not the credential."""
+    text = value.strip("\"' ") if isinstance(value, str) and not key.isupper() else ""  # DB_PASSWORD: a variable
+    if not text or len(text) > 64 or not (text[0].isupper() or " " in text or text.endswith(":")):
+        return False  # `password: password` is written as a person types a password, not as a label
+    said = _words(text.strip(" :.!?*"))
+    words = _words(key)
+    return bool(said) and said == words[-len(said) :] and said[-1] == words[-1]
 
 
 # Digests in their standard notations: Subresource Integrity and CSP hashes (sha256-<base64>), go.sum's h1:.
@@ -1025,9 +1157,24 @@ _INVISIBLE = re.compile(
 )
 
 
-# Unicode's other spaces (Zs: no-break, the em and en spaces, the ideographic space, ...): to a reader, each
-# separates `password` from `=` and from its value as an ASCII space does; the patterns spell only ' ' and tab.
-_SPACES = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
+# Unicode's other spaces (Zs: no-break, the em and en spaces, the ideographic space, ...), and the ASCII controls
+# that C's isspace() and str.split() take for blanks (VT, FF, the file, group, record and unit separators): to a
+# reader that splits words on whitespace (redis.conf, a shell, a tokenizer), each separates `password` from `=` and
+# from its value as an ASCII space does; the patterns spell only ' ' and tab.
+_SPACES = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\x0b\x0c\x1c-\x1f]")
+# The line breaks of Unicode-aware readers (YAML reads NEL, LS and PS as breaks; most readers a lone CR): each is
+# read as "\n", so that a line's patterns end where its reader ends the line. A CR before "\n" is read as a space
+# (a CRLF file's lines end where an LF file's do, its .pgpass and userlist lines included).
+_BREAKS = re.compile("[\x85\u2028\u2029\r]")
+
+
+def _normalized(text: str) -> str:
+    """The text with every space a space and every line break "\n", one character for one (spans stay put)."""
+    if "\r" in text:
+        text = text.replace("\r\n", " \n")
+    if _BREAKS.search(text):
+        text = _BREAKS.sub("\n", text)
+    return _SPACES.sub(" ", text) if _SPACES.search(text) else text
 
 
 def scan(text: str, lang: Lang = "text", *, assignments: bool = True, depth: int = 0) -> list[Finding]:
@@ -1035,8 +1182,7 @@ def scan(text: str, lang: Lang = "text", *, assignments: bool = True, depth: int
     their key (YAML that the structured guard has read object by object, knowing which keys are references)."""
     if len(text) < 6:  # nothing that short is a credential plato could tell from a name
         return []
-    if not text.isascii() and _SPACES.search(text):
-        text = _SPACES.sub(" ", text)  # one character for one: every finding's span stays where it was
+    text = _normalized(text)  # one character for one: every finding's span stays where it was
     if not text.isascii() and _INVISIBLE.search(text):
         return _scan_visible(text, lang, assignments, depth)
     if len(text) <= 512:  # names, labels and values repeat across a manifest: each is judged once

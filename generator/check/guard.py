@@ -10,6 +10,7 @@ finding is exit 2 naming the file and line and what to do; nothing has been writ
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -17,7 +18,18 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from generator.credentials import Lang, client_passwords, credential_key, first, literal
+from generator.check import configs
+from generator.credentials import (
+    Lang,
+    client_passwords,
+    credential_key,
+    first,
+    label,
+    literal,
+    shown_name,
+    store_lines,
+    value_in_name,
+)
 from generator.errors import UserError
 from generator.read.placeholders import Ref
 
@@ -70,6 +82,8 @@ def _walk(value: Any, lang: Lang) -> Hit | None:
 def _key(name: str) -> tuple[str | None, bool]:
     """A mapping key: what it holds if it looks like a credential itself, and whether it names one."""
     found = first(name, assignments=False)
+    if found is None and value_in_name(name):  # `DB_PASSWORD hunter2`: the name goes on with a value
+        return "a value after a credential's name", False
     return (found.what if found else None), credential_key(name)
 
 
@@ -77,7 +91,13 @@ def _mapping(value: dict[Any, Any], lang: Lang) -> Hit | None:
     kind = value.get("kind")
     if isinstance(kind, str) and kind.strip().lower() == "secret" and (value.get("data") or value.get("stringData")):
         return Hit("a Secret with data", ())
+    if kind == "ConfigMap" and isinstance(value.get("data"), dict):
+        hit = _config_map_files(value["data"])
+        if hit:
+            return hit
     pair = _name_value(value)
+    if pair and value_in_name(pair[0]):
+        return Hit("a value after a credential's name", ("name",))
     if pair and credential_key(pair[0]) and literal(pair[1], lang):
         return Hit(f"a literal value for '{pair[0]}'", ("value",))
     command, args = value.get("command"), value.get("args")
@@ -93,16 +113,30 @@ def _mapping(value: dict[Any, Any], lang: Lang) -> Hit | None:
         if hit:
             return hit
     for key, item in value.items():
+        if key == "data" and kind == "ConfigMap" and isinstance(item, dict):
+            item = {k: v for k, v in item.items() if not (isinstance(v, str) and "\n" in v)}  # judged as files
         name = key if type(key) is str else _key_text(key)
         held, names_credential = _key(name) if len(name) <= 512 else _key.__wrapped__(name)
         if held:
             return Hit(f"{held} in a key", (name,))
-        if names_credential and literal(item, lang) and not _reference_field(name, value):
+        if names_credential and literal(item, lang) and not _reference_field(name, value) and not label(name, item):
             return Hit(f"a literal value for '{name}'", (name,))
         hit = _walk(item, lang)
         if hit:
             hit.loc = (name, *hit.loc)
             return hit
+    return None
+
+
+def _config_map_files(data: dict[Any, Any]) -> Hit | None:
+    """A ConfigMap's files (each value of more than one line) judged as their readers read them, by the kind
+    their key names, or by what they hold (see _file_hit): as the spec's files were."""
+    for key, text in data.items():
+        if isinstance(text, str) and "\n" in text:
+            hit = _file_hit(str(key), text)
+            if hit:
+                hit.loc = ("data", key, *hit.loc)
+                return hit
     return None
 
 
@@ -193,6 +227,8 @@ def _client_password(value: list[Any]) -> Hit | None:
     # Run as it is (a container's exec form), unless it hands a script to a shell: sh -c '...'
     shell = value[0].rsplit("/", 1)[-1] in _SHELLS and "-c" in value  # every item is a string (checked above)
     found = next(client_passwords(line, shell=shell), None)
+    if found is None:  # a store's rule given on a command line: redis-cli ACL SETUSER alice on >pw
+        found = next(((f.start, f.end) for f in store_lines(line)), None)
     if found is None:
         return None
     return Hit("a password on a command line", (next(i for i, e in enumerate(ends) if found[0] < e),))
@@ -359,77 +395,112 @@ def check_rendered(tree: RenderedTree, workloads: Iterable[Workload], checked: C
 
 def check_workloads(workloads: Iterable[Workload]) -> None:
     """Everything a spec says is recorded (`.plato/inputs/`): extra metadata, annotations, params, files. Named
-    at the spec's own line."""
+    at the spec's own line. A mounted file's text is judged as its reader reads it (see _check_files), not as a
+    string of the spec."""
     for w in workloads:
-        hit = find_in(w.raw)
+        hit = find_in(_without_file_texts(w.raw))
         if hit:
             raise UserError(
                 f"workload '{w.name}': {described(hit.loc)} holds {hit.what}; it would be written to the deployment "
                 "repository",
                 file=w.where.file,
                 line=_spec_line(w.where.file, hit.loc),
-                hint=REFERENCE_HINT,
+                hint=_shell_variable_hint(w.raw, hit.loc) + REFERENCE_HINT,
             )
         _check_files(w)
 
 
-# Files whose name says what reads them: a config format, where `a.b.c` is text and not an expression; of those,
-# YAML and JSON are read back as the objects they hold too (explicit `? key`s, anchors, escapes, flow style: the
-# reader sees through each spelling, so the guard does). A file's own text is judged at most this long.
-CONFIG_FILES = (".yaml", ".yml", ".json", ".conf", ".cnf", ".cfg", ".ini", ".properties", ".env", ".toml", ".xml")
-STRUCTURED_FILES = (".yaml", ".yml", ".json")
-_CONFIG_MAX = 1 << 20
+_SHELL_VARIABLE = re.compile(r"\$[A-Za-z_]\w*")
+
+
+def _shell_variable_hint(raw: Any, loc: Loc) -> str:
+    """For a variable's value that reads as a shell's variable (`$DB_PW`): Kubernetes expands only `$(DB_PW)`, so
+    the container gets the text as written. Said first, as the likely fix. The value is never shown: `$Tr0ub4dor`
+    may be the password itself."""
+    value: Any = raw
+    for part in loc:
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            return ""
+    if len(loc) < 3 or loc[-2] != "variables" or not isinstance(value, str):
+        return ""
+    if not _SHELL_VARIABLE.fullmatch(value.strip()):
+        return ""
+    return "if it names another variable, write it as $(NAME), the one form Kubernetes expands; otherwise "
+
+
+def _without_file_texts(raw: Any) -> Any:
+    """The spec with each file's `content` left out (shallow copies on the way): _check_files judges it."""
+    containers = raw.get("containers") if isinstance(raw, dict) else None
+    if not isinstance(containers, dict):
+        return raw
+    out = {}
+    for name, c in containers.items():
+        files = c.get("files") if isinstance(c, dict) else None
+        if isinstance(files, dict):
+            c = {**c, "files": {t: _no_content(f) for t, f in files.items()}}
+        elif isinstance(files, list):
+            c = {**c, "files": [_no_content(f) for f in files]}
+        out[name] = c
+    return {**raw, "containers": out}
+
+
+def _no_content(f: Any) -> Any:
+    return {k: v for k, v in f.items() if k != "content"} if isinstance(f, dict) else f
 
 
 def _check_files(w: Workload) -> None:
-    """Each file a container mounts, judged as the kind of file its target names (see CONFIG_FILES)."""
+    """Each file a container mounts, judged as the kind of file its target names (see check/configs.py)."""
     for c in w.containers:
         for f in c.files:
-            text = "".join(p.text if isinstance(p, Ref) else p for p in f.content.parts) if f.content else f.text
-            name = f.target.lower()
-            if not text or not name.endswith(CONFIG_FILES) or len(text) > _CONFIG_MAX:
-                continue
-            found = first(text, "config")
-            hit = Hit(found.what, ()) if found else None
-            for doc in _documents(text) if hit is None and name.endswith(STRUCTURED_FILES) else ():
-                hit = find_in(doc, lang="config")
-                if hit:
-                    break
+            text = _file_text(f)
+            hit = _file_hit(f.target, text) if text else None
             if hit:
                 raise UserError.at(
                     f.where,
-                    f"workload '{w.name}': file {f.target} of container '{c.name}' holds {hit.what}"
+                    f"workload '{w.name}': file {shown_name(f.target)} of container '{c.name}' holds {hit.what}"
                     + (f" (at {described(hit.loc)})" if hit.loc else "")
                     + "; it would be written to the deployment repository",
                     hint=REFERENCE_HINT,
                 )
 
 
-def _documents(text: str) -> list[Any]:
-    """The objects a YAML or JSON file holds, each shared object once (an alias is the object it names, judged
-    where it is anchored: a billion laughs is walked in the time of its text). Nothing when it does not parse:
-    its text has been judged."""
-    import yaml
+def _file_text(f: Any) -> str:
+    """A file's text as mounted: its placeholders as written, a binary file of a config kind decoded (a UTF-16 or
+    Latin-1 config file is text to its reader; an image is left to the scan of its base64)."""
+    if f.content:
+        return "".join(p.text if isinstance(p, Ref) else p for p in f.content.parts)
+    if f.text or not f.binary or configs.kind(f.target) is None:
+        return f.text or ""
+    raw = base64.b64decode(f.binary)
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16", "replace")
+    return raw.decode("latin-1") if b"\x00" not in raw else ""
 
-    try:
-        docs = list(yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
-    except (yaml.YAMLError, RecursionError, ValueError, TypeError, OverflowError):
-        return []
-    seen: set[int] = set()
 
-    def unshared(value: Any, depth: int = 0) -> Any:
-        if isinstance(value, bytes):  # !!binary: the bytes are the value the reader gets
-            return value.decode("utf-8", "replace")
-        if not isinstance(value, dict | list) or depth > 200:
-            return value if not isinstance(value, dict | list) else None
-        if id(value) in seen:
-            return None
-        seen.add(id(value))
-        if isinstance(value, list):
-            return [unshared(v, depth + 1) for v in value]
-        return {k: unshared(v, depth + 1) for k, v in value.items()}
-
-    return [unshared(d) for d in docs]
+def _file_hit(target: str, text: str) -> Hit | None:
+    """The first credential in a mounted file. A file its reader parses is judged as the values it gets (a key its
+    parser unescapes, a value continued over lines) and as the text of what parsing drops (comments, and every
+    token in the bytes); any other by its text. In a file whose name says a config format, `a.b.c` is text and no
+    expression; in HCL it is Terraform's, and in a file of no known kind (code, a script) maybe an expression."""
+    if target.strip().lower().endswith(configs.HCL):
+        found = first(text, "terraform")
+        return Hit(found.what, ()) if found else None
+    kind = configs.kind(target)
+    lang: Lang = "config" if kind else "text"
+    docs = list(configs.values(kind, text))
+    if not docs:
+        found = first(text, lang)
+        return Hit(found.what, ()) if found else None
+    found = first(text, lang, assignments=False) or first(configs.comments(text), lang)
+    if found:
+        return Hit(found.what, ())
+    for doc in docs:
+        hit = find_in(doc, lang=lang)
+        if hit:
+            return hit
+    return None
 
 
 def _spec_line(file: str, loc: Loc) -> int | None:

@@ -208,8 +208,9 @@ def test_github_token_in_terraform_is_refused(kit: RenderKit) -> None:
     assert GITHUB_TOKEN not in out
 
 
-def test_aws_key_id_in_a_spec_variable_is_refused(kit: RenderKit) -> None:
-    spec = kit.spec(
+def _variable_spec(kit: RenderKit, name: str, value: str) -> Path:
+    """A spec whose one container has one variable (on line 8)."""
+    return kit.spec(
         f"""
         apiVersion: score.dev/v1b1
         metadata:
@@ -218,27 +219,20 @@ def test_aws_key_id_in_a_spec_variable_is_refused(kit: RenderKit) -> None:
           main:
             image: nginx:1.27
             variables:
-              AWS_ACCESS_KEY_ID: {AWS_KEY_ID}
+              {json.dumps(name)}: {json.dumps(value)}
         """
     )
+
+
+def test_aws_key_id_in_a_spec_variable_is_refused(kit: RenderKit) -> None:
+    spec = _variable_spec(kit, "AWS_ACCESS_KEY_ID", AWS_KEY_ID)
     # Written in the spec itself: the spec's line is named, before anything is rendered.
     out = assert_refused(kit, kit.cli_render(spec), f"{spec}:8:", "AWS Access Key", "AWS_ACCESS_KEY_ID")
     assert AWS_KEY_ID not in out
 
 
 def test_refusal_names_the_variable(kit: RenderKit) -> None:
-    spec = kit.spec(
-        f"""
-        apiVersion: score.dev/v1b1
-        metadata:
-          name: web
-        containers:
-          main:
-            image: nginx:1.27
-            variables:
-              AWS_ACCESS_KEY_ID: {AWS_KEY_ID}
-        """
-    )
+    spec = _variable_spec(kit, "AWS_ACCESS_KEY_ID", AWS_KEY_ID)
     out = kit.assert_user_error(kit.cli_render(spec))
     assert "env.env" not in out
     assert "AWS_ACCESS_KEY_ID" in out
@@ -424,6 +418,21 @@ def test_objects_handed_over_with_their_file_are_judged_as_the_file_read_back(ob
 
 
 @pytest.mark.parametrize(
+    ("command", "at"),
+    [
+        (["redis-cli", "ACL", "SETUSER", "app", "on", ">BlueHarbor2024", "~app:*"], 5),
+        (["redis-cli", "-h", "cache", "acl", "setuser", "app", "on", "~*", '">BlueHarbor2024"'], 8),
+        (["redis-cli", "ACL", "SETUSER", "app", "on", ">$(PLATO_SECRET_CACHE_PASSWORD)"], None),
+        (["redis-cli", "ACL", "SETUSER", "app", "on", "nopass", "~*"], None),
+    ],
+)
+def test_a_store_s_rule_given_as_an_argument_list_is_found_at_its_argument(command: list[str], at: int | None) -> None:
+    """An exec form's arguments are one command line: `ACL SETUSER` and its `>password` rule in separate items."""
+    hit = guard.find_in({"args": command})
+    assert (hit.loc if hit else None) == (("args", at) if at is not None else None), hit and hit.what
+
+
+@pytest.mark.parametrize(
     ("command", "found"),
     [
         (["curl", "-u", "admin:BlueHarbor2024", "https://api"], True),
@@ -567,6 +576,32 @@ CONFIG_LEAKS = {
     "dotted properties": ("app.properties", "spring.datasource.password=blue.harbor.y2024\n"),
     "dotted env": ("app.env", "DB_PASSWORD=blue.harbor.y2024\n"),
     "dotted toml": ("app.toml", 'password = "blue.harbor.y2024"\n'),
+    # what a strict read gives up on: the documents the reader gets before it are still judged
+    "after a custom tag": ("config.yaml", f"cert: !vault |\n  abc\n? password\n: {PW}\n"),
+    "beside a list key": ("config.yaml", f"? [a, b]\n: 1\n? password\n: {PW}\n"),
+    "before a broken document": ("config.yaml", f"? password\n: {PW}\n---\n: ] [\n"),
+    "in an omap": ("config.yaml", f'db: !!omap\n  - "pass\\x77ord": {PW}\n'),
+    "in pairs": ("config.yaml", f'db: !!pairs\n  - "pass\\x77ord": {PW}\n'),
+    "nested deep": ("config.json", "[" * 300 + '{"pass\\u0077ord": "' + PW + '"}' + "]" * 300),
+    "lone surrogate beside it": ("config.yaml", f'a: "\\ud800"\n"pass\\x77ord": {PW}\n'),
+    # a kind behind a template's suffix, an odd spelling of a name
+    "template suffix": ("config.yaml.tmpl", f"? password\n: {PW}\n"),
+    "jinja suffix": ("config.yml.j2", f'"pass\\x77ord": {PW}\n'),
+    "env of a stage": (".env.production", "DB_PASSWORD=blue.harbor.y2024\n"),
+    "upper-case name": ("CONFIG.YAML", f"? password\n: {PW}\n"),
+    "jsonc": ("settings.jsonc", '{"pass\\u0077ord": "' + PW + '"}'),
+    # each format's own reader: escapes, continuations, separators
+    "toml escaped key": ("app.toml", '"pass\\u0077ord" = "' + PW + '"\n'),
+    "toml multi-line string": ("app.toml", f'password = """\n{PW}"""\n'),
+    "toml literal multi-line": ("app.toml", f"[db]\npassword = '''\n{PW}'''\n"),
+    "ini with CR line ends": ("app.ini", f"[db]\rhost = db\rpassword = {PW}\r"),
+    "properties escaped key": ("app.properties", "pass\\u0077ord=" + PW + "\n"),
+    "properties space separator": ("app.properties", f"db.password {PW}\n"),
+    "properties continued value": ("app.properties", f"db.password=\\\n    {PW}\n"),
+    "properties continued key": ("app.properties", f"db.pass\\\n  word={PW}\n"),
+    "xml entity in an attribute": ("app.xml", f'<props><entry key="pass&#119;ord">{PW}</entry></props>'),
+    "xml property": ("app.xml", f'<c><property name="db.pass&#x77;ord" value="{PW}"/></c>'),
+    "xml hadoop": ("core-site.xml", f"<c><property><name>fs.s3a.secret.key</name><value>{PW}</value></property></c>"),
 }
 CONFIG_CLEAN = {
     "placeholder": ("config.yaml", "password: ${DB_PASSWORD}\n"),
@@ -577,6 +612,18 @@ CONFIG_CLEAN = {
     "anchors everywhere": ("config.yaml", "a: &a [x, y]\nb: &b [*a, *a, *a]\nc: &c [*b, *b, *b]\nd: [*c, *c, *c]\n"),
     "code, not config": ("settings.py", "password = config.db.password\n"),
     "does not parse": ("config.yaml", "password: ${DB_PASSWORD}\n  - : ]\n"),
+    # what each format's reader gets is a reference, or no credential at all
+    "home assistant secret": ("configuration.yaml", "mqtt:\n  password: !secret mqtt_password\n"),
+    "cloudformation ref": ("stack.yaml", "Properties:\n  MasterUserPassword: !Ref DbPassword\n"),
+    "json schema": ("schema.json", '{"properties":{"password":{"type":"string","minLength":12}}}'),
+    "spring default": ("application.yaml", "spring:\n  datasource:\n    password: ${DB_PASSWORD:}\n"),
+    "spring properties": ("application.properties", "spring.datasource.password=${DB_PASSWORD:}\n"),
+    "i18n labels": ("en.yaml", "login:\n  password: Password\n  confirm_password: Confirm password\n"),
+    "i18n properties": ("messages.properties", "login.password=Password\nlogin.apiKey=API key\n"),
+    "toml reference": ("app.toml", 'password = "${DB_PASSWORD}"\n'),
+    "ini interpolation": ("app.ini", "[db]\npassword = %(db_password)s\n"),
+    "xml placeholder": ("app.xml", "<c><password>${DB_PASSWORD}</password></c>"),
+    "nginx conf": ("nginx.conf", "server {\n  listen 80;\n  auth_basic_user_file /etc/nginx/.htpasswd;\n}\n"),
 }
 
 
@@ -598,3 +645,24 @@ def test_a_config_file_that_holds_only_references_is_written(kit: RenderKit, cas
 def test_a_key_that_is_an_integer_too_long_to_print_is_judged_not_a_crash() -> None:
     # YAML 1.1 reads "1:59:59..." as a base-60 integer: thousands of digits, more than str() converts
     assert guard.find_in({10**5000: "x"}) is None
+
+
+@pytest.mark.parametrize(
+    "name", [f"DB_PASSWORD {PW}", f"DB_PASSWORD={PW}", f"api.token,{PW}", f"password({PW})", f"x/password/{PW}"]
+)
+def test_a_variable_name_that_goes_on_with_a_value_is_refused_and_never_printed(kit: RenderKit, name: str) -> None:
+    spec = _variable_spec(kit, name, "plain")
+    out = assert_refused(kit, kit.cli_render(spec), f"{spec}:", "***")  # by the guard, or the schema (`=`)
+    assert PW not in out
+
+
+@pytest.mark.parametrize("value, shell_like", [("$x9harbor", True), ("${x9harbor}", False), ("x9harbor.y2024", False)])
+def test_a_value_written_as_a_shell_variable_is_refused_with_the_form_kubernetes_expands(
+    kit: RenderKit, value: str, shell_like: bool
+) -> None:
+    """`$NAME` is passed to the container as written (Kubernetes expands only `$(NAME)`): the likely fix is said
+    first, and the value itself, which may be the password, is never shown."""
+    spec = _variable_spec(kit, "DB_PASSWORD", value)
+    out = assert_refused(kit, kit.cli_render(spec), f"{spec}:")
+    assert ("write it as $(NAME)" in out) is shell_like, out
+    assert "x9harbor" not in out
