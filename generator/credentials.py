@@ -74,6 +74,7 @@ REFERENCE = re.compile(
     # $VAR standing apart, in one case (a password's '$Qv7' is no reference): what a shell or envsubst expands
     + r"|(?<![A-Za-z0-9])\$(?:[A-Z_][A-Z0-9_]*|[a-z_][a-z0-9_]*)(?![A-Za-z0-9])"
     + r"|%\([A-Za-z_][\w.-]*\)[sd]"  # Python's and INI files' interpolation
+    + r"|\$__(?:env|file|vault)\{[^}\n]*\}"  # Grafana's own (grafana.ini: admin_password = $__file{/run/x})
 )
 OBJECT_REFERENCE = re.compile(_OBJECT_REFERENCES)  # what expands in a parsed object's string (see Lang)
 _PUBLIC_BLOCK = re.compile(
@@ -331,6 +332,9 @@ def literal(value: Any, lang: Lang = "text") -> bool:
         return text.startswith("<<")  # unquoted: an expression (var.x, random_password.x.result); <<EOT: a heredoc
     if not text or _HARMLESS.fullmatch(text) or _NOT_A_VALUE.fullmatch(text) or _URL_WITHOUT_PASSWORD.fullmatch(text):
         return False
+    if _DEFAULT.search(text) and any(_default_is_literal(m.group("default") or m.group("quoted"))
+                                     for m in _DEFAULT.finditer(text)):  # fmt: skip
+        return True  # ${DB_PASSWORD:hunter2}, ${PW:-hunter2}, {{ default "hunter2" .pw }}: used when unset
     if lang == "object":
         return not OBJECT_REFERENCE.search(text) or _made_up_beside(OBJECT_REFERENCE, text)
     if lang != "config" and value.strip() == text and _EXPRESSION.fullmatch(text):
@@ -338,6 +342,21 @@ def literal(value: Any, lang: Lang = "text") -> bool:
     # Built from references (a URL of placeholders): the credential in it is a reference. A literal password
     # inside such a URL is still found by the URL check.
     return not REFERENCE.search(text) or _made_up_beside(REFERENCE, text)
+
+
+# A default written inside a reference: Spring's ${NAME:default}, a shell's ${NAME:-default} (also -, := and =),
+# sprig's and Jinja's `default "x"` / `default('x')`. `${NAME:?message}` is an error message, not a default.
+_DEFAULT = re.compile(
+    r"\$\{[A-Za-z_][\w.-]*(?::-|:=|-|=|:(?![?]))(?P<default>[^}$\n]*)\}"
+    r"|\bdefault[ \t]*\(?[ \t]*(?P<q>[\"'`])(?P<quoted>[^\"'`\n]*)(?P=q)"
+)
+
+
+def _default_is_literal(default: str | None) -> bool:
+    return bool(default) and literal(default, "config") and not _CONSTANT_NAME.fullmatch(default or "")
+
+
+_CONSTANT_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")  # ${env:DB_PASSWORD}: a name, not a default
 
 
 _BETWEEN_PARTS = re.compile(r"[\s:/@,;=&?|]+")
@@ -357,8 +376,11 @@ def _made_up_beside(references: re.Pattern[str], text: str) -> bool:
     return False
 
 
-# A literal run beside references that is a name, not a secret: a version (v1beta1), an image tag, a date.
-_HARMLESS_RUN = re.compile(r"[a-z][a-z0-9]*(?:[-_.][a-z0-9]+)*|v?\d+(?:[._-]\w+)*")
+# A literal run beside references that is a name, not a secret: words and numbers joined by - _ . (a host,
+# redis-6379-primary, amd64-linux), each piece at most one change of class (letters then digits), or a version
+# (v1beta1, 1.27.3-alpine). A piece that changes class more often (kq7vrt2mxp9) is made up.
+_RUN_PIECE = r"(?:[a-z]+\d*|\d+[a-z]*|v\d+(?:alpha|beta|rc)\d*)"
+_HARMLESS_RUN = re.compile(rf"{_RUN_PIECE}(?:[-_.]{_RUN_PIECE})*")
 
 
 # A key, `:` or `=`, and a value: in config files, shell, .env, HCL, HTTP headers, --flag=value.
@@ -423,7 +445,8 @@ _PGPASS = re.compile(
 # field of a passwd-file line, `user:{PLAIN}pw:uid:gid`).
 _SCHEME_PASSWORD = re.compile(r"\{(?P<scheme>[A-Za-z0-9][A-Za-z0-9.-]{0,31})\}(?P<value>[^\s\"':]+)")
 _SCHEME_STEM = re.compile(
-    r"(?:s?sha|s?md|crypt|plain|clear|cleartext|argon2(?:i|d|id)?|pbkdf|scram|cram|ntlm|lanman|rpa|otp|skey|hmac|des"
+    r"(?:s?sha|s?md|crypt|plain|clear|cleartext|argon2(?:i|d|id)?|pbkdf|scram|cram|ntlm|lanman|rpa|otp|skey|hmac|des|"
+    r"scrypt|yescrypt|gost"
     r"|digest|bcrypt|blf|ldap-md)[0-9]*(?:-[A-Za-z0-9]+)*(?:\.[A-Za-z0-9]+)?",
     re.I,
 )
@@ -591,7 +614,7 @@ def _embedded_secrets(text: str) -> list[Finding]:
     `data:` or `stringData:` at the same indentation of one YAML document."""
     out = []
     judged: set[tuple[int, str]] = set()  # each (document, indentation) once: the search is over the document
-    marks = list(_DOCUMENT_MARK.finditer(text)) if "---" in text or "..." in text else []
+    marks = _document_marks(text)
     for m in _matches(text, _KIND_SECRET, _KIND_SECRET_CORE, -1):
         start, end = _document_around(text, m.start(), marks)
         if (start, m.group("indent")) in judged:
@@ -619,15 +642,29 @@ def _embedded_secrets(text: str) -> list[Finding]:
     return out
 
 
-_DOCUMENT_MARK = re.compile(r"^(?:---|\.\.\.)(?=[ \t\r\n]|$)", re.M)
+_DOCUMENT_MARK = re.compile(r"^(?P<indent>[ \t]*)(?:---|\.\.\.)(?=[ \t\r\n]|$)", re.M)
+Marks = dict[str, list[re.Match[str]]]
+_INDENT = re.compile(r"[ \t]*")
 
 
-def _document_around(text: str, at: int, marks: list[re.Match[str]] | None = None) -> tuple[int, int]:
-    """The bounds of the YAML document that holds `at`: from the end of the last `---` or `...` before it to
-    the next one (a Secret and a ConfigMap's data in two documents of one stream are two objects)."""
-    marks = list(_DOCUMENT_MARK.finditer(text)) if marks is None else marks
-    i = bisect.bisect_right(marks, at, key=lambda m: m.start())
-    return (marks[i - 1].end() if i else 0), (marks[i].start() if i < len(marks) else len(text))
+def _document_marks(text: str) -> Marks:
+    """Each `---` and `...` line by its indentation: a stream written into a block scalar (a manifest's
+    ConfigMap holding a mounted file) has its marks at the indentation of its own documents."""
+    marks: Marks = {}
+    if "---" in text or "..." in text:
+        for m in _DOCUMENT_MARK.finditer(text):
+            marks.setdefault(m.group("indent"), []).append(m)
+    return marks
+
+
+def _document_around(text: str, at: int, marks: Marks) -> tuple[int, int]:
+    """The bounds of the YAML document that holds `at`: from the end of the last `---` or `...` before it, at
+    the indentation of `at`'s line, to the next one (a Secret and a ConfigMap's data in two documents of one
+    stream are two objects)."""
+    indent = _INDENT.match(text, text.rfind("\n", 0, at) + 1)
+    own = marks.get(indent.group() if indent else "", [])
+    i = bisect.bisect_right(own, at, key=lambda m: m.start())
+    return (own[i - 1].end() if i else 0), (own[i].start() if i < len(own) else len(text))
 
 
 def _block_end(text: str, at: int) -> int:
@@ -897,6 +934,8 @@ def label(key: str, value: Any) -> bool:
         return False  # `password: password` is written as a person types a password, not as a label
     said = _words(text.strip(" :.!?*"))
     words = _words(key)
+    if " " in text and text[0].isupper() and len(said) <= 8 and words and words[-1] in said:
+        return all(w.isalpha() for w in said)  # a sentence about it: `forgot_password: Forgot your password?`
     return bool(said) and said == words[-len(said) :] and said[-1] == words[-1]
 
 

@@ -14,6 +14,7 @@ does not), and expat >= 2.4 bounds the expansion of internal ones (a billion lau
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -84,6 +85,11 @@ def _yaml(text: str) -> Iterator[Any]:
 _LOADERS: list[type] = []
 
 
+# Tags whose reader gives the scalar's own text (Ansible's !unsafe, CloudFormation's !Sub, PyYAML's python/str):
+# a value so tagged is judged as the string it is. Any other tag resolves to something else (a reference).
+_TEXT_TAGS = frozenset({"!unsafe", "!Sub", "tag:yaml.org,2002:python/str", "tag:yaml.org,2002:python/unicode"})
+
+
 def _loaders() -> list[type]:
     """Two lenient SafeLoaders (libyaml's and the pure-Python one): an unknown tag (`!vault`, `!Ref`, `!secret`)
     is read as {tag: ..., tagged: value} (what it tags is still judged, and a tagged value under `password:` is
@@ -100,6 +106,8 @@ def _loaders() -> list[type]:
             value = loader.construct_sequence(node, deep=True)
         else:
             value = loader.construct_scalar(node)
+        if node.tag in _TEXT_TAGS and isinstance(value, str):
+            return value  # the text as written is what the program gets
         return {"tag": node.tag, "tagged": value}
 
     def construct_mapping(loader: Any, node: Any, deep: bool = True) -> dict[Any, Any]:
@@ -108,6 +116,8 @@ def _loaders() -> list[type]:
         for i, (k, v) in enumerate(node.value):
             key, value = loader.construct_object(k, deep=True), loader.construct_object(v, deep=True)
             try:
+                if key in out:  # a key given twice (or merged in by `<<`, then given): the bytes hold both values
+                    out[f"?{i}"] = {key: out[key]}
                 out[key] = value
             except TypeError:
                 out[f"?{i}"] = [key, value]  # both are judged
@@ -177,13 +187,23 @@ def _ini(text: str) -> Iterator[Any]:
 
     # Keys before any section (my.cnf's includes, a .conf of `key = value` lines) belong to a section of their own;
     # no interpolation (%(x)s is left as written: a reference, which literal() knows), keys as written.
-    parser = configparser.RawConfigParser(strict=False, allow_no_value=True, interpolation=None)
+    parser = configparser.RawConfigParser(strict=False, allow_no_value=True, interpolation=None, dict_type=_EveryValue)
     parser.optionxform = str  # type: ignore[assignment,method-assign]
     try:  # read as a file is, in universal newlines mode (a CR alone ends a line)
         parser.read_string("[plato:top]\n" + text.replace("\r\n", "\n").replace("\r", "\n"))
     except (configparser.Error, ValueError):
         return
     yield {name: dict(parser.items(name)) for name in parser.sections()}
+
+
+class _EveryValue(dict):  # type: ignore[type-arg]
+    """configparser's dict for a section's options that keeps an option given twice: the value read first (a
+    list while the file is read) moves to `name (n)`, where it is judged too; the file's bytes hold both."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if isinstance(value, list) and key in self and isinstance(dict.__getitem__(self, key), list):
+            dict.__setitem__(self, f"{key} ({len(self)})", dict.__getitem__(self, key))
+        dict.__setitem__(self, key, value)
 
 
 def _properties(text: str) -> Iterator[Any]:
@@ -208,16 +228,30 @@ def _xml(text: str) -> Iterator[Any]:
         tag = el.tag.rsplit("}", 1)[-1] if isinstance(el.tag, str) else ""
         item: dict[str, Any] = dict(el.attrib)
         body = (el.text or "").strip()
+        children: dict[str, Any] = {}
         for child in el:
             ctag = child.tag.rsplit("}", 1)[-1] if isinstance(child.tag, str) else ""
-            if len(child) == 0 and ctag:
-                item.setdefault(ctag, (child.text or "").strip())
+            if len(child) == 0 and ctag and not children.get(ctag):
+                children[ctag] = (child.text or "").strip()
+        for ctag, text in children.items():
+            if not item.get(ctag):  # an empty attribute gives way to the child
+                item[ctag] = text
         if body:
             item[tag] = body
-        name = el.attrib.get("name") or el.attrib.get("key") or item.get("name")
+        name = el.attrib.get("name") or el.attrib.get("key") or _child(children, _NAME_TAG)
         if isinstance(name, str):
-            item["name"], item["value"] = name, el.attrib.get("value", item.get("value", body))
+            item["name"], item["value"] = name, el.attrib.get("value") or _child(children, _VALUE_TAG) or body
         yield item
+
+
+# The children that pair a name with a value: <name>/<value>, <key>/<value>, web.xml's <param-name>/<param-value>,
+# <env-entry-name>/<env-entry-value>, camel case (<propertyName>/<propertyValue>).
+_NAME_TAG = re.compile(r"(?:.*[-_.])?(?:name|key)|.*[a-z](?:Name|Key)")
+_VALUE_TAG = re.compile(r"(?:.*[-_.])?value|.*[a-z]Value")
+
+
+def _child(item: dict[str, Any], tag: re.Pattern[str]) -> Any:
+    return next((v for k, v in item.items() if isinstance(k, str) and tag.fullmatch(k) and v), None)
 
 
 def _sniffed(text: str) -> Iterator[Any]:

@@ -244,7 +244,17 @@ def described(loc: Loc) -> str:
     """A path of keys as a person reads it: spec.containers[0].env[2].value (no value a key holds: dotted)."""
     from generator.read.schema import dotted
 
-    return dotted(loc) if loc else ""
+    return dotted(tuple(_shown_key(part) for part in loc)) if loc else ""
+
+
+def _shown_key(part: str | int) -> str | int:
+    """A key on the path as a message may show it: cut after a credential's word (shown_name), and after the
+    first `:` of a key that holds one (`admin:hunter2` as a parent key reads `admin:***`)."""
+    if not isinstance(part, str):
+        return part
+    part = shown_name(part)
+    head, colon, rest = part.partition(":")
+    return f"{head}:***" if colon and rest.strip() and rest != "***" else part
 
 
 # -- files ---------------------------------------------------------------------------------------------------------

@@ -255,9 +255,7 @@ def load_documents(path: Path, text: str | None = None, fast: bool = False) -> l
             if node is None:
                 continue
             doc = Document(path=path, data=None, index=i, text=text)
-            if _ANCHOR.search(text) and (bomb := _expands_past_limit(node)) is not None:
-                doc.positions = _positions_along(node, bomb)
-                raise _too_many_nodes(doc, bomb)
+            _refuse_bomb(doc, node)
             budget = [MAX_NODES]
             doc.data = _plain(node, (), doc, budget, 0)
             doc.start_line = doc.where(())[0]
@@ -375,6 +373,13 @@ def _spend(doc: Document, loc: Loc, budget: list[int], depth: int) -> None:
 # An anchor (`&name` after a space, a flow indicator or a key's colon), which every alias needs: a text without
 # one is not searched for a bomb (a URL's `a=1&b=2` is no anchor).
 _ANCHOR = re.compile(r"(?<![^\s\[{,:])&[^\s\[\]{},]")
+
+
+def _refuse_bomb(doc: Document, node: Any) -> None:
+    """Refuse a round-trip document that expands past MAX_NODES, at the node where the walk would stop."""
+    if _ANCHOR.search(doc.text) and (bomb := _expands_past_limit(node)) is not None:
+        doc.positions = _positions_along(node, bomb)
+        raise _too_many_nodes(doc, bomb)
 
 
 def _too_many_nodes(doc: Document, loc: Loc) -> UserError:

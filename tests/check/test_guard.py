@@ -602,6 +602,33 @@ CONFIG_LEAKS = {
     "xml entity in an attribute": ("app.xml", f'<props><entry key="pass&#119;ord">{PW}</entry></props>'),
     "xml property": ("app.xml", f'<c><property name="db.pass&#x77;ord" value="{PW}"/></c>'),
     "xml hadoop": ("core-site.xml", f"<c><property><name>fs.s3a.secret.key</name><value>{PW}</value></property></c>"),
+    # a default written inside a reference is used when the variable is unset: it is the password
+    "spring default inside": ("application.properties", "spring.datasource.password=${DB_PASSWORD:" + PW + "}\n"),
+    "yaml default inside": ("application.yml", "db:\n  password: ${DB_PASSWORD:" + PW + "}\n"),
+    "shell default inside": (".env", "DB_PASSWORD=${DB_PASSWORD:-" + PW + "}\n"),
+    # what a reader drops is still in the bytes: a key given twice, a merged key given again
+    "yaml key given twice": ("config.yaml", f"db:\n  password: {PW}\n  password: ${{DB_PASSWORD}}\n"),
+    "yaml merged then given": ("config.yaml", f"db:\n  <<: {{password: {PW}}}\n  password: ${{DB_PASSWORD}}\n"),
+    "ini key given twice": ("my.cnf", f"[client]\npassword = {PW}\npassword = %(pw)s\n"),
+    # a tag whose reader gives the text as written
+    "ansible unsafe": ("vars.yaml", f"db_password: !unsafe {PW}\n"),
+    "cloudformation sub": ("stack.yaml", f"Properties:\n  MasterUserPassword: !Sub '{PW}'\n"),
+    "python str tag": ("config.yaml", f"password: !!python/str {PW}\n"),
+    # XML pairs a name with a value in children of any name
+    "web.xml param": (
+        "web.xml",
+        f"<w><context-param><param-name>db.password</param-name><param-value>{PW}</param-value></context-param></w>",
+    ),
+    "env entry": (
+        "app.xml",
+        f"<x><env-entry><env-entry-name>jdbc/password</env-entry-name><env-entry-value>{PW}"
+        "</env-entry-value></env-entry></x>",
+    ),
+    "xml key and value children": ("map.xml", f"<map><entry><key>password</key><value>{PW}</value></entry></map>"),
+    "xml empty attribute, value child": (
+        "beans.xml",
+        f'<b><property name="password" value=""><value>{PW}</value></property></b>',
+    ),
 }
 CONFIG_CLEAN = {
     "placeholder": ("config.yaml", "password: ${DB_PASSWORD}\n"),
@@ -624,6 +651,20 @@ CONFIG_CLEAN = {
     "ini interpolation": ("app.ini", "[db]\npassword = %(db_password)s\n"),
     "xml placeholder": ("app.xml", "<c><password>${DB_PASSWORD}</password></c>"),
     "nginx conf": ("nginx.conf", "server {\n  listen 80;\n  auth_basic_user_file /etc/nginx/.htpasswd;\n}\n"),
+    "a reference's error message": ("application.yml", "password: ${DB_PASSWORD:?set DB_PASSWORD}\n"),
+    "grafana's references": ("grafana.ini", "[security]\nadmin_password = $__file{/run/secrets/admin}\n"),
+    "i18n sentence": ("en.yml", "en:\n  auth:\n    forgot_password: Forgot your password?\n"),
+    "a data-less secret in a stream": (
+        "all.yaml",
+        "kind: Secret\nmetadata:\n  name: tls\n---\nkind: ConfigMap\ndata:\n  a: b\n",
+    ),
+    "web.xml references": (
+        "web.xml",
+        "<w><context-param><param-name>db.password</param-name><param-value>"
+        "${DB_PASSWORD}</param-value></context-param></w>",
+    ),
+    "an option given twice": ("my.cnf", "[client]\nport = 3306\nport = 3307\n"),
+    "cloudformation sub of a reference": ("stack.yaml", "Properties:\n  MasterUserPassword: !Sub '${DbPassword}'\n"),
 }
 
 
@@ -666,3 +707,12 @@ def test_a_value_written_as_a_shell_variable_is_refused_with_the_form_kubernetes
     out = assert_refused(kit, kit.cli_render(spec), f"{spec}:")
     assert ("write it as $(NAME)" in out) is shell_like, out
     assert "x9harbor" not in out
+
+
+@pytest.mark.parametrize("name, content", [("c.yaml", f'"admin:{PW}":\n  password: Zx9Wq8Ev7Rb\n'),
+                                           ("c.toml", f'["bob:{PW}"]\npassword = "Zx9Wq8Ev7Rb"\n')])  # fmt: skip
+def test_a_key_on_the_path_to_a_finding_is_shown_cut_at_its_colon(kit: RenderKit, name: str, content: str) -> None:
+    """A parent key shaped `user:password` names the place of a finding under it, and is never printed whole."""
+    spec = _file_spec(kit, f"/etc/app/{name}", content)
+    out = assert_refused(kit, kit.cli_render(spec), f"{spec}:", ":***.password")
+    assert PW not in out and "Zx9Wq8Ev7Rb" not in out
