@@ -712,6 +712,33 @@ def _assignments(text: str, lang: Lang, offset: int = 0) -> Iterator[Finding]:
         if _pgpass_password(m.group("value")):
             yield Finding("a password in a .pgpass line", offset + m.start("value"), offset + m.end("value"), 2)
     yield from store_lines(text, offset)
+    if lang == "config":
+        yield from directives(text, offset)
+
+
+# A config file's directive line: a name, then words (nginx, HAProxy, Redis Sentinel, Squid, stunnel: no `=`).
+_DIRECTIVE = re.compile(
+    r"^[ \t]*(?P<line>[A-Za-z][\w.-]*(?:[ \t]+(?:\"[^\"\n]*\"|'[^'\n]*'|[^\s\"']+)){1,8})[ \t]*;?[ \t]*$", re.M
+)
+_DIRECTIVE_WORD = re.compile(r"\"[^\"\n]*\"|'[^'\n]*'|[^\s\"']+")
+_DIRECTIVE_NAME = re.compile(r"[A-Za-z][\w.-]*")
+
+
+def directives(text: str, offset: int = 0) -> Iterator[Finding]:
+    """A directive line whose words name a credential and end with its literal value: `sentinel auth-pass
+    mymaster x`, HAProxy's `user admin insecure-password x` and `stats auth admin:x`, nginx's
+    `proxy_set_header Authorization "Basic x"`. The value is the line's last word, judged as an assignment's."""
+    for m in _DIRECTIVE.finditer(text) if " " in text or "\t" in text else ():
+        words = [w.group() for w in _DIRECTIVE_WORD.finditer(m.group("line"))]
+        if words[0].endswith(":") or "=" in words[0]:
+            continue  # `key: value`, `key=value`: an assignment, judged as one
+        at = next((i for i, w in enumerate(words[:-1]) if _DIRECTIVE_NAME.fullmatch(w) and credential_key(w)), None)
+        if at is None:
+            continue
+        key, value = words[at], words[-1].rstrip(";")
+        if literal(value, "config") and not _PLAIN_WORD.fullmatch(value.strip("\"'")) and not _value_is_key(key, value):
+            last = m.start("line") + m.group("line").rfind(words[-1])
+            yield Finding(f"a literal value for '{key}'", offset + last, offset + last + len(value), 2)
 
 
 def store_lines(text: str, offset: int = 0) -> Iterator[Finding]:
@@ -837,12 +864,15 @@ def _pgpass_password(value: str) -> bool:
 # SECRET, rabbitmqctl add_user user SECRET). Between the client and its flag: the rest of the command (a line
 # continued with a backslash included), at most 512 characters, so that each client named is one bounded scan. A
 # value may be a reference, or what the shell expands ($VAR, $(cat file)).
-_CLIENT_GAP = r"(?:[^\n;|&\\]|\\\r?\n|\\(?!\r?\n)){0,512}?"
+# What stands between a client's name and its password flag: at most 512 characters of its command, and never the
+# client's name again (where a later attempt begins: a text of `mysql://` repeated is then read once, not 512
+# characters from each of its names).
+_CLIENT_GAP = r"(?:(?!{client})(?:[^\n;|&\\]|\\\r?\n|\\(?!\r?\n))){{0,512}}?"
 _QUOTE = r"(?:\\?[\"'])?"  # a quote may stand before the value, escaped in JSON
 _NEXT = r"(?P<value>[^\s\"'`;|&\\-][^\s\"'`;|&\\]*)"
 _GLUED = r"(?P<value>[^\s\"'`;|&\\]+)"
 _CLIENT_LINES = tuple(
-    re.compile(rf"(?<![\w.-])(?:{client}){_CLIENT_GAP}[ \t]{then}")
+    re.compile(rf"(?<![\w.-])(?:{client}){_CLIENT_GAP.format(client=client)}[ \t]{then}")
     for client, then in (
         (r"mysql[a-z]{0,16}(?![a-z])|mariadb(?:-[a-z]{1,16})?(?![a-z])", rf"-p{_QUOTE}{_GLUED}"),
         ("sshpass", rf"-p[ \t]*{_QUOTE}{_NEXT}"),

@@ -23,6 +23,7 @@ from generator.credentials import (
     Lang,
     client_passwords,
     credential_key,
+    directives,
     first,
     label,
     literal,
@@ -43,6 +44,7 @@ REFERENCE_HINT = (
     "no secret value may reach the deployment repository: declare it as a secret output of a resource and "
     "write ${resources.<name>.<output>} (it is written as a reference, never as a value)"
 )
+_PLAIN_WORD = re.compile(r"[A-Za-z][a-z]{0,11}")  # an item of a list under a credential's name: a method, a mode
 SECRET_HINT = "secrets reach the cluster by reference: ExternalSecret, an operator's Secret, or a password generator"
 
 
@@ -121,6 +123,12 @@ def _mapping(value: dict[Any, Any], lang: Lang) -> Hit | None:
             return Hit(f"{held} in a key", (name,))
         if names_credential and literal(item, lang) and not _reference_field(name, value) and not label(name, item):
             return Hit(f"a literal value for '{name}'", (name,))
+        if names_credential and lang == "config" and isinstance(item, list):  # passwords: [x, y] in a config file
+            item_at = next(
+                (i for i, v in enumerate(item) if literal(v, lang) and not _PLAIN_WORD.fullmatch(str(v))), -1
+            )
+            if item_at >= 0:
+                return Hit(f"a literal value for '{name}'", (name, item_at))
         hit = _walk(item, lang)
         if hit:
             hit.loc = (name, *hit.loc)
@@ -483,9 +491,22 @@ def _file_text(f: Any) -> str:
         return "".join(p.text if isinstance(p, Ref) else p for p in f.content.parts)
     if f.text or not f.binary or configs.kind(f.target) is None:
         return f.text or ""
-    raw = base64.b64decode(f.binary)
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16", "replace")
+    return _config_text(base64.b64decode(f.binary))
+
+
+def _config_text(raw: bytes) -> str:
+    """The text a config file's reader gets from bytes that are not UTF-8: by its byte-order mark (UTF-32 before
+    UTF-16, whose mark begins UTF-32-LE's), as UTF-32 or UTF-16 without one where its start is ASCII so encoded
+    (every byte but one of each 4 or 2 is NUL), else as Latin-1; bytes with NULs otherwise are no text."""
+    for bom, codec in ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"),
+                       (b"\xfe\xff", "utf-16")):  # fmt: skip
+        if raw.startswith(bom):
+            return raw.decode(codec, "replace")
+    head = raw[: len(raw[:256]) // 4 * 4]
+    for codec, width, at in (("utf-32-le", 4, 0), ("utf-32-be", 4, 3), ("utf-16-le", 2, 0), ("utf-16-be", 2, 1)):
+        wide = [head[i::width] for i in range(width)]
+        if head and b"\x00" not in wide[at] and not any(any(w) for i, w in enumerate(wide) if i != at):
+            return raw.decode(codec, "replace")
     return raw.decode("latin-1") if b"\x00" not in raw else ""
 
 
@@ -504,6 +525,7 @@ def _file_hit(target: str, text: str) -> Hit | None:
         found = first(text, lang)
         return Hit(found.what, ()) if found else None
     found = first(text, lang, assignments=False) or first(configs.comments(text), lang)
+    found = found or (next(directives(text), None) if kind == "ini" else None)  # a .conf's `name words value`
     if found:
         return Hit(found.what, ())
     for doc in docs:

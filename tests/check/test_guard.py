@@ -614,6 +614,16 @@ CONFIG_LEAKS = {
     "ansible unsafe": ("vars.yaml", f"db_password: !unsafe {PW}\n"),
     "cloudformation sub": ("stack.yaml", f"Properties:\n  MasterUserPassword: !Sub '{PW}'\n"),
     "python str tag": ("config.yaml", f"password: !!python/str {PW}\n"),
+    # a config file's directive lines: a name, words, and the value last
+    "sentinel auth-pass": ("sentinel.conf", f"sentinel monitor m 10.0.0.1 6379 2\nsentinel auth-pass m {PW}\n"),
+    "haproxy user": ("haproxy.cfg", f"userlist admins\n    user admin insecure-password {PW}\n"),
+    "haproxy stats auth": ("haproxy.cfg", f"listen stats\n    bind :8404\n    stats auth admin:{PW}\n"),
+    "nginx basic header": (
+        "default.conf",
+        'location / {\n  proxy_set_header Authorization "Basic YWRtaW46'
+        + base64.b64encode(PW.encode()).decode()
+        + '";\n}\n',
+    ),
     # XML pairs a name with a value in children of any name
     "web.xml param": (
         "web.xml",
@@ -662,6 +672,15 @@ CONFIG_CLEAN = {
         "web.xml",
         "<w><context-param><param-name>db.password</param-name><param-value>"
         "${DB_PASSWORD}</param-value></context-param></w>",
+    ),
+    "haproxy and nginx directives": (
+        "haproxy.cfg",
+        "listen stats\n    stats auth admin:${STATS_PASSWORD}\n    http-request auth realm Stats\n    auth_basic off\n",
+    ),
+    "nginx auth directives": (
+        "nginx.conf",
+        'server {\n  auth_basic "Restricted Area";\n  auth_request /auth;\n'
+        "  ssl_password_file /etc/keys/global.pass;\n}\n",
     ),
     "an option given twice": ("my.cnf", "[client]\nport = 3306\nport = 3307\n"),
     "cloudformation sub of a reference": ("stack.yaml", "Properties:\n  MasterUserPassword: !Sub '${DbPassword}'\n"),
@@ -716,3 +735,20 @@ def test_a_key_on_the_path_to_a_finding_is_shown_cut_at_its_colon(kit: RenderKit
     spec = _file_spec(kit, f"/etc/app/{name}", content)
     out = assert_refused(kit, kit.cli_render(spec), f"{spec}:", ":***.password")
     assert PW not in out and "Zx9Wq8Ev7Rb" not in out
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-16", "utf-32", "utf-32-be", "latin-1"])
+def test_a_config_file_in_another_encoding_is_read_as_its_reader_decodes_it(codec: str) -> None:
+    """A binary source of a config kind (a .properties saved as UTF-16 without a mark, say) is text to its
+    reader: judged as that text."""
+    raw = f"# café\ndb.password={PW}\n".encode(codec)
+    text = guard._config_text(raw)
+    assert f"db.password={PW}" in text
+    assert guard._file_hit("/etc/app/app.properties", text) is not None
+    assert guard._config_text(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR") == ""  # an image is no text
+
+
+def test_a_list_under_a_credential_s_name_in_a_config_file_is_judged_item_by_item() -> None:
+    hit = guard.find_in({"auth": {"password": ["${PW}", PW]}}, lang="config")
+    assert hit is not None and hit.loc == ("auth", "password", 1)
+    assert guard.find_in({"auth": {"password": ["${PW}"], "token": ["oidc", "ldap"]}}, lang="config") is None
