@@ -67,7 +67,9 @@ _OBJECT_REFERENCES = (
     # Neither holds the opening of another: every scan for the closing brace ends where the next one opens.
     r"|\$\{(?:[^}\n$]|\$(?!\{))*\}"
     r"|\{\{(?:[^}\n{]|\{(?!\{))*\}\}"
-    r"|(?<![A-Za-z0-9])<[A-Za-z0-9 _.-]+>(?![A-Za-z0-9])"  # a <placeholder> standing apart (not 'x<Qv7>y')
+    # a <placeholder> standing apart (not 'x<Qv7>y'), of words: each letters, then digits (<your-password>,
+    # <API_KEY_V2>; not <Kq7vRt2mXp>, which is the password in brackets)
+    r"|(?<![A-Za-z0-9])<[A-Za-z]+[0-9]*(?:[ _.-]+[A-Za-z0-9]+)*>(?![A-Za-z0-9])"
 )
 REFERENCE = re.compile(
     _OBJECT_REFERENCES
@@ -763,6 +765,8 @@ def _acl_rules(text: str) -> Iterator[re.Match[str]]:
         if m.start() < line_end:
             continue  # a second `user` on a line already read
         line_end = text.find("\n", m.end())
+        while line_end > 0 and text[line_end - 1] == "\\":  # a command continued over lines: one line
+            line_end = text.find("\n", line_end + 1)
         line_end = len(text) if line_end < 0 else line_end
         yield from _ACL_RULE.finditer(text, m.end(), line_end)
 
@@ -844,6 +848,11 @@ def _spans_lines(text: str, lang: Lang) -> bool:
     over_lines = [m for m in _paired(text) if "\n" in m.group()]
     if any(_judged(over_lines, text, lang, 0)) or any(_next_line_findings(text, lang, 0)):
         return True
+    if "\\\n" in text or "\\\r\n" in text:  # a store's rule on a command continued over lines (ACL SETUSER \)
+        for f in store_lines(text):
+            start, end = text.rfind("\n", 0, f.start) + 1, text.find("\n", f.start)
+            if not any(store_lines(text[start : end if end >= 0 else len(text)])):
+                return True
     return any(client_passwords(text, spanning=True))
 
 

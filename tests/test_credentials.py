@@ -84,6 +84,8 @@ FOUND = {
     "a truncated plain": ("bob:{PLAIN-TRUNC}10-BlueHarbor2024x:1000:1000\n", "credential store"),
     "des-crypt": ("bob:{DES-CRYPT}hunter2pass\n", "credential store"),
     "sha3 and its encoding": ("dn: uid=b\nx {SHA3-512.HEX}9f86d081884c7d659a2feaa0c55ad015\n", "credential store"),
+    "an acl rule on a continued line": ("redis-cli ACL SETUSER alice on \\\n  '>hunter2pass' '~cache:*'\n", "store"),
+    "a made-up value in angle brackets": ('password = "<Kq7vRt2mXp>"\n', "a literal value for 'password'"),
     "scrypt": ("alice:{SCRYPT}Kq7vRt2mXpAbCdEf:1000:1000::/home/alice\n", "credential store"),
     "cleartext": ("bob:{CLEARTEXT}BlueHarbor2024x\n", "credential store"),
     "a value before its user's other fields": ("bob:{SHA256}q8Jx2Lm:$user:1000\n", "credential store"),
