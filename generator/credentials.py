@@ -718,6 +718,24 @@ def _assignments(text: str, lang: Lang, offset: int = 0) -> Iterator[Finding]:
         yield from directives(text, offset)
 
 
+# What stands before a default on its line: a credential's key, then the template or reference that holds it
+# (`password: {{ default "x" .Env.PW }}`, `PW=${PW:-x}`), however the value's spaces cut an assignment's match.
+_BEFORE_DEFAULT = re.compile(r"(?P<key>[A-Za-z_][\w.-]*)[\"']?[ \t]*[:=][ \t]*[\"']?(?:\{\{|\{%|\$\{)[^\n]{0,256}$")
+
+
+def _defaults(text: str, offset: int) -> Iterator[Finding]:
+    """A literal default inside a template or reference under a credential's key (see _DEFAULT)."""
+    for m in _DEFAULT.finditer(text):
+        default = m.group("default") or m.group("quoted")
+        if not _default_is_literal(default):
+            continue
+        start = text.rfind("\n", 0, m.start()) + 1
+        before = _BEFORE_DEFAULT.search(text[max(start, m.start() - 300) : m.start() + 2])
+        if before and credential_key(before.group("key")):
+            at = m.start("default") if m.group("default") else m.start("quoted")
+            yield Finding(f"a literal default for '{before.group('key')}'", offset + at, offset + at + len(default), 2)
+
+
 # A config file's directive line: a name, then words (nginx, HAProxy, Redis Sentinel, Squid, stunnel: no `=`).
 _DIRECTIVE = re.compile(
     r"^[ \t]*(?P<line>[A-Za-z][\w.-]*(?:[ \t]+(?:\"[^\"\n]*\"|'[^'\n]*'|[^\s\"']+)){1,8})[ \t]*;?[ \t]*$", re.M
@@ -1212,7 +1230,9 @@ def _clean_by_lines(text: str, lang: Lang, assignments: bool, depth: int) -> boo
 @lru_cache(maxsize=16384)  # a fleet's lines in common are a few thousand; the rest name one app and churn
 def _line_verdict(line: str, lang: Lang, assignments: bool, depth: int) -> str | None:
     """None if the line holds something; else its token-like fragment if it is one (see _split_runs), or ''."""
-    found = (_urls(line), _assignments(line, lang) if assignments else (), _tokens(line, depth), _shapes(line))
+    said = _assignments(line, lang) if assignments else ()
+    defaults = _defaults(line, 0) if "default" in line or "${" in line else ()
+    found = (_urls(line), said, _tokens(line, depth), _shapes(line), defaults)
     if any(itertools.chain(*found)):
         return None
     m = _FRAGMENT_LINE.fullmatch(line)
@@ -1297,6 +1317,7 @@ def _scan(text: str, lang: Lang, assignments: bool, depth: int) -> list[Finding]
     text = _PUBLIC_BLOCK.sub(lambda m: " " * len(m.group()), text)  # keep offsets: certificates are public
     text, media, keys = _binary_blocks(text)
     found = [*_urls(text), *(_assignments(text, lang) if assignments else ()), *_tokens(text, depth), *_shapes(text)]
+    found += _defaults(text, 0) if "default" in text or "${" in text else ()  # parsed files' templates too
     found += keys
     for start, run in media:
         inner = first(run, depth=min(depth + 1, 2))

@@ -83,7 +83,7 @@ def _walk(value: Any, lang: Lang) -> Hit | None:
 @lru_cache(maxsize=16384)
 def _key(name: str) -> tuple[str | None, bool]:
     """A mapping key: what it holds if it looks like a credential itself, and whether it names one."""
-    found = first(name, assignments=False)
+    found = first(name, assignments=False) or next(store_lines(name), None)  # a store's rule as a key, too
     if found is None and value_in_name(name):  # `DB_PASSWORD hunter2`: the name goes on with a value
         return "a value after a credential's name", False
     return (found.what if found else None), credential_key(name)
@@ -256,10 +256,13 @@ def described(loc: Loc) -> str:
 
 
 def _shown_key(part: str | int) -> str | int:
-    """A key on the path as a message may show it: cut after a credential's word (shown_name), and after the
-    first `:` of a key that holds one (`admin:hunter2` as a parent key reads `admin:***`)."""
+    """A key on the path as a message may show it: none of a key that holds a credential, cut after a
+    credential's word (shown_name), and after the first `:` of a key that holds one (`admin:hunter2` as a parent
+    key reads `admin:***`)."""
     if not isinstance(part, str):
         return part
+    if len(part) <= 512 and _key(part)[0]:
+        return "***"  # the key holds the credential itself (a token, a store's rule)
     part = shown_name(part)
     head, colon, rest = part.partition(":")
     return f"{head}:***" if colon and rest.strip() and rest != "***" else part

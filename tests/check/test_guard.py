@@ -605,6 +605,8 @@ CONFIG_LEAKS = {
     # a default written inside a reference is used when the variable is unset: it is the password
     "spring default inside": ("application.properties", "spring.datasource.password=${DB_PASSWORD:" + PW + "}\n"),
     "yaml default inside": ("application.yml", "db:\n  password: ${DB_PASSWORD:" + PW + "}\n"),
+    "an acl rule as a key": ("users.yaml", f'users:\n  "user bob on >{PW} ~*": 1\n'),
+    "template default inside": ("values.yaml.tmpl", 'db:\n  password: {{ default "' + PW + '" .Env.DB_PASSWORD }}\n'),
     "shell default inside": (".env", "DB_PASSWORD=${DB_PASSWORD:-" + PW + "}\n"),
     # what a reader drops is still in the bytes: a key given twice, a merged key given again
     "yaml key given twice": ("config.yaml", f"db:\n  password: {PW}\n  password: ${{DB_PASSWORD}}\n"),
@@ -661,6 +663,10 @@ CONFIG_CLEAN = {
     "ini interpolation": ("app.ini", "[db]\npassword = %(db_password)s\n"),
     "xml placeholder": ("app.xml", "<c><password>${DB_PASSWORD}</password></c>"),
     "nginx conf": ("nginx.conf", "server {\n  listen 80;\n  auth_basic_user_file /etc/nginx/.htpasswd;\n}\n"),
+    "template defaults that say nothing": (
+        "values.yaml.tmpl",
+        'password: {{ .Values.pw | default "" }}\ntitle: {{ default "Shop 2024x" .Values.title }}\n',
+    ),
     "a reference's error message": ("application.yml", "password: ${DB_PASSWORD:?set DB_PASSWORD}\n"),
     "grafana's references": ("grafana.ini", "[security]\nadmin_password = $__file{/run/secrets/admin}\n"),
     "i18n sentence": ("en.yml", "en:\n  auth:\n    forgot_password: Forgot your password?\n"),
