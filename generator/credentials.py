@@ -74,9 +74,9 @@ _OBJECT_REFERENCES = (
 REFERENCE = re.compile(
     _OBJECT_REFERENCES
     # $VAR standing apart, in one case (a password's '$Qv7' is no reference): what a shell or envsubst expands
+    + r"|\$__(?:env|file|vault)\{[^}\n]*\}"  # Grafana's own (grafana.ini: admin_password = $__file{/run/x})
     + r"|(?<![A-Za-z0-9])\$(?:[A-Z_][A-Z0-9_]*|[a-z_][a-z0-9_]*)(?![A-Za-z0-9])"
     + r"|%\([A-Za-z_][\w.-]*\)[sd]"  # Python's and INI files' interpolation
-    + r"|\$__(?:env|file|vault)\{[^}\n]*\}"  # Grafana's own (grafana.ini: admin_password = $__file{/run/x})
 )
 OBJECT_REFERENCE = re.compile(_OBJECT_REFERENCES)  # what expands in a parsed object's string (see Lang)
 _PUBLIC_BLOCK = re.compile(
@@ -346,10 +346,11 @@ def literal(value: Any, lang: Lang = "text") -> bool:
     return not REFERENCE.search(text) or _made_up_beside(REFERENCE, text)
 
 
-# A default written inside a reference: Spring's ${NAME:default}, a shell's ${NAME:-default} (also -, := and =),
+# A default written inside a reference: Spring's ${a.b-c:default}, a shell's ${NAME:-default} (also -, := and =;
+# a shell's name has no `.` or `-`, so ${resources.my-redis.password} holds no default),
 # sprig's and Jinja's `default "x"` / `default('x')`. `${NAME:?message}` is an error message, not a default.
 _DEFAULT = re.compile(
-    r"\$\{[A-Za-z_][\w.-]*(?::-|:=|-|=|:(?![?]))(?P<default>[^}$\n]*)\}"
+    r"\$\{(?:[A-Za-z_]\w*(?::-|:=|-|=)|[A-Za-z_][\w.-]*:(?![?]))(?P<default>[^}$\n]*)\}"
     r"|\bdefault[ \t]*\(?[ \t]*(?P<q>[\"'`])(?P<quoted>[^\"'`\n]*)(?P=q)"
 )
 
@@ -714,8 +715,6 @@ def _assignments(text: str, lang: Lang, offset: int = 0) -> Iterator[Finding]:
         if _pgpass_password(m.group("value")):
             yield Finding("a password in a .pgpass line", offset + m.start("value"), offset + m.end("value"), 2)
     yield from store_lines(text, offset)
-    if lang == "config":
-        yield from directives(text, offset)
 
 
 # What stands before a default on its line: a credential's key, then the template or reference that holds it
@@ -742,6 +741,7 @@ _DIRECTIVE = re.compile(
 )
 _DIRECTIVE_WORD = re.compile(r"\"[^\"\n]*\"|'[^'\n]*'|[^\s\"']+")
 _DIRECTIVE_NAME = re.compile(r"[A-Za-z][\w.-]*")
+_ADDRESS = re.compile(r"(?:[\w.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5}/?|unix:\S+|[A-Za-z][A-Za-z0-9+.-]*://\S+")
 
 
 def directives(text: str, offset: int = 0) -> Iterator[Finding]:
@@ -750,12 +750,17 @@ def directives(text: str, offset: int = 0) -> Iterator[Finding]:
     `proxy_set_header Authorization "Basic x"`. The value is the line's last word, judged as an assignment's."""
     for m in _DIRECTIVE.finditer(text) if " " in text or "\t" in text else ():
         words = [w.group() for w in _DIRECTIVE_WORD.finditer(m.group("line"))]
-        if words[0].endswith(":") or "=" in words[0]:
-            continue  # `key: value`, `key=value`: an assignment, judged as one
+        if words[0].endswith(":") or "=" in words[0] or words[1].startswith(("=", ":")):
+            continue  # `key: value`, `key=value`, `key = a query`: an assignment, judged as one
+        while len(words) > 1 and words[-1].strip("{};") == "":
+            words.pop()  # nginx's `location / { proxy_pass x; }`: the braces are no value
         at = next((i for i, w in enumerate(words[:-1]) if _DIRECTIVE_NAME.fullmatch(w) and credential_key(w)), None)
         if at is None:
             continue
         key, value = words[at], words[-1].rstrip(";")
+        if _ADDRESS.fullmatch(value):
+            continue  # nginx's proxy_pass and fastcgi_pass, an upstream: where to connect (a URL's password is
+            # found by the URL check)
         if literal(value, "config") and not _PLAIN_WORD.fullmatch(value.strip("\"'")) and not _value_is_key(key, value):
             last = m.start("line") + m.group("line").rfind(words[-1])
             yield Finding(f"a literal value for '{key}'", offset + last, offset + last + len(value), 2)
@@ -991,8 +996,14 @@ def label(key: str, value: Any) -> bool:
         return False  # `password: password` is written as a person types a password, not as a label
     said = _words(text.strip(" :.!?*"))
     words = _words(key)
-    if " " in text and text[0].isupper() and len(said) <= 8 and words and words[-1] in said:
-        return all(w.isalpha() for w in said)  # a sentence about it: `forgot_password: Forgot your password?`
+    credential_words = [w for w in words if credential_key(w)] or words[-1:]
+    if (
+        " " in text
+        and text[0].isupper()
+        and len(said) <= 8
+        and any(s.startswith(tuple(credential_words)) for s in said)
+    ):
+        return all(w.isalnum() for w in said)  # a sentence about it: `forgot_password: Forgot your password?`
     return bool(said) and said == words[-len(said) :] and said[-1] == words[-1]
 
 

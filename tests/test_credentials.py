@@ -136,6 +136,7 @@ CLEAN = {
     "quoted words in a script": 'echo "a" "b"\nprintf "%s" "x"\nexit 0\n',
     "comparisons": "if a > b { c } else { d > e }\nuser_count > 10",
     "a template's braces": "{{ .Values.password }} {sha} {PLAIN}",
+    "a placeholder to a resource with a dash": "REDIS_PASSWORD: ${resources.my-redis.password}\n",
     "braces that name no scheme": "title: {DESCRIPTION}Shop\nmsg: {NOTPRESENT}none {RPATH}lib\n",
     "angle brackets after a user": "the user name goes here: <name>\nuser alice on <$OLD_PW >${NEW_PW}\n",
     "ssh public key": "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n",

@@ -189,11 +189,19 @@ def _ini(text: str) -> Iterator[Any]:
     # no interpolation (%(x)s is left as written: a reference, which literal() knows), keys as written.
     parser = configparser.RawConfigParser(strict=False, allow_no_value=True, interpolation=None, dict_type=_EveryValue)
     parser.optionxform = str  # type: ignore[assignment,method-assign]
-    try:  # read as a file is, in universal newlines mode (a CR alone ends a line)
-        parser.read_string("[plato:top]\n" + text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # read as a file is, in universal newlines mode
+    if _BLOCKS.search(text):
+        return  # nginx's `server { ... }`: no INI file (configparser would split `proxy_pass http://x` at its `:`)
+    try:
+        parser.read_string("[plato:top]\n" + text)
     except (configparser.Error, ValueError):
         return
-    yield {name: dict(parser.items(name)) for name in parser.sections()}
+    # A line with no `=` or `:` is a directive (HAProxy's `user admin insecure-password x`), not an option's
+    # name: the file's text is judged for those (credentials.directives).
+    yield {name: {k: v for k, v in parser.items(name) if v is not None} for name in parser.sections()}
+
+
+_BLOCKS = re.compile(r"^[^#;\n]*[{};][ \t]*$", re.M)  # a line that opens or closes a block, or ends a statement
 
 
 class _EveryValue(dict):  # type: ignore[type-arg]

@@ -123,7 +123,8 @@ def _mapping(value: dict[Any, Any], lang: Lang) -> Hit | None:
             return Hit(f"{held} in a key", (name,))
         if names_credential and literal(item, lang) and not _reference_field(name, value) and not label(name, item):
             return Hit(f"a literal value for '{name}'", (name,))
-        if names_credential and lang == "config" and isinstance(item, list):  # passwords: [x, y] in a config file
+        plural = lang == "config" and isinstance(item, list) and name.endswith("s") and credential_key(name[:-1])
+        if (names_credential or plural) and lang == "config" and isinstance(item, list):  # passwords: [x, y]
             item_at = next(
                 (i for i, v in enumerate(item) if literal(v, lang) and not _PLAIN_WORD.fullmatch(str(v))), -1
             )
@@ -525,7 +526,7 @@ def _file_hit(target: str, text: str) -> Hit | None:
     lang: Lang = "config" if kind else "text"
     docs = list(configs.values(kind, text))
     if not docs:
-        found = first(text, lang)
+        found = first(text, lang) or (next(directives(text), None) if kind else None)
         return Hit(found.what, ()) if found else None
     found = first(text, lang, assignments=False) or first(configs.comments(text), lang)
     found = found or (next(directives(text), None) if kind == "ini" else None)  # a .conf's `name words value`

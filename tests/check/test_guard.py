@@ -683,6 +683,11 @@ CONFIG_CLEAN = {
         "haproxy.cfg",
         "listen stats\n    stats auth admin:${STATS_PASSWORD}\n    http-request auth realm Stats\n    auth_basic off\n",
     ),
+    "nginx upstreams": (
+        "default.conf",
+        "location /api/ { proxy_pass http://backend:8080/; }\n"
+        "location ~ \\.php$ { fastcgi_pass unix:/run/php.sock; }\nuwsgi_pass 127.0.0.1:3031;\n",
+    ),
     "nginx auth directives": (
         "nginx.conf",
         'server {\n  auth_basic "Restricted Area";\n  auth_request /auth;\n'
