@@ -382,6 +382,12 @@ def _made_up_beside(references: re.Pattern[str], text: str) -> bool:
 # A literal run beside references that is a name, not a secret: words and numbers joined by - _ . (a host,
 # redis-6379-primary, amd64-linux), each piece at most one change of class (letters then digits), or a version
 # (v1beta1, 1.27.3-alpine). A piece that changes class more often (kq7vrt2mxp9) is made up.
+def name_like(text: str) -> bool:
+    """Lower-case words and numbers joined by - _ . (db_password, redis-6379-primary): a name, not a made-up
+    secret (see _HARMLESS_RUN)."""
+    return bool(_HARMLESS_RUN.fullmatch(text))
+
+
 _RUN_PIECE = r"(?:[a-z]+\d*|\d+[a-z]*|v\d+(?:alpha|beta|rc)\d*)"
 _HARMLESS_RUN = re.compile(rf"{_RUN_PIECE}(?:[-_.]{_RUN_PIECE})*")
 

@@ -27,6 +27,7 @@ from generator.credentials import (
     first,
     label,
     literal,
+    name_like,
     shown_name,
     store_lines,
     value_in_name,
@@ -44,7 +45,6 @@ REFERENCE_HINT = (
     "no secret value may reach the deployment repository: declare it as a secret output of a resource and "
     "write ${resources.<name>.<output>} (it is written as a reference, never as a value)"
 )
-_PLAIN_WORD = re.compile(r"[A-Za-z][a-z]{0,11}")  # an item of a list under a credential's name: a method, a mode
 SECRET_HINT = "secrets reach the cluster by reference: ExternalSecret, an operator's Secret, or a password generator"
 
 
@@ -123,11 +123,9 @@ def _mapping(value: dict[Any, Any], lang: Lang) -> Hit | None:
             return Hit(f"{held} in a key", (name,))
         if names_credential and literal(item, lang) and not _reference_field(name, value) and not label(name, item):
             return Hit(f"a literal value for '{name}'", (name,))
-        plural = lang == "config" and isinstance(item, list) and name.endswith("s") and credential_key(name[:-1])
-        if (names_credential or plural) and lang == "config" and isinstance(item, list):  # passwords: [x, y]
-            item_at = next(
-                (i for i, v in enumerate(item) if literal(v, lang) and not _PLAIN_WORD.fullmatch(str(v))), -1
-            )
+        # password: [x, y] in a config file; an item that is a name is none (compose's `secrets: [db_password]`)
+        if names_credential and lang == "config" and isinstance(item, list):
+            item_at = next((i for i, v in enumerate(item) if literal(v, lang) and not _name_item(v)), -1)
             if item_at >= 0:
                 return Hit(f"a literal value for '{name}'", (name, item_at))
         hit = _walk(item, lang)
@@ -189,6 +187,15 @@ def _name_value(value: dict[Any, Any]) -> tuple[str, Any] | None:
     """An environment variable, an HTTP header, a Helm `set` value: {name: X, value: Y} is X = Y."""
     name = value.get("name")
     return (name, value["value"]) if isinstance(name, str) and "value" in value else None
+
+
+def _name_item(value: Any) -> bool:
+    """An item of a list under a credential's name that names something: a method or a mode (`oidc`, `Ldap`), or
+    a name (`db_password`)."""
+    return isinstance(value, str) and (bool(_WORD_ITEM.fullmatch(value)) or name_like(value))
+
+
+_WORD_ITEM = re.compile(r"[A-Za-z][a-z]{0,11}")
 
 
 def _reference_field(key: str, mapping: dict[Any, Any]) -> bool:

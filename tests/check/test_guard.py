@@ -693,6 +693,7 @@ CONFIG_CLEAN = {
         'server {\n  auth_basic "Restricted Area";\n  auth_request /auth;\n'
         "  ssl_password_file /etc/keys/global.pass;\n}\n",
     ),
+    "compose's secrets by name": ("compose.yaml", "services:\n  web:\n    secrets:\n      - db_password\n"),
     "an option given twice": ("my.cnf", "[client]\nport = 3306\nport = 3307\n"),
     "cloudformation sub of a reference": ("stack.yaml", "Properties:\n  MasterUserPassword: !Sub '${DbPassword}'\n"),
 }
