@@ -263,12 +263,9 @@ def _value_start(text: str) -> tuple[int, int] | None:
     """Where the name ends and a value begins in a key or name that holds one: after the first part that names a
     credential, when anything worded follows it (`password hunter2`, `db_pass=hunter2`, `password,hunter2`,
     `password(hunter2)`, `example.com/password/hunter2`). One pass over the parts: a name costs its length."""
-    parts = _NAME_PART.finditer(text)
-    m = next(parts, None)
-    for after in parts:
-        if credential_key(m.group()):  # type: ignore[union-attr]
-            return m.end(), after.start()  # type: ignore[union-attr]
-        m = after
+    for m, after in itertools.pairwise(_NAME_PART.finditer(text)):
+        if credential_key(m.group()):
+            return m.end(), after.start()
     return None
 
 
@@ -334,8 +331,7 @@ def literal(value: Any, lang: Lang = "text") -> bool:
         return text.startswith("<<")  # unquoted: an expression (var.x, random_password.x.result); <<EOT: a heredoc
     if not text or _HARMLESS.fullmatch(text) or _NOT_A_VALUE.fullmatch(text) or _URL_WITHOUT_PASSWORD.fullmatch(text):
         return False
-    if _DEFAULT.search(text) and any(_default_is_literal(m.group("default") or m.group("quoted"))
-                                     for m in _DEFAULT.finditer(text)):  # fmt: skip
+    if any(_default_is_literal(m.group("default") or m.group("quoted")) for m in _DEFAULT.finditer(text)):
         return True  # ${DB_PASSWORD:hunter2}, ${PW:-hunter2}, {{ default "hunter2" .pw }}: used when unset
     if lang == "object":
         return not OBJECT_REFERENCE.search(text) or _made_up_beside(OBJECT_REFERENCE, text)
@@ -374,20 +370,20 @@ def _made_up_beside(references: re.Pattern[str], text: str) -> bool:
         if len(part) < 8 or not any(c.isalpha() for c in part):
             continue
         mixed = any(c.isdigit() for c in part) or not part.replace("-", "").replace("_", "").replace(".", "").isalnum()
-        if mixed and literal(part, "config") and not _HARMLESS_RUN.fullmatch(part):
+        if mixed and literal(part, "config") and not name_like(part):
             return True
     return False
 
 
-# A literal run beside references that is a name, not a secret: words and numbers joined by - _ . (a host,
-# redis-6379-primary, amd64-linux), each piece at most one change of class (letters then digits), or a version
-# (v1beta1, 1.27.3-alpine). A piece that changes class more often (kq7vrt2mxp9) is made up.
 def name_like(text: str) -> bool:
     """Lower-case words and numbers joined by - _ . (db_password, redis-6379-primary): a name, not a made-up
     secret (see _HARMLESS_RUN)."""
     return bool(_HARMLESS_RUN.fullmatch(text))
 
 
+# A literal run beside references that is a name, not a secret: words and numbers joined by - _ . (a host,
+# redis-6379-primary, amd64-linux), each piece at most one change of class (letters then digits), or a version
+# (v1beta1, 1.27.3-alpine). A piece that changes class more often (kq7vrt2mxp9) is made up.
 _RUN_PIECE = r"(?:[a-z]+\d*|\d+[a-z]*|v\d+(?:alpha|beta|rc)\d*)"
 _HARMLESS_RUN = re.compile(rf"{_RUN_PIECE}(?:[-_.]{_RUN_PIECE})*")
 
@@ -730,6 +726,8 @@ _BEFORE_DEFAULT = re.compile(r"(?P<key>[A-Za-z_][\w.-]*)[\"']?[ \t]*[:=][ \t]*[\
 
 def _defaults(text: str, offset: int) -> Iterator[Finding]:
     """A literal default inside a template or reference under a credential's key (see _DEFAULT)."""
+    if "default" not in text and "${" not in text:
+        return  # most texts hold neither
     for m in _DEFAULT.finditer(text):
         default = m.group("default") or m.group("quoted")
         if not _default_is_literal(default):
@@ -1002,13 +1000,8 @@ def label(key: str, value: Any) -> bool:
         return False  # `password: password` is written as a person types a password, not as a label
     said = _words(text.strip(" :.!?*"))
     words = _words(key)
-    credential_words = [w for w in words if credential_key(w)] or words[-1:]
-    if (
-        " " in text
-        and text[0].isupper()
-        and len(said) <= 8
-        and any(s.startswith(tuple(credential_words)) for s in said)
-    ):
+    named = tuple(w for w in words if credential_key(w)) or tuple(words[-1:])
+    if " " in text and text[0].isupper() and len(said) <= 8 and any(w.startswith(named) for w in said):
         return all(w.isalnum() for w in said)  # a sentence about it: `forgot_password: Forgot your password?`
     return bool(said) and said == words[-len(said) :] and said[-1] == words[-1]
 
@@ -1248,8 +1241,7 @@ def _clean_by_lines(text: str, lang: Lang, assignments: bool, depth: int) -> boo
 def _line_verdict(line: str, lang: Lang, assignments: bool, depth: int) -> str | None:
     """None if the line holds something; else its token-like fragment if it is one (see _split_runs), or ''."""
     said = _assignments(line, lang) if assignments else ()
-    defaults = _defaults(line, 0) if "default" in line or "${" in line else ()
-    found = (_urls(line), said, _tokens(line, depth), _shapes(line), defaults)
+    found = (_urls(line), said, _tokens(line, depth), _shapes(line), _defaults(line, 0))
     if any(itertools.chain(*found)):
         return None
     m = _FRAGMENT_LINE.fullmatch(line)
@@ -1281,10 +1273,13 @@ _SPACES = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\x0b\x0c\x1c-\
 # read as "\n", so that a line's patterns end where its reader ends the line. A CR before "\n" is read as a space
 # (a CRLF file's lines end where an LF file's do, its .pgpass and userlist lines included).
 _BREAKS = re.compile("[\x85\u2028\u2029\r]")
+_ASCII_BLANKS = re.compile("[\r\x0b\x0c\x1c-\x1f]")  # what of the two above an ASCII text can hold
 
 
 def _normalized(text: str) -> str:
     """The text with every space a space and every line break "\n", one character for one (spans stay put)."""
+    if text.isascii() and not _ASCII_BLANKS.search(text):
+        return text  # the common case, decided in one pass
     if "\r" in text:
         text = text.replace("\r\n", " \n")
     if _BREAKS.search(text):
@@ -1334,7 +1329,7 @@ def _scan(text: str, lang: Lang, assignments: bool, depth: int) -> list[Finding]
     text = _PUBLIC_BLOCK.sub(lambda m: " " * len(m.group()), text)  # keep offsets: certificates are public
     text, media, keys = _binary_blocks(text)
     found = [*_urls(text), *(_assignments(text, lang) if assignments else ()), *_tokens(text, depth), *_shapes(text)]
-    found += _defaults(text, 0) if "default" in text or "${" in text else ()  # parsed files' templates too
+    found += _defaults(text, 0)  # parsed files' templates too
     found += keys
     for start, run in media:
         inner = first(run, depth=min(depth + 1, 2))

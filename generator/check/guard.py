@@ -89,6 +89,11 @@ def _key(name: str) -> tuple[str | None, bool]:
     return (found.what if found else None), credential_key(name)
 
 
+def _key_of(name: str) -> tuple[str | None, bool]:
+    """_key, remembered for the keys a fleet repeats; a longer key (rare, and not repeated) is judged afresh."""
+    return _key(name) if len(name) <= 512 else _key.__wrapped__(name)
+
+
 def _mapping(value: dict[Any, Any], lang: Lang) -> Hit | None:
     kind = value.get("kind")
     if isinstance(kind, str) and kind.strip().lower() == "secret" and (value.get("data") or value.get("stringData")):
@@ -118,7 +123,7 @@ def _mapping(value: dict[Any, Any], lang: Lang) -> Hit | None:
         if key == "data" and kind == "ConfigMap" and isinstance(item, dict):
             item = {k: v for k, v in item.items() if not (isinstance(v, str) and "\n" in v)}  # judged as files
         name = key if type(key) is str else _key_text(key)
-        held, names_credential = _key(name) if len(name) <= 512 else _key.__wrapped__(name)
+        held, names_credential = _key_of(name)
         if held:
             return Hit(f"{held} in a key", (name,))
         if names_credential and literal(item, lang) and not _reference_field(name, value) and not label(name, item):
@@ -269,7 +274,7 @@ def _shown_key(part: str | int) -> str | int:
     key reads `admin:***`)."""
     if not isinstance(part, str):
         return part
-    if len(part) <= 512 and _key(part)[0]:
+    if _key_of(part)[0]:
         return "***"  # the key holds the credential itself (a token, a store's rule)
     part = shown_name(part)
     head, colon, rest = part.partition(":")
@@ -513,7 +518,7 @@ def _config_text(raw: bytes) -> str:
                        (b"\xfe\xff", "utf-16")):  # fmt: skip
         if raw.startswith(bom):
             return raw.decode(codec, "replace")
-    head = raw[: len(raw[:256]) // 4 * 4]
+    head = raw[: min(len(raw), 256) // 4 * 4]  # whole characters of the widest codec
     for codec, width, at in (("utf-32-le", 4, 0), ("utf-32-be", 4, 3), ("utf-16-le", 2, 0), ("utf-16-be", 2, 1)):
         wide = [head[i::width] for i in range(width)]
         if head and b"\x00" not in wide[at] and not any(any(w) for i, w in enumerate(wide) if i != at):
