@@ -69,30 +69,35 @@ class Inputs:
         quiet: bool = False,
         admit: bool = True,
         checked: Checked | None = None,
+        recorded: bool = False,
     ) -> RenderedTree:
         """Read -> match -> create -> check: the one composition of the stages, for every command and worker.
         `plan` is a plan already made and checked by the caller (promote checks its stage order first). The check
         stage refuses credentials, then evaluates the admission policies: a denial stops here, before any deploy
         step runs (`quiet`: a fleet re-render prints no warnings per app). `admit=False` leaves the policies to
         the caller that reads what the deployment repository holds (publish, preview and re-render call `admit`
-        with those objects). `checked`: files already checked as they were written (see guard.check_outgoing)."""
+        with those objects). `checked`: files already checked as they were written (see guard.check_outgoing);
+        `recorded`: the workloads are those of a record checked so (see guard.check_rendered)."""
         from generator.check.guard import check_rendered
         from generator.create.render import render
         from generator.match.bounds import run_budget
 
         with run_budget():  # every template of this (env, app) together: a publish's memory stays bounded
             tree = render(plan if plan is not None else self.plan(rules=rules), self.files)
-        check_rendered(tree, self.workloads, checked)  # nothing leaves that looks like a credential
+        check_rendered(tree, self.workloads, checked, recorded)  # nothing leaves that looks like a credential
         if admit:
             self.admit(tree, quiet=quiet)
         return tree
 
-    def admit(self, tree: RenderedTree, old: Objects | None = None, quiet: bool = False) -> Report:
+    def admit(
+        self, tree: RenderedTree, old: Objects | None = None, quiet: bool = False, judged: bool = False
+    ) -> Report:
         """The check stage's admission policies on a rendered tree; `old` the objects the deployment repository
-        holds now (each an UPDATE with that oldObject); without it every object is a CREATE. A denial raises."""
+        holds now (each an UPDATE with that oldObject); without it every object is a CREATE. A denial raises.
+        `judged`: see policy.evaluate."""
         from generator.check.admission import check_tree
 
-        self.policy_report = check_tree(tree, self.workloads, self.policies_dir, self.annotate, quiet, old)
+        self.policy_report = check_tree(tree, self.workloads, self.policies_dir, self.annotate, quiet, old, judged)
         tree.policy = self.policy_report.gate
         return self.policy_report
 

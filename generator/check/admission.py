@@ -29,6 +29,7 @@ def check_tree(
     annotate: bool = False,
     quiet: bool = False,
     old: Objects | None = None,
+    judged: bool = False,
 ) -> Report:
     """The ONE point where rendered objects meet the platform's ValidatingAdmissionPolicies (the rules folder's
     and --policies DIR's), after create and before any deploy step. `old`: the objects the deployment repository
@@ -39,7 +40,7 @@ def check_tree(
 
     from generator.check.report import denial_error, describe, reported, workflow_commands
 
-    report = evaluate_tree(tree, workloads, policies_dir, old)
+    report = evaluate_tree(tree, workloads, policies_dir, old, judged)
     shown = [] if quiet else reported(report)
     for line in workflow_commands(shown, repo_path) if annotate else []:
         click.echo(line, err=True)
@@ -53,7 +54,11 @@ def check_tree(
 
 
 def evaluate_tree(
-    tree: RenderedTree, workloads: list[Workload], policies_dir: Path | None = None, old: Objects | None = None
+    tree: RenderedTree,
+    workloads: list[Workload],
+    policies_dir: Path | None = None,
+    old: Objects | None = None,
+    judged: bool = False,
 ) -> Report:
     """The policy report of a rendered tree, denials included (`explain` and `check` list them all)."""
     from generator.check.load import load_policies, read_policy_documents
@@ -65,7 +70,7 @@ def evaluate_tree(
     manifests = f"{tree.plan.env['paths']['manifests']}/{MANIFEST}"
     by_name = {w.name: w for w in workloads}
     targets = [_target(obj, manifests, by_name) for obj in tree.objects]
-    return evaluate(load_policies(docs), targets, old=old, context=tree.plan.context)
+    return evaluate(load_policies(docs), targets, old=old, context=tree.plan.context, judged=judged)
 
 
 def old_objects(current: Mapping[str, bytes], tree: RenderedTree) -> Deployed:

@@ -418,12 +418,17 @@ def check_context(ctx: Mapping[str, str], origin: str = "--context") -> None:
             )
 
 
-def check_rendered(tree: RenderedTree, workloads: Iterable[Workload], checked: Checked | None = None) -> None:
+def check_rendered(
+    tree: RenderedTree, workloads: Iterable[Workload], checked: Checked | None = None, recorded: bool = False
+) -> None:
     """The check stage: the context, the specs (both are recorded) and every rendered file, before anything is
     written anywhere. A file written from objects is walked as those objects, if its bytes are the ones written.
-    `checked`: see check_outgoing."""
+    `checked`: see check_outgoing. `recorded`: the specs are the ones of a record this very version of plato wrote
+    and checked as it left, still there byte for byte (a re-render's, see deploy/rerender.checked_before); they
+    were judged then, spec by spec and as the record's text, and are not judged again."""
     check_context(tree.plan.context)
-    check_workloads(workloads)
+    if not recorded:
+        check_workloads(workloads)
     check_outgoing(tree.files, tree.written(tree.files), checked)
 
 
@@ -573,11 +578,11 @@ def check_outgoing(
     re-render's tree that still holds what the app's last write left, see deploy/rerender.py): such a file is
     judged as it was then, and is not scanned again."""
     for path, data in files.items():
+        if checked is not None and checked(path, data):
+            continue  # its path was judged with it; the re-render hands the same `checked` to desired()
         found = first(path, assignments=False)
         if found:
             raise _refusal(f"{found.what} in a file path", path, None)
-        if checked is not None and checked(path, data):
-            continue  # the re-render hands the same `checked` to desired(): the file is let alone there too
         check_blob(path, data, (documents or {}).get(path))
     return files
 

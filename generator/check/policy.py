@@ -184,8 +184,14 @@ def evaluate(
     old: Mapping[tuple[str, str, str, str], Mapping[str, Any]] | None = None,
     context: Mapping[str, str] | None = None,
     user: Mapping[str, Any] = CI_USER,
+    judged: bool = False,
 ) -> Report:
-    """Every binding against every object it matches. `old` maps key_of(object) to the object now deployed."""
+    """Every binding against every object it matches. `old` maps key_of(object) to the object now deployed.
+    `judged`: these very objects, in this very context, were judged by these very policies and admitted when this
+    version of plato wrote them (a re-render whose app renders what its last write left, under the rule set's
+    same match digest, which covers the policies: see deploy/rerender.py). A binding whose verdict cannot depend
+    on the deployed object would say again what it said then, and is not evaluated; one that reads `oldObject` or
+    the operation is, as the deployed object is now another."""
     namespaces = {(t.obj.get("metadata") or {}).get("name"): t.obj for t in targets if t.obj.get("kind") == "Namespace"}
     results: list[Result] = []
     for binding in policies.bindings:
@@ -193,7 +199,10 @@ def evaluate(
         if policy is None or not env_matches(binding.envs, context or {}):
             continue
         # `old` is looked at only where it can change the verdict (a lazy `old` is then never read).
-        deployed = old if old is not None and _reads_old(policy, binding) else {}
+        reads_old = _reads_old(policy, binding)
+        if judged and not reads_old:
+            continue
+        deployed = old if old is not None and reads_old else {}
         for target in targets:
             before = deployed.get(key_of(target.obj))
             ns_obj = _namespace_object(target.obj, namespaces)

@@ -349,7 +349,7 @@ def render_one(job: Job) -> AppResult:
         # what the tip holds. A denied app fails, the others go on.
         wrote = checked_before(record, oid, view)
         checked = (lambda path, data: wrote.get(path) == blob_id(data)) if wrote else None
-        tree = inputs.render(rules=_W["rules"], quiet=True, admit=False, checked=checked)
+        tree = inputs.render(rules=_W["rules"], quiet=True, admit=False, checked=checked, recorded=bool(wrote))
         used = tree.plan.rules_used()
         before = record.get("rules") or {}
         result.rules_changed = sorted(r for r, d in used.items() if before.get(r) != d)
@@ -365,14 +365,23 @@ def render_one(job: Job) -> AppResult:
             output=output_digest(tree.files),
             match=match_digest(_W["rules"]),
         )
-        _compare(view, inputs, tree, record, desired(tree, new_record, checked), diffs, result)
+        judged = checked is not None and (record.get("digests") or {}).get("match") == match_digest(_W["rules"])
+        _compare(view, inputs, tree, record, desired(tree, new_record, checked), diffs, result,
+                 judged and _as_written(tree, checked))  # fmt: skip
     except PlatoError as exc:
         result.error = exc.render()
     return result
 
 
+def _as_written(tree: Any, checked: Any) -> bool:
+    """Every object of the tree is in a file that holds the bytes its last write left: the objects that write's
+    policies judged and admitted (see policy.evaluate's `judged`)."""
+    kept = {id(doc) for path, (data, docs) in tree.documents.items() if checked(path, data) for doc in docs}
+    return all(id(obj) in kept for obj in tree.objects)
+
+
 def _compare(view: SliceTree, inputs: Inputs, tree: Any, record: dict[str, Any], want: dict[str, bytes],
-             diffs: bool, result: AppResult) -> None:  # fmt: skip
+             diffs: bool, result: AppResult, judged: bool = False) -> None:  # fmt: skip
     writes = [*tree.owned, record_path(tree.env, tree.app)]
     # The full listing has no folders: what it holds on the way to a written path is not a folder.
     ahead = {p: e for p in on_the_way(writes) if (e := view.entry(p)) is not None}
@@ -381,7 +390,7 @@ def _compare(view: SliceTree, inputs: Inputs, tree: Any, record: dict[str, Any],
     moved = moved_from(view, record.get("owned"), tree)
     result.owned = [*tree.owned, record_path(tree.env, tree.app), *moved]
     current = view.current([f for rel in result.owned for f in view.files(rel)], want)
-    inputs.admit(tree, old_objects(current, tree), quiet=True)  # UPDATE of what the tip holds, as publish does
+    inputs.admit(tree, old_objects(current, tree), quiet=True, judged=judged)  # UPDATE of what the tip holds
     executable = view.executable(current)
     result.changeset = compare(tree.env, tree.app, current, want, provenance_paths(tree), with_diffs=diffs,
                                written=tree.written(want), executable=executable)  # fmt: skip

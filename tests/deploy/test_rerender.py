@@ -390,6 +390,39 @@ def test_a_rerender_judges_policies_against_the_objects_the_repository_holds(tmp
     assert git(bare, "for-each-ref") == refs
 
 
+DENY_DEPLOYMENTS = """\
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: no-deployments.example.com}
+spec:
+  matchConstraints:
+    resourceRules: [{apiGroups: [apps], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [deployments]}]
+  validations: [{expression: "false", message: "no more Deployments here"}]
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: no-deployments}
+spec: {policyName: no-deployments.example.com, validationActions: [Deny]}
+"""
+
+
+def test_a_policy_added_since_the_last_write_judges_the_objects_the_repository_holds(tmp_path: Path) -> None:
+    # The apps render to the very bytes their last write left, under the policies that admitted them: --full
+    # finds no change. A policy added since changes the rule set's match digest, and judges those same objects.
+    bare = fleet(tmp_path, ["a1"])
+    code, _, err = plato("rerender", "--full", "--repo", str(bare))
+    assert code == 0 and "no changes" in err, err
+    rules = tmp_path / "rules-deny"
+    shutil.copytree(bundled_dir("rules"), rules)
+    (rules / "95-no-deployments.yaml").write_text(DENY_DEPLOYMENTS)
+    refs = git(bare, "for-each-ref")
+    for args in (["--full"], []):
+        code, _, err = plato("rerender", *args, "--repo", str(bare), "--rules", str(rules))
+        assert code == 2, err
+        assert "no more Deployments here" in err, err
+        assert git(bare, "for-each-ref") == refs
+
+
 def push_edit(tmp_path: Path, bare: Path, edit: Callable[[Path], None], name: str = "edit") -> None:
     work = tmp_path / name
     subprocess.run(["git", "clone", "-q", str(bare), str(work)], check=True)
