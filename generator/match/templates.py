@@ -67,6 +67,15 @@ class Tpl:
         return f"Tpl({self.source!r})"
 
     def render(self, variables: dict[str, Any], what: str) -> str:
+        pieces = _lookups(self.source)
+        parts = None if pieces is None else _looked_up(pieces, variables)
+        if parts is not None:  # what jinja2 would write, without a context, a budget and a generator per text
+            from generator.match import bounds
+
+            try:
+                return bounds.output(parts)
+            except bounds.TemplateLimit as exc:
+                raise self._limit(what, str(exc), exc) from None
         return self._run(lambda: self.template, variables, what, None)
 
     def render_marked(self, variables: dict[str, Any], what: str) -> tuple[str, list[str]] | None:
@@ -247,6 +256,63 @@ def free_names(value: Any) -> Iterator[tuple[str, Tpl]]:
     for tpl in leaves(value, Tpl):
         for name in sorted(_free_names(tpl.source) - environment().globals.keys()):
             yield name, tpl
+
+
+# Most rule templates are text and names: `{{ resource.name }}-app`, `{{ app }}-{{ env }}`. Such a template is
+# rendered by looking its names up, as jinja2 would (see _looked_up); anything else, and any lookup that is not
+# plainly a key of a dict holding a string or an integer, goes through jinja2.
+_LOOKUP = re.compile(r"\{\{ *([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*) *\}\}")
+# Names jinja2 reads as constants or as its own objects, never as the variables of that name.
+_NOT_LOOKED_UP = frozenset({"true", "false", "none", "True", "False", "None", "self", "loop", "caller", "varargs",
+                            "kwargs"})  # fmt: skip
+_LOOKUPS: dict[str, tuple[tuple[str, tuple[str, ...]], ...] | None] = {}
+
+
+def _lookups(source: str) -> tuple[tuple[str, tuple[str, ...]], ...] | None:
+    """The template as (text, name path) pieces when it holds nothing but text and `{{ a.b.c }}` lookups; else
+    None. Text with a tag, a comment or a carriage return (jinja2 writes its line breaks as "\n") is no such
+    template."""
+    if source in _LOOKUPS:
+        return _LOOKUPS[source]
+    pieces: list[tuple[str, tuple[str, ...]]] = []
+    at = 0
+    for m in _LOOKUP.finditer(source):
+        path = tuple(m.group(1).split("."))
+        if path[0] in _NOT_LOOKED_UP:
+            pieces = []
+            break
+        pieces.append((source[at : m.start()], path))
+        at = m.end()
+    tail = source[at:]
+    texts = [t for t, _ in pieces] + [tail]
+    plain = bool(pieces) and not any(mark in t for t in texts for mark in ("{{", "{%", "{#", "\r"))
+    found = (*pieces, (tail, ())) if plain else None
+    if len(_LOOKUPS) < 4096:
+        _LOOKUPS[source] = found
+    return found
+
+
+def _looked_up(pieces: tuple[tuple[str, tuple[str, ...]], ...], variables: dict[str, Any]) -> list[str] | None:
+    """The text of a lookup template, or None where jinja2 must say: a name that is not a variable (a global, or
+    undefined: its error), an attribute jinja2 would find first (a dict's `items`), a value that is not a string
+    or an integer (its str() is jinja2's to make)."""
+    out = []
+    for text, path in pieces:
+        out.append(text)
+        if not path:
+            continue
+        value: Any = variables
+        for name in path:
+            if type(value) is not dict or name not in value or (value is not variables and hasattr(dict, name)):
+                return None
+            value = value[name]
+        if type(value) is str:
+            out.append(value)
+        elif type(value) is int:
+            out.append(str(value))
+        else:
+            return None
+    return out
 
 
 def leaves(value: Any, kind: type[T]) -> Iterator[T]:

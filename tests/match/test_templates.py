@@ -124,3 +124,56 @@ def test_free_names_are_what_a_rule_reads_without_setting_it() -> None:
 def test_render_tree_renders_every_template_and_keeps_the_rest() -> None:
     spec = {"a": compile_template("{{ env }}", RULE), "b": [1, compile_template("x{{ env }}", RULE), None], "c": True}
     assert render_tree(spec, {"env": "dev"}, "w") == {"a": "dev", "b": [1, "xdev", None], "c": True}
+
+
+class _Named(str):
+    """A str subclass: its str() is jinja2's to make."""
+
+
+LOOKUP_VARIABLES = {
+    "app": "shop",
+    "env": "dev",
+    "port": 8080,
+    "flag": True,
+    "none": "a variable named none",
+    "nothing": None,
+    "ratio": 0.5,
+    "named": _Named("x"),
+    "resource": {"name": "db", "items": "an items key", "id": 7, "deep": {"er": "e"}, "list": ["a"]},
+    "range": "a variable named range",
+}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ app }}-{{ env }}",
+        "{{app}}.{{ resource.name }}:{{ port }}",
+        "{{ resource.deep.er }}\n",
+        "{{ resource.items }}",  # a dict's method, found before the key
+        "{{ resource.list }} {{ flag }} {{ nothing }} {{ ratio }} {{ named }} {{ resource.id }}",
+        "{{ none }} {{ true }} {{ range }}",  # constants, and a variable that shadows a global
+        "a\r\n{{ app }}",  # jinja2 writes its line breaks as \n
+        "{{- app }} x {# c #}{{ env -}}",
+        "{{ resource.deep.er.upper }}",
+        "{{ resource.name.upper }}",
+        "{{ app }}}}{ {{ env }}",
+    ],
+)
+def test_a_template_of_names_renders_what_jinja2_renders(source: str) -> None:
+    # Templates of text and `{{ a.b }}` lookups are rendered by looking the names up; every other case goes through
+    # jinja2. Either way the text is jinja2's, byte for byte.
+    tpl = compile_template(source, RULE)
+    through_jinja2 = tpl._run(lambda: tpl.template, LOOKUP_VARIABLES, "w", None)
+    assert tpl.render(LOOKUP_VARIABLES, "w") == through_jinja2
+
+
+@pytest.mark.parametrize("source", ["{{ resource.missing }}-{{ app }}", "{{ regoin }}", "{{ app.name }}"])
+def test_a_template_of_names_fails_as_jinja2_fails(source: str) -> None:
+    variables = {"resource": {"name": "db"}, "app": "a", "region": "eu"}
+    tpl = compile_template(source, RULE, 3)
+    with pytest.raises(UserError) as through_jinja2:
+        tpl._run(lambda: tpl.template, variables, "w", None)
+    with pytest.raises(UserError) as rendered:
+        tpl.render(variables, "w")
+    assert (rendered.value.message, rendered.value.line) == (through_jinja2.value.message, through_jinja2.value.line)
