@@ -234,6 +234,7 @@ _QUALIFIERS = frozenset(
 )
 _VERSION = re.compile(r"v?\d+")
 _WORD_SUFFIXES = ("password", "passwd", "secret", "token", "apikey", "passphrase")
+_PLURAL_STEMS = ("password", "passwd", "passphrase", "passcode")
 
 
 @lru_cache(maxsize=4096)
@@ -251,6 +252,8 @@ def credential_key(key: str) -> bool:
     while len(words) > 1 and (words[-1] in _QUALIFIERS or _VERSION.fullmatch(words[-1])):
         words = words[:-1]
     last = words[-1].rstrip("0123456789") or words[-1]  # PASSWORD2
+    if last.endswith("s") and last[:-1].endswith(_PLURAL_STEMS):
+        last = last[:-1]  # passwords, DB_PASSPHRASES: a list of them (tokens and keys are often counts and names)
     return (
         last in _FINAL_WORDS or tuple(words[-2:]) in _FINAL_PAIRS or (len(last) > 6 and last.endswith(_WORD_SUFFIXES))
     )

@@ -565,6 +565,8 @@ def test_in_a_file_a_dollar_word_stays_what_its_reader_may_expand(value: str) ->
 PW = "BlueHarbor" + "2024x"
 CONFIG_LEAKS = {
     "explicit key": ("config.yaml", f"? password\n: {PW}\n"),
+    "list under a plural name": ("config.yaml", f"users:\n  passwords: [{PW}]\n"),
+    "list under a plural name in toml": ("app.toml", f'passphrases = ["{PW}", "x"]\n'),
     "explicit key nested": ("config.yml", f"db:\n  ? password\n  : {PW}\n"),
     "flow mapping": ("config.yaml", f"db: {{host: db, password: {PW}}}\n"),
     "escaped key": ("config.json", '{"pass\\u0077ord": "' + PW + '"}'),
