@@ -62,15 +62,18 @@ def evaluate_tree(
 ) -> Report:
     """The policy report of a rendered tree, denials included (`explain` and `check` list them all)."""
     from generator.check.load import load_policies, read_policy_documents
-    from generator.check.policy import Report, evaluate
+    from generator.check.policy import Report, Target, evaluate
 
     docs = list(tree.plan.rules.policy_docs) + (read_policy_documents(policies_dir) if policies_dir else [])
     if not docs:
         return Report()  # no policy: the CEL library is never imported
+    policies = load_policies(docs)
+    if judged and not policies.reads_deployed:
+        return Report()  # every verdict is the one its last write had (see policy.evaluate)
     manifests = f"{tree.plan.env['paths']['manifests']}/{MANIFEST}"
     by_name = {w.name: w for w in workloads}
-    targets = [_target(obj, manifests, by_name) for obj in tree.objects]
-    return evaluate(load_policies(docs), targets, old=old, context=tree.plan.context, judged=judged)
+    targets = [_target(Target, obj, manifests, by_name) for obj in tree.objects]
+    return evaluate(policies, targets, old=old, context=tree.plan.context, judged=judged)
 
 
 def old_objects(current: Mapping[str, bytes], tree: RenderedTree) -> Deployed:
@@ -123,21 +126,20 @@ class Deployed(Mapping[Key, Mapping[str, Any]]):
     __hash__ = None  # type: ignore[assignment]
 
 
-def _target(obj: dict[str, Any], file: str, workloads: Mapping[str, Workload]) -> Target:
-    """A rendered object with the way back to its Score spec: the container by name, else the workload."""
-    from generator.check.policy import Target
-
+def _target(target: type[Target], obj: dict[str, Any], file: str, workloads: Mapping[str, Workload]) -> Target:
+    """A rendered object with the way back to its Score spec: the container by name, else the workload (`target`:
+    the Target class, imported by the caller once for all objects)."""
     name = ((obj.get("metadata") or {}).get("labels") or {}).get("app.kubernetes.io/name")
     workload = workloads.get(name) if isinstance(name, str) else None
     if workload is None:
-        return Target(obj, file)
+        return target(obj, file)
     found = workload
 
     def source(container: Mapping[str, Any]) -> Any:
         spec = next((c for c in found.containers if c.name == container.get("name")), None)
         return spec.where if spec is not None else found.where
 
-    return Target(obj, file, source)
+    return target(obj, file, source)
 
 
 def repo_path(file: str) -> str:

@@ -95,6 +95,11 @@ class PolicySet:
     def __bool__(self) -> bool:
         return bool(self.bindings)
 
+    @cached_property
+    def reads_deployed(self) -> bool:
+        """Whether any binding's verdict can depend on the object already deployed (see evaluate's `judged`)."""
+        return any(_reads_old(p, b) for b in self.bindings if (p := self.policies.get(b.policy)) is not None)
+
 
 @dataclass(frozen=True)
 class Target:

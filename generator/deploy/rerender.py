@@ -29,6 +29,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import fnmatch
+import gc
 import hashlib
 import itertools
 import json
@@ -327,6 +328,11 @@ def _init(rules_dir: str | None, workdir: str, tip: str) -> None:
     _W["rules"] = load_rules(_W["dir"])  # held, not looked up per app (the lookup lists and stats the folder)
     _W["reader"] = BlobReader(Git(Path(workdir)))
     _W["tip"] = tip
+    # What is loaded now (modules, rules, compiled templates) lives as long as the process: the collector stops
+    # walking it, and runs less often over the apps' short-lived objects (N=300, one worker: 0.77 s -> 0.14 s).
+    gc.collect()  # what is garbage already is not kept
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
 
 
 def render_batch(jobs: list[Job]) -> list[AppResult]:
@@ -552,6 +558,7 @@ def stream(
         finally:
             _W.pop("reader").close()
         return
+    gc.freeze()  # what the workers inherit is not walked by their collectors (nor copied for it, page by page)
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_init,
                              initargs=init) as ex:  # fmt: skip
         pending: deque[tuple[Future[list[AppResult]], list[str]]] = deque()
