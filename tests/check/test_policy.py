@@ -155,37 +155,31 @@ spec: {policyName: no-scale-down, validationActions: [Audit]}
     assert run(ps, deployment(replicas=1)).passed
 
 
+def _denying(name: str, expression: str) -> str:
+    """A policy over every resource, bound with Deny."""
+    return f"""
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {{name: {name}}}
+spec:
+  matchConstraints:
+    resourceRules: [{{apiGroups: [apps], apiVersions: ["*"], operations: ["*"], resources: ["*"]}}]
+  validations: [{{expression: "{expression}"}}]
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {{name: {name}}}
+spec: {{policyName: {name}, validationActions: [Deny]}}
+"""
+
+
 def test_objects_judged_as_written_are_judged_again_only_where_the_deployed_object_counts() -> None:
     # `judged`: a re-render's objects, byte for byte what this version wrote under the same policies. A binding
     # that cannot depend on the deployed object said its verdict then; one that reads oldObject judges the UPDATE.
-    doc = """
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicy
-metadata: {name: no-scale-down}
-spec:
-  matchConstraints:
-    resourceRules: [{apiGroups: [apps], apiVersions: ["*"], operations: ["*"], resources: ["*"]}]
-  validations: [{expression: "oldObject == null || object.spec.replicas >= oldObject.spec.replicas"}]
----
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicyBinding
-metadata: {name: no-scale-down}
-spec: {policyName: no-scale-down, validationActions: [Deny]}
----
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicy
-metadata: {name: at-most-two}
-spec:
-  matchConstraints:
-    resourceRules: [{apiGroups: [apps], apiVersions: ["*"], operations: ["*"], resources: ["*"]}]
-  validations: [{expression: "object.spec.replicas <= 2"}]
----
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicyBinding
-metadata: {name: at-most-two}
-spec: {policyName: at-most-two, validationActions: [Deny]}
-"""
-    ps = load_string(doc)
+    scale_down = "oldObject == null || object.spec.replicas >= oldObject.spec.replicas"
+    ps = load_string(
+        _denying("no-scale-down", scale_down) + "---" + _denying("at-most-two", "object.spec.replicas <= 2")
+    )
     obj, deployed = deployment(replicas=3), [deployment(replicas=4)]
     assert sorted(r.policy.name for r in run(ps, obj, old=deployed).denials) == ["at-most-two", "no-scale-down"]
     assert [r.policy.name for r in run(ps, obj, old=deployed, judged=True).denials] == ["no-scale-down"]
