@@ -1072,7 +1072,7 @@ def _token(token: str, depth: int) -> tuple[str, int] | None:
     """What one token is (an encoded credential, a random-looking string) and its rank, or None. Judged once
     per process (short ones): names, labels and image references repeat in every file of every app."""
     raw = _token_bytes(token)
-    if raw is not None and (raw.startswith(_ARCHIVES) or raw[257:262] == b"ustar"):
+    if raw is not None and _archive(raw):
         text = _unpacked(raw)
         if text is None:
             return "an archive plato cannot read within 1 MB (it may hold a credential)", 3
@@ -1106,7 +1106,19 @@ def _public_binary(token: str) -> bool:
 
 
 _ARCHIVE_MAX = 1 << 20  # what of an archive is read to judge it: one that holds more is refused, unread
-_ARCHIVES = (b"\x1f\x8b", b"PK\x03\x04")  # gzip, zip (a jar); a tar is known by `ustar` at byte 257
+# Compression methods a zip reader knows (stored, deflate, deflate64, bzip2, lzma, zstd, xz, ppmd).
+_ZIP_METHODS = frozenset({0, 8, 9, 12, 14, 93, 95, 98})
+
+
+def _archive(raw: bytes) -> bool:
+    """Bytes that an archive reader opens: a gzip header (deflate, the one method gzip defines, and no reserved
+    flag), a zip entry with a method its readers know, a tar (`ustar` at byte 257). Two or four magic bytes are
+    not enough: one sha256 digest in 65,536 begins with gzip's `1f8b`, and no reader opens it."""
+    if raw.startswith(b"\x1f\x8b"):
+        return len(raw) > 3 and raw[2] == 8 and not raw[3] & 0xE0
+    if raw.startswith(b"PK\x03\x04"):
+        return len(raw) >= 30 and int.from_bytes(raw[8:10], "little") in _ZIP_METHODS
+    return raw[257:262] == b"ustar"
 
 
 def _unpacked(raw: bytes) -> str | None:
