@@ -736,7 +736,10 @@ def _defaults(text: str, offset: int) -> Iterator[Finding]:
         if not _default_is_literal(default):
             continue
         start = text.rfind("\n", 0, m.start()) + 1
-        before = _BEFORE_DEFAULT.search(text[max(start, m.start() - 300) : m.start() + 2])
+        window = text[max(start, m.start() - 300) : m.start() + 2]
+        if "{{" not in window and "{%" not in window and "${" not in window:
+            continue  # no template or reference holds it (the search below would try every start for nothing)
+        before = _BEFORE_DEFAULT.search(window)
         if before and credential_key(before.group("key")):
             at = m.start("default") if m.group("default") else m.start("quoted")
             yield Finding(f"a literal default for '{before.group('key')}'", offset + at, offset + at + len(default), 2)
