@@ -39,7 +39,7 @@ import re
 import signal
 import zlib
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -372,7 +372,7 @@ def render_one(job: Job) -> AppResult:
         # The pipeline's one composition with the worker's rule set; the policies are judged in _compare, against
         # what the tip holds. A denied app fails, the others go on.
         wrote = checked_before(record, oid, view)
-        checked = (lambda path, data: wrote.get(path) == blob_id(data)) if wrote else None
+        checked = _as_left(wrote) if wrote else None
         tree = inputs.render(rules=_W["rules"], quiet=True, admit=False, checked=checked, recorded=bool(wrote))
         used = tree.plan.rules_used()
         before = record.get("rules") or {}
@@ -387,14 +387,29 @@ def render_one(job: Job) -> AppResult:
             record.get("given"),
             record.get("promoted"),
             output=output_digest(tree.files),
-            match=match_digest(_W["rules"]),
+            match=(match := match_digest(_W["rules"])),
         )
-        judged = checked is not None and (record.get("digests") or {}).get("match") == match_digest(_W["rules"])
+        judged = checked is not None and (record.get("digests") or {}).get("match") == match
         _compare(view, inputs, tree, record, desired(tree, new_record, checked), diffs, result,
                  judged and _as_written(tree, checked))  # fmt: skip
     except PlatoError as exc:
         result.error = exc.render()
     return result
+
+
+def _as_left(wrote: dict[str, str]) -> Callable[[str, bytes], bool]:
+    """Whether a file holds the bytes the app's last write left at its path (`wrote`: blob ids by path). The
+    check stage, desired() and _as_written ask of the same bytes: each is hashed once."""
+    seen: dict[str, tuple[bytes, bool]] = {}
+
+    def checked(path: str, data: bytes) -> bool:
+        hit = seen.get(path)
+        if hit is None or hit[0] is not data:
+            oid = wrote.get(path)
+            hit = seen[path] = (data, oid is not None and oid == blob_id(data))
+        return hit[1]
+
+    return checked
 
 
 def _as_written(tree: Any, checked: Any) -> bool:

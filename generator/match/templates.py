@@ -16,6 +16,7 @@ from functools import cache
 from typing import Any, TypeVar
 
 from generator.errors import UserError
+from generator.match import bounds
 
 
 class RuleRefusal(Exception):
@@ -70,8 +71,6 @@ class Tpl:
         pieces = _lookups(self.source)
         parts = None if pieces is None else _looked_up(pieces, variables)
         if parts is not None:  # what jinja2 would write, without a context, a budget and a generator per text
-            from generator.match import bounds
-
             try:
                 return bounds.output(parts)
             except bounds.TemplateLimit as exc:
@@ -98,8 +97,6 @@ class Tpl:
     def _run(self, compiled: Callable[[], Any], variables: dict[str, Any], what: str, marked: list[str] | None) -> str:
         from jinja2 import TemplateError
         from jinja2.exceptions import SecurityError, UndefinedError
-
-        from generator.match import bounds
 
         token = bounds.start()
         try:
@@ -271,25 +268,28 @@ _LOOKUPS: dict[str, tuple[tuple[str, tuple[str, ...]], ...] | None] = {}
 def _lookups(source: str) -> tuple[tuple[str, tuple[str, ...]], ...] | None:
     """The template as (text, name path) pieces when it holds nothing but text and `{{ a.b.c }}` lookups; else
     None. Text with a tag, a comment or a carriage return (jinja2 writes its line breaks as "\n") is no such
-    template."""
-    if source in _LOOKUPS:
-        return _LOOKUPS[source]
+    template. Cut once per source."""
+    if source not in _LOOKUPS:
+        found = _cut(source)
+        if len(_LOOKUPS) >= 4096:
+            return found
+        _LOOKUPS[source] = found
+    return _LOOKUPS[source]
+
+
+def _cut(source: str) -> tuple[tuple[str, tuple[str, ...]], ...] | None:
     pieces: list[tuple[str, tuple[str, ...]]] = []
     at = 0
     for m in _LOOKUP.finditer(source):
         path = tuple(m.group(1).split("."))
         if path[0] in _NOT_LOOKED_UP:
-            pieces = []
-            break
+            return None
         pieces.append((source[at : m.start()], path))
         at = m.end()
-    tail = source[at:]
-    texts = [t for t, _ in pieces] + [tail]
-    plain = bool(pieces) and not any(mark in t for t in texts for mark in ("{{", "{%", "{#", "\r"))
-    found = (*pieces, (tail, ())) if plain else None
-    if len(_LOOKUPS) < 4096:
-        _LOOKUPS[source] = found
-    return found
+    pieces.append((source[at:], ()))
+    if len(pieces) == 1 or any(mark in text for text, _ in pieces for mark in ("{{", "{%", "{#", "\r")):
+        return None
+    return tuple(pieces)
 
 
 def _looked_up(pieces: tuple[tuple[str, tuple[str, ...]], ...], variables: dict[str, Any]) -> list[str] | None:
