@@ -148,7 +148,7 @@ def app_readme(plan: Plan, workload_files: list[str], has_terraform: bool) -> st
             f"- Infrastructure: `{plan.env['paths']['terraform']}/` (applied by the platform's Terraform pipeline)"
         )
     lines += [
-        f"- Rendered by plato {__version__} with rules `{plan.rules.digest}`",
+        f"- Rendered by plato {__version__} with rules `{plan.rules_digest()}` (the digest of the rules it uses)",
         "",
         "Reproduce:",
         "",

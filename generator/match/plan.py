@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import string
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -74,6 +75,14 @@ class Plan:
         """Every rule that shaped this plan, with its digest: what a later rule change is compared against."""
         used = [self.environment, *(p for p in self.profiles.values() if p), *(n.rule for n in self.resources.values())]
         return {r.ref: r.digest for r in sorted(used, key=lambda r: r.ref)}
+
+    def rules_digest(self) -> str:
+        """The digest of the rules this plan used, alone (what an app's README names): a change to a rule the app
+        does not use leaves its files byte for byte as they are, so a rule change elsewhere in the fleet makes no
+        change here (no file and no record to rewrite, check and commit). The rule set's own digest names the
+        whole set in commits and pull requests."""
+        text = "".join(f"{ref} {digest}\n" for ref, digest in self.rules_used().items())
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def derive_context(ctx: Mapping[str, str], rules: RuleSet) -> tuple[dict[str, str], list[str]]:

@@ -497,6 +497,30 @@ def test_a_rule_change_renders_only_the_apps_that_used_the_rule_and_full_renders
     assert code == 0 and json.loads(out)["skipped"] == {"unchanged": 4}, err  # the new records say so
 
 
+def test_a_rule_an_app_does_not_use_leaves_its_files_and_record_byte_for_byte(tmp_path: Path) -> None:
+    """The README names the digest of the rules its app used, not of the whole rule set: production's profile
+    changes production's files and records, and development's stay as they were (nothing to rewrite, check or
+    commit there), while the rule set's own digest still names the new rules in the commit."""
+    old, new = bundled_dir("rules"), new_rules(tmp_path)
+
+    def files(env: str, rules: Path) -> dict[str, bytes]:
+        ctx = [f"env={env}", "app=a1", "org=acme", "source_sha=" + "a" * 40, "source_time=1000"]
+        tree, record = rendered(Inputs.load([SHOP], context=ctx, image="ghcr.io/acme/a1:1.0", rules_dir=rules))
+        return desired(tree, record)
+
+    assert files("development", new) == files("development", old)
+    before, after = files("production", old), files("production", new)
+    changed = sorted(p for p in after if after[p] != before.get(p))
+    assert changed == [".plato/inputs/production/a1.json", "production/a1/README.md", "production/a1/manifest.yaml"]
+    bare = fleet(tmp_path, ["a1"])
+    code, out, err = plato("rerender", "--repo", str(bare), "--rules", str(new), "--full", "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["changed"] == ["production/a1"]
+    head = git(bare, "log", "-1", "--format=%B", "main")
+    assert git(bare, "diff", "--name-only", "main~1", "main").split() == changed
+    assert re.search(r"rules [0-9a-f]{12}", head), head
+
+
 def _age_records(work: Path) -> Path:
     """In a clone of the fleet: development's a1 record loses its digests, a2's names another plato version."""
     inputs = work / ".plato" / "inputs" / "development"
