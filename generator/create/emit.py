@@ -116,8 +116,15 @@ def ordered(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def dump_documents(objects: list[dict[str, Any]]) -> str:
+    from generator.create.yamlout import dump_all
+
     docs = ordered(objects)
-    return "---\n" + "---\n".join(dump_yaml(o) for o in docs) if docs else ""
+    fast = dump_all(docs)
+    return (
+        "---\n" + "---\n".join(f if f is not None else dump_yaml_slow(o) for f, o in zip(fast, docs, strict=True))
+        if docs
+        else ""
+    )
 
 
 def dump_json(obj: Any) -> str:

@@ -28,10 +28,25 @@ def _plain(text: str) -> bool:
 # Scalars repeat across the files of a fleet (labels, keys, kinds): each short one is spelled once per process.
 # Long ones (a file's content) are spelled each time rather than kept: a re-render's memory stays flat.
 CACHED = 256
+_SPELLED: dict[str, tuple[str, tuple[str, ...] | None]] = {}
+SPELLED_MAX = 16384
+
+
+class _Later(Exception):
+    """A scalar libyaml must spell: written once the whole file is written, with the file's others (one libyaml
+    call for all of them costs what about three separate calls do)."""
 
 
 def _value(text: Any) -> tuple[str, tuple[str, ...] | None]:
-    return _spelled(text) if len(text) <= CACHED else _spell(text)
+    hit = _SPELLED.get(text)
+    if hit is not None:
+        return hit
+    if len(text) <= CACHED and _plain(text):
+        if len(_SPELLED) >= SPELLED_MAX:
+            _SPELLED.clear()
+        _SPELLED[text] = hit = (text, None)
+        return hit
+    raise _Later
 
 
 def _spell(text: Any) -> tuple[str, tuple[str, ...] | None]:
@@ -55,7 +70,42 @@ def _spell(text: Any) -> tuple[str, tuple[str, ...] | None]:
     return inline, None
 
 
-_spelled = lru_cache(maxsize=16384)(_spell)
+_ENTRY = re.compile(r"k(\d{6}): (.*)")
+
+
+def _spell_all(texts: list[str]) -> list[tuple[str, tuple[str, ...] | None] | None]:
+    """_spell of each text (None: left to libyaml), in one libyaml call: as the values of one mapping, each is
+    written as it is as the value of its own (same indentation, same block style; a last key keeps the last one
+    from ending the document). Anything unexpected in that text, and each is spelled alone."""
+    from generator.create.emit import dump_yaml_slow
+
+    written = dump_yaml_slow({**{f"k{i:06d}": t for i, t in enumerate(texts)}, "l": 0})
+    found: list[tuple[str, list[str] | None]] = []  # (inline text or block header, the block's lines)
+    lines = written.split("\n")
+    if lines[-2:] == ["l: 0", ""]:
+        for line in lines[:-2]:
+            m = _ENTRY.fullmatch(line)
+            if m and int(m.group(1)) == len(found):
+                value = m.group(2)
+                found.append((value, [] if value[:1] in ("|", ">") else None))
+            elif found and found[-1][1] is not None and (not line or line.startswith("  ")):
+                found[-1][1].append(line[2:])
+            else:  # a multi-line flow scalar, or what this reading does not know
+                break
+        else:
+            if len(found) == len(texts):
+                # A kept final newline ("|+") makes libyaml end a document with "..." or not, as what follows it
+                # in that document decides: such a document is left to libyaml (as _spell leaves it).
+                return [None if block is not None and "+" in text else (text, None if block is None else tuple(block))
+                        for text, block in found]  # fmt: skip
+    return [_spell_or_none(t) for t in texts]
+
+
+def _spell_or_none(text: str) -> tuple[str, tuple[str, ...] | None] | None:
+    try:
+        return _spell(text)
+    except _Unsupported:
+        return None
 
 
 @lru_cache(maxsize=16384)
@@ -95,13 +145,16 @@ def _float(spelling: str) -> tuple[str, tuple[str, ...] | None]:
     return _spell(float(spelling))
 
 
-def _block(head: str, header: str, lines: tuple[str, ...], indent: int, out: list[str]) -> None:
+def _block(head: str, header: str, lines: tuple[str, ...], indent: int, out: _Out) -> None:
+    out.append(_block_text(head, header, lines, indent))
+
+
+def _block_text(head: str, header: str, lines: tuple[str, ...], indent: int) -> str:
     pad = " " * indent
-    out.append(f"{head} {header}\n")
-    out.extend(f"{pad}{line}\n" if line else "\n" for line in lines)
+    return f"{head} {header}\n" + "".join(f"{pad}{line}\n" if line else "\n" for line in lines)
 
 
-def _mapping(d: dict[str, Any], indent: int, out: list[str], first: str | None = None) -> None:
+def _mapping(d: dict[str, Any], indent: int, out: _Out, first: str | None = None) -> None:
     pad = " " * indent
     for k in sorted(d):
         if type(k) is not str:
@@ -126,16 +179,21 @@ def _mapping(d: dict[str, Any], indent: int, out: list[str], first: str | None =
             _leaf(key + ":", v, indent, out)
 
 
-def _leaf(head: str, v: Any, indent: int, out: list[str]) -> None:
+def _leaf(head: str, v: Any, indent: int, out: _Out) -> None:
     """A scalar after `head` ("key:" or "-"): on the same line, or as a block scalar below it."""
-    text, lines = _scalar(v)
+    try:
+        text, lines = _scalar(v)
+    except _Later:
+        out.pending.append((len(out), head, v, indent))
+        out.append("")  # its place
+        return
     if lines is None:
         out.append(f"{head} {text}\n")
     else:
         _block(head, text, lines, indent + 2, out)
 
 
-def _sequence(items: list[Any], indent: int, out: list[str], first: str | None = None) -> None:
+def _sequence(items: list[Any], indent: int, out: _Out, first: str | None = None) -> None:
     pad = " " * indent
     for v in items:
         prefix = (first if first is not None else pad) + "- "
@@ -154,13 +212,43 @@ def _sequence(items: list[Any], indent: int, out: list[str], first: str | None =
             _leaf(prefix.rstrip(" "), v, indent, out)
 
 
+class _Out(list[str]):
+    """A document's lines as they are written, with the places of the scalars left for libyaml."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pending: list[tuple[int, str, Any, int]] = []  # (place, head, value, indent)
+
+
 def dump(document: dict[str, Any]) -> str | None:
     """The document as libyaml would write it, or None when it holds something only libyaml should write."""
-    if not isinstance(document, dict) or not document:
-        return None
-    out: list[str] = []
-    try:
-        _mapping(document, 0, out)
-    except _Unsupported:
-        return None
-    return "".join(out)
+    return dump_all([document])[0]
+
+
+def dump_all(documents: list[Any]) -> list[str | None]:
+    """dump() of each document, the scalars that only libyaml spells spelled together (one call for a file)."""
+    written: list[_Out | None] = []
+    for document in documents:
+        out = _Out()
+        try:
+            if not isinstance(document, dict) or not document:
+                raise _Unsupported
+            _mapping(document, 0, out)
+        except _Unsupported:
+            written.append(None)
+            continue
+        written.append(out)
+    pending = [(i, out, place) for i, out in enumerate(written) if out is not None for place in out.pending]
+    if pending:
+        texts = [value for _, _, (_, _, value, _) in pending]
+        for (i, out, (at, head, value, indent)), spelled in zip(pending, _spell_all(texts), strict=True):
+            if spelled is None:
+                written[i] = None
+                continue
+            if len(value) <= CACHED:
+                if len(_SPELLED) >= SPELLED_MAX:
+                    _SPELLED.clear()
+                _SPELLED[value] = spelled
+            text, lines = spelled
+            out[at] = f"{head} {text}\n" if lines is None else _block_text(head, text, lines, indent + 2)
+    return ["".join(out) if out is not None else None for out in written]

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from testkit.shared import REPO
 
 from generator.create.emit import dump_yaml, dump_yaml_slow
-from generator.create.yamlout import dump
+from generator.create.yamlout import dump, dump_all
 
 GOLDEN = REPO / "golden"
 
@@ -89,6 +89,35 @@ def test_generated_documents_are_written_as_libyaml_writes_them(doc: dict[str, A
     if fast is not None:  # None: left to libyaml (a kept final newline, a key that is not text)
         assert fast == dump_yaml_slow(doc)
     assert dump_yaml(doc) == dump_yaml_slow(doc)
+
+
+def test_each_golden_files_documents_written_together_are_written_as_libyaml_writes_them() -> None:
+    docs = _documents()
+    files = [docs[i : i + 25] for i in range(0, len(docs), 25)]  # the goldens' documents, 25 to a file
+    for file in files:
+        assert dump_all(file) == [dump_yaml_slow(doc) for doc in file]
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.dictionaries(keys, documents, min_size=1, max_size=4), max_size=5))
+def test_a_files_documents_written_together_are_each_written_as_libyaml_writes_it(docs: list[Any]) -> None:
+    """The scalars only libyaml spells are spelled in one call for all the documents of a file: each document
+    still comes out as libyaml writes it alone, or is left to libyaml (None) on its own."""
+    for fast, doc in zip(dump_all(docs), docs, strict=True):
+        assert fast == dump(doc)
+        if fast is not None:
+            assert fast == dump_yaml_slow(doc)
+
+
+def test_a_document_left_to_libyaml_leaves_the_others_of_its_file_on_the_fast_path() -> None:
+    docs = [
+        {"a": "x: y", "b": "line\n\nmore\n"},
+        {"a": "kept\n\n", "b": "#c"},  # libyaml ends it with "...": its job
+        {"c": ["- d", "1e3", "e\nf"], "d": "  lead\nx"},
+    ]
+    fast = dump_all(docs)
+    assert fast[1] is None
+    assert [fast[0], fast[2]] == [dump_yaml_slow(docs[0]), dump_yaml_slow(docs[2])]
 
 
 def test_equal_floats_with_different_spellings_are_not_confused() -> None:
