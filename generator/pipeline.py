@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -90,11 +90,11 @@ class Inputs:
         return tree
 
     def admit(
-        self, tree: RenderedTree, old: Objects | None = None, quiet: bool = False, judged: bool = False
+        self, tree: RenderedTree, old: Objects | None = None, quiet: bool = False, judged: Collection[int] = ()
     ) -> Report:
         """The check stage's admission policies on a rendered tree; `old` the objects the deployment repository
         holds now (each an UPDATE with that oldObject); without it every object is a CREATE. A denial raises.
-        `judged`: see policy.evaluate."""
+        `judged`: the objects (by id) judged before, see policy.evaluate."""
         from generator.check.admission import check_tree
 
         self.policy_report = check_tree(tree, self.workloads, self.policies_dir, self.annotate, quiet, old, judged)

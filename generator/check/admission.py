@@ -6,7 +6,7 @@ holds at the app's paths (see generator/deploy/publish.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +29,7 @@ def check_tree(
     annotate: bool = False,
     quiet: bool = False,
     old: Objects | None = None,
-    judged: bool = False,
+    judged: Collection[int] = (),
 ) -> Report:
     """The ONE point where rendered objects meet the platform's ValidatingAdmissionPolicies (the rules folder's
     and --policies DIR's), after create and before any deploy step. `old`: the objects the deployment repository
@@ -58,7 +58,7 @@ def evaluate_tree(
     workloads: list[Workload],
     policies_dir: Path | None = None,
     old: Objects | None = None,
-    judged: bool = False,
+    judged: Collection[int] = (),
 ) -> Report:
     """The policy report of a rendered tree, denials included (`explain` and `check` list them all)."""
     from generator.check.load import load_policies, read_policy_documents
@@ -68,7 +68,7 @@ def evaluate_tree(
     if not docs:
         return Report()  # no policy: the CEL library is never imported
     policies = load_policies(docs)
-    if judged and not policies.reads_deployed:
+    if judged and not policies.reads_deployed and all(id(obj) in judged for obj in tree.objects):
         return Report()  # every verdict is the one its last write had (see policy.evaluate)
     manifests = f"{tree.plan.env['paths']['manifests']}/{MANIFEST}"
     by_name = {w.name: w for w in workloads}

@@ -13,10 +13,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from generator.check import configs
 from generator.credentials import (
@@ -41,6 +41,17 @@ if TYPE_CHECKING:
 
 Loc = tuple[str | int, ...]
 Checked = Callable[[str, bytes], bool]  # whether these bytes at this path were checked as they left before
+
+
+class LastWrite(Protocol):
+    """A Checked that also knows the documents of the file this version of plato last wrote (and checked) at a
+    path, as text: a document written again to the same text is the same object, judged then (see check_blob)."""
+
+    def __call__(self, path: str, data: bytes) -> bool: ...
+
+    def documents(self, path: str) -> Collection[bytes]: ...
+
+
 REFERENCE_HINT = (
     "no secret value may reach the deployment repository: declare it as a secret output of a resource and "
     "write ${resources.<name>.<output>} (it is written as a reference, never as a value)"
@@ -296,15 +307,18 @@ def _clean_key(path: str, data: bytes, docs: list[Any] | None) -> bytes:
     return how + hashlib.blake2b(data, digest_size=16).digest()
 
 
-def check_blob(path: str, data: bytes, docs: list[Any] | None = None) -> None:
+def check_blob(path: str, data: bytes, docs: list[Any] | None = None, known: Collection[bytes] = ()) -> None:
     """Refuse a file plato would write if anything in it looks like a credential (exit 2, file:line). `docs`: the
-    objects the file was written from, in file order (else a YAML file is read back)."""
+    objects the file was written from, in file order (else a YAML file is read back). `known`: documents, as
+    text, that this version of plato wrote and checked before (see LastWrite): a document of `docs` written to
+    one of them is that object again (the writer spells distinct values distinctly), and its walk would find
+    what it found then, nothing; the file's text is still scanned whole."""
     key = _clean_key(path, data, docs)
     if key in _CLEAN:
         return
     text = data.decode("utf-8", errors="replace")
     if docs is not None:
-        _check_documents(path, text, docs)
+        _check_documents(path, text, docs, _known_documents(data, docs, known))
         found = first(text, assignments=False)
     elif path.endswith((".yaml", ".yml")):
         _check_yaml(path, text)
@@ -334,8 +348,21 @@ def _check_yaml(path: str, text: str) -> None:
     _check_documents(path, text, docs)
 
 
-def _check_documents(path: str, text: str, docs: list[Any]) -> None:
+def _known_documents(data: bytes, docs: list[Any], known: Collection[bytes]) -> set[int]:
+    """The indexes of the documents written to a text among `known` (none when the texts and `docs` differ in
+    number: then which text is which object is not known)."""
+    if not known:
+        return set()
+    from generator.create.emit import documents_of
+
+    texts = documents_of(data)
+    return {i for i, t in enumerate(texts) if t in known} if len(texts) == len(docs) else set()
+
+
+def _check_documents(path: str, text: str, docs: list[Any], known: Collection[int] = ()) -> None:
     for i, doc in enumerate(docs):
+        if i in known:
+            continue
         hit = find_in(doc)
         if hit:
             raise _refusal(hit.what, path, line_of(text, hit.loc, i), _object_name(doc), hit.loc)
@@ -577,13 +604,15 @@ def check_outgoing(
     this version of plato has already written these bytes at this path, and so checked them as they left (a
     re-render's tree that still holds what the app's last write left, see deploy/rerender.py): such a file is
     judged as it was then, and is not scanned again."""
+    known = getattr(checked, "documents", None)
     for path, data in files.items():
         if checked is not None and checked(path, data):
             continue  # its path was judged with it; the re-render hands the same `checked` to desired()
         found = first(path, assignments=False)
         if found:
             raise _refusal(f"{found.what} in a file path", path, None)
-        check_blob(path, data, (documents or {}).get(path))
+        docs = (documents or {}).get(path)
+        check_blob(path, data, docs, known(path) if known is not None and docs is not None else ())
     return files
 
 

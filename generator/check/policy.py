@@ -7,7 +7,7 @@ A pure function: (policies, objects with their rendered file, the objects now in
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -189,15 +189,17 @@ def evaluate(
     old: Mapping[tuple[str, str, str, str], Mapping[str, Any]] | None = None,
     context: Mapping[str, str] | None = None,
     user: Mapping[str, Any] = CI_USER,
-    judged: bool = False,
+    judged: Collection[int] = (),
 ) -> Report:
     """Every binding against every object it matches. `old` maps key_of(object) to the object now deployed.
-    `judged`: these very objects, in this very context, were judged by these very policies and admitted when this
-    version of plato wrote them (a re-render whose app renders what its last write left, under the rule set's
-    same match digest, which covers the policies: see deploy/rerender.py). A binding whose verdict cannot depend
-    on the deployed object would say again what it said then, and is not evaluated; one that reads `oldObject` or
-    the operation is, as the deployed object is now another."""
+    `judged`: the objects (by id) that, as these very objects, in this very context and Namespace, were judged by
+    these very policies and admitted when this version of plato wrote them (a re-render's objects that render to
+    the text the app's last write left, under the rule set's same match digest, which covers the policies: see
+    deploy/rerender.py). A binding whose verdict cannot depend on the deployed object would say again what it
+    said then, and is not evaluated on them; one that reads `oldObject` or the operation is, as the deployed object
+    is now another. The others are judged by every binding."""
     namespaces = {(t.obj.get("metadata") or {}).get("name"): t.obj for t in targets if t.obj.get("kind") == "Namespace"}
+    fresh = [t for t in targets if id(t.obj) not in judged] if judged else targets
     results: list[Result] = []
     for binding in policies.bindings:
         policy = policies.policies.get(binding.policy)
@@ -205,10 +207,8 @@ def evaluate(
             continue
         # `old` is looked at only where it can change the verdict (a lazy `old` is then never read).
         reads_old = _reads_old(policy, binding)
-        if judged and not reads_old:
-            continue
         deployed = old if old is not None and reads_old else {}
-        for target in targets:
+        for target in targets if reads_old else fresh:
             before = deployed.get(key_of(target.obj))
             ns_obj = _namespace_object(target.obj, namespaces)
             if not _matches(policy, binding, target.obj, ns_obj, before):

@@ -115,6 +115,15 @@ def ordered(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(objects, key=object_key)
 
 
+_DOC_START = re.compile(rb"^---[ \t]*\r?\n", re.M)
+
+
+def documents_of(data: bytes | None) -> list[bytes]:
+    """A YAML file's documents as text, split at plain `---` lines (as dump_documents writes them: a `---` inside
+    a block scalar is indented)."""
+    return [d for d in _DOC_START.split(data or b"") if d.strip()]
+
+
 def dump_documents(objects: list[dict[str, Any]]) -> str:
     from generator.create.yamlout import dump_all
 

@@ -10,10 +10,9 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from generator.create.emit import dump_yaml
+from generator.create.emit import documents_of, dump_yaml
 
 _TF_BLOCK = re.compile(r'^(module|resource|data)\s+((?:"[^"]*"\s*)+)\{\s*$')
-_DOC_START = re.compile(rb"^---[ \t]*\r?\n", re.M)
 
 Status = Literal["added", "changed", "removed"]
 
@@ -153,7 +152,7 @@ def _written_objects(
     data: bytes | None, docs: list[dict[str, Any]] | None, changed: Counter[bytes]
 ) -> dict[tuple[str, str, str], dict[str, Any]] | None:
     """The objects of the `changed` documents of a file plato wrote from `docs` (None if it cannot tell which)."""
-    texts = [d for d in _DOC_START.split(data or b"") if d.strip()]
+    texts = documents_of(data)
     if docs is None or len(texts) != len(docs):
         return None
     out = {}
@@ -166,7 +165,7 @@ def _written_objects(
 
 def _documents(data: bytes | None) -> Counter[bytes]:
     """A YAML file's documents as text, split at plain `---` lines (as plato writes them)."""
-    return Counter(d for d in _DOC_START.split(data or b"") if d.strip())
+    return Counter(documents_of(data))
 
 
 def _object_changes(

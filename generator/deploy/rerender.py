@@ -39,7 +39,7 @@ import re
 import signal
 import zlib
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from generator import __version__
 from generator.check.admission import old_objects
+from generator.create.emit import documents_of
 from generator.create.render import OWNER_MARKER
 from generator.deploy.diff import ChangeSet, compare
 from generator.deploy.git import BlobReader, Clone, Git, PushRejected, TreeWalk, blob_id, ls_tree
@@ -261,6 +262,7 @@ class SliceTree(GitTree):
     def __init__(self, entries: Entries, covered: list[str], reader: BlobReader, tip: str) -> None:
         super().__init__(entries, reader)
         self.tip = tip
+        self.read_before: dict[str, bytes] = {}  # files read already (the last write's documents, then the diff)
         self.folders = tuple(c for c in covered if c.endswith("/"))
         self.exact = {c for c in covered if not c.endswith("/")}
 
@@ -283,6 +285,12 @@ class SliceTree(GitTree):
     def _check(self, rel: str) -> None:
         self._cover(rel)
         super()._check(rel)
+
+    def read_many(self, rels: list[str]) -> dict[str, bytes]:
+        new = [r for r in rels if r not in self.read_before]
+        if new:
+            self.read_before.update(super().read_many(new))
+        return {r: self.read_before[r] for r in rels}
 
     def entry(self, rel: str) -> tuple[str, str] | None:
         self._cover(rel)
@@ -372,7 +380,7 @@ def render_one(job: Job) -> AppResult:
         # The pipeline's one composition with the worker's rule set; the policies are judged in _compare, against
         # what the tip holds. A denied app fails, the others go on.
         wrote = checked_before(record, oid, view)
-        checked = _as_left(wrote) if wrote else None
+        checked = _LastWrite(wrote, view) if wrote else None
         tree = inputs.render(rules=_W["rules"], quiet=True, admit=False, checked=checked, recorded=bool(wrote))
         used = tree.plan.rules_used()
         before = record.get("rules") or {}
@@ -389,38 +397,62 @@ def render_one(job: Job) -> AppResult:
             output=output_digest(tree.files),
             match=(match := match_digest(_W["rules"])),
         )
-        judged = checked is not None and (record.get("digests") or {}).get("match") == match
+        same = checked is not None and (record.get("digests") or {}).get("match") == match
         _compare(view, inputs, tree, record, desired(tree, new_record, checked), diffs, result,
-                 judged and _as_written(tree, checked))  # fmt: skip
+                 _as_written(tree, checked) if same and checked is not None else frozenset())  # fmt: skip
     except PlatoError as exc:
         result.error = exc.render()
     return result
 
 
-def _as_left(wrote: dict[str, str]) -> Callable[[str, bytes], bool]:
-    """Whether a file holds the bytes the app's last write left at its path (`wrote`: blob ids by path). The
-    check stage, desired() and _as_written ask of the same bytes: each is hashed once."""
-    seen: dict[str, tuple[bytes, bool]] = {}
+class _LastWrite:
+    """What the app's last write left (`wrote`: blob ids by path), all of it written and checked by this version
+    of plato (see checked_before). Called with a file: whether it holds those very bytes (the check stage,
+    desired() and _as_written ask of the same bytes: each is hashed once). documents(path): the documents of the
+    YAML file that write left at the path, as text (guard.LastWrite), read once (and again by no one: see
+    SliceTree)."""
 
-    def checked(path: str, data: bytes) -> bool:
-        hit = seen.get(path)
+    def __init__(self, wrote: dict[str, str], view: SliceTree) -> None:
+        self.wrote, self.view = wrote, view
+        self.seen: dict[str, tuple[bytes, bool]] = {}
+        self.docs: dict[str, frozenset[bytes]] = {}
+
+    def __call__(self, path: str, data: bytes) -> bool:
+        hit = self.seen.get(path)
         if hit is None or hit[0] is not data:
-            oid = wrote.get(path)
-            hit = seen[path] = (data, oid is not None and oid == blob_id(data))
+            oid = self.wrote.get(path)
+            hit = self.seen[path] = (data, oid is not None and oid == blob_id(data))
         return hit[1]
 
-    return checked
+    def documents(self, path: str) -> frozenset[bytes]:
+        if path not in self.docs:
+            # The tree holds what the write left at each of its paths (checked_before): the file there is it.
+            left = path in self.wrote and path.endswith((".yaml", ".yml"))
+            self.docs[path] = frozenset(documents_of(self.view.read(path))) if left else frozenset()
+        return self.docs[path]
 
 
-def _as_written(tree: Any, checked: Any) -> bool:
-    """Every object of the tree is in a file that holds the bytes its last write left: the objects that write's
-    policies judged and admitted (see policy.evaluate's `judged`)."""
-    kept = {id(doc) for path, (data, docs) in tree.documents.items() if checked(path, data) for doc in docs}
-    return all(id(obj) in kept for obj in tree.objects)
+def _as_written(tree: Any, checked: _LastWrite) -> frozenset[int]:
+    """The objects of the tree (by id) that the app's last write left as they are: each is in a file that holds
+    that write's bytes, or is a document written to the text it had there. The policies of that write judged and
+    admitted them (see policy.evaluate's `judged`), in the context of the app's Namespace: none is when the
+    Namespace is not one of them."""
+    kept: set[int] = set()
+    for path, (data, docs) in tree.documents.items():
+        if checked(path, data):
+            kept.update(id(doc) for doc in docs)
+            continue
+        known = checked.documents(path)
+        texts = documents_of(data) if known else []
+        if len(texts) == len(docs):
+            kept.update(id(doc) for doc, text in zip(docs, texts, strict=True) if text in known)
+    if any(obj.get("kind") == "Namespace" and id(obj) not in kept for obj in tree.objects):
+        return frozenset()
+    return frozenset(kept)
 
 
 def _compare(view: SliceTree, inputs: Inputs, tree: Any, record: dict[str, Any], want: dict[str, bytes],
-             diffs: bool, result: AppResult, judged: bool = False) -> None:  # fmt: skip
+             diffs: bool, result: AppResult, judged: frozenset[int] = frozenset()) -> None:  # fmt: skip
     writes = [*tree.owned, record_path(tree.env, tree.app)]
     # The full listing has no folders: what it holds on the way to a written path is not a folder.
     ahead = {p: e for p in on_the_way(writes) if (e := view.entry(p)) is not None}

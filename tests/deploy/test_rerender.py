@@ -583,6 +583,43 @@ def test_files_this_version_wrote_are_not_scanned_again_and_all_others_are(
     assert by_app["a4"] == []
 
 
+def test_the_documents_a_change_leaves_as_they_were_are_not_walked_or_judged_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # production's profile changes its two Deployments; the manifest's other documents render to the text the
+    # last write left them at. Only the two are walked for secrets and judged by the policies that cannot depend
+    # on the deployed object (the rule set's policies are the same, so is its match digest); the file's text is
+    # scanned whole, and development, whose files are what its last write left, is judged by none.
+    from generator.check import guard, policy
+
+    bare = fleet(tmp_path, ["a1"])
+    walked: list[tuple[str, str]] = []
+    judged: list[tuple[bool, str, str]] = []
+    find_in, run = guard.find_in, policy._run
+
+    def walk(value: object, *a: object, **kw: object) -> object:
+        if isinstance(value, dict) and "kind" in value:
+            walked.append((value["kind"], value["metadata"]["name"]))
+        return find_in(value, *a, **kw)
+
+    def judge(p: policy.Policy, b: policy.Binding, target: policy.Target, *a: object) -> object:
+        judged.append((policy._reads_old(p, b), target.obj["kind"], target.obj["metadata"]["name"]))
+        return run(p, b, target, *a)
+
+    monkeypatch.setattr(guard, "find_in", walk)
+    monkeypatch.setattr(policy, "_run", judge)
+    monkeypatch.setattr(guard, "_CLEAN", set())
+    code, out, err = plato("rerender", "--full", "--repo", str(bare), "--rules", str(new_rules(tmp_path)),
+                           "--jobs", "1", "--format", "json")  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["changed"] == ["production/a1"]
+    changed = {("Deployment", "api"), ("Deployment", "worker")}
+    assert set(walked) == changed, walked
+    assert judged and {(kind, name) for reads_old, kind, name in judged if not reads_old} == changed, judged
+    manifest = git(bare, "show", "main:production/a1/manifest.yaml")
+    assert manifest.count("memory: 320Mi") == 2
+
+
 @pytest.mark.parametrize("shard", ["0/4", "5/4", "1/0", "a/b", "2", "1/2/3"])
 def test_bad_shard_is_a_clear_error(tmp_path: Path, shard: str) -> None:
     code, _, err = plato("rerender", "--repo", str(tmp_path / "none.git"), "--shard", shard, "--dry-run")
