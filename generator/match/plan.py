@@ -77,11 +77,13 @@ class Plan:
         return {r.ref: r.digest for r in sorted(used, key=lambda r: r.ref)}
 
     def rules_digest(self) -> str:
-        """The digest of the rules this plan used, alone (what an app's README names): a change to a rule the app
-        does not use leaves its files byte for byte as they are, so a rule change elsewhere in the fleet makes no
-        change here (no file and no record to rewrite, check and commit). The rule set's own digest names the
-        whole set in commits and pull requests."""
-        text = "".join(f"{ref} {digest}\n" for ref, digest in self.rules_used().items())
+        """The digest of the rules this plan used (what an app's README names): its Environment, Profiles and
+        Resource rules, and the Context rules, any of which may set its context. A change to another rule leaves
+        the app's files byte for byte as they are, so a rule change elsewhere in the fleet makes no change here
+        (no file and no record to rewrite, check and commit). The rule set's own digest names the whole set in
+        commits and pull requests."""
+        used = {**self.rules_used(), **{r.ref: r.digest for r in self.rules.contexts}}
+        text = "".join(f"{ref} {digest}\n" for ref, digest in sorted(used.items()))
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 

@@ -509,6 +509,12 @@ def test_a_rule_an_app_does_not_use_leaves_its_files_and_record_byte_for_byte(tm
         return desired(tree, record)
 
     assert files("development", new) == files("development", old)
+    context = tmp_path / "rules-context"  # a Context rule may set any app's context: the README names it too
+    shutil.copytree(bundled_dir("rules"), context)
+    text = (context / "01-context.yaml").read_text()
+    (context / "01-context.yaml").write_text(text.replace("deploys to development.", "deploys to development!"))
+    readme = "development/a1/README.md"
+    assert files("development", context)[readme] != files("development", old)[readme]
     before, after = files("production", old), files("production", new)
     changed = sorted(p for p in after if after[p] != before.get(p))
     assert changed == [".plato/inputs/production/a1.json", "production/a1/README.md", "production/a1/manifest.yaml"]
