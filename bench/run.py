@@ -236,6 +236,12 @@ def rounds(
     for key, xs in times.items():
         if xs:
             row[f"{key}_s"], row[f"{key}_spread"] = median(xs), spread(xs)
+    # Each round's own ratios: the two runs of a round are minutes apart at most, where the machine's speed drifts
+    # less than between rounds (on a shared machine the medians' ratio can move more than a change does).
+    for key, over, of in (("plato", "floor", "plato"), ("dry", "floor", "dry"), ("kapitan", "plato", "kapitan")):
+        if times[of] and len(times[of]) == len(times[over]):
+            ratios = [a / b for a, b in zip(times[of], times[over], strict=True)]
+            row[f"{key}_ratio"], row[f"{key}_ratio_spread"] = median(ratios), spread(ratios)
     return row
 
 
@@ -429,14 +435,22 @@ def report(r: dict[str, Any], sizes: list[int]) -> None:
              target=f"<= {1.1 * sizes[-1] / sizes[0]:.0f}x")  # fmt: skip
 
 
+def ratio(row: dict[str, Any], key: str, value: float, suffix: str = "") -> str:
+    """The medians' ratio, and the median and range of each round's own ratio."""
+    if f"{key}_ratio" not in row:
+        return f"{value:.2f}x{suffix}"
+    low, _, high = row[f"{key}_ratio_spread"].partition("-")
+    return f"{value:.2f}x{suffix} (by round: {row[f'{key}_ratio']:.2f}x, {low}-{high}x)"
+
+
 def fleet_rows(n: int, row: dict[str, Any]) -> None:
     fl, pl = row["floor_s"], row["plato_s"]
     what = f"N={n}: floor (plato's writer, hash, git objects, one commit; {row['renders']} app-envs)"
     line(what, f"{fl:.2f} s", row["floor_spread"], ratio="1.00x")
     what = f"N={n}: `plato rerender --full` (render every app, diff, commit, push)"
-    line(what, f"{pl:.2f} s", row["plato_spread"], "<= 3x floor", f"{pl / fl:.2f}x")
+    line(what, f"{pl:.2f} s", row["plato_spread"], "<= 3x floor", ratio(row, "plato", pl / fl))
     what = f"N={n}: `plato rerender --full --dry-run`"
-    line(what, f"{row['dry_s']:.2f} s", row["dry_spread"], ratio=f"{row['dry_s'] / fl:.2f}x")
+    line(what, f"{row['dry_s']:.2f} s", row["dry_spread"], ratio=ratio(row, "dry", row["dry_s"] / fl))
     line(f"N={n}: peak memory of `plato rerender` (process tree)", f"{row['peak_mb']:.0f} MB", target="< 300 MB")
     line(f"N={n}: of it anonymous (allocated; the rest is git's packs mapped)", f"{row['peak_anon_mb']:.0f} MB")
     line(f"N={n}: PSS of the process tree (shared pages counted once)", f"{row['peak_pss_mb']:.0f} MB")
@@ -447,8 +461,8 @@ def fleet_rows(n: int, row: dict[str, Any]) -> None:
             f"N={n}: Kapitan compile ({same} to plato's tree: {k['identical']} files equal, {k['different']} differ, "
             f"{k['not_in_plato']} not in plato's, {k['missing']} of plato's missing)"
         )
-        ratio = f"{row['kapitan_s'] / pl:.2f}x plato"
-        line(what, f"{row['kapitan_s']:.2f} s", row["kapitan_spread"], ">= 5x plato on identical output", ratio)
+        by = ratio(row, "kapitan", row["kapitan_s"] / pl, " plato")
+        line(what, f"{row['kapitan_s']:.2f} s", row["kapitan_spread"], ">= 5x plato on identical output", by)
     elif "kapitan_error" in row:
         line(f"N={n}: Kapitan", f"failed: {row['kapitan_error'][:120]}")
     diff = row["floor_vs_plato_differing"]
