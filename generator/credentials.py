@@ -243,6 +243,14 @@ def _words(key: str) -> list[str]:
     return [w for w in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if w]
 
 
+def credentials_list(key: str) -> bool:
+    """The key names a list of passwords (`passwords`, DB_PASSPHRASES): each item is one, never a method, a mode
+    or a name, as an item under `password` or `auth` may be."""
+    words = _words(key)
+    last = words[-1].rstrip("0123456789") if words else ""
+    return last.endswith("s") and last[:-1].endswith(_PLURAL_STEMS) and credential_key(key)
+
+
 def credential_key(key: str) -> bool:
     """The key names a credential itself (DB_PASSWORD, apiKey, x-auth-token), not something about one
     (DB_PASSWORD_FILE, secretName, tokenTTL, passwordSecretRef)."""

@@ -23,6 +23,7 @@ from generator.credentials import (
     Lang,
     client_passwords,
     credential_key,
+    credentials_list,
     directives,
     first,
     label,
@@ -141,7 +142,8 @@ def _mapping(value: dict[Any, Any], lang: Lang) -> Hit | None:
             return Hit(f"a literal value for '{name}'", (name,))
         # password: [x, y] in a config file; an item that is a name is none (compose's `secrets: [db_password]`)
         if names_credential and lang == "config" and isinstance(item, list):
-            item_at = next((i for i, v in enumerate(item) if literal(v, lang) and not _name_item(v)), -1)
+            named = not credentials_list(name)  # under `passwords`, `[hunter2]` is one, not a name
+            item_at = next((i for i, v in enumerate(item) if literal(v, lang) and not (named and _name_item(v))), -1)
             if item_at >= 0:
                 return Hit(f"a literal value for '{name}'", (name, item_at))
         hit = _walk(item, lang)

@@ -766,3 +766,13 @@ def test_a_list_under_a_credential_s_name_in_a_config_file_is_judged_item_by_ite
     hit = guard.find_in({"auth": {"password": ["${PW}", PW]}}, lang="config")
     assert hit is not None and hit.loc == ("auth", "password", 1)
     assert guard.find_in({"auth": {"password": ["${PW}"], "token": ["oidc", "ldap"]}}, lang="config") is None
+
+
+@pytest.mark.parametrize("key", ["passwords", "DB_PASSPHRASES", "adminPasswords", "passcodes"])
+@pytest.mark.parametrize("item", ["x", "hunter2", "correct-horse-battery", "db_password"])
+def test_a_list_of_passwords_holds_passwords_whatever_they_look_like(key: str, item: str) -> None:
+    """Under `password` an item may be a method or a name (`oidc`, `db_password`); under a key that names a list
+    of passwords every literal item is one."""
+    hit = guard.find_in({"db": {key: ["${PW}", item]}}, lang="config")
+    assert hit is not None and hit.loc == ("db", key, 1), hit
+    assert guard.find_in({"db": {key: ["${PW}"]}, "secrets": ["db_password"]}, lang="config") is None
