@@ -42,11 +42,17 @@ def _value(text: Any) -> tuple[str, tuple[str, ...] | None]:
     if hit is not None:
         return hit
     if len(text) <= CACHED and _plain(text):
+        return _remember(text, (text, None))
+    raise _Later
+
+
+def _remember(text: str, spelled: tuple[str, tuple[str, ...] | None]) -> tuple[str, tuple[str, ...] | None]:
+    """A short scalar's spelling, kept for the process (the cache starts over when full)."""
+    if len(text) <= CACHED:
         if len(_SPELLED) >= SPELLED_MAX:
             _SPELLED.clear()
-        _SPELLED[text] = hit = (text, None)
-        return hit
-    raise _Later
+        _SPELLED[text] = spelled
+    return spelled
 
 
 def _spell(text: Any) -> tuple[str, tuple[str, ...] | None]:
@@ -245,10 +251,6 @@ def dump_all(documents: list[Any]) -> list[str | None]:
             if spelled is None:
                 written[i] = None
                 continue
-            if len(value) <= CACHED:
-                if len(_SPELLED) >= SPELLED_MAX:
-                    _SPELLED.clear()
-                _SPELLED[value] = spelled
-            text, lines = spelled
+            text, lines = _remember(value, spelled)
             out[at] = f"{head} {text}\n" if lines is None else _block_text(head, text, lines, indent + 2)
     return ["".join(out) if out is not None else None for out in written]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import string
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -84,7 +83,7 @@ class Plan:
         commits and pull requests."""
         used = {**self.rules_used(), **{r.ref: r.digest for r in self.rules.contexts}}
         text = "".join(f"{ref} {digest}\n" for ref, digest in sorted(used.items()))
-        return hashlib.sha256(text.encode()).hexdigest()[:12]
+        return short_hash(text, 12)
 
 
 def derive_context(ctx: Mapping[str, str], rules: RuleSet) -> tuple[dict[str, str], list[str]]:
