@@ -246,25 +246,37 @@ def _words(key: str) -> list[str]:
 def credentials_list(key: str) -> bool:
     """The key names a list of passwords (`passwords`, DB_PASSPHRASES): each item is one, never a method, a mode
     or a name, as an item under `password` or `auth` may be."""
-    words = _words(key)
-    last = words[-1].rstrip("0123456789") if words else ""
-    return last.endswith("s") and last[:-1].endswith(_PLURAL_STEMS) and credential_key(key)
+    found = _final_words(key)
+    return found is not None and _plural(found[1]) and credential_key(key)
 
 
 def credential_key(key: str) -> bool:
     """The key names a credential itself (DB_PASSWORD, apiKey, x-auth-token), not something about one
     (DB_PASSWORD_FILE, secretName, tokenTTL, passwordSecretRef)."""
-    words = _words(key)
-    if not words or words[0] in ("existing", "use"):  # existingSecret, useSecret: the name of one
+    found = _final_words(key)
+    if found is None:
         return False
-    while len(words) > 1 and (words[-1] in _QUALIFIERS or _VERSION.fullmatch(words[-1])):
-        words = words[:-1]
-    last = words[-1].rstrip("0123456789") or words[-1]  # PASSWORD2
-    if last.endswith("s") and last[:-1].endswith(_PLURAL_STEMS):
+    words, last = found
+    if _plural(last):
         last = last[:-1]  # passwords, DB_PASSPHRASES: a list of them (tokens and keys are often counts and names)
     return (
         last in _FINAL_WORDS or tuple(words[-2:]) in _FINAL_PAIRS or (len(last) > 6 and last.endswith(_WORD_SUFFIXES))
     )
+
+
+def _final_words(key: str) -> tuple[list[str], str] | None:
+    """A key's words without the qualifiers and versions after its last word (DB_PASSWORD_RO, PASSWORD_V2), and
+    that word without its digits (PASSWORD2); None for the name of one (existingSecret, useSecret)."""
+    words = _words(key)
+    if not words or words[0] in ("existing", "use"):
+        return None
+    while len(words) > 1 and (words[-1] in _QUALIFIERS or _VERSION.fullmatch(words[-1])):
+        words = words[:-1]
+    return words, words[-1].rstrip("0123456789") or words[-1]
+
+
+def _plural(word: str) -> bool:
+    return word.endswith("s") and word[:-1].endswith(_PLURAL_STEMS)
 
 
 _NAME_PART = re.compile(r"[\w.-]+")

@@ -768,7 +768,7 @@ def test_a_list_under_a_credential_s_name_in_a_config_file_is_judged_item_by_ite
     assert guard.find_in({"auth": {"password": ["${PW}"], "token": ["oidc", "ldap"]}}, lang="config") is None
 
 
-@pytest.mark.parametrize("key", ["passwords", "DB_PASSPHRASES", "adminPasswords", "passcodes"])
+@pytest.mark.parametrize("key", ["passwords", "DB_PASSPHRASES", "adminPasswords", "passcodes", "DB_PASSWORDS_RO"])
 @pytest.mark.parametrize("item", ["x", "hunter2", "correct-horse-battery", "db_password"])
 def test_a_list_of_passwords_holds_passwords_whatever_they_look_like(key: str, item: str) -> None:
     """Under `password` an item may be a method or a name (`oidc`, `db_password`); under a key that names a list
